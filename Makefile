@@ -1,0 +1,119 @@
+# idrop-lan: build, test, install.
+#
+#   make            build build/release/idrop-lan
+#   make run        build and start `idrop-lan serve` in the foreground
+#   make test       build with ASan+UBSan and run every test (unit, LAN, man page)
+#   make install    install binary and man page under PREFIX (default /usr/local)
+#   make deps       install the Debian packages the build and the tests need
+#
+# V=1 shows the full commands.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+
+# Every library of the design, settled here even where a later layer is the
+# first user: --as-needed keeps unused ones out of the binary.
+# avahi-client and avahi-core are not linked: both export avahi_entry_group_free,
+# so discovery/ loads each with dlopen(RTLD_LOCAL) (see discovery/avahi_dl.c).
+LINK_PKGS := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 avahi-glib nice gnutls usrsctp libmicrohttpd
+DLOPEN_PKGS := avahi-client avahi-core
+PKGS := $(LINK_PKGS) $(DLOPEN_PKGS)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wwrite-strings -Wvla
+VERSION := 0.1.0
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DIDL_VERSION=\"$(VERSION)\" $(WARN) -I. -MMD -MP -g
+
+ifeq ($(SAN),1)
+BUILD   := build/asan
+OPT     := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LDSAN   := -fsanitize=address,undefined
+else
+BUILD   := build/release
+OPT     := -O2
+LDSAN   :=
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(LINK_PKGS) 2>/dev/null) -lavahi-common -ldl
+
+ALL_CFLAGS  = $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = -Wl,--as-needed $(LDSAN) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Library sources: everything but the CLI, so unit tests link the same objects.
+LIB_SRCS := $(wildcard discovery/*.c transport/*.c sctp/*.c web/*.c transfer/*.c)
+CLI_SRCS := $(wildcard cli/*.c)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+BIN := $(BUILD)/idrop-lan
+
+.PHONY: all run test unit install deps clean
+.SECONDARY:
+all: deps $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BIN): $(CLI_OBJS) $(LIB_OBJS)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit: $(TEST_BINS)
+
+run: all
+	./$(BIN) serve
+
+# The sanitizer build is what the tests run; tests/run.sh prints the
+# closing "N passed, N failed" line and exits non-zero on any failure.
+test: deps
+	$(MAKE) SAN=1 build/asan/idrop-lan unit
+	tests/run.sh build/asan
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/idrop-lan
+	install -m 0644 man/idrop-lan.1 $(DESTDIR)$(PREFIX)/share/man/man1/idrop-lan.1
+
+# Debian 12 packages: build (-dev), and what the tests run for real
+# (avahi-daemon and its own D-Bus per simulated host, avahi-utils as the
+# independent DNS-SD peer, iproute2 for the namespaces, mandoc to lint the man page).
+DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
+            libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
+            libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev \
+            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc openssl
+
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    line="apt-get install -y --no-install-recommends $$(echo $$missing)"; \
+	    if [ "$$(id -u)" = 0 ]; then \
+	        echo "deps: installing $$(echo $$missing)"; \
+	        (apt-get update -q && DEBIAN_FRONTEND=noninteractive $$line) >build-deps.log 2>&1 \
+	            || { echo "deps: apt-get failed, see build-deps.log" >&2; exit 1; }; \
+	    else \
+	        echo "deps: missing packages; as root run:" >&2; echo "  $$line" >&2; exit 1; \
+	    fi; \
+	fi
+
+clean:
+	rm -rf build
+
+-include $(wildcard build/*/*/*.d build/*/*/*/*.d)
