@@ -1,0 +1,50 @@
+/* cli: the subcommands and the few helpers they share. Only this layer
+ * prints to the user; the layers below report through GError. */
+#ifndef IDL_CLI_H
+#define IDL_CLI_H
+
+#include <stdbool.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "discovery/mdns.h"
+
+/* Exit codes shared by every command. */
+enum {
+	IDL_EXIT_OK = 0,
+	IDL_EXIT_FAILURE = 1,
+	IDL_EXIT_USAGE = 2,
+};
+
+int cmd_serve(int argc, char *argv[]);
+int cmd_list(int argc, char *argv[]);
+int cmd_resolve(int argc, char *argv[]);
+int cmd_id(int argc, char *argv[]);
+
+/* Prints "idrop-lan: CMD: MESSAGE" on stderr. */
+void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Routes GLib messages to stderr as "idrop-lan: ..." lines; debug ones only
+ * when verbose (or G_MESSAGES_DEBUG is set). */
+void cli_setup_logging(bool verbose);
+
+/* Parses --mdns=auto|daemon|embedded. Returns 0 or -1. */
+int cli_parse_backend(const char *s, enum idl_mdns_backend *out);
+
+/* Parses a duration in seconds ("1.5") into milliseconds, 1 ms .. 1 h.
+ * Returns 0 or -1. */
+int cli_parse_seconds(const char *s, unsigned *ms);
+
+/* The state directory: the --state-dir value when given, else the default.
+ * Owned by the caller. */
+char *cli_state_dir(const char *opt);
+
+/* Prints n as one line of JSON on stdout and flushes; takes ownership of n. */
+void cli_print_json(JsonNode *n);
+
+/* Runs the thread-default main loop until SIGINT or SIGTERM, or until
+ * cli_quit() is called. Returns the signal number, or 0 on cli_quit. */
+int cli_run_until_signal(void);
+void cli_quit(void);
+
+#endif

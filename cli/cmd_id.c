@@ -1,0 +1,57 @@
+/* cmd_id: `idrop-lan id` prints this device's name and fingerprint, creating
+ * the identity on first use like serve does. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "transport/identity.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: idrop-lan id [--state-dir DIR]\n"
+		   "Prints this device's default display name and its id (the SHA-256 fingerprint of its\n"
+		   "certificate), creating the identity on first use.\n");
+}
+
+int cmd_id(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *state_opt = NULL, *name = g_get_host_name();
+	struct idl_identity *id = NULL;
+	char *dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
+	GError *err = NULL;
+	int c, ret = IDL_EXIT_FAILURE;
+
+	cli_setup_logging(false);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': state_opt = optarg; break;
+		case 'h': usage(stdout); return IDL_EXIT_OK;
+		default: usage(stderr); return IDL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return IDL_EXIT_USAGE;
+	}
+	dir = cli_state_dir(state_opt);
+	if (idl_identity_load_or_create(dir, &id, &err) < 0) {
+		cli_error("id", "%s", err->message);
+		goto out;
+	}
+	idl_fingerprint_short(idl_identity_fingerprint(id), shortfp);
+	printf("name:        %s\n", name);
+	printf("id:          %s\n", idl_identity_fingerprint(id));
+	printf("short id:    %s\n", shortfp);
+	printf("state dir:   %s\n", dir);
+	ret = IDL_EXIT_OK;
+out:
+	g_clear_error(&err);
+	idl_identity_free(id);
+	g_free(dir);
+	return ret;
+}

@@ -1,0 +1,122 @@
+/* cmd_resolve: `idrop-lan resolve TARGET` shows what a target ("laptop.local",
+ * a name from `list`, or IP[:PORT]) resolves to, through the same discovery
+ * code `send` uses: the first thing to check when a device cannot be found. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "discovery/resolve.h"
+#include "web/http.h"
+
+struct resolve_run {
+	bool json;
+	int exit_code;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: idrop-lan resolve [OPTIONS] TARGET\n"
+		"Shows the address, port and id that TARGET (host.local, a name from\n"
+		"`idrop-lan list`, or IP[:PORT]) resolves to.\n\n"
+		"  --timeout SECONDS  how long to look (default 3)\n"
+		"  --json             machine-readable output\n"
+		"  --interface IF     look only on this interface\n"
+		"  --mdns MODE        auto, daemon (avahi-daemon) or embedded (default auto)\n"
+		"  -v, --verbose      log discovery details\n");
+}
+
+static void on_resolved(const struct idl_resolved *res, const GError *err, void *user)
+{
+	struct resolve_run *run = user;
+
+	if (err) {
+		cli_error("resolve", "%s", err->message);
+		run->exit_code = IDL_EXIT_FAILURE;
+	} else if (run->json) {
+		JsonBuilder *b = json_builder_new();
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "name");
+		json_builder_add_string_value(b, res->name);
+		json_builder_set_member_name(b, "host");
+		json_builder_add_string_value(b, res->host);
+		json_builder_set_member_name(b, "address");
+		json_builder_add_string_value(b, res->address);
+		json_builder_set_member_name(b, "port");
+		json_builder_add_int_value(b, res->port);
+		json_builder_set_member_name(b, "fingerprint");
+		json_builder_add_string_value(b, res->fingerprint);
+		json_builder_end_object(b);
+		cli_print_json(json_builder_get_root(b));
+		g_object_unref(b);
+	} else {
+		printf("name:        %s\n", res->name[0] ? res->name : "(not discovered)");
+		printf("host:        %s\n", res->host[0] ? res->host : "(not discovered)");
+		printf("address:     %s\n", res->address);
+		printf("port:        %u\n", res->port);
+		printf("id:          %s\n", res->fingerprint[0] ? res->fingerprint : "(learned on connect)");
+	}
+	cli_quit();
+}
+
+int cmd_resolve(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "mdns", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = false };
+	struct resolve_run run = { .exit_code = IDL_EXIT_OK };
+	struct idl_mdns *mdns = NULL;
+	struct idl_resolve *r = NULL;
+	unsigned timeout_ms = 3000;
+	bool verbose = false;
+	GError *err = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			if (cli_parse_seconds(optarg, &timeout_ms) < 0) {
+				cli_error("resolve", "--timeout takes seconds, e.g. 3");
+				return IDL_EXIT_USAGE;
+			}
+			break;
+		case 'j': run.json = true; break;
+		case 'i': mopt.interface = optarg; break;
+		case 'm':
+			if (cli_parse_backend(optarg, &mopt.backend) < 0) {
+				cli_error("resolve", "--mdns must be auto, daemon or embedded");
+				return IDL_EXIT_USAGE;
+			}
+			break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return IDL_EXIT_OK;
+		default: usage(stderr); return IDL_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return IDL_EXIT_USAGE;
+	}
+	cli_setup_logging(verbose);
+	if (idl_mdns_new(&mopt, &mdns, &err) < 0 ||
+	    idl_resolve_start(mdns, argv[optind], IDL_HTTP_DEFAULT_PORT, timeout_ms, on_resolved, &run,
+			      &r, &err) < 0) {
+		cli_error("resolve", "%s", err->message);
+		run.exit_code = err->code == G_IO_ERROR_INVALID_ARGUMENT ? IDL_EXIT_USAGE : IDL_EXIT_FAILURE;
+		goto out;
+	}
+	cli_run_until_signal();
+out:
+	idl_resolve_free(r);
+	idl_mdns_free(mdns);
+	g_clear_error(&err);
+	return run.exit_code;
+}

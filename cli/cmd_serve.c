@@ -1,0 +1,199 @@
+/* cmd_serve: `idrop-lan serve` advertises this device with DNS-SD on the
+ * port of its HTTP server and runs until SIGINT/SIGTERM, then withdraws its
+ * records so peers see it leave at once. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gio/gio.h>
+
+#include "cli/cli.h"
+#include "discovery/mdns.h"
+#include "discovery/txt.h"
+#include "transport/identity.h"
+#include "web/api.h"
+#include "web/http.h"
+
+struct serve {
+	struct idl_api_device dev;
+	int exit_code;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: idrop-lan serve [OPTIONS]\n"
+		"Advertises this device on the local network and accepts connections.\n\n"
+		"  --name NAME        display name (default: the host name)\n"
+		"  --port PORT        HTTP port (default %u, or a free one if taken; 0 = any)\n"
+		"  --interface IF     advertise and listen only on this interface\n"
+		"  --dir DIR          download folder (default: your Downloads folder)\n"
+		"  --state-dir DIR    where the identity is kept (default: $XDG_STATE_HOME/idrop-lan)\n"
+		"  --mdns MODE        auto, daemon (avahi-daemon) or embedded (default auto)\n"
+		"  -v, --verbose      log discovery and HTTP details\n",
+		IDL_HTTP_DEFAULT_PORT);
+}
+
+static void on_established(const char *name, void *user)
+{
+	struct serve *s = user;
+
+	g_strlcpy(s->dev.name, name, sizeof(s->dev.name));
+	printf("advertised:  \"%s\"\n", name);
+	fflush(stdout);
+}
+
+static void on_advert_failed(const GError *err, void *user)
+{
+	struct serve *s = user;
+
+	cli_error("serve", "%s", err->message);
+	s->exit_code = IDL_EXIT_FAILURE;
+	cli_quit();
+}
+
+static int parse_port(const char *s, uint16_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > 65535 || s[0] == '-')
+		return -1;
+	*out = (uint16_t)v;
+	return 0;
+}
+
+/* The download folder: created when missing, refused when it is not a
+ * folder we can write to. */
+static int prepare_dir(const char *dir, GError **err)
+{
+	if (g_mkdir_with_parents(dir, 0700) < 0 || access(dir, W_OK) < 0) {
+		int e = errno;
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(e),
+			    "cannot use download folder %s: %s; pick another with --dir", dir, g_strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int cmd_serve(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "port", required_argument, NULL, 'p' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "mdns", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	static const struct idl_mdns_advert_callbacks acb = { on_established, on_advert_failed };
+	struct idl_http_options hopt = { .port = IDL_HTTP_DEFAULT_PORT, .port_fallback = true };
+	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = true };
+	struct serve s = { .exit_code = IDL_EXIT_OK };
+	const char *name = g_get_host_name(), *state_opt = NULL, *dir_opt = NULL;
+	struct idl_identity *id = NULL;
+	struct idl_http *http = NULL;
+	struct idl_mdns *mdns = NULL;
+	struct idl_mdns_advert *advert = NULL;
+	struct idl_txt txt = { .version = IDL_PROTOCOL_VERSION, .kind = 'd', .caps = IDL_CAP_INFO };
+	char *state_dir = NULL, *dl_dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
+	uint8_t wire[IDL_TXT_WIRE_MAX];
+	bool verbose = false;
+	GError *err = NULL;
+	int c, len, sig;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': name = optarg; break;
+		case 'p':
+			if (parse_port(optarg, &hopt.port) < 0) {
+				cli_error("serve", "--port must be a number from 0 to 65535");
+				return IDL_EXIT_USAGE;
+			}
+			hopt.port_fallback = false;
+			break;
+		case 'i': hopt.interface = mopt.interface = optarg; break;
+		case 'd': dir_opt = optarg; break;
+		case 's': state_opt = optarg; break;
+		case 'm':
+			if (cli_parse_backend(optarg, &mopt.backend) < 0) {
+				cli_error("serve", "--mdns must be auto, daemon or embedded");
+				return IDL_EXIT_USAGE;
+			}
+			break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return IDL_EXIT_OK;
+		default: usage(stderr); return IDL_EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return IDL_EXIT_USAGE;
+	}
+	cli_setup_logging(verbose);
+	if (!idl_txt_name_valid(name, strlen(name))) {
+		cli_error("serve", "the name \"%s\" is not usable: give 1 to 63 bytes of text with --name", name);
+		return IDL_EXIT_USAGE;
+	}
+
+	state_dir = cli_state_dir(state_opt);
+	if (idl_identity_load_or_create(state_dir, &id, &err) < 0)
+		goto fail;
+	if (dir_opt)
+		dl_dir = g_strdup(dir_opt);
+	else if (g_get_user_special_dir(G_USER_DIRECTORY_DOWNLOAD))
+		dl_dir = g_strdup(g_get_user_special_dir(G_USER_DIRECTORY_DOWNLOAD));
+	else
+		dl_dir = g_build_filename(g_get_home_dir(), "Downloads", NULL);
+	if (prepare_dir(dl_dir, &err) < 0)
+		goto fail;
+	if (idl_http_new(&hopt, &http, &err) < 0)
+		goto fail;
+
+	g_strlcpy(s.dev.name, name, sizeof(s.dev.name));
+	g_strlcpy(s.dev.fingerprint, idl_identity_fingerprint(id), sizeof(s.dev.fingerprint));
+	s.dev.caps = txt.caps;
+	idl_api_register(http, &s.dev);
+
+	if (idl_mdns_new(&mopt, &mdns, &err) < 0)
+		goto fail;
+	g_strlcpy(txt.fingerprint, s.dev.fingerprint, sizeof(txt.fingerprint));
+	g_strlcpy(txt.name, name, sizeof(txt.name));
+	len = idl_txt_encode(&txt, wire, sizeof(wire));
+	g_assert(len > 0);   /* every field was validated above */
+
+	idl_fingerprint_short(s.dev.fingerprint, shortfp);
+	printf("idrop-lan %s serving \"%s\"\n", IDL_VERSION, name);
+	printf("id:          %s (%s)\n", shortfp, s.dev.fingerprint);
+	printf("discovery:   %s\n", idl_mdns_backend_name(mdns));
+	printf("http port:   %u\n", idl_http_port(http));
+	printf("folder:      %s\n", dl_dir);
+	fflush(stdout);
+	if (idl_mdns_advertise(mdns, name, idl_http_port(http), wire, (size_t)len, &acb, &s, &advert, &err) < 0)
+		goto fail;
+
+	sig = cli_run_until_signal();
+	if (sig)
+		printf("stopping (%s): withdrawing \"%s\"\n", strsignal(sig), s.dev.name);
+	goto out;
+fail:
+	cli_error("serve", "%s", err->message);
+	s.exit_code = IDL_EXIT_FAILURE;
+out:
+	idl_mdns_advert_free(advert);
+	idl_mdns_free(mdns);
+	idl_http_free(http);
+	idl_identity_free(id);
+	g_clear_error(&err);
+	g_free(state_dir);
+	g_free(dl_dir);
+	return s.exit_code;
+}

@@ -1,0 +1,120 @@
+/* common: helpers every command shares: error output, logging, option
+ * parsing and running the loop until a signal. */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+
+#include "transport/identity.h"
+
+static bool verbose_logging;
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "idrop-lan: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
+{
+	(void)domain;
+	(void)user;
+	if ((level & G_LOG_LEVEL_DEBUG) && !verbose_logging)
+		return;
+	fprintf(stderr, "idrop-lan: %s%s\n",
+		(level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL)) ? "warning: " : "", msg);
+}
+
+void cli_setup_logging(bool verbose)
+{
+	verbose_logging = verbose || g_getenv("G_MESSAGES_DEBUG");
+	g_log_set_default_handler(log_handler, NULL);
+}
+
+int cli_parse_backend(const char *s, enum idl_mdns_backend *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = IDL_MDNS_AUTO;
+	else if (!strcmp(s, "daemon"))
+		*out = IDL_MDNS_DAEMON;
+	else if (!strcmp(s, "embedded"))
+		*out = IDL_MDNS_EMBEDDED;
+	else
+		return -1;
+	return 0;
+}
+
+int cli_parse_seconds(const char *s, unsigned *ms)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = g_ascii_strtod(s, &end);
+	if (errno || end == s || *end || !(v >= 0.001 && v <= 3600))
+		return -1;
+	*ms = (unsigned)(v * 1000 + 0.5);
+	return 0;
+}
+
+char *cli_state_dir(const char *opt)
+{
+	return opt ? g_strdup(opt) : idl_identity_default_dir();
+}
+
+static GMainLoop *loop;
+static int caught;
+
+static gboolean on_signal(gpointer user)
+{
+	caught = GPOINTER_TO_INT(user);
+	g_main_loop_quit(loop);
+	return G_SOURCE_CONTINUE;
+}
+
+void cli_quit(void)
+{
+	if (loop)
+		g_main_loop_quit(loop);
+}
+
+int cli_run_until_signal(void)
+{
+	guint s_int, s_term;
+
+	caught = 0;
+	loop = g_main_loop_new(NULL, FALSE);
+	s_int = g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
+	s_term = g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
+	g_main_loop_run(loop);
+	g_source_remove(s_int);
+	g_source_remove(s_term);
+	g_main_loop_unref(loop);
+	loop = NULL;
+	return caught;
+}
+
+void cli_print_json(JsonNode *n)
+{
+	JsonGenerator *gen = json_generator_new();
+	char *s;
+
+	json_generator_set_root(gen, n);
+	s = json_generator_to_data(gen, NULL);
+	puts(s);
+	fflush(stdout);
+	g_free(s);
+	g_object_unref(gen);
+	json_node_unref(n);
+}
