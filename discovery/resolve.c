@@ -7,11 +7,14 @@
 
 #include "discovery/target.h"
 
+#define SETTLE_MS 300
+
 struct idl_resolve {
 	struct idl_mdns *m;
 	struct idl_target target;
 	struct idl_mdns_browser *browser;
 	guint timer;
+	guint settle;
 	guint idle;
 	unsigned timeout_ms;
 	bool done;
@@ -40,18 +43,30 @@ static void finish(struct idl_resolve *r, const GError *err)
 	r->done = true;
 	if (r->timer)
 		g_source_remove(r->timer);
-	r->timer = 0;
+	if (r->settle)
+		g_source_remove(r->settle);
+	r->timer = r->settle = 0;
 	r->error = err ? g_error_copy(err) : NULL;
 	r->idle = g_idle_add(deliver, r);
 }
 
-static bool matches(const struct idl_target *t, const struct idl_mdns_service *svc, const struct idl_txt *txt)
+static gboolean on_settled(gpointer user)
+{
+	struct idl_resolve *r = user;
+
+	r->settle = 0;
+	finish(r, NULL);
+	return G_SOURCE_REMOVE;
+}
+
+/* A name matches the instance name only, the one `list` shows: after a
+ * conflict two devices may carry the same TXT n= ("Beta" and "Beta #2") and
+ * must not be confused. DNS names compare without regard to ASCII case. */
+static bool matches(const struct idl_target *t, const struct idl_mdns_service *svc)
 {
 	if (t->kind == IDL_TARGET_HOST)
 		return svc->host && g_ascii_strcasecmp(svc->host, t->text) == 0;
-	/* DNS names compare without regard to ASCII case. */
-	return g_ascii_strcasecmp(svc->name, t->text) == 0 ||
-	       (txt->name[0] && g_ascii_strcasecmp(txt->name, t->text) == 0);
+	return g_ascii_strcasecmp(svc->name, t->text) == 0;
 }
 
 static void on_appeared(const struct idl_mdns_service *svc, void *user)
@@ -67,14 +82,21 @@ static void on_appeared(const struct idl_mdns_service *svc, void *user)
 		g_error_free(err);
 		return;
 	}
-	if (txt.kind != 'd' || !matches(&r->target, svc, &txt))
+	if (txt.kind != 'd' || !matches(&r->target, svc))
 		return;
 	g_strlcpy(r->res.name, svc->name, sizeof(r->res.name));
 	g_strlcpy(r->res.host, svc->host, sizeof(r->res.host));
 	g_strlcpy(r->res.address, svc->addresses[0], sizeof(r->res.address));
 	g_strlcpy(r->res.fingerprint, txt.fingerprint, sizeof(r->res.fingerprint));
 	r->res.port = svc->port;
-	finish(r, NULL);
+	/* Addresses come sorted IPv4 first. A device is often reported first
+	 * with only its IPv6 link-local address, the IPv4 one following within
+	 * milliseconds: give it a moment, since link-local needs a zone and
+	 * browsers' ICE prefers IPv4 on a LAN. */
+	if (!strchr(r->res.address, ':'))
+		finish(r, NULL);
+	else if (!r->settle)
+		r->settle = g_timeout_add(SETTLE_MS, on_settled, r);
 }
 
 static void on_failed(const GError *err, void *user)
@@ -119,6 +141,12 @@ int idl_resolve_start(struct idl_mdns *m, const char *target, uint16_t default_p
 		r->res.port = r->target.port ? r->target.port : default_port;
 		finish(r, NULL);
 	} else {
+		if (!m) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				    "\"%s\" is a name: finding it needs discovery", target);
+			ret = -EINVAL;
+			goto fail;
+		}
 		if ((ret = idl_mdns_browse(m, IDL_SERVICE_TYPE, &bcb, r, &r->browser, err)) < 0)
 			goto fail;
 		r->timer = g_timeout_add(timeout_ms, on_timeout, r);
@@ -136,6 +164,8 @@ void idl_resolve_free(struct idl_resolve *r)
 		return;
 	if (r->timer)
 		g_source_remove(r->timer);
+	if (r->settle)
+		g_source_remove(r->settle);
 	if (r->idle)
 		g_source_remove(r->idle);
 	idl_mdns_browser_free(r->browser);

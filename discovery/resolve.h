@@ -24,6 +24,8 @@ struct idl_resolve;
 typedef void (*idl_resolve_cb)(const struct idl_resolved *res, const GError *err, void *user);
 
 /* Starts resolving target; an IP target without a port gets default_port.
+ * m may be NULL when target is an address (no discovery is needed then; see
+ * idl_target_parse).
  * *out is owned by the caller and may be freed at any time, even from cb
  * (no further call comes). Returns 0, or -EINVAL with *err for a target that
  * cannot be parsed. */
