@@ -24,6 +24,9 @@ int cmd_id(int argc, char *argv[]);
 /* Prints "idrop-lan: CMD: MESSAGE" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
+/* Reports the option getopt_long just refused (main sets opterr = 0). */
+void cli_bad_option(const char *cmd, char *argv[]);
+
 /* Routes GLib messages to stderr as "idrop-lan: ..." lines; debug ones only
  * when verbose (or G_MESSAGES_DEBUG is set). */
 void cli_setup_logging(bool verbose);

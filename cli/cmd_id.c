@@ -31,11 +31,11 @@ int cmd_id(int argc, char *argv[])
 		switch (c) {
 		case 's': state_opt = optarg; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: usage(stderr); return IDL_EXIT_USAGE;
+		default: cli_bad_option("id", argv); return IDL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		cli_error("id", "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
 	}
 	dir = cli_state_dir(state_opt);

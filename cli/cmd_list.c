@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"Shows the idrop-lan devices on the local network.\n\n"
 		"  --timeout SECONDS  how long to browse (default 1.5)\n"
 		"  --json             machine-readable output\n"
-		"  --watch            stream devices appearing (+) and leaving (-) until Ctrl-C\n"
+		"  --watch            stream devices appearing (+), changing (~) and leaving (-)\n"
+		"                     until Ctrl-C\n"
 		"  --interface IF     browse only on this interface\n"
 		"  --state-dir DIR    identity used to mark this device (default: $XDG_STATE_HOME/idrop-lan)\n"
 		"  --mdns MODE        auto, daemon (avahi-daemon) or embedded (default auto)\n"
@@ -91,14 +92,27 @@ static JsonNode *device_json(const struct device *d, const char *event)
 	return n;
 }
 
-static char *device_line(const struct device *d, char mark)
+/* Column widths of the table; --watch lines use the minimums. */
+struct widths {
+	int name, host, addrs;
+};
+static const struct widths min_widths = { 12, 14, 12 };
+
+static char *device_addrs(const struct device *d)
+{
+	return g_strjoinv(",", d->addresses);
+}
+
+static char *device_line(const struct device *d, char mark, const struct widths *w)
 {
 	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
-	char *addrs = g_strjoinv(",", d->addresses), *line;
+	char *addrs = device_addrs(d), *line;
 
 	idl_fingerprint_short(d->txt.fingerprint, shortfp);
-	line = g_strdup_printf("%c %-24s %-22s %-18s %5u  %s%s", mark, d->name, d->host, addrs,
-			       d->port, shortfp, d->self ? "  (this device)" : "");
+	/* %-*s pads bytes, not characters: pad UTF-8 names by hand. */
+	line = g_strdup_printf("%c %s%*s %-*s %-*s %5u  %s%s", mark, d->name,
+			       (int)(w->name - g_utf8_strlen(d->name, -1)), "", w->host, d->host,
+			       w->addrs, addrs, d->port, shortfp, d->self ? "  (this device)" : "");
 	g_free(addrs);
 	return line;
 }
@@ -124,8 +138,8 @@ static void on_appeared(const struct idl_mdns_service *svc, void *user)
 	d->self = l->self_fp[0] && strcmp(l->self_fp, txt.fingerprint) == 0;
 	old = g_hash_table_lookup(l->devices, svc->name);
 	if (l->watch) {
-		char *line = device_line(d, old ? '~' : '+');
-		char *prev = old ? device_line(old, '~') : NULL;
+		char *line = device_line(d, old ? '~' : '+', &min_widths);
+		char *prev = old ? device_line(old, '~', &min_widths) : NULL;
 
 		/* An update that changes nothing shown (a second address family
 		 * resolving to the same data) is not worth a line. */
@@ -205,10 +219,21 @@ static void print_result(struct list *l)
 	} else if (all->len == 0) {
 		printf("no idrop-lan devices found\n");
 	} else {
-		printf("  %-24s %-22s %-18s %5s  %s\n", "NAME", "HOST", "ADDRESSES", "PORT", "ID");
+		struct widths w = min_widths;
+
 		for (guint i = 0; i < all->len; i++) {
 			struct device *d = all->pdata[i];
-			char *line = device_line(d, d->self ? '*' : ' ');
+			char *addrs = device_addrs(d);
+			w.name = MAX(w.name, (int)g_utf8_strlen(d->name, -1));
+			w.host = MAX(w.host, (int)strlen(d->host));
+			w.addrs = MAX(w.addrs, (int)strlen(addrs));
+			g_free(addrs);
+		}
+		printf("  %-*s %-*s %-*s %5s  %s\n", w.name, "NAME", w.host, "HOST", w.addrs, "ADDRESSES",
+		       "PORT", "ID");
+		for (guint i = 0; i < all->len; i++) {
+			struct device *d = all->pdata[i];
+			char *line = device_line(d, d->self ? '*' : ' ', &w);
 			puts(line);
 			g_free(line);
 		}
@@ -263,11 +288,11 @@ int cmd_list(int argc, char *argv[])
 			break;
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: usage(stderr); return IDL_EXIT_USAGE;
+		default: cli_bad_option("list", argv); return IDL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		cli_error("list", "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
 	}
 	cli_setup_logging(verbose);

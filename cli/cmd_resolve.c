@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "discovery/resolve.h"
+#include "discovery/target.h"
 #include "web/http.h"
 
 struct resolve_run {
@@ -75,6 +76,7 @@ int cmd_resolve(int argc, char *argv[])
 	struct resolve_run run = { .exit_code = IDL_EXIT_OK };
 	struct idl_mdns *mdns = NULL;
 	struct idl_resolve *r = NULL;
+	struct idl_target target;
 	unsigned timeout_ms = 3000;
 	bool verbose = false;
 	GError *err = NULL;
@@ -98,22 +100,31 @@ int cmd_resolve(int argc, char *argv[])
 			break;
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: usage(stderr); return IDL_EXIT_USAGE;
+		default: cli_bad_option("resolve", argv); return IDL_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc) {
-		usage(stderr);
+		cli_error("resolve", "give exactly one TARGET (see --help)");
 		return IDL_EXIT_USAGE;
 	}
 	cli_setup_logging(verbose);
-	if (idl_mdns_new(&mopt, &mdns, &err) < 0 ||
+	if (idl_target_parse(argv[optind], &target, &err) < 0) {
+		cli_error("resolve", "%s", err->message);
+		run.exit_code = IDL_EXIT_USAGE;
+		goto out;
+	}
+	/* A literal address needs no discovery, so works with no mDNS at all. */
+	if ((target.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &mdns, &err) < 0) ||
 	    idl_resolve_start(mdns, argv[optind], IDL_HTTP_DEFAULT_PORT, timeout_ms, on_resolved, &run,
 			      &r, &err) < 0) {
 		cli_error("resolve", "%s", err->message);
-		run.exit_code = err->code == G_IO_ERROR_INVALID_ARGUMENT ? IDL_EXIT_USAGE : IDL_EXIT_FAILURE;
+		run.exit_code = IDL_EXIT_FAILURE;
 		goto out;
 	}
-	cli_run_until_signal();
+	if (cli_run_until_signal()) {
+		cli_error("resolve", "interrupted before an answer");
+		run.exit_code = IDL_EXIT_FAILURE;
+	}
 out:
 	idl_resolve_free(r);
 	idl_mdns_free(mdns);

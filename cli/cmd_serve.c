@@ -131,11 +131,11 @@ int cmd_serve(int argc, char *argv[])
 			break;
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: usage(stderr); return IDL_EXIT_USAGE;
+		default: cli_bad_option("serve", argv); return IDL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		usage(stderr);
+		cli_error("serve", "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
 	}
 	cli_setup_logging(verbose);

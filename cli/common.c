@@ -3,6 +3,7 @@
 #include "cli/cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -117,4 +118,10 @@ void cli_print_json(JsonNode *n)
 	g_free(s);
 	g_object_unref(gen);
 	json_node_unref(n);
+}
+
+void cli_bad_option(const char *cmd, char *argv[])
+{
+	/* getopt's own message lacks our "idrop-lan: CMD:" prefix (opterr is 0). */
+	cli_error(cmd, "unknown option, or an option without its value: %s (see --help)", argv[optind - 1]);
 }

@@ -1,5 +1,6 @@
 /* main: the idrop-lan command table. Each command lives in its own file
  * and parses its own options. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ int main(int argc, char *argv[])
 		printf("idrop-lan %s\n", IDL_VERSION);
 		return IDL_EXIT_OK;
 	}
+	opterr = 0;   /* each command reports bad options in our own format */
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);

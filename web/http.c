@@ -272,8 +272,8 @@ int idl_http_new(const struct idl_http_options *opt, struct idl_http **out, GErr
 		goto fail;
 	h->listen_fd = r;
 	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
-				     MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+				     MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				     MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)16,
