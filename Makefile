@@ -15,7 +15,7 @@ CC      ?= cc
 # Every library of the design, settled here even where a later layer is the
 # first user: --as-needed keeps unused ones out of the binary.
 # avahi-client and avahi-core are not linked: both export avahi_entry_group_free,
-# so discovery/ loads each with dlopen(RTLD_LOCAL) (see discovery/avahi_dl.c).
+# so discovery/ loads each with dlopen(RTLD_LOCAL) (see discovery/backend.h).
 LINK_PKGS := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 avahi-glib nice gnutls usrsctp libmicrohttpd
 DLOPEN_PKGS := avahi-client avahi-core
 PKGS := $(LINK_PKGS) $(DLOPEN_PKGS)
@@ -57,7 +57,7 @@ CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BIN := $(BUILD)/idrop-lan
 
-.PHONY: all run test unit install deps clean
+.PHONY: all run test unit bench install deps clean
 .SECONDARY:
 all: deps $(BIN)
 
@@ -86,6 +86,11 @@ test: deps
 	$(MAKE) SAN=1 build/asan/idrop-lan unit
 	tests/run.sh build/asan
 
+# Benchmarks print figures beside a baseline measured in the same run; they
+# are not pass/fail tests.
+bench: all
+	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/idrop-lan
@@ -97,7 +102,7 @@ install: all
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
             libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev \
-            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc openssl
+            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc openssl curl python3
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

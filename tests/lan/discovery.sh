@@ -1,0 +1,160 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # helpers are called through lan_wait_for
+# Discovery scenarios over the simulated LAN, run once per back-end by
+# t_discovery_daemon.sh (a real avahi-daemon + D-Bus on every host) and
+# t_discovery_embedded.sh (no daemon anywhere: the in-process Avahi core).
+# Each check is one user-visible behaviour of serve / list / resolve.
+set -eu -o pipefail
+# shellcheck source=lan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
+
+MODE=$1                         # daemon | embedded
+BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
+[[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
+lan_require curl timeout avahi-daemon avahi-publish avahi-browse dbus-daemon /usr/bin/python3
+lan_init
+if [[ $MODE == daemon ]]; then
+	lan_add_hosts --daemon a b c d
+	BACKEND_NAME=avahi-daemon
+else
+	lan_add_hosts a b c d
+	BACKEND_NAME=embedded
+fi
+
+# A unique name per run: a publisher killed without goodbye would linger
+# in caches under a reused name.
+tag=${LAN_PREFIX: -4}
+log() { echo "$LAN_DIR/$1.log"; }
+fp_of() { lan_run "$1" "$BIN" id | awk '/^id:/ { print $2 }'; }
+json_get() { /usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
+
+start_serve() {   # HOST NAME [OPTIONS...] -> sets SERVE_PID
+	local host=$1 name=$2
+	shift 2
+	lan_spawn "$host" "$(log "serve-$host")" "$BIN" serve --name "$name" "$@"
+	SERVE_PID=$LAN_PID
+	lan_wait_for 10 grep -q '^advertised:' "$(log "serve-$host")"
+}
+
+# --- serve on a and b; list on c sees both --------------------------------
+fp_a=$(fp_of a)
+fp_b=$(fp_of b)
+lan_check "id prints a 64-digit fingerprint" grep -qE '^[0-9a-f]{64}$' <<<"$fp_a"
+lan_check "each host has its own identity" test "$fp_a" != "$fp_b"
+
+start_serve a "Alpha $tag" && pid_a=$SERVE_PID || lan_fail "serve on a advertised"
+start_serve b "Beta $tag" && pid_b=$SERVE_PID || lan_fail "serve on b advertised"
+lan_check "serve says which discovery back-end runs ($BACKEND_NAME)" \
+	grep -q "^discovery: *$BACKEND_NAME\$" "$(log serve-a)"
+
+list_c=$(lan_run c timeout 10 "$BIN" list)
+lan_diag "list on c:"; sed 's/^/#   /' <<<"$list_c"
+row_ok() {   # LIST NAME HOST ADDR PORT FP
+	awk -v n="$2" -v h="$3" -v a="$4" -v p="$5" -v f="${6:0:4} ${6:4:4}" '
+		index($0, n) && index($0, h) && index($0, a) && index($0, " " p " ") && index($0, f) { ok = 1 }
+		END { exit !ok }' <<<"$1"
+}
+lan_check "list on c shows Alpha with a's host, address, port, fingerprint" \
+	row_ok "$list_c" "Alpha $tag" a.local "$(lan_addr a)" 7757 "$fp_a"
+lan_check "list on c shows Beta with b's host, address, port, fingerprint" \
+	row_ok "$list_c" "Beta $tag" b.local "$(lan_addr b)" 7757 "$fp_b"
+
+json_c=$(lan_run c timeout 10 "$BIN" list --json)
+lan_check "list --json parses and holds a's full record" test "$(json_get "
+[x for x in d if x['name'] == 'Alpha $tag'][0]['fingerprint'] == '$fp_a' and
+[x for x in d if x['name'] == 'Alpha $tag'][0]['port'] == 7757 and
+'$(lan_addr a)' in [x for x in d if x['name'] == 'Alpha $tag'][0]['addresses'] and
+[x for x in d if x['name'] == 'Alpha $tag'][0]['host'] == 'a.local' and
+not [x for x in d if x['name'] == 'Alpha $tag'][0]['this_device']" <<<"$json_c")" = True
+
+lan_check "list on a marks a as this device" \
+	grep -q "^\* Alpha $tag .*(this device)" <(lan_run a timeout 10 "$BIN" list)
+
+info=$(lan_run c curl -sS --max-time 5 "http://$(lan_addr a):7757/api/info")
+lan_check "GET /api/info on the advertised port names the device and its fingerprint" \
+	test "$(json_get "d['name'] == 'Alpha $tag' and d['fingerprint'] == '$fp_a' and d['protocol'] == 1" <<<"$info")" = True
+lan_check "unknown path answers 404" \
+	test "$(lan_run c curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$(lan_addr a):7757/nope")" = 404
+lan_check "wrong method answers 405" \
+	test "$(lan_run c curl -s -o /dev/null -w '%{http_code}' -X POST --max-time 5 "http://$(lan_addr a):7757/api/info")" = 405
+
+# --- resolve: by host, by display name, by address --------------------------
+res=$(lan_run c timeout 10 "$BIN" resolve --json a.local || true)
+lan_check "resolve a.local gives a's address, port and advertised fingerprint" \
+	test "$(json_get "d['address'] == '$(lan_addr a)' and d['port'] == 7757 and d['fingerprint'] == '$fp_a'" <<<"$res")" = True
+res=$(lan_run c timeout 10 "$BIN" resolve --json "Beta $tag" || true)
+lan_check "resolve by display name finds b" \
+	test "$(json_get "d['address'] == '$(lan_addr b)' and d['fingerprint'] == '$fp_b'" <<<"$res")" = True
+res=$(lan_run c timeout 10 "$BIN" resolve --json "$(lan_addr b):9000" || true)
+lan_check "resolve IP:PORT needs no discovery and leaves the fingerprint to the connection" \
+	test "$(json_get "d['address'] == '$(lan_addr b)' and d['port'] == 9000 and d['fingerprint'] == ''" <<<"$res")" = True
+rc=0; err=$(lan_run c timeout 10 "$BIN" resolve --timeout 1 "Nobody $tag" 2>&1 >/dev/null) || rc=$?
+lan_check "resolve of an absent name fails (exit 1) and says what to check" \
+	test "$rc" = 1 -a -n "$(grep 'idrop-lan list' <<<"$err")"
+
+# --- a name taken on the LAN is renamed, never a crash ----------------------
+start_serve d "Beta $tag" && pid_d=$SERVE_PID || lan_fail "serve on d advertised"
+lan_check "the second \"Beta $tag\" is renamed as DNS-SD does" \
+	grep -q "^advertised: *\"Beta $tag #2\"" "$(log serve-d)"
+both() { lan_run c timeout 10 "$BIN" list --json | json_get "sorted(x['host'] for x in d if x['name'].startswith('Beta $tag')) == ['b.local', 'd.local']" | grep -q True; }
+lan_check "both Betas appear in list, on their own hosts" lan_wait_for 5 both
+
+# --- stop: peers see the device leave at once --------------------------------
+lan_spawn c "$(log watch)" "$BIN" list --watch
+pid_watch=$LAN_PID
+lan_check "list --watch reports a appearing" \
+	lan_wait_for 5 grep -q "^+ Alpha $tag " "$(log watch)"
+t0=$(lan__now_us)
+rc=0; lan_stop "$pid_a" TERM 10 || rc=$?
+lan_check "serve exits 0 on SIGTERM (no leak or sanitizer report)" test "$rc" = 0
+if lan_wait_for 2 grep -q "^- Alpha $tag\$" "$(log watch)"; then
+	lan_ok "list --watch reports a gone $(( ($(lan__now_us) - t0) / 1000 )) ms after SIGTERM (limit 2 s)"
+else
+	lan_fail "list --watch reports a gone within 2 s"
+fi
+rc=0; lan_stop "$pid_watch" INT 5 || rc=$?
+lan_check "list --watch exits 0 on SIGINT" test "$rc" = 0
+lan_check "a's goodbye was announced" grep -q "withdrawing \"Alpha $tag\"" "$(log serve-a)"
+
+# --- Avahi's own tools and ours understand each other -----------------------
+# A daemon for Avahi's tools on a fresh host e (its own responder), and in
+# embedded mode our serve/list run on hosts without one.
+lan_add_host e --daemon
+lan_spawn e "$(log publish)" avahi-publish -s "Foreign $tag" _idrop._tcp 4242 "v=1" "fp=$fp_b" "n=Foreign $tag"
+lan_wait_for 5 grep -q "Established" "$(log publish)" || lan_fail "avahi-publish established"
+foreign() { lan_run c timeout 10 "$BIN" list --timeout 2 | grep -q "Foreign $tag .*e.local .*$(lan_addr e) .*4242"; }
+lan_check "list finds a service published by avahi-publish" lan_wait_for 8 foreign
+# avahi-browse -p escapes a space in a name as \032.
+ours() { lan_run e timeout --foreground 5 avahi-browse -rpt _idrop._tcp 2>/dev/null |
+	awk -F';' -v n="Beta\\\\032$tag" -v a="$(lan_addr b)" -v f="fp=$fp_b" \
+	'$1 == "=" && $4 == n && $7 == "b.local" && $8 == a && $9 == "7757" && index($10, f) { ok = 1 } END { exit !ok }'; }
+lan_check "avahi-browse resolves our service with its address, port and TXT fp" lan_wait_for 8 ours
+
+# --- discovery impossible: a clear error, non-zero -------------------------
+lan_add_host lonely
+lan_run lonely ip link set eth0 down
+rc=0; err=$(lan_run lonely timeout 10 "$BIN" list --mdns embedded 2>&1 >/dev/null) || rc=$?
+lan_check "list with no network exits non-zero and says why" \
+	test "$rc" = 1 -a -n "$(grep -i 'no network' <<<"$err")"
+rc=0; err=$(lan_run c timeout 10 "$BIN" list --interface nosuch0 2>&1 >/dev/null) || rc=$?
+lan_check "list on a missing interface exits non-zero naming it" \
+	test "$rc" = 1 -a -n "$(grep 'nosuch0' <<<"$err")"
+if [[ $MODE == embedded ]]; then
+	rc=0; err=$(lan_run c timeout 10 "$BIN" list --mdns daemon 2>&1 >/dev/null) || rc=$?
+	lan_check "--mdns daemon with no daemon fails and suggests --mdns=embedded" \
+		test "$rc" = 1 -a -n "$(grep 'mdns=embedded' <<<"$err")"
+fi
+
+# --- port handling ------------------------------------------------------------
+start_serve c "Gamma $tag" --port 7757 && pid_c=$SERVE_PID || lan_fail "serve on c advertised"
+rc=0; err=$(lan_run c timeout 10 "$BIN" serve --name "Other $tag" --port 7757 2>&1 >/dev/null) || rc=$?
+lan_check "an explicit --port already in use is an error that says what to do" \
+	test "$rc" = 1 -a -n "$(grep -- '--port' <<<"$err")"
+start_serve c "Delta $tag" && pid_c2=$SERVE_PID || lan_fail "second serve on c advertised"
+port=$(awk '/^http port:/ { print $3 }' "$(log serve-c)")
+lan_check "the default port, when taken, falls back to a free one" test -n "$port" -a "$port" != 7757
+for p in "$pid_b" "$pid_c" "$pid_c2" "$pid_d"; do
+	rc=0; lan_stop "$p" TERM 10 || rc=$?
+	lan_check "serve $p exits 0 on SIGTERM" test "$rc" = 0
+done
+lan_done
