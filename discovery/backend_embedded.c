@@ -4,6 +4,7 @@
 #include "discovery/backend.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <string.h>
 #include <avahi-common/alternative.h>
 #include <avahi-common/malloc.h>
@@ -59,6 +60,7 @@ static const struct mdns_sym syms[] = {
 struct mdns_backend {
 	AvahiServer *server;
 	void *up;
+	bool settled;     /* the host name has been established, or has collided */
 };
 
 static void *lib;   /* kept loaded: see backend_daemon.c */
@@ -81,9 +83,11 @@ static void server_cb(AvahiServer *s, AvahiServerState st, void *user)
 	be->server = s;   /* the first call comes from inside avahi_server_new */
 	switch (st) {
 	case AVAHI_SERVER_RUNNING:
+		be->settled = true;
 		mdns_on_state(be->up, MDNS_RUNNING, 0);
 		break;
 	case AVAHI_SERVER_COLLISION:
+		be->settled = true;
 		/* Another host on the link has our host name: take the next one, as
 		 * avahi-daemon does ("host-2"). */
 		alt = avahi_alternative_host_name(api.avahi_server_get_host_name(s));
@@ -94,7 +98,11 @@ static void server_cb(AvahiServer *s, AvahiServerState st, void *user)
 		avahi_free(alt);
 		break;
 	case AVAHI_SERVER_REGISTERING:
-		mdns_on_state(be->up, MDNS_WITHDRAW, 0);
+		/* At start-up, publish at once: the service records then probe
+		 * alongside the host name, and peers see the device after one probe
+		 * (~1 s) instead of two. Should the host name collide, the services
+		 * are withdrawn and re-added under the new one. */
+		mdns_on_state(be->up, be->settled ? MDNS_WITHDRAW : MDNS_RUNNING, 0);
 		break;
 	case AVAHI_SERVER_FAILURE:
 		mdns_on_state(be->up, MDNS_FAILED, api.avahi_server_errno(s));

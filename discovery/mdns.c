@@ -38,6 +38,7 @@ struct idl_mdns_advert {
 	uint16_t port;
 	AvahiStringList *txt;
 	void *group;
+	bool committed;            /* records are in the group and committed */
 	unsigned renames;
 	bool failed;
 	struct idl_mdns_advert_callbacks cb;
@@ -221,7 +222,7 @@ static void advert_register(struct idl_mdns_advert *a)
 	struct idl_mdns *m = a->m;
 	int r;
 
-	if (!m->running || a->failed)
+	if (!m->running || a->failed || a->committed)
 		return;
 	if (!a->group && !(a->group = m->ops->group_new(m->be, a))) {
 		advert_fail(a, m->ops->last_error(m->be), "cannot create an entry group");
@@ -239,8 +240,18 @@ static void advert_register(struct idl_mdns_advert *a)
 		advert_fail(a, r, "cannot add the service");
 		return;
 	}
-	if ((r = m->ops->group_commit(m->be, a->group)) < 0)
+	if ((r = m->ops->group_commit(m->be, a->group)) < 0) {
 		advert_fail(a, r, "cannot publish the service");
+		return;
+	}
+	a->committed = true;
+}
+
+static void advert_withdraw(struct idl_mdns_advert *a)
+{
+	if (a->group)
+		a->m->ops->group_reset(a->m->be, a->group);
+	a->committed = false;
 }
 
 void mdns_on_group(void *up, AvahiEntryGroupState st)
@@ -258,7 +269,7 @@ void mdns_on_group(void *up, AvahiEntryGroupState st)
 			break;
 		}
 		advert_rename(a);
-		a->m->ops->group_reset(a->m->be, a->group);
+		advert_withdraw(a);
 		advert_register(a);
 		break;
 	case AVAHI_ENTRY_GROUP_FAILURE:
@@ -557,11 +568,8 @@ void mdns_on_state(void *up, enum mdns_state st, int avahi_err)
 		break;
 	case MDNS_WITHDRAW:
 		m->running = false;
-		for (GList *l = m->adverts; l; l = l->next) {
-			struct idl_mdns_advert *a = l->data;
-			if (a->group)
-				m->ops->group_reset(m->be, a->group);
-		}
+		for (GList *l = m->adverts; l; l = l->next)
+			advert_withdraw(l->data);
 		break;
 	case MDNS_FAILED:
 		m->running = false;
