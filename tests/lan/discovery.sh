@@ -99,6 +99,22 @@ lan_check "the second \"Beta $tag\" is renamed as DNS-SD does" \
 both() { lan_run c timeout 10 "$BIN" list --json | json_get "sorted(x['host'] for x in d if x['name'].startswith('Beta $tag')) == ['b.local', 'd.local']" | grep -q True; }
 lan_check "both Betas appear in list, on their own hosts" lan_wait_for 5 both
 
+if [[ $MODE == embedded ]]; then
+	# Host names are ours to defend only with the embedded responder (a daemon
+	# defends its own): a second host calling itself "b" must become "b-2".
+	lan_add_host f
+	lan_spawn f "$(log serve-f)" sh -c "hostname b && exec \"\$0\" serve --name 'Phi $tag'" "$BIN"
+	pid_f=$LAN_PID
+	lan_wait_for 10 grep -q '^advertised:' "$(log serve-f)" || lan_fail "serve on f advertised"
+	host_taken() { lan_run c timeout 10 "$BIN" list --json | json_get "
+[x['host'] for x in d if x['name'] == 'Phi $tag'] == ['b-2.local'] and
+'$(lan_addr f)' in [x for x in d if x['name'] == 'Phi $tag'][0]['addresses'] and
+[x['host'] for x in d if x['name'] == 'Beta $tag'] == ['b.local']" | grep -q True; }
+	lan_check "a host name taken on the LAN is renamed (b -> b-2) and its service follows" lan_wait_for 8 host_taken
+	rc=0; lan_stop "$pid_f" TERM 10 || rc=$?
+	lan_check "serve on the renamed host exits 0 on SIGTERM" test "$rc" = 0
+fi
+
 # --- stop: peers see the device leave at once --------------------------------
 lan_spawn c "$(log watch)" "$BIN" list --watch
 pid_watch=$LAN_PID
