@@ -31,12 +31,13 @@ void cli_bad_option(const char *cmd, char *argv[]);
  * when verbose (or G_MESSAGES_DEBUG is set). */
 void cli_setup_logging(bool verbose);
 
-/* Parses --mdns=auto|daemon|embedded. Returns 0 or -1. */
-int cli_parse_backend(const char *s, enum idl_mdns_backend *out);
+/* Parses --mdns=auto|daemon|embedded. Returns 0, or -1 after telling the
+ * user (as command cmd) what is accepted. */
+int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out);
 
-/* Parses a duration in seconds ("1.5") into milliseconds, 1 ms .. 1 h.
- * Returns 0 or -1. */
-int cli_parse_seconds(const char *s, unsigned *ms);
+/* Parses a --timeout in seconds ("1.5") into milliseconds, 1 ms .. 1 h.
+ * Returns 0, or -1 after telling the user (as command cmd). */
+int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms);
 
 /* The state directory: the --state-dir value when given, else the default.
  * Owned by the caller. */

@@ -271,20 +271,16 @@ int cmd_list(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (cli_parse_seconds(optarg, &timeout_ms) < 0) {
-				cli_error("list", "--timeout takes seconds, e.g. 1.5");
+			if (cli_parse_seconds("list", optarg, &timeout_ms) < 0)
 				return IDL_EXIT_USAGE;
-			}
 			break;
 		case 'j': l.json = true; break;
 		case 'w': l.watch = true; break;
 		case 'i': mopt.interface = optarg; break;
 		case 's': state_opt = optarg; break;
 		case 'm':
-			if (cli_parse_backend(optarg, &mopt.backend) < 0) {
-				cli_error("list", "--mdns must be auto, daemon or embedded");
+			if (cli_parse_backend("list", optarg, &mopt.backend) < 0)
 				return IDL_EXIT_USAGE;
-			}
 			break;
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;

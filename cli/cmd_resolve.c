@@ -85,18 +85,14 @@ int cmd_resolve(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (cli_parse_seconds(optarg, &timeout_ms) < 0) {
-				cli_error("resolve", "--timeout takes seconds, e.g. 3");
+			if (cli_parse_seconds("resolve", optarg, &timeout_ms) < 0)
 				return IDL_EXIT_USAGE;
-			}
 			break;
 		case 'j': run.json = true; break;
 		case 'i': mopt.interface = optarg; break;
 		case 'm':
-			if (cli_parse_backend(optarg, &mopt.backend) < 0) {
-				cli_error("resolve", "--mdns must be auto, daemon or embedded");
+			if (cli_parse_backend("resolve", optarg, &mopt.backend) < 0)
 				return IDL_EXIT_USAGE;
-			}
 			break;
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;

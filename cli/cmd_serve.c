@@ -124,10 +124,8 @@ int cmd_serve(int argc, char *argv[])
 		case 'd': dir_opt = optarg; break;
 		case 's': state_opt = optarg; break;
 		case 'm':
-			if (cli_parse_backend(optarg, &mopt.backend) < 0) {
-				cli_error("serve", "--mdns must be auto, daemon or embedded");
+			if (cli_parse_backend("serve", optarg, &mopt.backend) < 0)
 				return IDL_EXIT_USAGE;
-			}
 			break;
 		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;

@@ -43,7 +43,7 @@ void cli_setup_logging(bool verbose)
 	g_log_set_default_handler(log_handler, NULL);
 }
 
-int cli_parse_backend(const char *s, enum idl_mdns_backend *out)
+int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out)
 {
 	if (!strcmp(s, "auto"))
 		*out = IDL_MDNS_AUTO;
@@ -51,20 +51,24 @@ int cli_parse_backend(const char *s, enum idl_mdns_backend *out)
 		*out = IDL_MDNS_DAEMON;
 	else if (!strcmp(s, "embedded"))
 		*out = IDL_MDNS_EMBEDDED;
-	else
+	else {
+		cli_error(cmd, "--mdns must be auto, daemon or embedded, not \"%s\"", s);
 		return -1;
+	}
 	return 0;
 }
 
-int cli_parse_seconds(const char *s, unsigned *ms)
+int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = g_ascii_strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0.001 && v <= 3600))
+	if (errno || end == s || *end || !(v >= 0.001 && v <= 3600)) {
+		cli_error(cmd, "--timeout takes seconds from 0.001 to 3600, e.g. 1.5, not \"%s\"", s);
 		return -1;
+	}
 	*ms = (unsigned)(v * 1000 + 0.5);
 	return 0;
 }
