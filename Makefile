@@ -55,9 +55,15 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# Each tests/fuzz/fuzz_NAME.c is a libFuzzer target; `make fuzz` runs it with
+# clang, and `make test` replays its committed corpus (tests/fuzz/corpus/NAME)
+# through a plain driver built like the unit tests.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
+REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 BIN := $(BUILD)/idrop-lan
 
-.PHONY: all run test unit bench install deps clean
+.PHONY: all run test unit bench fuzz install deps clean
 .SECONDARY:
 all: deps $(BIN)
 
@@ -75,7 +81,31 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB_OBJS)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-unit: $(TEST_BINS)
+$(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_%.o $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit: $(TEST_BINS) $(REPLAY_BINS)
+
+# libFuzzer needs clang; FUZZ_SECONDS per target. New inputs land in
+# build/fuzz/corpus-NAME; copy the ones worth keeping (and every crash, as a
+# regression input) into tests/fuzz/corpus/NAME.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DIDL_VERSION=\"$(VERSION)\" -I. -g -O1 \
+              -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
+fuzz: deps
+	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)" >&2; exit 1; }
+	@mkdir -p build/fuzz
+	@for n in $(FUZZ_NAMES); do \
+	    clang $(FUZZ_CFLAGS) -o build/fuzz/fuzz_$$n tests/fuzz/fuzz_$$n.c $(LIB_SRCS) $(PKG_LIBS) || exit 1; \
+	    mkdir -p build/fuzz/corpus-$$n; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	    build/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=build/fuzz/$$n- build/fuzz/corpus-$$n tests/fuzz/corpus/$$n 2>&1 \
+	        | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|Test unit written' || true; \
+	    ls build/fuzz/$$n-* >/dev/null 2>&1 && { echo "fuzz: $$n found a crash: build/fuzz/$$n-*" >&2; exit 1; }; \
+	done; true
 
 run: all
 	./$(BIN) serve

@@ -53,6 +53,15 @@ for t in "$BUILD"/tests/test_*; do
 	tally "$name" "$log" $?
 done
 
+echo "fuzz corpus replay"
+for t in "$BUILD"/tests/replay_*; do
+	[ -x "$t" ] || continue
+	n=${t##*/replay_}
+	log=$logdir/replay_$n.log
+	timeout 300 "$t" "tests/fuzz/corpus/$n" >"$log" 2>&1
+	tally "fuzz/$n" "$log" $?
+done
+
 echo "man page"
 log=$logdir/man.log
 {
