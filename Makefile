@@ -132,7 +132,7 @@ install: all
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
             libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev \
-            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc openssl curl python3
+            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3
 
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \

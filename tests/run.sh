@@ -68,6 +68,10 @@ log=$logdir/man.log
 	n=0
 	check() { n=$((n + 1)); if "$@" >>"$logdir/man.out" 2>&1; then echo "ok $n - $desc"; else echo "not ok $n - $desc"; cat "$logdir/man.out"; fi; }
 	desc="mandoc -Tlint is clean"; check mandoc -Tlint -Wwarning man/idrop-lan.1
+	desc="man -l renders it with no warning (groff -ww)"; check sh -c '
+		out=$(MANPAGER=cat MANWIDTH=80 man -l man/idrop-lan.1 2>&1 >/dev/null) && [ -z "$out" ] &&
+		[ -z "$(groff -mdoc -ww -z man/idrop-lan.1 2>&1)" ] &&
+		MANPAGER=cat man -l man/idrop-lan.1 | grep -q "^DESCRIPTION"'
 	desc="renders and documents every command"; check sh -c 'out=$(mandoc -Tascii man/idrop-lan.1) && for c in serve list resolve id; do echo "$out" | grep -q "idrop-lan $c" || exit 1; done'
 	desc="every command's options appear in the man page"; check sh -c '
 		for c in serve list resolve id; do
