@@ -1,0 +1,104 @@
+/* sctp: an SCTP association (usrsctp, AF_CONN) carrying WebRTC data
+ * channels (RFC 8831) opened with DCEP (RFC 8832). It is fed decrypted SCTP
+ * packets and sends its own through a callback; it knows nothing of DTLS or
+ * ICE. usrsctp runs without threads (usrsctp_init_nothreads): its timers are
+ * driven from the GLib main loop and every callback runs on the loop thread. */
+#ifndef IDL_SCTP_H
+#define IDL_SCTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#define IDL_SCTP_PORT 5000
+#define IDL_SCTP_DEFAULT_MAX_MESSAGE 65536     /* when the SDP names none */
+#define IDL_SCTP_LOCAL_MAX_MESSAGE 262144      /* what we announce */
+
+#define IDL_SCTP_ERROR (idl_sctp_error_quark())
+GQuark idl_sctp_error_quark(void);
+
+enum idl_sctp_error {
+	IDL_SCTP_ERROR_ASSOC,      /* the association could not be set up, or was aborted */
+	IDL_SCTP_ERROR_CHANNEL,    /* a data channel failed (open refused, protocol error) */
+};
+
+struct idl_sctp;
+struct idl_channel;
+
+struct idl_sctp_callbacks {
+	/* Sends one SCTP packet to the peer (through DTLS). Returns 0 or a
+	 * negative errno value. buf is valid only during the call. */
+	int (*send)(const uint8_t *buf, size_t len, void *user);
+	/* The association is up: channels can be opened. */
+	void (*connected)(void *user);
+	/* The peer opened a channel (DCEP OPEN, already acknowledged). The
+	 * channel belongs to the association; set its callbacks here. */
+	void (*channel)(struct idl_channel *ch, void *user);
+	/* The association failed or was shut down; no callback follows. */
+	void (*failed)(const GError *err, void *user);
+};
+
+struct idl_channel_callbacks {
+	/* Our channel was acknowledged by the peer (DCEP ACK). */
+	void (*open)(struct idl_channel *ch, void *user);
+	/* One whole message; data is valid only during the call. */
+	void (*message)(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len,
+			void *user);
+	/* buffered amount fell to or below the low-water mark. */
+	void (*buffered_low)(struct idl_channel *ch, void *user);
+	/* The channel is closed (either side reset its stream). */
+	void (*closed)(struct idl_channel *ch, void *user);
+};
+
+/* Creates an association. dtls_client decides the channel ids we use (even
+ * when we are the DTLS client, odd otherwise, RFC 8832 section 6).
+ * remote_max_message is the peer's a=max-message-size (0: the default).
+ * *out is owned by the caller. Returns 0 or a negative errno value. */
+int idl_sctp_new(bool dtls_client, size_t remote_max_message,
+		 const struct idl_sctp_callbacks *cb, void *user,
+		 struct idl_sctp **out, GError **err);
+
+/* Connects (both sides call this once DTLS is up: simultaneous open on
+ * port 5000, as browsers do). */
+int idl_sctp_connect(struct idl_sctp *s, GError **err);
+
+/* Feeds one decrypted SCTP packet from the peer. Callbacks may run inside. */
+void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len);
+
+/* The largest message the peer accepts. */
+size_t idl_sctp_max_message(const struct idl_sctp *s);
+
+/* Aborts the association and frees it with its channels. Must not be
+ * called from inside one of its callbacks. NULL is a no-op. */
+void idl_sctp_free(struct idl_sctp *s);
+
+/* Opens a reliable channel (ordered or not) by sending DCEP OPEN; cb->open
+ * runs on ACK. The channel belongs to the association. NULL on error. */
+struct idl_channel *idl_sctp_open_channel(struct idl_sctp *s, const char *label,
+					  const char *protocol, bool ordered,
+					  const struct idl_channel_callbacks *cb, void *user,
+					  GError **err);
+
+/* Sets the callbacks of a channel the peer opened. */
+void idl_channel_set_callbacks(struct idl_channel *ch, const struct idl_channel_callbacks *cb,
+			       void *user);
+
+/* Queues one message (empty messages allowed). It is never refused for a
+ * full send buffer: like a browser's RTCDataChannel it is queued, and
+ * idl_channel_buffered_amount grows. Returns 0, -EMSGSIZE over the peer's
+ * max message size, -ENOTCONN when the channel is not open. */
+int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len);
+
+/* Bytes queued and not yet handed to SCTP. */
+size_t idl_channel_buffered_amount(const struct idl_channel *ch);
+void idl_channel_set_buffered_low_threshold(struct idl_channel *ch, size_t bytes);
+
+const char *idl_channel_label(const struct idl_channel *ch);
+const char *idl_channel_protocol(const struct idl_channel *ch);
+uint16_t idl_channel_id(const struct idl_channel *ch);
+
+/* Closes by resetting our outgoing stream (RFC 8831 section 6.7). */
+void idl_channel_close(struct idl_channel *ch);
+
+#endif
