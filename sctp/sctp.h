@@ -35,7 +35,8 @@ struct idl_sctp_callbacks {
 	/* The peer opened a channel (DCEP OPEN, already acknowledged). The
 	 * channel belongs to the association; set its callbacks here. */
 	void (*channel)(struct idl_channel *ch, void *user);
-	/* The association failed or was shut down; no callback follows. */
+	/* The association failed or was shut down; no callback follows (not
+	 * even closed for its channels, which stay until idl_sctp_free). */
 	void (*failed)(const GError *err, void *user);
 };
 
@@ -47,7 +48,8 @@ struct idl_channel_callbacks {
 			void *user);
 	/* buffered amount fell to or below the low-water mark. */
 	void (*buffered_low)(struct idl_channel *ch, void *user);
-	/* The channel is closed (either side reset its stream). */
+	/* The channel is closed (either side reset its stream). The channel
+	 * is freed soon after this returns: drop every pointer to it. */
 	void (*closed)(struct idl_channel *ch, void *user);
 };
 
@@ -63,18 +65,22 @@ int idl_sctp_new(bool dtls_client, size_t remote_max_message,
  * port 5000, as browsers do). */
 int idl_sctp_connect(struct idl_sctp *s, GError **err);
 
-/* Feeds one decrypted SCTP packet from the peer. Callbacks may run inside. */
+/* Feeds one decrypted SCTP packet from the peer. Callbacks may run inside.
+ * The few packets fed before idl_sctp_connect are kept and fed after it. */
 void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len);
 
 /* The largest message the peer accepts. */
 size_t idl_sctp_max_message(const struct idl_sctp *s);
 
-/* Aborts the association and frees it with its channels. Must not be
- * called from inside one of its callbacks. NULL is a no-op. */
+/* Aborts the association and frees it with its channels. The ABORT leaves
+ * through cb->send from inside this call, so free it before the layer
+ * below. Must not be called from inside one of its callbacks. NULL is a
+ * no-op. */
 void idl_sctp_free(struct idl_sctp *s);
 
 /* Opens a reliable channel (ordered or not) by sending DCEP OPEN; cb->open
- * runs on ACK. The channel belongs to the association. NULL on error. */
+ * runs on ACK. The channel belongs to the association. Before the
+ * association is up the OPEN waits for it. NULL on error. */
 struct idl_channel *idl_sctp_open_channel(struct idl_sctp *s, const char *label,
 					  const char *protocol, bool ordered,
 					  const struct idl_channel_callbacks *cb, void *user,
@@ -87,7 +93,8 @@ void idl_channel_set_callbacks(struct idl_channel *ch, const struct idl_channel_
 /* Queues one message (empty messages allowed). It is never refused for a
  * full send buffer: like a browser's RTCDataChannel it is queued, and
  * idl_channel_buffered_amount grows. Returns 0, -EMSGSIZE over the peer's
- * max message size, -ENOTCONN when the channel is not open. */
+ * max message size, -ENOTCONN when the channel is not open (before
+ * cb->open, or once closing). buffered_low never runs inside this call. */
 int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len);
 
 /* Bytes queued and not yet handed to SCTP. */

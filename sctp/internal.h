@@ -1,0 +1,112 @@
+/* sctp/internal.h: what sctp.c (the association: usrsctp, packets,
+ * notifications) and channel.c (data channels: DCEP, send queues, stream
+ * resets) share. Private to sctp/: nothing else includes it. Functions
+ * named idl_sctpi_ cross between the two files; everything runs on the
+ * loop thread, outside usrsctp's own calls (see sctp.c). */
+#ifndef IDL_SCTP_INTERNAL_H
+#define IDL_SCTP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+#include <usrsctp.h>
+
+#include "sctp/sctp.h"
+
+/* Payload protocol identifiers (RFC 8831 section 8). */
+enum {
+	PPID_DCEP = 50,
+	PPID_TEXT = 51,
+	PPID_BINARY_PARTIAL = 52,   /* deprecated; accepted, never sent */
+	PPID_BINARY = 53,
+	PPID_TEXT_PARTIAL = 54,     /* deprecated; accepted, never sent */
+	PPID_TEXT_EMPTY = 56,
+	PPID_BINARY_EMPTY = 57,
+};
+
+/* We announce IDL_SCTP_LOCAL_MAX_MESSAGE but take bigger messages from a
+ * peer that ignores it, up to this; past it a peer is only costing us
+ * memory, and the association is aborted. */
+#define RECV_LIMIT (16u << 20)
+
+enum ch_state {
+	CH_OPENING,   /* our OPEN sent, waiting for the ACK */
+	CH_OPEN,
+	CH_CLOSING,   /* closed by one side: drain, then reset our outgoing stream */
+	CH_CLOSED,
+};
+
+struct out_msg {
+	uint32_t ppid;
+	bool counted;   /* user payload, part of the buffered amount */
+	size_t len, off;
+	uint8_t data[];
+};
+
+struct idl_channel {
+	struct idl_sctp *s;
+	uint16_t id;
+	bool ordered;
+	enum ch_state state;
+	char *label, *protocol;
+	struct idl_channel_callbacks cb;
+	void *user;
+	GQueue queue;          /* struct out_msg *, oldest first */
+	size_t buffered;       /* counted bytes not yet accepted by usrsctp */
+	size_t low_threshold;
+	bool above;            /* buffered went over the threshold: buffered_low is due */
+	bool in_ready;         /* on s->ready */
+	bool reset_queued;     /* our outgoing reset is asked for (queued or sent) */
+	bool local_reset;      /* our outgoing stream is reset */
+	bool remote_reset;     /* the peer's outgoing stream is reset */
+	bool dead;             /* closed: off s->channels, freed from the idle source */
+	GByteArray *legacy;    /* PPID 52/54 pieces, until the closing 51/53/56/57 */
+};
+
+struct idl_sctp {
+	guint id;              /* registry key; what usrsctp knows us by */
+	struct socket *sock;
+	GMainContext *ctx;
+	bool dtls_client;
+	size_t remote_max;
+	struct idl_sctp_callbacks cb;
+	void *user;
+	bool connect_called, connected, failed, closing;
+	bool pending;          /* an upcall came: process() has work */
+	bool processing, flushing, low_pending;
+	uint16_t streams_out;
+	GHashTable *channels;  /* stream id -> struct idl_channel *, live ones */
+	GQueue ready;          /* channels with queued messages, served in turn */
+	GArray *resets;        /* uint16_t stream ids whose outgoing reset waits */
+	int reset_inflight;    /* stream id, or -1: usrsctp takes one at a time */
+	GPtrArray *dead;       /* closed channels, freed from the idle source */
+	GQueue early;          /* GBytes fed before idl_sctp_connect */
+	GSource *idle;
+	uint8_t *rbuf;
+	GByteArray *rx;        /* message being reassembled */
+	uint16_t rx_sid;
+	uint32_t rx_ppid;
+	bool rx_overflow;
+	GByteArray *notif;     /* notification being reassembled */
+};
+
+/* channel.c */
+/* Moves queued messages into usrsctp while it has room. */
+void idl_sctpi_flush(struct idl_sctp *s);
+/* Asks usrsctp for the next queued outgoing-stream reset, if none is out. */
+void idl_sctpi_issue_resets(struct idl_sctp *s);
+/* Calls buffered_low where it is due. */
+void idl_sctpi_notify_low(struct idl_sctp *s);
+/* One whole SCTP message from the peer. */
+void idl_sctpi_on_message(struct idl_sctp *s, uint16_t sid, uint32_t ppid, const uint8_t *data,
+			  size_t len);
+void idl_sctpi_on_stream_reset(struct idl_sctp *s, const struct sctp_stream_reset_event *ev,
+			       size_t len);
+void idl_sctpi_channel_free(struct idl_channel *ch);
+
+/* sctp.c */
+/* Runs process() and reaps closed channels from an idle source soon. */
+void idl_sctpi_schedule(struct idl_sctp *s);
+
+#endif

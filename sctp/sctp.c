@@ -1,0 +1,630 @@
+/* sctp: the usrsctp association under the data channels of sctp.h (the
+ * channels themselves are in channel.c): the process-wide stack, socket
+ * options, packets in and out, notifications, timers.
+ *
+ * usrsctp runs without threads: every callback it makes runs on the loop
+ * thread, inside usrsctp_conninput, usrsctp_sendv, usrsctp_close or
+ * usrsctp_handle_timers, often with usrsctp's own locks held. So the output
+ * callback only forwards the packet, and the upcall only takes note; the
+ * reading, sending and user callbacks happen afterwards in process(), from
+ * idl_sctp_feed or an idle source, where calling back into usrsctp is safe.
+ * usrsctp knows an association by a small integer id, never by a pointer:
+ * its output callback can fire after usrsctp_close (usrsctp #405). */
+#include "sctp/internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+/* usrsctp's defaults (256 KiB send space, 128 KiB receive window) cap a
+ * transfer far below what the link carries; several MiB keep a 64 KiB-chunk
+ * sender busy without holding much memory per association. */
+#define BUFFER_SPACE (4u << 20)
+#define MAX_CHUNKS_ON_QUEUE 16384u
+#define STREAMS 1024
+/* Fixed SCTP packet size (PMTUD is off: usrsctp cannot probe, and DTLS
+ * over UDP must not fragment): 1280 (IPv6 minimum MTU) - 40 IPv6 - 8 UDP -
+ * at most 44 of DTLS 1.2 record overhead. */
+#define PATH_MTU 1188
+#define READ_BUFFER IDL_SCTP_LOCAL_MAX_MESSAGE
+/* Packets that arrive before idl_sctp_connect (the peer finished DTLS
+ * first) are kept and fed after it: usrsctp answers an INIT for a socket
+ * that is not connecting with an ABORT, which kills the peer's attempt. */
+#define EARLY_PACKETS 16
+#define TIMER_MS 10
+
+G_DEFINE_QUARK(idl-sctp-error-quark, idl_sctp_error)
+
+/* Process-wide: the usrsctp stack, the id registry and the timer. Only the
+ * loop thread touches them. */
+static bool stack_ready;
+static GHashTable *registry;      /* id -> struct idl_sctp * */
+static guint registry_next = 1;
+static GSource *timer;
+static gint64 timer_last;
+
+static void process(struct idl_sctp *s);
+
+static struct idl_sctp *lookup(void *addr)
+{
+	if (registry == NULL)
+		return NULL;
+	return g_hash_table_lookup(registry, addr);
+}
+
+/* usrsctp hands us one whole SCTP packet for the peer. CRC32c is left to
+ * us (offload): usrsctp_crc32c over a flat buffer is much cheaper than
+ * usrsctp's own over mbuf chains. The buffer is usrsctp's private copy. */
+static int output_cb(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set_df)
+{
+	struct idl_sctp *s = lookup(addr);
+	uint8_t *p = buf;
+	uint32_t crc;
+	int r;
+
+	(void)tos;
+	(void)set_df;
+	if (s == NULL || len < 12)
+		return -1;   /* a packet from a closed association (usrsctp #405) */
+	memset(p + 8, 0, 4);
+	crc = usrsctp_crc32c(p, len);
+	memcpy(p + 8, &crc, 4);   /* already in wire order */
+	r = s->cb.send(p, len, s->user);
+	if (r < 0)
+		g_debug("sctp: sending a %zu-byte packet failed: %s", len, g_strerror(-r));
+	/* A packet the lower layer could not take is a packet lost on the
+	 * wire: SCTP retransmits it. Reporting an error would only make
+	 * usrsctp hold back. */
+	return 0;
+}
+
+static gboolean idle_cb(gpointer data);
+
+void idl_sctpi_schedule(struct idl_sctp *s)
+{
+	if (s->idle || s->closing)
+		return;
+	/* Default priority, not idle priority: a busy network source must
+	 * not starve SCTP's work. */
+	s->idle = g_idle_source_new();
+	g_source_set_priority(s->idle, G_PRIORITY_DEFAULT);
+	g_source_set_callback(s->idle, idle_cb, s, NULL);
+	g_source_attach(s->idle, s->ctx);
+}
+
+/* Runs inside usrsctp, locks held: take note only. */
+static void upcall_cb(struct socket *sock, void *arg, int flags)
+{
+	struct idl_sctp *s = lookup(arg);
+
+	(void)sock;
+	(void)flags;
+	if (s == NULL || s->closing)
+		return;
+	s->pending = true;
+	idl_sctpi_schedule(s);
+}
+
+static gboolean timer_cb(gpointer data)
+{
+	gint64 now = g_get_monotonic_time();
+	gint64 elapsed = (now - timer_last) / 1000;
+	GHashTableIter it;
+	gpointer k, v;
+	GArray *retry;
+
+	(void)data;
+	/* Carry the sub-millisecond remainder so the clock does not drift. */
+	timer_last += elapsed * 1000;
+	usrsctp_handle_timers((uint32_t)elapsed);
+	/* A stream reset refused as busy is retried here. By id, looked up
+	 * again: a callback may free another association meanwhile. */
+	retry = g_array_new(FALSE, FALSE, sizeof(guint));
+	g_hash_table_iter_init(&it, registry);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		struct idl_sctp *s = v;
+		guint id = GPOINTER_TO_UINT(k);
+		if (s->resets->len && s->reset_inflight < 0)
+			g_array_append_val(retry, id);
+	}
+	for (guint i = 0; i < retry->len; i++) {
+		struct idl_sctp *s = lookup(GUINT_TO_POINTER(g_array_index(retry, guint, i)));
+		if (s)
+			idl_sctpi_issue_resets(s);
+	}
+	g_array_unref(retry);
+	return G_SOURCE_CONTINUE;
+}
+
+static void stack_init(void)
+{
+	if (stack_ready)
+		return;
+	usrsctp_init_nothreads(0, output_cb, NULL);
+	usrsctp_enable_crc32c_offload();
+	/* Sysctls are the defaults of sockets created afterwards. */
+	usrsctp_sysctl_set_sctp_sendspace(BUFFER_SPACE);
+	usrsctp_sysctl_set_sctp_recvspace(BUFFER_SPACE);
+	usrsctp_sysctl_set_sctp_max_chunks_on_queue(MAX_CHUNKS_ON_QUEUE);
+	usrsctp_sysctl_set_sctp_initial_cwnd(10);         /* RFC 6928, not 3 MTUs */
+	usrsctp_sysctl_set_sctp_max_burst_default(10);
+	usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);   /* ms, not 200 */
+	usrsctp_sysctl_set_sctp_rto_min_default(200);
+	usrsctp_sysctl_set_sctp_rto_initial_default(1000);
+	/* 60 s by default: a lost packet on a quiet LAN would stall that long. */
+	usrsctp_sysctl_set_sctp_rto_max_default(10000);
+	usrsctp_sysctl_set_sctp_ecn_enable(0);
+	usrsctp_sysctl_set_sctp_pr_enable(1);
+	/* New Reno, the default, stays: H-TCP regressed (libdatachannel #354). */
+	usrsctp_sysctl_set_sctp_default_cc_module(SCTP_CC_RFC2581);
+	stack_ready = true;
+}
+
+static void timer_start(GMainContext *ctx)
+{
+	if (timer)
+		return;
+	timer_last = g_get_monotonic_time();
+	timer = g_timeout_source_new(TIMER_MS);
+	g_source_set_callback(timer, timer_cb, NULL, NULL);
+	g_source_attach(timer, ctx);
+}
+
+static void timer_stop(void)
+{
+	if (timer == NULL)
+		return;
+	g_source_destroy(timer);
+	g_source_unref(timer);
+	timer = NULL;
+}
+
+static void fail(struct idl_sctp *s, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static void fail(struct idl_sctp *s, const char *fmt, ...)
+{
+	GError *e;
+	va_list ap;
+	char *why;
+
+	if (s->failed)
+		return;
+	s->failed = true;
+	va_start(ap, fmt);
+	why = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	e = g_error_new(IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC, "SCTP association: %s", why);
+	g_free(why);
+	if (s->cb.failed)
+		s->cb.failed(e, s->user);
+	g_error_free(e);
+}
+
+static void on_notification(struct idl_sctp *s, const uint8_t *buf, size_t len)
+{
+	const union sctp_notification *n = (const void *)buf;
+
+	if (len < sizeof(n->sn_header) || n->sn_header.sn_length != len)
+		return;
+	switch (n->sn_header.sn_type) {
+	case SCTP_ASSOC_CHANGE:
+		if (len < sizeof(n->sn_assoc_change))
+			return;
+		switch (n->sn_assoc_change.sac_state) {
+		case SCTP_COMM_UP:
+			if (s->connected)
+				return;
+			s->connected = true;
+			s->streams_out = n->sn_assoc_change.sac_outbound_streams;
+			if (s->cb.connected && !s->failed)
+				s->cb.connected(s->user);
+			idl_sctpi_flush(s);
+			break;
+		case SCTP_COMM_LOST:
+			fail(s, "the peer is gone or aborted (error %u)",
+			     n->sn_assoc_change.sac_error);
+			break;
+		case SCTP_CANT_STR_ASSOC:
+			fail(s, "could not be set up");
+			break;
+		case SCTP_SHUTDOWN_COMP:
+			fail(s, "shut down");
+			break;
+		case SCTP_RESTART:
+			/* The peer lost its state: our channels mean nothing to it. */
+			fail(s, "the peer restarted");
+			break;
+		}
+		break;
+	case SCTP_SHUTDOWN_EVENT:
+		fail(s, "the peer shut down");
+		break;
+	case SCTP_SENDER_DRY_EVENT:
+		idl_sctpi_flush(s);
+		break;
+	case SCTP_STREAM_RESET_EVENT:
+		if (len >= sizeof(n->sn_strreset_event))
+			idl_sctpi_on_stream_reset(s, &n->sn_strreset_event, len);
+		break;
+	}
+}
+
+static void abort_assoc(struct idl_sctp *s)
+{
+	struct sctp_sndinfo info = { .snd_flags = SCTP_ABORT };
+	static const uint8_t none;   /* usrsctp_sendv refuses NULL even for 0 bytes */
+
+	if (usrsctp_sendv(s->sock, &none, 0, NULL, 0, &info, sizeof(info), SCTP_SENDV_SNDINFO,
+			  0) < 0)
+		g_debug("sctp: abort: %s", g_strerror(errno));
+}
+
+/* One piece from usrsctp_recvv: whole messages are delivered straight from
+ * the read buffer, pieces (partial delivery, or bigger than the buffer)
+ * gathered in s->rx until MSG_EOR. Fragment interleave is 0, so pieces of
+ * one message are never mixed with another's. */
+static void on_data(struct idl_sctp *s, const uint8_t *buf, size_t n, int flags,
+		    const struct sctp_rcvinfo *info, bool have_info)
+{
+	bool eor = flags & MSG_EOR;
+
+	if (s->rx->len == 0 && !s->rx_overflow) {
+		if (!have_info) {
+			g_debug("sctp: data without receive info dropped");
+			return;
+		}
+		s->rx_sid = info->rcv_sid;
+		s->rx_ppid = ntohl(info->rcv_ppid);
+		if (eor) {
+			idl_sctpi_on_message(s, s->rx_sid, s->rx_ppid, buf, n);
+			return;
+		}
+	}
+	if (!s->rx_overflow) {
+		if (s->rx->len + n > RECV_LIMIT) {
+			s->rx_overflow = true;
+			g_byte_array_set_size(s->rx, 0);
+		} else {
+			g_byte_array_append(s->rx, buf, (guint)n);
+		}
+	}
+	if (!eor)
+		return;
+	if (s->rx_overflow) {
+		s->rx_overflow = false;
+		fail(s, "the peer sent a message over %u bytes", RECV_LIMIT);
+		abort_assoc(s);
+		return;
+	}
+	idl_sctpi_on_message(s, s->rx_sid, s->rx_ppid, s->rx->data, s->rx->len);
+	g_byte_array_set_size(s->rx, 0);
+}
+
+static void read_all(struct idl_sctp *s)
+{
+	while (!s->failed && !s->closing) {
+		struct sctp_rcvinfo info;
+		socklen_t infolen = sizeof(info);
+		struct sockaddr_conn from;
+		socklen_t fromlen = sizeof(from);
+		unsigned int infotype = 0;
+		int flags = 0;
+		ssize_t n;
+
+		n = usrsctp_recvv(s->sock, s->rbuf, READ_BUFFER, (struct sockaddr *)&from,
+				  &fromlen, &info, &infolen, &infotype, &flags);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOTCONN)
+				return;
+			fail(s, "receive failed: %s", g_strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			fail(s, "the peer closed it");
+			return;
+		}
+		if (flags & MSG_NOTIFICATION) {
+			g_byte_array_append(s->notif, s->rbuf, (guint)n);
+			if (flags & MSG_EOR) {
+				on_notification(s, s->notif->data, s->notif->len);
+				g_byte_array_set_size(s->notif, 0);
+			}
+			continue;
+		}
+		on_data(s, s->rbuf, (size_t)n, flags, &info,
+			infotype == SCTP_RECVV_RCVINFO && infolen >= sizeof(info));
+	}
+}
+
+static void process(struct idl_sctp *s)
+{
+	int events;
+
+	if (s->closing)
+		return;
+	if (s->processing) {
+		/* Called back from a user callback: the idle source follows. */
+		s->pending = true;
+		idl_sctpi_schedule(s);
+		return;
+	}
+	s->processing = true;
+	s->pending = false;
+	if (!s->failed) {
+		events = usrsctp_get_events(s->sock);
+		if (events & SCTP_EVENT_READ)
+			read_all(s);
+		/* A socket error comes with a notification, read above; this
+		 * catches one that did not. */
+		if (!s->failed && s->connected && (usrsctp_get_events(s->sock) & SCTP_EVENT_ERROR))
+			fail(s, "socket error");
+	}
+	if (!s->failed) {
+		idl_sctpi_flush(s);
+		idl_sctpi_issue_resets(s);
+		idl_sctpi_notify_low(s);
+	}
+	s->processing = false;
+}
+
+static void reap(struct idl_sctp *s)
+{
+	for (guint i = 0; i < s->dead->len; i++)
+		idl_sctpi_channel_free(s->dead->pdata[i]);
+	g_ptr_array_set_size(s->dead, 0);
+}
+
+static gboolean idle_cb(gpointer data)
+{
+	struct idl_sctp *s = data;
+
+	g_source_unref(s->idle);   /* the dispatch holds its own reference */
+	s->idle = NULL;
+	process(s);
+	if (!s->processing)
+		reap(s);
+	return G_SOURCE_REMOVE;
+}
+
+/* Public API */
+
+static int set_opt(struct idl_sctp *s, int level, int name, const void *val, socklen_t len,
+		   const char *what, GError **err)
+{
+	if (usrsctp_setsockopt(s->sock, level, name, val, len) == 0)
+		return 0;
+	int e = errno;
+	g_set_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC, "SCTP socket option %s: %s", what,
+		    g_strerror(e));
+	return -e;
+}
+
+static int configure(struct idl_sctp *s, GError **err)
+{
+	/* Close means abort: once the peer connection is torn down there is
+	 * nobody to finish a graceful shutdown with. */
+	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	struct sctp_assoc_value reset = { .assoc_id = SCTP_ALL_ASSOC,
+					  .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ };
+	struct sctp_initmsg init = { .sinit_num_ostreams = STREAMS, .sinit_max_instreams = STREAMS };
+	struct sctp_paddrparams pp;
+	const uint16_t events[] = { SCTP_ASSOC_CHANGE, SCTP_SENDER_DRY_EVENT,
+				    SCTP_STREAM_RESET_EVENT, SCTP_SHUTDOWN_EVENT };
+	int on = 1, off = 0, bufsize = BUFFER_SPACE;
+	int r;
+
+	if (usrsctp_set_non_blocking(s->sock, 1) < 0) {
+		r = -errno;
+		g_set_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC,
+			    "SCTP socket: cannot make it non-blocking: %s", g_strerror(-r));
+		return r;
+	}
+	if ((r = set_opt(s, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin), "SO_LINGER", err)) ||
+	    (r = set_opt(s, IPPROTO_SCTP, SCTP_ENABLE_STREAM_RESET, &reset, sizeof(reset),
+			 "SCTP_ENABLE_STREAM_RESET", err)) ||
+	    (r = set_opt(s, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on), "SCTP_RECVRCVINFO",
+			 err)) ||
+	    /* Data channels want each message out at once, not Nagle. */
+	    (r = set_opt(s, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on), "SCTP_NODELAY", err)) ||
+	    (r = set_opt(s, IPPROTO_SCTP, SCTP_INITMSG, &init, sizeof(init), "SCTP_INITMSG",
+			 err)) ||
+	    /* 0: one message at a time, notifications never inside one. */
+	    (r = set_opt(s, IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &off, sizeof(off),
+			 "SCTP_FRAGMENT_INTERLEAVE", err)) ||
+	    /* Messages bigger than the send buffer go in pieces. */
+	    (r = set_opt(s, IPPROTO_SCTP, SCTP_EXPLICIT_EOR, &on, sizeof(on), "SCTP_EXPLICIT_EOR",
+			 err)) ||
+	    (r = set_opt(s, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof(bufsize), "SO_SNDBUF", err)) ||
+	    (r = set_opt(s, SOL_SOCKET, SO_RCVBUF, &bufsize, sizeof(bufsize), "SO_RCVBUF", err)))
+		return r;
+	for (size_t i = 0; i < G_N_ELEMENTS(events); i++) {
+		struct sctp_event ev = { .se_assoc_id = SCTP_ALL_ASSOC, .se_type = events[i],
+					 .se_on = 1 };
+		if ((r = set_opt(s, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev), "SCTP_EVENT", err)))
+			return r;
+	}
+	memset(&pp, 0, sizeof(pp));
+	pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
+	pp.spp_flags = SPP_PMTUD_DISABLE | SPP_HB_ENABLE;
+	/* usrsctp's path MTU leaves out the 12-byte common header. */
+	pp.spp_pathmtu = PATH_MTU - 12;
+	return set_opt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp),
+		       "SCTP_PEER_ADDR_PARAMS", err);
+}
+
+static struct sockaddr_conn conn_addr(const struct idl_sctp *s)
+{
+	struct sockaddr_conn a;
+
+	memset(&a, 0, sizeof(a));
+	a.sconn_family = AF_CONN;
+	a.sconn_port = htons(IDL_SCTP_PORT);
+	a.sconn_addr = GUINT_TO_POINTER(s->id);
+	return a;
+}
+
+int idl_sctp_new(bool dtls_client, size_t remote_max_message,
+		 const struct idl_sctp_callbacks *cb, void *user,
+		 struct idl_sctp **out, GError **err)
+{
+	struct idl_sctp *s;
+	struct sockaddr_conn a;
+	int r;
+
+	*out = NULL;
+	if (cb == NULL || cb->send == NULL) {
+		g_set_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC, "SCTP: no send callback");
+		return -EINVAL;
+	}
+	stack_init();
+	if (registry == NULL)
+		registry = g_hash_table_new(g_direct_hash, g_direct_equal);
+	s = g_new0(struct idl_sctp, 1);
+	/* Ids are not reused soon: a late packet for a freed association
+	 * must find nothing, not a newer one. 0 is never used (NULL). */
+	do {
+		s->id = registry_next++;
+		if (registry_next == 0 || registry_next > G_MAXINT32)
+			registry_next = 1;
+	} while (s->id == 0 || g_hash_table_contains(registry, GUINT_TO_POINTER(s->id)));
+	s->ctx = g_main_context_ref_thread_default();
+	s->dtls_client = dtls_client;
+	s->remote_max = remote_max_message;
+	s->cb = *cb;
+	s->user = user;
+	s->streams_out = STREAMS;
+	s->reset_inflight = -1;
+	s->channels = g_hash_table_new(g_direct_hash, g_direct_equal);
+	s->resets = g_array_new(FALSE, FALSE, sizeof(uint16_t));
+	s->dead = g_ptr_array_new();
+	s->rbuf = g_malloc(READ_BUFFER);
+	s->rx = g_byte_array_new();
+	s->notif = g_byte_array_new();
+	g_queue_init(&s->ready);
+	g_queue_init(&s->early);
+	g_hash_table_insert(registry, GUINT_TO_POINTER(s->id), s);
+	usrsctp_register_address(GUINT_TO_POINTER(s->id));
+	timer_start(s->ctx);
+
+	s->sock = usrsctp_socket(AF_CONN, SOCK_STREAM, IPPROTO_SCTP, NULL, NULL, 0, NULL);
+	if (s->sock == NULL) {
+		r = -errno;
+		g_set_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC, "SCTP socket: %s",
+			    g_strerror(-r));
+		goto fail;
+	}
+	usrsctp_set_upcall(s->sock, upcall_cb, GUINT_TO_POINTER(s->id));
+	if ((r = configure(s, err)) < 0)
+		goto fail;
+	a = conn_addr(s);
+	if (usrsctp_bind(s->sock, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		r = -errno;
+		g_set_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC, "SCTP bind: %s",
+			    g_strerror(-r));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	idl_sctp_free(s);
+	return r;
+}
+
+int idl_sctp_connect(struct idl_sctp *s, GError **err)
+{
+	struct sockaddr_conn a = conn_addr(s);
+	GBytes *b;
+
+	if (s->connect_called) {
+		g_set_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC, "SCTP: already connecting");
+		return -EALREADY;
+	}
+	s->connect_called = true;
+	/* Both sides connect to each other (simultaneous open), as browsers
+	 * do; non-blocking, so EINPROGRESS is the normal answer. */
+	if (usrsctp_connect(s->sock, (struct sockaddr *)&a, sizeof(a)) < 0 &&
+	    errno != EINPROGRESS) {
+		int r = -errno;
+		g_set_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC, "SCTP connect: %s",
+			    g_strerror(-r));
+		return r;
+	}
+	while ((b = g_queue_pop_head(&s->early))) {
+		gsize len;
+		const uint8_t *p = g_bytes_get_data(b, &len);
+		usrsctp_conninput(GUINT_TO_POINTER(s->id), p, len, 0);
+		g_bytes_unref(b);
+	}
+	/* What those packets make happen waits for the idle source: no
+	 * callback but send runs inside idl_sctp_connect. */
+	return 0;
+}
+
+void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len)
+{
+	if (s == NULL || s->closing || len == 0)
+		return;
+	if (!s->connect_called) {
+		if (g_queue_get_length(&s->early) < EARLY_PACKETS)
+			g_queue_push_tail(&s->early, g_bytes_new(buf, len));
+		return;
+	}
+	usrsctp_conninput(GUINT_TO_POINTER(s->id), buf, len, 0);
+	if (!s->pending || s->processing)
+		return;
+	process(s);
+	/* Done here: the idle source the upcall asked for has nothing left. */
+	if (!s->pending && s->dead->len == 0 && s->idle) {
+		g_source_destroy(s->idle);
+		g_source_unref(s->idle);
+		s->idle = NULL;
+	}
+}
+
+size_t idl_sctp_max_message(const struct idl_sctp *s)
+{
+	return s->remote_max ? s->remote_max : IDL_SCTP_DEFAULT_MAX_MESSAGE;
+}
+
+void idl_sctp_free(struct idl_sctp *s)
+{
+	GHashTableIter it;
+	gpointer v;
+	GBytes *b;
+
+	if (s == NULL)
+		return;
+	s->closing = true;   /* upcalls from here on are ignored */
+	if (s->idle) {
+		g_source_destroy(s->idle);
+		g_source_unref(s->idle);
+		s->idle = NULL;
+	}
+	/* With SO_LINGER {1, 0} this sends an ABORT, through output_cb, so
+	 * the id is still registered here. */
+	if (s->sock)
+		usrsctp_close(s->sock);
+	usrsctp_deregister_address(GUINT_TO_POINTER(s->id));
+	g_hash_table_remove(registry, GUINT_TO_POINTER(s->id));
+	if (g_hash_table_size(registry) == 0) {
+		timer_stop();
+		g_hash_table_unref(registry);
+		registry = NULL;
+	}
+	g_hash_table_iter_init(&it, s->channels);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		idl_sctpi_channel_free(v);
+	g_hash_table_unref(s->channels);
+	reap(s);
+	g_ptr_array_unref(s->dead);
+	g_queue_clear(&s->ready);
+	while ((b = g_queue_pop_head(&s->early)))
+		g_bytes_unref(b);
+	g_array_unref(s->resets);
+	g_byte_array_unref(s->rx);
+	g_byte_array_unref(s->notif);
+	g_free(s->rbuf);
+	g_main_context_unref(s->ctx);
+	g_free(s);
+}
+

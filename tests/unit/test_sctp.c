@@ -1,0 +1,761 @@
+/* Unit tests for sctp/sctp: two associations in one process, wired back to
+ * back through an in-memory pipe that delivers each packet from an idle
+ * source (never inside the sender's call), optionally dropping some. A is
+ * the DTLS client (even channel ids), B the server (odd ids). */
+#include <errno.h>
+#include <string.h>
+#include <glib.h>
+#include <usrsctp.h>
+
+#include "sctp/sctp.h"
+
+#define WAIT_S 60   /* generous: the sanitizer build is slow */
+#define CHUNK (64 * 1024)
+
+struct pipe;
+
+struct msg {
+	bool binary;
+	GBytes *data;
+};
+
+struct chan {
+	struct end *end;
+	struct idl_channel *ch;
+	int opened, closed, low;
+	bool echo;                 /* send every message back */
+	GQueue msgs;               /* struct msg *, when not echoing or bulk */
+	/* bulk sender */
+	size_t total, sent, max_buffered, threshold;
+	uint32_t seq;
+	/* bulk receiver */
+	bool bulk_rx;
+	uint32_t next_seq;
+	size_t received;
+	int bad;
+};
+
+struct end {
+	const char *name;
+	struct pipe *pipe;
+	struct idl_sctp *s;
+	int connected, failed;
+	char *why;
+	GPtrArray *chans;          /* struct chan *, all this end made */
+	bool echo_new;             /* channels the peer opens echo */
+	bool bulk_new;             /* channels the peer opens verify bulk data */
+};
+
+struct pipe {
+	struct end a, b;
+	GQueue to_a, to_b;         /* GBytes in flight */
+	GSource *idle;
+	GRand *rand;
+	double drop;
+	size_t packets, dropped, max_packet, bad_crc, in_flight, max_in_flight;
+};
+
+static gboolean timed_out(gpointer p)
+{
+	*(bool *)p = true;
+	return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop until cond holds; failing after WAIT_S seconds. */
+#define WAIT_FOR(cond, what)                                                            \
+	do {                                                                            \
+		bool to_ = false;                                                       \
+		GSource *t_ = g_timeout_source_new_seconds(WAIT_S);                     \
+		g_source_set_callback(t_, timed_out, &to_, NULL);                       \
+		g_source_attach(t_, NULL);                                              \
+		while (!(cond) && !to_)                                                 \
+			g_main_context_iteration(NULL, TRUE);                           \
+		g_source_destroy(t_);                                                   \
+		g_source_unref(t_);                                                     \
+		if (!(cond))                                                            \
+			g_error("timed out after %d s waiting for %s", WAIT_S, what);   \
+	} while (0)
+
+/* Runs the loop for ms milliseconds. */
+static void spin(unsigned ms)
+{
+	bool done = false;
+	GSource *t = g_timeout_source_new(ms);
+
+	g_source_set_callback(t, timed_out, &done, NULL);
+	g_source_attach(t, NULL);
+	while (!done)
+		g_main_context_iteration(NULL, TRUE);
+	g_source_unref(t);
+}
+
+/* The pipe */
+
+static gboolean pipe_deliver(gpointer data)
+{
+	struct pipe *p = data;
+
+	/* A batch per turn in each direction, in order. */
+	for (int i = 0; i < 64; i++) {
+		GBytes *to_b = g_queue_pop_head(&p->to_b);
+		GBytes *to_a = g_queue_pop_head(&p->to_a);
+		gsize len;
+		const uint8_t *d;
+
+		if (!to_a && !to_b)
+			break;
+		if (to_b) {
+			d = g_bytes_get_data(to_b, &len);
+			p->in_flight -= len;
+			if (p->b.s)
+				idl_sctp_feed(p->b.s, d, len);
+			g_bytes_unref(to_b);
+		}
+		if (to_a) {
+			d = g_bytes_get_data(to_a, &len);
+			p->in_flight -= len;
+			if (p->a.s)
+				idl_sctp_feed(p->a.s, d, len);
+			g_bytes_unref(to_a);
+		}
+	}
+	if (g_queue_is_empty(&p->to_a) && g_queue_is_empty(&p->to_b)) {
+		g_source_unref(p->idle);
+		p->idle = NULL;
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static int pipe_send(struct end *from, const uint8_t *buf, size_t len)
+{
+	struct pipe *p = from->pipe;
+	uint8_t *copy = g_memdup2(buf, len);
+	uint32_t crc, want;
+
+	/* The checksum is ours to compute (CRC32c offload): check it. */
+	memcpy(&crc, copy + 8, 4);
+	memset(copy + 8, 0, 4);
+	want = usrsctp_crc32c(copy, len);
+	memcpy(copy + 8, &crc, 4);
+	if (crc != want)
+		p->bad_crc++;
+	p->packets++;
+	p->max_packet = MAX(p->max_packet, len);
+	if (p->drop > 0 && g_rand_double(p->rand) < p->drop) {
+		p->dropped++;
+		g_free(copy);
+		return 0;
+	}
+	g_queue_push_tail(from == &p->a ? &p->to_b : &p->to_a, g_bytes_new_take(copy, len));
+	p->in_flight += len;
+	p->max_in_flight = MAX(p->max_in_flight, p->in_flight);
+	if (p->idle == NULL) {
+		p->idle = g_idle_source_new();
+		g_source_set_callback(p->idle, pipe_deliver, p, NULL);
+		g_source_attach(p->idle, NULL);
+	}
+	return 0;
+}
+
+/* Callbacks */
+
+static void msg_free(gpointer data)
+{
+	struct msg *m = data;
+	g_bytes_unref(m->data);
+	g_free(m);
+}
+
+static void bulk_pump(struct chan *c);
+
+static void ch_open(struct idl_channel *ch, void *user)
+{
+	struct chan *c = user;
+	g_assert_true(c->ch == ch);
+	c->opened++;
+}
+
+static void check_bulk(struct chan *c, const uint8_t *data, size_t len)
+{
+	uint32_t seq;
+
+	if (len != CHUNK) {
+		c->bad++;
+		return;
+	}
+	memcpy(&seq, data, 4);
+	if (seq != c->next_seq)
+		c->bad++;
+	for (size_t i = 4; i < len; i += 997)
+		if (data[i] != (uint8_t)(seq * 31 + i))
+			c->bad++;
+	c->next_seq = seq + 1;
+	c->received += len;
+}
+
+static void ch_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len,
+		       void *user)
+{
+	struct chan *c = user;
+	struct msg *m;
+
+	g_assert_true(c->ch == ch);
+	g_assert_nonnull(data);
+	if (c->bulk_rx) {
+		check_bulk(c, data, len);
+		return;
+	}
+	if (c->echo) {
+		g_assert_cmpint(idl_channel_send(ch, binary, data, len), ==, 0);
+		return;
+	}
+	m = g_new0(struct msg, 1);
+	m->binary = binary;
+	m->data = g_bytes_new(data, len);
+	g_queue_push_tail(&c->msgs, m);
+}
+
+static void ch_low(struct idl_channel *ch, void *user)
+{
+	struct chan *c = user;
+
+	g_assert_true(c->ch == ch);
+	g_assert_cmpuint(idl_channel_buffered_amount(ch), <=, c->threshold);
+	c->low++;
+	bulk_pump(c);
+}
+
+static void ch_closed(struct idl_channel *ch, void *user)
+{
+	struct chan *c = user;
+	g_assert_true(c->ch == ch);
+	c->closed++;
+	c->ch = NULL;   /* freed soon after this returns */
+}
+
+static const struct idl_channel_callbacks ch_cbs = {
+	.open = ch_open, .message = ch_message, .buffered_low = ch_low, .closed = ch_closed,
+};
+
+static struct chan *chan_new(struct end *e)
+{
+	struct chan *c = g_new0(struct chan, 1);
+
+	c->end = e;
+	g_queue_init(&c->msgs);
+	g_ptr_array_add(e->chans, c);
+	return c;
+}
+
+static void chan_free(gpointer data)
+{
+	struct chan *c = data;
+	g_queue_clear_full(&c->msgs, msg_free);
+	g_free(c);
+}
+
+static int cb_send(const uint8_t *buf, size_t len, void *user)
+{
+	return pipe_send(user, buf, len);
+}
+
+static void cb_connected(void *user)
+{
+	struct end *e = user;
+	e->connected++;
+}
+
+static void cb_channel(struct idl_channel *ch, void *user)
+{
+	struct end *e = user;
+	struct chan *c = chan_new(e);
+
+	c->ch = ch;
+	c->echo = e->echo_new;
+	c->bulk_rx = e->bulk_new;
+	idl_channel_set_callbacks(ch, &ch_cbs, c);
+}
+
+static void cb_failed(const GError *err, void *user)
+{
+	struct end *e = user;
+
+	g_assert_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC);
+	e->failed++;
+	g_free(e->why);
+	e->why = g_strdup(err->message);
+}
+
+static const struct idl_sctp_callbacks cbs = {
+	.send = cb_send, .connected = cb_connected, .channel = cb_channel, .failed = cb_failed,
+};
+
+/* Set-up */
+
+static void end_init(struct pipe *p, struct end *e, const char *name, bool client,
+		     size_t max_message)
+{
+	GError *err = NULL;
+
+	e->name = name;
+	e->pipe = p;
+	e->chans = g_ptr_array_new_with_free_func(chan_free);
+	g_assert_cmpint(idl_sctp_new(client, max_message, &cbs, e, &e->s, &err), ==, 0);
+	g_assert_no_error(err);
+}
+
+static struct pipe *pipe_new(size_t max_message, double drop)
+{
+	struct pipe *p = g_new0(struct pipe, 1);
+
+	g_queue_init(&p->to_a);
+	g_queue_init(&p->to_b);
+	p->rand = g_rand_new_with_seed(5000);
+	p->drop = drop;
+	end_init(p, &p->a, "A", true, max_message);
+	end_init(p, &p->b, "B", false, max_message);
+	return p;
+}
+
+static void pipe_connect(struct pipe *p)
+{
+	GError *err = NULL;
+
+	g_assert_cmpint(idl_sctp_connect(p->a.s, &err), ==, 0);
+	g_assert_cmpint(idl_sctp_connect(p->b.s, &err), ==, 0);
+	g_assert_no_error(err);
+	WAIT_FOR(p->a.connected && p->b.connected, "both associations up");
+}
+
+static void end_free(struct end *e)
+{
+	idl_sctp_free(e->s);
+	e->s = NULL;
+}
+
+static void pipe_free(struct pipe *p)
+{
+	end_free(&p->a);
+	end_free(&p->b);
+	g_assert_cmpuint(p->bad_crc, ==, 0);
+	g_assert_cmpuint(p->max_packet, <=, 1188);
+	g_queue_clear_full(&p->to_a, (GDestroyNotify)g_bytes_unref);
+	g_queue_clear_full(&p->to_b, (GDestroyNotify)g_bytes_unref);
+	if (p->idle) {
+		g_source_destroy(p->idle);
+		g_source_unref(p->idle);
+	}
+	g_ptr_array_unref(p->a.chans);
+	g_ptr_array_unref(p->b.chans);
+	g_free(p->a.why);
+	g_free(p->b.why);
+	g_rand_free(p->rand);
+	g_free(p);
+}
+
+/* Opens a channel from e; returns our end of it once the peer's ACK came,
+ * and the peer's end in *remote. */
+static struct chan *open_channel(struct pipe *p, struct end *e, const char *label,
+				 const char *protocol, bool ordered, struct chan **remote)
+{
+	struct end *peer = e == &p->a ? &p->b : &p->a;
+	guint before = peer->chans->len;
+	struct chan *c = chan_new(e);
+	GError *err = NULL;
+
+	c->ch = idl_sctp_open_channel(e->s, label, protocol, ordered, &ch_cbs, c, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(c->ch);
+	WAIT_FOR(c->opened && peer->chans->len > before, "the channel to open");
+	g_assert_cmpint(c->opened, ==, 1);
+	*remote = peer->chans->pdata[peer->chans->len - 1];
+	g_assert_cmpstr(idl_channel_label((*remote)->ch), ==, label);
+	g_assert_cmpstr(idl_channel_protocol((*remote)->ch), ==, protocol);
+	g_assert_cmpuint(idl_channel_id((*remote)->ch), ==, idl_channel_id(c->ch));
+	return c;
+}
+
+static struct msg *wait_msg(struct chan *c)
+{
+	WAIT_FOR(!g_queue_is_empty(&c->msgs), "a message");
+	return g_queue_pop_head(&c->msgs);
+}
+
+static void expect_msg(struct chan *c, bool binary, const void *data, size_t len)
+{
+	struct msg *m = wait_msg(c);
+	gsize got;
+	const void *d = g_bytes_get_data(m->data, &got);
+
+	g_assert_cmpint(m->binary, ==, binary);
+	g_assert_cmpmem(d, got, data, len);
+	msg_free(m);
+}
+
+/* Tests */
+
+static void test_connect(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+
+	g_assert_cmpuint(idl_sctp_max_message(p->a.s), ==, IDL_SCTP_DEFAULT_MAX_MESSAGE);
+	pipe_connect(p);
+	g_assert_cmpint(p->a.connected, ==, 1);
+	g_assert_cmpint(p->b.connected, ==, 1);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	/* Stays up with only timers running (heartbeats, no stray abort). */
+	spin(300);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+/* The peer finished DTLS first: its INIT comes before we connect. Fed to
+ * usrsctp then, it would be answered with an ABORT. */
+static void test_early_packets(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b;
+	GError *err = NULL;
+
+	/* A channel may be opened before the association is up. */
+	a = chan_new(&p->a);
+	a->ch = idl_sctp_open_channel(p->a.s, "early", "", true, &ch_cbs, a, &err);
+	g_assert_no_error(err);
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"x", 1), ==, -ENOTCONN);
+	g_assert_cmpint(idl_sctp_connect(p->a.s, &err), ==, 0);
+	spin(50);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	g_assert_cmpint(idl_sctp_connect(p->b.s, &err), ==, 0);
+	g_assert_cmpint(idl_sctp_connect(p->b.s, &err), ==, -EALREADY);
+	g_clear_error(&err);
+	WAIT_FOR(p->a.connected && p->b.connected, "both associations up");
+	WAIT_FOR(a->opened && p->b.chans->len == 1, "the early channel to open");
+	b = p->b.chans->pdata[0];
+	g_assert_cmpstr(idl_channel_label(b->ch), ==, "early");
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"x", 1), ==, 0);
+	expect_msg(b, false, "x", 1);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+static void test_echo(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b, *b2, *a2;
+	static const uint8_t bin[] = { 0, 1, 2, 0xff, 0 };
+
+	pipe_connect(p);
+	p->b.echo_new = true;
+	a = open_channel(p, &p->a, "echo", "idrop/1", true, &b);
+	g_assert_true(b->echo);
+	/* A is the DTLS client: even ids, on both sides. */
+	g_assert_cmpuint(idl_channel_id(a->ch) % 2, ==, 0);
+
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"hello", 5), ==, 0);
+	expect_msg(a, false, "hello", 5);
+	g_assert_cmpint(idl_channel_send(a->ch, true, bin, sizeof(bin)), ==, 0);
+	expect_msg(a, true, bin, sizeof(bin));
+	/* Empty messages, text and binary (PPID 56/57 on the wire). */
+	g_assert_cmpint(idl_channel_send(a->ch, false, NULL, 0), ==, 0);
+	expect_msg(a, false, "", 0);
+	g_assert_cmpint(idl_channel_send(a->ch, true, NULL, 0), ==, 0);
+	expect_msg(a, true, "", 0);
+	/* Order holds across a burst. */
+	for (int i = 0; i < 100; i++) {
+		char text[16];
+		int n = g_snprintf(text, sizeof(text), "m%d", i);
+		g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)text, (size_t)n), ==, 0);
+	}
+	for (int i = 0; i < 100; i++) {
+		char text[16];
+		int n = g_snprintf(text, sizeof(text), "m%d", i);
+		expect_msg(a, false, text, (size_t)n);
+	}
+
+	/* B, the DTLS server, opens odd ids; A gets them through cb->channel. */
+	p->a.echo_new = false;
+	b2 = open_channel(p, &p->b, "back", "", true, &a2);
+	g_assert_cmpuint(idl_channel_id(b2->ch) % 2, ==, 1);
+	g_assert_cmpuint(idl_channel_id(a2->ch) % 2, ==, 1);
+	g_assert_cmpint(idl_channel_send(b2->ch, false, (const uint8_t *)"hi A", 4), ==, 0);
+	expect_msg(a2, false, "hi A", 4);
+	/* A second channel from A takes the next even id. */
+	{
+		struct chan *a3, *b3;
+		a3 = open_channel(p, &p->a, "", "", true, &b3);
+		g_assert_cmpuint(idl_channel_id(a3->ch), ==, idl_channel_id(a->ch) + 2);
+	}
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+static void test_max_message(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b;
+	uint8_t *big = g_malloc0(IDL_SCTP_DEFAULT_MAX_MESSAGE + 1);
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "m", "", true, &b);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, IDL_SCTP_DEFAULT_MAX_MESSAGE + 1), ==,
+			-EMSGSIZE);
+	g_assert_cmpuint(idl_channel_buffered_amount(a->ch), ==, 0);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, IDL_SCTP_DEFAULT_MAX_MESSAGE), ==, 0);
+	expect_msg(b, true, big, IDL_SCTP_DEFAULT_MAX_MESSAGE);
+	g_free(big);
+	pipe_free(p);
+}
+
+/* A 1 MiB message, with a peer that announced 2 MiB: it goes to usrsctp
+ * in pieces and comes out whole. */
+static void test_large_message(void)
+{
+	size_t n = 1 << 20;
+	struct pipe *p = pipe_new(2u << 20, 0);
+	struct chan *a, *b;
+	uint8_t *big = g_malloc(n);
+
+	for (size_t i = 0; i < n; i++)
+		big[i] = (uint8_t)(i * 7 + (i >> 12));
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "large", "", true, &b);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, n), ==, 0);
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"after", 5), ==, 0);
+	expect_msg(b, true, big, n);
+	expect_msg(b, false, "after", 5);
+	g_free(big);
+	pipe_free(p);
+}
+
+static void bulk_pump(struct chan *c)
+{
+	uint8_t *buf;
+
+	if (c->total == 0)
+		return;
+	buf = g_malloc(CHUNK);
+	/* Like a browser sender: push while under the threshold, then wait
+	 * for buffered_low. */
+	while (c->sent < c->total && idl_channel_buffered_amount(c->ch) <= c->threshold) {
+		memcpy(buf, &c->seq, 4);
+		for (size_t i = 4; i < CHUNK; i += 997)
+			buf[i] = (uint8_t)(c->seq * 31 + i);
+		g_assert_cmpint(idl_channel_send(c->ch, true, buf, CHUNK), ==, 0);
+		c->seq++;
+		c->sent += CHUNK;
+		c->max_buffered = MAX(c->max_buffered, idl_channel_buffered_amount(c->ch));
+	}
+	g_free(buf);
+}
+
+static void bulk(struct pipe *p, size_t total, bool ordered, double *mbps)
+{
+	struct chan *a, *b;
+	gint64 t0;
+	double secs;
+
+	p->b.bulk_new = true;
+	a = open_channel(p, &p->a, "bulk", "", ordered, &b);
+	g_assert_true(b->bulk_rx);
+	a->total = total;
+	a->threshold = 1 << 20;
+	idl_channel_set_buffered_low_threshold(a->ch, a->threshold);
+	t0 = g_get_monotonic_time();
+	bulk_pump(a);
+	WAIT_FOR(b->received >= total || b->bad, "all bulk data");
+	secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+	g_assert_cmpint(b->bad, ==, 0);
+	g_assert_cmpuint(b->received, ==, total);
+	g_assert_cmpuint(a->sent, ==, total);
+	/* Back-pressure: usrsctp's buffer filled, the queue went over the
+	 * threshold and came back, and never held more than one message
+	 * beyond what the sender pushes before buffered_low. */
+	g_assert_cmpint(a->low, >, 0);
+	g_assert_cmpuint(a->max_buffered, <=, a->threshold + CHUNK);
+	WAIT_FOR(idl_channel_buffered_amount(a->ch) == 0, "the queue to drain");
+	if (mbps)
+		*mbps = (double)total / 1e6 / secs;
+	g_test_message("%zu MiB in %.2f s: %.1f MB/s; sender queue peak %zu KiB; pipe peak %zu KiB; "
+		       "%zu packets, %zu dropped",
+		       total >> 20, secs, (double)total / 1e6 / secs, a->max_buffered >> 10,
+		       p->max_in_flight >> 10, p->packets, p->dropped);
+}
+
+static void test_bulk(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	double mbps = 0;
+
+	pipe_connect(p);
+	bulk(p, (size_t)64 << 20, true, &mbps);
+	g_test_message("in-memory throughput: %.1f MB/s (not asserted)", mbps);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+static void test_unordered(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b;
+	guint8 seen[200] = { 0 };
+
+	pipe_connect(p);
+	p->b.echo_new = false;
+	a = open_channel(p, &p->a, "unordered", "", false, &b);
+	for (int i = 0; i < 200; i++) {
+		uint8_t v = (uint8_t)i;
+		g_assert_cmpint(idl_channel_send(a->ch, true, &v, 1), ==, 0);
+	}
+	/* Every message arrives once; the order is not promised. */
+	for (int i = 0; i < 200; i++) {
+		struct msg *m = wait_msg(b);
+		gsize len;
+		const uint8_t *d = g_bytes_get_data(m->data, &len);
+		g_assert_cmpuint(len, ==, 1);
+		g_assert_cmpuint(seen[d[0]], ==, 0);
+		seen[d[0]] = 1;
+		msg_free(m);
+	}
+	/* And the other way (the unordered ACK may overtake nothing). */
+	g_assert_cmpint(idl_channel_send(b->ch, false, (const uint8_t *)"x", 1), ==, 0);
+	expect_msg(a, false, "x", 1);
+	bulk(p, (size_t)16 << 20, false, NULL);
+	pipe_free(p);
+}
+
+static void test_close(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b, *a2, *b2;
+	uint16_t id;
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "one", "", true, &b);
+	id = idl_channel_id(a->ch);
+	/* Data queued before close still arrives. */
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"last", 4), ==, 0);
+	idl_channel_close(a->ch);
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"no", 2), ==, -ENOTCONN);
+	WAIT_FOR(a->closed && b->closed, "both ends closed");
+	g_assert_cmpint(a->closed, ==, 1);
+	g_assert_cmpint(b->closed, ==, 1);
+	expect_msg(b, false, "last", 4);
+	/* Both directions were reset: the id is free again. */
+	a2 = open_channel(p, &p->a, "two", "", true, &b2);
+	g_assert_cmpuint(idl_channel_id(a2->ch), ==, id);
+	g_assert_cmpint(idl_channel_send(a2->ch, false, (const uint8_t *)"again", 5), ==, 0);
+	expect_msg(b2, false, "again", 5);
+	/* Closed from the side that did not open it. */
+	idl_channel_close(b2->ch);
+	WAIT_FOR(a2->closed && b2->closed, "both ends closed");
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+/* Both think they are the DTLS client: B refuses A's even-id OPEN by
+ * resetting the stream, and A's channel closes without opening. */
+static void test_wrong_parity(void)
+{
+	struct pipe *p = g_new0(struct pipe, 1);
+	struct chan *a;
+	GError *err = NULL;
+
+	g_queue_init(&p->to_a);
+	g_queue_init(&p->to_b);
+	p->rand = g_rand_new_with_seed(1);
+	end_init(p, &p->a, "A", true, 0);
+	end_init(p, &p->b, "B", true, 0);
+	pipe_connect(p);
+	a = chan_new(&p->a);
+	a->ch = idl_sctp_open_channel(p->a.s, "bad", "", true, &ch_cbs, a, &err);
+	g_assert_no_error(err);
+	g_assert_cmpuint(idl_channel_id(a->ch) % 2, ==, 0);
+	WAIT_FOR(a->closed, "the refused channel to close");
+	g_assert_cmpint(a->opened, ==, 0);
+	g_assert_cmpuint(p->b.chans->len, ==, 0);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+static void test_abort(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b;
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "x", "", true, &b);
+	(void)a;
+	/* Freeing A sends an ABORT: B fails, once, and nothing else. */
+	end_free(&p->a);
+	WAIT_FOR(p->b.failed, "B to notice the abort");
+	spin(100);
+	g_assert_cmpint(p->b.failed, ==, 1);
+	g_assert_cmpint(b->closed, ==, 0);
+	g_test_message("B: %s", p->b.why);
+	g_assert_cmpint(idl_channel_send(b->ch, false, (const uint8_t *)"x", 1), ==, -ENOTCONN);
+	g_assert_null(idl_sctp_open_channel(p->b.s, "y", "", true, &ch_cbs, NULL, NULL));
+	pipe_free(p);
+}
+
+/* A peer that ignores our max-message-size and sends more than we ever
+ * gather (16 MiB) is cut off: B aborts, both fail. */
+static void test_oversized_from_peer(void)
+{
+	size_t n = (16u << 20) + 1;
+	struct pipe *p = pipe_new(32u << 20, 0);
+	struct chan *a, *b;
+	uint8_t *big = g_malloc0(n);
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "big", "", true, &b);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, n), ==, 0);
+	WAIT_FOR(p->a.failed && p->b.failed, "both to fail");
+	g_assert_nonnull(strstr(p->b.why, "over 16777216 bytes"));
+	g_assert_true(g_queue_is_empty(&b->msgs));
+	g_free(big);
+	pipe_free(p);
+}
+
+static void test_loss(void)
+{
+	struct pipe *p = pipe_new(0, 0.01);
+
+	pipe_connect(p);
+	bulk(p, (size_t)16 << 20, true, NULL);
+	g_assert_cmpuint(p->dropped, >, 0);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+static void test_misuse(void)
+{
+	struct idl_sctp *s = NULL;
+	struct idl_sctp_callbacks none = { 0 };
+	GError *err = NULL;
+
+	g_assert_cmpint(idl_sctp_new(true, 0, &none, NULL, &s, &err), ==, -EINVAL);
+	g_assert_null(s);
+	g_assert_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC);
+	g_clear_error(&err);
+	idl_sctp_free(NULL);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/sctp/misuse", test_misuse);
+	g_test_add_func("/sctp/connect", test_connect);
+	g_test_add_func("/sctp/early-packets", test_early_packets);
+	g_test_add_func("/sctp/echo", test_echo);
+	g_test_add_func("/sctp/max-message", test_max_message);
+	g_test_add_func("/sctp/large-message", test_large_message);
+	g_test_add_func("/sctp/bulk", test_bulk);
+	g_test_add_func("/sctp/unordered", test_unordered);
+	g_test_add_func("/sctp/close", test_close);
+	g_test_add_func("/sctp/wrong-parity", test_wrong_parity);
+	g_test_add_func("/sctp/abort", test_abort);
+	g_test_add_func("/sctp/oversized-from-peer", test_oversized_from_peer);
+	g_test_add_func("/sctp/loss", test_loss);
+	return g_test_run();
+}
