@@ -1,0 +1,247 @@
+/* ice: a libnice agent for one data-channel transport (see ice.h). */
+#include "transport/ice.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <string.h>
+#include <gio/gio.h>
+#include <nice/agent.h>
+
+G_DEFINE_QUARK(idl-ice-error-quark, idl_ice_error)
+
+struct idl_ice {
+	NiceAgent *agent;
+	guint stream;
+	char *ufrag;
+	char *pwd;
+	bool connected;
+	bool failed;
+	struct idl_ice_callbacks cb;
+	void *user;
+};
+
+static void fail(struct idl_ice *ice, int code, const char *msg)
+{
+	GError *err;
+
+	if (ice->failed)
+		return;
+	ice->failed = true;
+	err = g_error_new_literal(IDL_ICE_ERROR, code, msg);
+	if (ice->cb.failed)
+		ice->cb.failed(err, ice->user);
+	g_error_free(err);
+}
+
+static void on_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer user)
+{
+	struct idl_ice *ice = user;
+
+	(void)agent;
+	(void)stream;
+	(void)component;
+	g_debug("ice: %s", nice_component_state_to_string(state));
+	if (state == NICE_COMPONENT_STATE_READY && !ice->connected) {
+		ice->connected = true;
+		if (ice->cb.connected)
+			ice->cb.connected(ice->user);
+	} else if (state == NICE_COMPONENT_STATE_FAILED) {
+		fail(ice, IDL_ICE_ERROR_FAILED,
+		     ice->connected ? "the peer stopped answering (ICE consent lost)"
+				    : "no network path to the peer: every ICE connectivity check failed; "
+				      "check that both devices are on the same network and no firewall "
+				      "blocks UDP between them");
+	}
+}
+
+static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, gpointer user)
+{
+	struct idl_ice *ice = user;
+
+	(void)agent;
+	(void)stream;
+	(void)component;
+	if (!ice->failed && ice->cb.recv)
+		ice->cb.recv((const uint8_t *)buf, len, ice->user);
+}
+
+/* Restricts gathering to one interface's addresses: libnice otherwise uses
+ * every interface it finds. */
+static int add_interface_addresses(struct idl_ice *ice, const char *interface, GError **err)
+{
+	struct ifaddrs *ifs, *i;
+	int n = 0;
+
+	if (getifaddrs(&ifs) < 0) {
+		g_set_error(err, IDL_ICE_ERROR, IDL_ICE_ERROR_GATHER, "cannot list interfaces: %s",
+			    g_strerror(errno));
+		return -errno;
+	}
+	for (i = ifs; i; i = i->ifa_next) {
+		NiceAddress addr;
+
+		if (!i->ifa_addr || strcmp(i->ifa_name, interface) != 0 ||
+		    (i->ifa_addr->sa_family != AF_INET && i->ifa_addr->sa_family != AF_INET6))
+			continue;
+		nice_address_init(&addr);
+		nice_address_set_from_sockaddr(&addr, i->ifa_addr);
+		if (nice_agent_add_local_address(ice->agent, &addr))
+			n++;
+	}
+	freeifaddrs(ifs);
+	if (n == 0) {
+		g_set_error(err, IDL_ICE_ERROR, IDL_ICE_ERROR_GATHER,
+			    "interface %s has no address to connect from", interface);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+int idl_ice_new(bool controlling, const char *interface, const struct idl_ice_callbacks *cb,
+		void *user, struct idl_ice **out, GError **err)
+{
+	struct idl_ice *ice = g_new0(struct idl_ice, 1);
+	GSList *cands;
+	int r;
+
+	ice->cb = *cb;
+	ice->user = user;
+	ice->agent = nice_agent_new_full(g_main_context_get_thread_default(), NICE_COMPATIBILITY_RFC5245,
+					 NICE_AGENT_OPTION_REGULAR_NOMINATION |
+					 NICE_AGENT_OPTION_ICE_TRICKLE |
+					 NICE_AGENT_OPTION_CONSENT_FRESHNESS);
+	g_object_set(ice->agent, "controlling-mode", controlling, "upnp", FALSE, "ice-tcp", FALSE, NULL);
+	if (interface && (r = add_interface_addresses(ice, interface, err)) < 0)
+		goto fail;
+	g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_state), ice);
+	ice->stream = nice_agent_add_stream(ice->agent, 1);
+	nice_agent_set_stream_name(ice->agent, ice->stream, "application");
+	nice_agent_attach_recv(ice->agent, ice->stream, 1, g_main_context_get_thread_default(),
+			       on_recv, ice);
+	/* Host candidates are gathered inside this call (no STUN or TURN is
+	 * configured), so the offer or answer can carry all of them at once. */
+	if (!nice_agent_gather_candidates(ice->agent, ice->stream)) {
+		g_set_error_literal(err, IDL_ICE_ERROR, IDL_ICE_ERROR_GATHER,
+				    "cannot gather ICE candidates: no usable network interface");
+		r = -ENETDOWN;
+		goto fail;
+	}
+	cands = nice_agent_get_local_candidates(ice->agent, ice->stream, 1);
+	if (!cands) {
+		g_set_error_literal(err, IDL_ICE_ERROR, IDL_ICE_ERROR_GATHER,
+				    "no local ICE candidate: is the network interface up?");
+		r = -ENETDOWN;
+		goto fail;
+	}
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	nice_agent_get_local_credentials(ice->agent, ice->stream, &ice->ufrag, &ice->pwd);
+	*out = ice;
+	return 0;
+fail:
+	idl_ice_free(ice);
+	return r;
+}
+
+const char *idl_ice_ufrag(const struct idl_ice *ice)
+{
+	return ice->ufrag;
+}
+
+const char *idl_ice_pwd(const struct idl_ice *ice)
+{
+	return ice->pwd;
+}
+
+char **idl_ice_local_candidates(const struct idl_ice *ice)
+{
+	GSList *cands = nice_agent_get_local_candidates(ice->agent, ice->stream, 1);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (GSList *l = cands; l; l = l->next) {
+		char *line = nice_agent_generate_local_candidate_sdp(ice->agent, l->data);
+		/* libnice writes "a=candidate:..."; SDP building adds its own "a=". */
+		g_ptr_array_add(out, g_strdup(g_str_has_prefix(line, "a=") ? line + 2 : line));
+		g_free(line);
+	}
+	g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+int idl_ice_set_remote(struct idl_ice *ice, const char *ufrag, const char *pwd,
+		       const char *const *candidates, GError **err)
+{
+	GSList *list = NULL;
+	unsigned skipped = 0;
+
+	if (!nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd)) {
+		g_set_error_literal(err, IDL_ICE_ERROR, IDL_ICE_ERROR_REMOTE,
+				    "the peer's ICE credentials are not usable");
+		return -EINVAL;
+	}
+	for (const char *const *c = candidates; c && *c; c++) {
+		char *line = g_strconcat("a=", *c, NULL);
+		NiceCandidate *nc = nice_agent_parse_remote_candidate_sdp(ice->agent, ice->stream, line);
+
+		if (nc && nc->component_id == 1 && nc->transport == NICE_CANDIDATE_TRANSPORT_UDP)
+			list = g_slist_append(list, nc);
+		else {
+			skipped++;
+			g_debug("ice: skipping remote candidate %s", *c);
+			if (nc)
+				nice_candidate_free(nc);
+		}
+		g_free(line);
+	}
+	if (list)
+		nice_agent_set_remote_candidates(ice->agent, ice->stream, 1, list);
+	if (skipped)
+		g_debug("ice: %u remote candidates skipped (mDNS names or not UDP); "
+			"counting on peer-reflexive ones", skipped);
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	return 0;
+}
+
+int idl_ice_send(struct idl_ice *ice, const uint8_t *buf, size_t len)
+{
+	gint n;
+
+	/* Not gated on "connected": the controlled side may see the peer's first
+	 * DTLS record before its own component is READY, and must answer it. */
+	if (ice->failed)
+		return -ENOTCONN;
+	n = nice_agent_send(ice->agent, ice->stream, 1, (guint)len, (const gchar *)buf);
+	return n == (gint)len ? 0 : -EAGAIN;
+}
+
+char *idl_ice_describe_pair(const struct idl_ice *ice)
+{
+	NiceCandidate *local = NULL, *remote = NULL;
+	char la[NICE_ADDRESS_STRING_LEN], ra[NICE_ADDRESS_STRING_LEN];
+
+	if (!nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &local, &remote))
+		return NULL;
+	nice_address_to_string(&local->addr, la);
+	nice_address_to_string(&remote->addr, ra);
+	return g_strdup_printf("%s:%u -> %s:%u (%s)", la, nice_address_get_port(&local->addr), ra,
+			       nice_address_get_port(&remote->addr),
+			       remote->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE ? "peer-reflexive" : "host");
+}
+
+void idl_ice_free(struct idl_ice *ice)
+{
+	if (!ice)
+		return;
+	if (ice->agent) {
+		g_signal_handlers_disconnect_by_data(ice->agent, ice);
+		if (ice->stream) {
+			nice_agent_attach_recv(ice->agent, ice->stream, 1, g_main_context_get_thread_default(),
+					       NULL, NULL);
+			nice_agent_remove_stream(ice->agent, ice->stream);
+		}
+		g_object_unref(ice->agent);
+	}
+	g_free(ice->ufrag);
+	g_free(ice->pwd);
+	g_free(ice);
+}

@@ -1,0 +1,65 @@
+/* ice: one ICE agent (libnice, full ICE, RFC 8445) with a single stream and
+ * component, as a WebRTC data channel needs with BUNDLE. Host candidates
+ * only (a LAN needs no STUN/TURN); consent freshness (RFC 7675) notices a
+ * peer that vanished. Runs on the thread-default GLib main context. Knows
+ * nothing of DTLS: received datagrams go up through a callback. */
+#ifndef IDL_ICE_H
+#define IDL_ICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#define IDL_ICE_ERROR (idl_ice_error_quark())
+GQuark idl_ice_error_quark(void);
+
+enum idl_ice_error {
+	IDL_ICE_ERROR_GATHER,       /* no local candidate: no usable interface */
+	IDL_ICE_ERROR_REMOTE,       /* remote credentials or candidates unusable */
+	IDL_ICE_ERROR_FAILED,       /* connectivity checks failed, or consent was lost */
+};
+
+struct idl_ice;
+
+struct idl_ice_callbacks {
+	/* A candidate pair is selected: datagrams can flow. */
+	void (*connected)(void *user);
+	/* One datagram from the peer that is not STUN; valid during the call. */
+	void (*recv)(const uint8_t *buf, size_t len, void *user);
+	/* Checks failed or consent was lost; no callback follows. */
+	void (*failed)(const GError *err, void *user);
+};
+
+/* Creates an agent (controlling for the offerer) and gathers its host
+ * candidates at once, on every interface or only on interface. *out is owned
+ * by the caller. Returns 0 or a negative errno value with *err. */
+int idl_ice_new(bool controlling, const char *interface, const struct idl_ice_callbacks *cb,
+		void *user, struct idl_ice **out, GError **err);
+
+/* Local credentials, borrowed. */
+const char *idl_ice_ufrag(const struct idl_ice *ice);
+const char *idl_ice_pwd(const struct idl_ice *ice);
+
+/* Local candidates as SDP attribute values ("candidate:..."), NULL-terminated,
+ * owned by the caller (g_strfreev). */
+char **idl_ice_local_candidates(const struct idl_ice *ice);
+
+/* Sets the remote credentials and candidates and starts connectivity checks.
+ * Candidates libnice cannot use (a browser's "<uuid>.local" host names) are
+ * skipped: the browser's own checks reach us and give peer-reflexive
+ * candidates instead. Returns 0 or -EINVAL with *err. */
+int idl_ice_set_remote(struct idl_ice *ice, const char *ufrag, const char *pwd,
+		       const char *const *candidates, GError **err);
+
+/* Sends one datagram on the selected pair. Returns 0 or a negative errno. */
+int idl_ice_send(struct idl_ice *ice, const uint8_t *buf, size_t len);
+
+/* The selected pair as "local -> remote" text for diagnostics, owned by the
+ * caller; NULL before connected. */
+char *idl_ice_describe_pair(const struct idl_ice *ice);
+
+/* NULL is a no-op. Must not be called from inside one of ice's callbacks. */
+void idl_ice_free(struct idl_ice *ice);
+
+#endif
