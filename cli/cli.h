@@ -20,6 +20,7 @@ int cmd_serve(int argc, char *argv[]);
 int cmd_list(int argc, char *argv[]);
 int cmd_resolve(int argc, char *argv[]);
 int cmd_id(int argc, char *argv[]);
+int cmd_ping(int argc, char *argv[]);
 
 /* Prints "idrop-lan: CMD: MESSAGE" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

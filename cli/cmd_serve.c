@@ -16,11 +16,69 @@
 #include "transport/identity.h"
 #include "web/api.h"
 #include "web/http.h"
+#include "web/signal.h"
 
 struct serve {
 	struct idl_api_device dev;
+	GHashTable *sinks;          /* struct idl_channel * -> bytes received (guint64 *) */
 	int exit_code;
 };
+
+/* ---- diagnostic channels: "echo" sends every message back, "sink" counts
+ * binary bytes and answers the text message "done" with the count (what
+ * `idrop-lan ping` uses to time round trips and throughput). ---- */
+
+static void echo_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
+{
+	(void)user;
+	if (idl_channel_send(ch, binary, data, len) < 0)
+		g_debug("echo: cannot send back %zu bytes", len);
+}
+
+static void sink_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
+{
+	struct serve *s = user;
+	guint64 *count = g_hash_table_lookup(s->sinks, ch);
+	char reply[32];
+
+	if (!count) {
+		count = g_new0(guint64, 1);
+		g_hash_table_insert(s->sinks, ch, count);
+	}
+	if (binary) {
+		*count += len;
+		return;
+	}
+	if (len == 4 && memcmp(data, "done", 4) == 0) {
+		g_snprintf(reply, sizeof(reply), "%" G_GUINT64_FORMAT, *count);
+		idl_channel_send(ch, false, (const uint8_t *)reply, strlen(reply));
+		*count = 0;
+	}
+}
+
+static void channel_closed(struct idl_channel *ch, void *user)
+{
+	struct serve *s = user;
+
+	g_hash_table_remove(s->sinks, ch);
+}
+
+static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
+{
+	static const struct idl_channel_callbacks echo = { NULL, echo_message, NULL, channel_closed };
+	static const struct idl_channel_callbacks sink = { NULL, sink_message, NULL, channel_closed };
+	const char *label = idl_channel_label(ch);
+
+	(void)p;
+	if (!strcmp(label, "echo"))
+		idl_channel_set_callbacks(ch, &echo, user);
+	else if (!strcmp(label, "sink"))
+		idl_channel_set_callbacks(ch, &sink, user);
+	else {
+		g_message("closing a channel with unknown label \"%s\"", label);
+		idl_channel_close(ch);
+	}
+}
 
 static void usage(FILE *f)
 {
@@ -95,15 +153,17 @@ int cmd_serve(int argc, char *argv[])
 		{ 0 },
 	};
 	static const struct idl_mdns_advert_callbacks acb = { on_established, on_advert_failed };
+	static const struct idl_signal_callbacks scb = { on_channel };
 	struct idl_http_options hopt = { .port = IDL_HTTP_DEFAULT_PORT, .port_fallback = true };
 	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = true };
 	struct serve s = { .exit_code = IDL_EXIT_OK };
 	const char *name = g_get_host_name(), *state_opt = NULL, *dir_opt = NULL;
 	struct idl_identity *id = NULL;
 	struct idl_http *http = NULL;
+	struct idl_signal *signal = NULL;
 	struct idl_mdns *mdns = NULL;
 	struct idl_mdns_advert *advert = NULL;
-	struct idl_txt txt = { .version = IDL_PROTOCOL_VERSION, .kind = 'd', .caps = IDL_CAP_INFO };
+	struct idl_txt txt = { .version = IDL_PROTOCOL_VERSION, .kind = 'd', .caps = IDL_CAP_INFO | IDL_CAP_WEBRTC };
 	char *state_dir = NULL, *dl_dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	uint8_t wire[IDL_TXT_WIRE_MAX];
 	bool verbose = false;
@@ -160,6 +220,8 @@ int cmd_serve(int argc, char *argv[])
 	g_strlcpy(s.dev.fingerprint, idl_identity_fingerprint(id), sizeof(s.dev.fingerprint));
 	s.dev.caps = txt.caps;
 	idl_api_register(http, &s.dev);
+	s.sinks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	idl_signal_new(http, id, hopt.interface, &scb, &s, &signal);
 
 	if (idl_mdns_new(&mopt, &mdns, &err) < 0)
 		goto fail;
@@ -188,7 +250,12 @@ fail:
 out:
 	idl_mdns_advert_free(advert);
 	idl_mdns_free(mdns);
+	/* The server first (no request can arrive any more), then the peers it
+	 * created. */
 	idl_http_free(http);
+	idl_signal_free(signal);
+	if (s.sinks)
+		g_hash_table_destroy(s.sinks);
 	idl_identity_free(id);
 	g_clear_error(&err);
 	g_free(state_dir);

@@ -10,6 +10,7 @@ static const struct {
 	unsigned bit;
 } cap_names[] = {
 	{ "info", IDL_CAP_INFO },
+	{ "webrtc", IDL_CAP_WEBRTC },
 };
 
 gboolean idl_txt_name_valid(const char *s, size_t len)

@@ -22,6 +22,7 @@
 
 enum idl_caps {
 	IDL_CAP_INFO = 1u << 0,      /* GET /api/info */
+	IDL_CAP_WEBRTC = 1u << 1,    /* POST /api/offer: WebRTC data channels, "echo" and "sink" */
 };
 
 struct idl_txt {

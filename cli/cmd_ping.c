@@ -1,0 +1,461 @@
+/* cmd_ping: `idrop-lan ping TARGET` connects through the whole stack
+ * (discovery, HTTP signalling, ICE, DTLS, SCTP, a data channel), prints how
+ * long each phase took and message round-trip times, and with --bytes
+ * measures throughput. The user's own diagnostic, and our benchmark driver. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gio/gio.h>
+
+#include "cli/cli.h"
+#include "discovery/resolve.h"
+#include "discovery/target.h"
+#include "transport/peer.h"
+#include "web/client.h"
+#include "web/http.h"
+
+#define CHUNK (64 * 1024)
+#define HIGH_WATER (4 * 1024 * 1024)
+#define LOW_WATER (1 * 1024 * 1024)
+
+struct ping {
+	/* options */
+	unsigned count;
+	guint64 bytes;
+	unsigned timeout_ms;
+	bool json;
+	bool dtls_client;
+	const char *interface;
+	/* state */
+	struct idl_identity *id;
+	struct idl_mdns *mdns;
+	struct idl_resolve *resolve;
+	struct idl_resolved target;
+	struct idl_peer *peer;
+	struct idl_channel *echo;
+	struct idl_channel *sink;
+	gint64 t_start, t_post, t_answer, t_open_sent, t_open;
+	gint64 t_ping_sent;
+	unsigned pings_done;
+	GArray *rtts;               /* double, ms */
+	guint64 sent;
+	gint64 t_bulk_start, t_bulk_end;
+	guint64 sink_reported;
+	char *failure;
+	guint deadline;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: idrop-lan ping [OPTIONS] TARGET\n"
+		"Connects to TARGET (host.local, a name from `idrop-lan list`, or IP[:PORT])\n"
+		"through the whole stack and reports each phase, round-trip times and, with\n"
+		"--bytes, throughput.\n\n"
+		"  --count N          round trips to time (default 5)\n"
+		"  --bytes SIZE       also send SIZE bytes (suffix K, M or G) and report MB/s\n"
+		"  --timeout SECONDS  give up after this long (default 30)\n"
+		"  --json             one JSON summary line instead of text\n"
+		"  --dtls-client      ask to be the DTLS client (the device then is the server;\n"
+		"                     by default the device answers as the client)\n"
+		"  --interface IF     use only this interface\n"
+		"  --state-dir DIR    identity to connect as (default: $XDG_STATE_HOME/idrop-lan)\n"
+		"  --mdns MODE        auto, daemon (avahi-daemon) or embedded (default auto)\n"
+		"  -v, --verbose      log every layer\n");
+}
+
+static double ms(gint64 a, gint64 b)
+{
+	return a && b ? (double)(b - a) / 1000.0 : -1;
+}
+
+static void fail_with(struct ping *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void fail_with(struct ping *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->failure)
+		return;
+	va_start(ap, fmt);
+	p->failure = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	cli_quit();
+}
+
+static int parse_size(const char *s, guint64 *out)
+{
+	char *end;
+	guint64 v, mult = 1;
+
+	errno = 0;
+	v = g_ascii_strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (g_ascii_toupper(*end)) {
+	case 0: break;
+	case 'K': mult = 1024; end++; break;
+	case 'M': mult = 1024 * 1024; end++; break;
+	case 'G': mult = 1024ull * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	if (*end && (g_ascii_toupper(*end) != 'B' || end[1]))
+		return -1;
+	if (v > G_MAXUINT64 / mult)
+		return -1;
+	*out = v * mult;
+	return 0;
+}
+
+/* ---- bulk transfer on the "sink" channel ---- */
+
+static void pump(struct ping *p)
+{
+	static guint8 chunk[CHUNK];
+	size_t max = CHUNK;
+
+	while (p->sent < p->bytes && idl_channel_buffered_amount(p->sink) < HIGH_WATER) {
+		size_t n = (size_t)MIN((guint64)max, p->bytes - p->sent);
+		if (idl_channel_send(p->sink, true, chunk, n) < 0) {
+			fail_with(p, "data channel: cannot send");
+			return;
+		}
+		p->sent += n;
+	}
+	if (p->sent == p->bytes && !p->t_bulk_end) {
+		/* The sink answers "done" with the byte count it received, so the
+		 * clock stops when the data has arrived, not when it was queued. */
+		p->t_bulk_end = -1;
+		idl_channel_send(p->sink, false, (const guint8 *)"done", 4);
+	}
+}
+
+static void sink_low(struct idl_channel *ch, void *user)
+{
+	(void)ch;
+	pump(user);
+}
+
+static void sink_open(struct idl_channel *ch, void *user)
+{
+	struct ping *p = user;
+
+	idl_channel_set_buffered_low_threshold(ch, LOW_WATER);
+	p->t_bulk_start = g_get_monotonic_time();
+	pump(p);
+}
+
+static void sink_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
+{
+	struct ping *p = user;
+	char buf[32];
+
+	(void)ch;
+	if (binary || len >= sizeof(buf))
+		return;
+	memcpy(buf, data, len);
+	buf[len] = 0;
+	p->t_bulk_end = g_get_monotonic_time();
+	p->sink_reported = g_ascii_strtoull(buf, NULL, 10);
+	cli_quit();
+}
+
+static void channel_closed(struct idl_channel *ch, void *user)
+{
+	fail_with(user, "data channel \"%s\" was closed by the device", idl_channel_label(ch));
+}
+
+/* ---- round trips on the "echo" channel ---- */
+
+static void send_ping(struct ping *p)
+{
+	char msg[64];
+
+	g_snprintf(msg, sizeof(msg), "ping %u", p->pings_done + 1);
+	p->t_ping_sent = g_get_monotonic_time();
+	if (idl_channel_send(p->echo, false, (const guint8 *)msg, strlen(msg)) < 0)
+		fail_with(p, "data channel: cannot send");
+}
+
+static void start_bulk_or_finish(struct ping *p)
+{
+	static const struct idl_channel_callbacks scb = { sink_open, sink_message, sink_low, channel_closed };
+	GError *err = NULL;
+
+	if (!p->bytes) {
+		cli_quit();
+		return;
+	}
+	p->sink = idl_peer_open_channel(p->peer, "sink", "", true, &scb, p, &err);
+	if (!p->sink) {
+		fail_with(p, "data channel: %s", err->message);
+		g_error_free(err);
+	}
+}
+
+static void echo_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
+{
+	struct ping *p = user;
+	char want[64];
+	double rtt = ms(p->t_ping_sent, g_get_monotonic_time());
+
+	(void)ch;
+	g_snprintf(want, sizeof(want), "ping %u", p->pings_done + 1);
+	if (binary || len != strlen(want) || memcmp(data, want, len) != 0) {
+		fail_with(p, "data channel: the echo did not match what was sent");
+		return;
+	}
+	g_array_append_val(p->rtts, rtt);
+	p->pings_done++;
+	if (!p->json)
+		printf("reply %u: %.3f ms\n", p->pings_done, rtt);
+	if (p->pings_done < p->count)
+		send_ping(p);
+	else
+		start_bulk_or_finish(p);
+}
+
+static void echo_open(struct idl_channel *ch, void *user)
+{
+	struct ping *p = user;
+
+	(void)ch;
+	p->t_open = g_get_monotonic_time();
+	if (!p->json) {
+		const struct idl_peer_timings *t = idl_peer_timings(p->peer);
+		char *desc = idl_peer_describe(p->peer);
+		printf("signalling    %8.2f ms  HTTP POST /api/offer -> 201\n", ms(p->t_post, p->t_answer));
+		printf("ICE           %8.2f ms\n", ms(t->remote_set, t->ice_connected));
+		printf("DTLS          %8.2f ms\n", ms(t->ice_connected, t->dtls_connected));
+		printf("SCTP+channel  %8.2f ms\n", ms(t->dtls_connected, p->t_open));
+		printf("connected     %8.2f ms  %s\n", ms(p->t_post, p->t_open), desc);
+		g_free(desc);
+	}
+	if (p->count)
+		send_ping(p);
+	else
+		start_bulk_or_finish(p);
+}
+
+/* ---- peer ---- */
+
+static void peer_connected(struct idl_peer *peer, void *user)
+{
+	static const struct idl_channel_callbacks ecb = { echo_open, echo_message, NULL, channel_closed };
+	struct ping *p = user;
+	GError *err = NULL;
+
+	p->echo = idl_peer_open_channel(peer, "echo", "", true, &ecb, p, &err);
+	if (!p->echo) {
+		fail_with(p, "data channel: %s", err->message);
+		g_error_free(err);
+	}
+}
+
+static void peer_failed(struct idl_peer *peer, enum idl_peer_phase phase, const GError *err, void *user)
+{
+	(void)peer;
+	fail_with(user, "%s failed: %s", idl_peer_phase_name(phase), err->message);
+}
+
+static void on_answer(unsigned status, const char *body, size_t len, const GError *err, void *user)
+{
+	struct ping *p = user;
+	GError *e = NULL;
+
+	p->t_answer = g_get_monotonic_time();
+	if (err) {
+		fail_with(p, "signalling failed: %s", err->message);
+		return;
+	}
+	if (status != 201) {
+		fail_with(p, "signalling failed: the device answered HTTP %u: %.*s", status, (int)MIN(len, 300),
+			  body);
+		return;
+	}
+	if (idl_peer_accept_answer(p->peer, body, len, p->target.fingerprint, &e) < 0) {
+		fail_with(p, "%s: %s", e->code == G_IO_ERROR_PERMISSION_DENIED ? "fingerprint check failed"
+										: "signalling failed",
+			  e->message);
+		g_error_free(e);
+	}
+}
+
+static void on_resolved(const struct idl_resolved *res, const GError *err, void *user)
+{
+	static const struct idl_peer_callbacks pcb = { peer_connected, NULL, peer_failed };
+	struct ping *p = user;
+	char *offer, *url, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1] = "unknown";
+	GError *e = NULL;
+
+	if (err) {
+		fail_with(p, "discovery failed: %s", err->message);
+		return;
+	}
+	p->target = *res;
+	if (res->fingerprint[0])
+		idl_fingerprint_short(res->fingerprint, shortfp);
+	if (!p->json)
+		printf("PING %s (%s port %u) id %s\n", res->name[0] ? res->name : res->address, res->address,
+		       res->port, shortfp);
+	idl_peer_new(p->id, p->interface, p->timeout_ms, &pcb, p, &p->peer, NULL);
+	offer = idl_peer_create_offer(p->peer, p->dtls_client, &e);
+	if (!offer) {
+		fail_with(p, "ICE failed: %s", e->message);
+		g_error_free(e);
+		return;
+	}
+	url = strchr(res->address, ':') ? g_strdup_printf("http://[%s]:%u/api/offer", res->address, res->port)
+					 : g_strdup_printf("http://%s:%u/api/offer", res->address, res->port);
+	p->t_post = g_get_monotonic_time();
+	idl_http_post(url, "application/sdp", offer, 10000, on_answer, p);
+	g_free(url);
+	g_free(offer);
+}
+
+static gboolean on_deadline(gpointer user)
+{
+	struct ping *p = user;
+
+	p->deadline = 0;
+	fail_with(p, "no result within %.0f s: see --verbose for where it stopped", p->timeout_ms / 1000.0);
+	return G_SOURCE_REMOVE;
+}
+
+static void print_summary(struct ping *p)
+{
+	double min = 0, max = 0, sum = 0, mbps = -1;
+	const struct idl_peer_timings *t = idl_peer_timings(p->peer);
+
+	for (guint i = 0; i < p->rtts->len; i++) {
+		double v = g_array_index(p->rtts, double, i);
+		min = i ? MIN(min, v) : v;
+		max = MAX(max, v);
+		sum += v;
+	}
+	if (p->bytes && p->t_bulk_end > 0)
+		mbps = (double)p->bytes / 1e6 / ((double)(p->t_bulk_end - p->t_bulk_start) / 1e6);
+	if (p->json) {
+		printf("{\"address\":\"%s\",\"port\":%u,\"fingerprint\":\"%s\","
+		       "\"signalling_ms\":%.3f,\"ice_ms\":%.3f,\"dtls_ms\":%.3f,\"channel_ms\":%.3f,"
+		       "\"connect_ms\":%.3f,\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
+		       "\"bytes\":%" G_GUINT64_FORMAT ",\"mb_per_s\":%.2f}\n",
+		       p->target.address, p->target.port, idl_peer_remote_fingerprint(p->peer),
+		       ms(p->t_post, p->t_answer), ms(t->remote_set, t->ice_connected),
+		       ms(t->ice_connected, t->dtls_connected), ms(t->dtls_connected, p->t_open),
+		       ms(p->t_post, p->t_open), min, p->rtts->len ? sum / p->rtts->len : 0, max, p->bytes,
+		       mbps);
+		return;
+	}
+	if (p->rtts->len)
+		printf("%u round trips: min/avg/max %.3f/%.3f/%.3f ms\n", p->rtts->len, min,
+		       sum / p->rtts->len, max);
+	if (p->bytes)
+		printf("throughput: %" G_GUINT64_FORMAT " bytes in %.2f s = %.1f MB/s\n", p->bytes,
+		       (double)(p->t_bulk_end - p->t_bulk_start) / 1e6, mbps);
+}
+
+int cmd_ping(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "count", required_argument, NULL, 'c' },
+		{ "bytes", required_argument, NULL, 'b' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "dtls-client", no_argument, NULL, 'D' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "mdns", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = false };
+	struct ping p = { .count = 5, .timeout_ms = 30000 };
+	struct idl_target target;
+	const char *state_opt = NULL;
+	char *state_dir = NULL, *end;
+	bool verbose = false;
+	GError *err = NULL;
+	int c, ret = IDL_EXIT_FAILURE;
+
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			p.count = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || optarg[0] == '-' || p.count > 100000) {
+				cli_error("ping", "--count takes a number from 0 to 100000");
+				return IDL_EXIT_USAGE;
+			}
+			break;
+		case 'b':
+			if (parse_size(optarg, &p.bytes) < 0) {
+				cli_error("ping", "--bytes takes a size such as 1048576, 64M or 1G");
+				return IDL_EXIT_USAGE;
+			}
+			break;
+		case 't':
+			if (cli_parse_seconds("ping", optarg, &p.timeout_ms) < 0)
+				return IDL_EXIT_USAGE;
+			break;
+		case 'j': p.json = true; break;
+		case 'D': p.dtls_client = true; break;
+		case 'i': p.interface = mopt.interface = optarg; break;
+		case 's': state_opt = optarg; break;
+		case 'm':
+			if (cli_parse_backend("ping", optarg, &mopt.backend) < 0)
+				return IDL_EXIT_USAGE;
+			break;
+		case 'v': verbose = true; break;
+		case 'h': usage(stdout); return IDL_EXIT_OK;
+		default: cli_bad_option("ping", argv); return IDL_EXIT_USAGE;
+		}
+	}
+	if (optind + 1 != argc) {
+		cli_error("ping", "give exactly one TARGET (see --help)");
+		return IDL_EXIT_USAGE;
+	}
+	cli_setup_logging(verbose);
+	if (idl_target_parse(argv[optind], &target, &err) < 0) {
+		cli_error("ping", "%s", err->message);
+		g_error_free(err);
+		return IDL_EXIT_USAGE;
+	}
+	p.rtts = g_array_new(FALSE, FALSE, sizeof(double));
+	state_dir = cli_state_dir(state_opt);
+	if (idl_identity_load_or_create(state_dir, &p.id, &err) < 0 ||
+	    (target.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &p.mdns, &err) < 0) ||
+	    idl_resolve_start(p.mdns, argv[optind], IDL_HTTP_DEFAULT_PORT, MIN(p.timeout_ms, 5000u),
+			      on_resolved, &p, &p.resolve, &err) < 0) {
+		cli_error("ping", "%s", err->message);
+		goto out;
+	}
+	p.t_start = g_get_monotonic_time();
+	p.deadline = g_timeout_add(p.timeout_ms, on_deadline, &p);
+	if (cli_run_until_signal() && !p.failure)
+		p.failure = g_strdup("interrupted");
+	if (p.failure) {
+		cli_error("ping", "%s", p.failure);
+		goto out;
+	}
+	print_summary(&p);
+	if (p.bytes && p.sink_reported != p.bytes) {
+		cli_error("ping", "the device received %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
+			  p.sink_reported, p.bytes);
+		goto out;
+	}
+	ret = IDL_EXIT_OK;
+out:
+	if (p.deadline)
+		g_source_remove(p.deadline);
+	idl_peer_free(p.peer);
+	idl_resolve_free(p.resolve);
+	idl_mdns_free(p.mdns);
+	idl_identity_free(p.id);
+	g_clear_error(&err);
+	g_array_unref(p.rtts);
+	g_free(p.failure);
+	g_free(state_dir);
+	return ret;
+}

@@ -1,0 +1,125 @@
+/* signal: POST /api/offer -> 201 answer (see signal.h). */
+#include "web/signal.h"
+
+#include <string.h>
+#include <gio/gio.h>
+
+struct idl_signal {
+	const struct idl_identity *id;
+	char *interface;
+	GList *peers;          /* struct idl_peer *, owned */
+	GList *dead;           /* failed peers waiting to be freed */
+	guint reaper;
+	struct idl_signal_callbacks cb;
+	void *user;
+};
+
+static gboolean reap(gpointer user)
+{
+	struct idl_signal *s = user;
+
+	s->reaper = 0;
+	g_list_free_full(s->dead, (GDestroyNotify)idl_peer_free);
+	s->dead = NULL;
+	return G_SOURCE_REMOVE;
+}
+
+static void on_connected(struct idl_peer *p, void *user)
+{
+	char *d = idl_peer_describe(p);
+
+	(void)user;
+	g_message("peer connected: %s", d);
+	g_free(d);
+}
+
+static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
+{
+	struct idl_signal *s = user;
+
+	if (s->cb.channel)
+		s->cb.channel(p, ch, s->user);
+}
+
+static void on_failed(struct idl_peer *p, enum idl_peer_phase phase, const GError *err, void *user)
+{
+	struct idl_signal *s = user;
+
+	g_message("peer closed (%s): %s", idl_peer_phase_name(phase), err->message);
+	/* Never free a peer inside its own callback: move it aside and free it
+	 * from the loop. */
+	s->peers = g_list_remove(s->peers, p);
+	s->dead = g_list_prepend(s->dead, p);
+	if (!s->reaper)
+		s->reaper = g_idle_add(reap, s);
+}
+
+static gboolean is_sdp(const char *content_type)
+{
+	size_t n = strlen("application/sdp");
+
+	return content_type && g_ascii_strncasecmp(content_type, "application/sdp", n) == 0 &&
+	       (content_type[n] == 0 || content_type[n] == ';' || content_type[n] == ' ');
+}
+
+static void post_offer(const struct idl_http_request *req, struct idl_http_response *resp, void *user)
+{
+	static const struct idl_peer_callbacks pcb = { on_connected, on_channel, on_failed };
+	struct idl_signal *s = user;
+	struct idl_peer *p = NULL;
+	GError *err = NULL;
+	char *answer, *msg;
+
+	if (!is_sdp(req->content_type)) {
+		idl_http_error(resp, 415, "send the offer with Content-Type: application/sdp");
+		return;
+	}
+	if (g_list_length(s->peers) >= IDL_SIGNAL_MAX_PEERS) {
+		idl_http_error(resp, 503, "too many connections to this device: try again later");
+		return;
+	}
+	idl_peer_new(s->id, s->interface, 0, &pcb, s, &p, NULL);
+	answer = idl_peer_answer(p, (const char *)req->body, req->body_len, &err);
+	if (!answer) {
+		msg = g_strdup_printf("cannot answer this offer: %s", err->message);
+		idl_http_error(resp, g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ||
+					     g_error_matches(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT)
+				     ? 400 : 500,
+			       msg);
+		g_free(msg);
+		g_error_free(err);
+		idl_peer_free(p);
+		return;
+	}
+	s->peers = g_list_prepend(s->peers, p);
+	resp->status = 201;
+	resp->content_type = "application/sdp";
+	resp->body = answer;
+	resp->body_len = strlen(answer);
+}
+
+int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char *interface,
+		   const struct idl_signal_callbacks *cb, void *user, struct idl_signal **out)
+{
+	struct idl_signal *s = g_new0(struct idl_signal, 1);
+
+	s->id = id;
+	s->interface = g_strdup(interface);
+	s->cb = *cb;
+	s->user = user;
+	idl_http_route(h, "POST", "/api/offer", post_offer, s);
+	*out = s;
+	return 0;
+}
+
+void idl_signal_free(struct idl_signal *s)
+{
+	if (!s)
+		return;
+	if (s->reaper)
+		g_source_remove(s->reaper);
+	g_list_free_full(s->peers, (GDestroyNotify)idl_peer_free);
+	g_list_free_full(s->dead, (GDestroyNotify)idl_peer_free);
+	g_free(s->interface);
+	g_free(s);
+}

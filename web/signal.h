@@ -1,0 +1,30 @@
+/* signal: the signalling endpoint of a device. POST /api/offer with an SDP
+ * offer (Content-Type: application/sdp) creates an answering peer connection
+ * and answers 201 with the SDP answer, candidates included (the shape of
+ * WHIP, without trickle). The endpoint owns the peers it creates and reaps
+ * them when they fail or close. */
+#ifndef IDL_SIGNAL_H
+#define IDL_SIGNAL_H
+
+#include "transport/peer.h"
+#include "web/http.h"
+
+#define IDL_SIGNAL_MAX_PEERS 16
+
+struct idl_signal;
+
+struct idl_signal_callbacks {
+	/* A remote peer opened a channel: the owner decides what it does (set
+	 * its callbacks). */
+	void (*channel)(struct idl_peer *p, struct idl_channel *ch, void *user);
+};
+
+/* Registers POST /api/offer on h. id is borrowed and must outlive s;
+ * interface restricts ICE (NULL: all). *out is owned by the caller. */
+int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char *interface,
+		   const struct idl_signal_callbacks *cb, void *user, struct idl_signal **out);
+
+/* Closes every peer. NULL is a no-op. */
+void idl_signal_free(struct idl_signal *s);
+
+#endif
