@@ -16,7 +16,7 @@ CC      ?= cc
 # first user: --as-needed keeps unused ones out of the binary.
 # avahi-client and avahi-core are not linked: both export avahi_entry_group_free,
 # so discovery/ loads each with dlopen(RTLD_LOCAL) (see discovery/backend.h).
-LINK_PKGS := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 avahi-glib nice gnutls usrsctp libmicrohttpd
+LINK_PKGS := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 avahi-glib nice gnutls usrsctp libmicrohttpd libcurl
 DLOPEN_PKGS := avahi-client avahi-core
 PKGS := $(LINK_PKGS) $(DLOPEN_PKGS)
 
@@ -63,7 +63,7 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 BIN := $(BUILD)/idrop-lan
 
-.PHONY: all run test unit bench fuzz install deps clean
+.PHONY: all run test unit bench fuzz install deps deps-deb clean
 .SECONDARY:
 all: deps $(BIN)
 
@@ -131,11 +131,24 @@ install: all
 # independent DNS-SD peer, iproute2 for the namespaces, mandoc to lint the man page).
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
-            libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev \
-            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3
+            libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev libcurl4-gnutls-dev \
+            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
+            chromium python3-aiortc iperf3
 
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+# Node.js may come from elsewhere (this machine kind ships NodeSource's);
+# Debian's nodejs and npm are installed only when there is no node at all.
+NODE_PKGS := $(if $(shell command -v node 2>/dev/null),,nodejs npm)
+
+deps: tests/browser/node_modules/.installed
+
+# The browser tests' npm packages (playwright-core drives Debian's chromium;
+# it downloads no browser), pinned by package-lock.json.
+tests/browser/node_modules/.installed: tests/browser/package-lock.json | deps-deb
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps-deb:
+	@missing=$$(for p in $(DEB_PKGS) $(NODE_PKGS); do \
 	    dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	    line="apt-get install -y --no-install-recommends $$(echo $$missing)"; \
