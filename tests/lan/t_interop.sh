@@ -1,0 +1,82 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # helpers are called through lan_wait_for
+# Interoperability of our WebRTC stack with stacks we did not write, on the
+# simulated LAN: headless Chromium (mDNS hiding of local IPs left ON) and
+# python3-aiortc offer to `idrop-lan serve` and round-trip text and 1 MiB of
+# binary through its echo channel; our `ping` offers to an aiortc answerer in
+# both DTLS roles. Also: the signalling endpoint refuses bad requests cleanly.
+set -eu -o pipefail
+# shellcheck source=lan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
+PY=/usr/bin/python3
+AIORTC=$TOP/tests/interop/aiortc_peer.py
+BROWSER=$TOP/tests/browser/peer.mjs
+[[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
+[[ -x /usr/bin/chromium ]] || lan_skip "no /usr/bin/chromium (make deps installs it)"
+command -v node >/dev/null 2>&1 || lan_skip "no node (make deps installs nodejs)"
+[[ -f "$TOP/tests/browser/node_modules/playwright-core/package.json" ]] ||
+	lan_skip "no tests/browser/node_modules (make deps runs npm ci)"
+"$PY" -c 'import aiortc' 2>/dev/null || { echo "Bail out! $PY cannot import aiortc: make deps installs python3-aiortc"; exit 1; }
+lan_require timeout curl
+lan_init
+lan_add_hosts a b c d
+A=$(lan_addr a) D=$(lan_addr d)
+log() { echo "$LAN_DIR/$1.log"; }
+last_json() { tail -n 1 "$1" | "$PY" -c 'import json,sys; j=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$2" 2>/dev/null; }
+
+lan_spawn a "$(log serve)" "$BIN" serve --name "Interop ${LAN_PREFIX: -4}"
+pid_serve=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
+fp_a=$(lan_run a "$BIN" id | awk '/^id:/ { print $2 }')
+
+# --- aiortc offers to serve (legacy DTLS/SCTP offer form) --------------------
+rc=0; lan_run b timeout 60 "$PY" "$AIORTC" offer "http://$A:7757/api/offer" --text 10 \
+	--binary-bytes 1048576 --expect-fingerprint "$fp_a" --timeout 30 >"$(log aiortc-offer)" 2>&1 || rc=$?
+lan_diag "aiortc -> serve: $(tail -n 1 "$(log aiortc-offer)")"
+lan_check "aiortc (offerer) round-trips 10 texts and 1 MiB binary through serve's echo channel" \
+	test "$rc" = 0 -a "$(last_json "$(log aiortc-offer)" 'j["ok"]')" = True
+
+# --- Chromium offers to serve, its host address hidden behind <uuid>.local ---
+rc=0; lan_run c timeout 90 node "$BROWSER" "http://$A:7757" --text 10 --binary-bytes 1048576 \
+	--timeout 60 >"$(log chromium)" 2>&1 || rc=$?
+lan_diag "chromium -> serve: $(tail -n 1 "$(log chromium)")"
+lan_check "headless Chromium round-trips 10 texts and 1 MiB binary through serve's echo channel" \
+	test "$rc" = 0 -a "$(last_json "$(log chromium)" 'j["ok"]')" = True
+lan_check "Chromium's offer hid its address behind an mDNS name (the case we must handle)" \
+	grep -qE '[0-9a-f-]{36}\.local' "$(log chromium)"
+
+# --- our ping offers to an aiortc answerer ------------------------------------
+# aiortc answers a=setup:active, so our offerer is the DTLS server here (the
+# role serve never takes with browsers). aiortc refuses offers that insist on
+# a role (JSEP: an offer says actpass), so --dtls-client is for our own peers.
+lan_spawn d "$(log aiortc-answer)" "$PY" "$AIORTC" answer --port 7757
+pid_ans=$LAN_PID
+lan_wait_for 10 grep -q '^listening' "$(log aiortc-answer)" || lan_fail "aiortc answerer listening"
+rc=0; out=$(lan_run b timeout 30 "$BIN" ping --count 5 --json --timeout 20 "$D:7757" 2>"$(log ping-aiortc.err)") || rc=$?
+lan_diag "ping -> aiortc: $out $(tail -n 2 "$(log ping-aiortc.err)")"
+lan_check "our ping (offerer, DTLS server) echoes 5 messages with aiortc" \
+	test "$rc" = 0 -a -n "$(grep -F '"rtt_max_ms"' <<<"$out")"
+rc=0; err=$(lan_run b timeout 30 "$BIN" ping --count 1 --dtls-client --timeout 20 "$D:7757" 2>&1 >/dev/null) || rc=$?
+lan_check "a peer that refuses our offer is reported as a signalling failure with its reason" \
+	test "$rc" = 1 -a -n "$(grep 'signalling failed: the device answered HTTP 400' <<<"$err")"
+lan_stop "$pid_ans" TERM 5 || true
+
+# --- the signalling endpoint refuses bad requests, and keeps serving --------
+code() { lan_run b curl -s -o "$LAN_DIR/body" -w '%{http_code}' --max-time 5 "$@" "http://$A:7757/api/offer"; }
+lan_check "malformed SDP -> 400 with the reason" \
+	test "$(code -H 'Content-Type: application/sdp' --data-binary $'v=0\r\nnot an offer\r\n')" = 400 -a \
+	-n "$(grep -i 'offer' "$LAN_DIR/body")"
+lan_check "wrong Content-Type -> 415" \
+	test "$(code -H 'Content-Type: text/plain' --data-binary 'v=0')" = 415
+head -c 100000 /dev/zero | tr '\0' 'a' >"$LAN_DIR/big"
+lan_check "an oversized body -> 413" \
+	test "$(code -H 'Content-Type: application/sdp' --data-binary "@$LAN_DIR/big")" = 413
+lan_check "GET on the offer endpoint -> 405" test "$(lan_run b curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://$A:7757/api/offer")" = 405
+rc=0; lan_run b timeout 30 "$BIN" ping --count 1 "$A:7757" >/dev/null 2>&1 || rc=$?
+lan_check "serve still answers a real peer afterwards" test "$rc" = 0
+rc=0; lan_stop "$pid_serve" TERM 10 || rc=$?
+lan_check "serve exits 0 on SIGTERM after all of it (no leak, no sanitizer report)" test "$rc" = 0
+lan_done
