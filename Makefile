@@ -119,6 +119,7 @@ test: deps
 # Benchmarks print figures beside a baseline measured in the same run; they
 # are not pass/fail tests.
 bench: all
+	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_transfer.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
 
 install: all

@@ -22,6 +22,7 @@
 #define BUFFER_SPACE (4u << 20)
 #define MAX_CHUNKS_ON_QUEUE 16384u
 #define STREAMS 1024
+#define SACK_FREQ 8
 /* Fixed SCTP packet size (PMTUD is off: usrsctp cannot probe, and DTLS
  * over UDP must not fragment): 1280 (IPv6 minimum MTU) - 40 IPv6 - 8 UDP -
  * at most 44 of DTLS 1.2 record overhead. */
@@ -149,6 +150,9 @@ static void stack_init(void)
 	usrsctp_sysctl_set_sctp_initial_cwnd(10);         /* RFC 6928, not 3 MTUs */
 	usrsctp_sysctl_set_sctp_max_burst_default(10);
 	usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);   /* ms, not 200 */
+	/* A SACK every 2 packets (the default) makes the reverse path a third
+	 * of all packets, each one a DTLS record and a syscall on both sides. */
+	usrsctp_sysctl_set_sctp_sack_freq_default(SACK_FREQ);
 	usrsctp_sysctl_set_sctp_rto_min_default(200);
 	usrsctp_sysctl_set_sctp_rto_initial_default(1000);
 	/* 60 s by default: a lost packet on a quiet LAN would stall that long. */
