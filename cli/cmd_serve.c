@@ -20,7 +20,7 @@
 
 struct serve {
 	struct idl_api_device dev;
-	GHashTable *sinks;          /* struct idl_channel * -> bytes received (guint64 *) */
+	GHashTable *sinks;          /* struct idl_channel * -> struct sink */
 	int exit_code;
 };
 
@@ -35,25 +35,41 @@ static void echo_message(struct idl_channel *ch, bool binary, const uint8_t *dat
 		g_debug("echo: cannot send back %zu bytes", len);
 }
 
+struct sink {
+	struct idl_peer *peer;
+	guint64 count;
+};
+
 static void sink_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
 {
 	struct serve *s = user;
-	guint64 *count = g_hash_table_lookup(s->sinks, ch);
+	struct sink *k = g_hash_table_lookup(s->sinks, ch);
 	char reply[32];
 
-	if (!count) {
-		count = g_new0(guint64, 1);
-		g_hash_table_insert(s->sinks, ch, count);
-	}
+	if (!k)
+		return;
 	if (binary) {
-		*count += len;
+		k->count += len;
 		return;
 	}
 	if (len == 4 && memcmp(data, "done", 4) == 0) {
-		g_snprintf(reply, sizeof(reply), "%" G_GUINT64_FORMAT, *count);
+		g_snprintf(reply, sizeof(reply), "%" G_GUINT64_FORMAT, k->count);
 		idl_channel_send(ch, false, (const uint8_t *)reply, strlen(reply));
-		*count = 0;
+		k->count = 0;
 	}
+}
+
+static gboolean sink_of_peer(gpointer key, gpointer value, gpointer peer)
+{
+	(void)key;
+	return ((struct sink *)value)->peer == peer;
+}
+
+static void peer_closed(struct idl_peer *p, void *user)
+{
+	struct serve *s = user;
+
+	g_hash_table_foreach_remove(s->sinks, sink_of_peer, p);
 }
 
 static void channel_closed(struct idl_channel *ch, void *user)
@@ -69,12 +85,16 @@ static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
 	static const struct idl_channel_callbacks sink = { NULL, sink_message, NULL, channel_closed };
 	const char *label = idl_channel_label(ch);
 
-	(void)p;
-	if (!strcmp(label, "echo"))
+	struct serve *s = user;
+
+	if (!strcmp(label, "echo")) {
 		idl_channel_set_callbacks(ch, &echo, user);
-	else if (!strcmp(label, "sink"))
+	} else if (!strcmp(label, "sink")) {
+		struct sink *k = g_new0(struct sink, 1);
+		k->peer = p;
+		g_hash_table_insert(s->sinks, ch, k);
 		idl_channel_set_callbacks(ch, &sink, user);
-	else {
+	} else {
 		g_message("closing a channel with unknown label \"%s\"", label);
 		idl_channel_close(ch);
 	}
@@ -153,7 +173,7 @@ int cmd_serve(int argc, char *argv[])
 		{ 0 },
 	};
 	static const struct idl_mdns_advert_callbacks acb = { on_established, on_advert_failed };
-	static const struct idl_signal_callbacks scb = { on_channel };
+	static const struct idl_signal_callbacks scb = { on_channel, peer_closed };
 	struct idl_http_options hopt = { .port = IDL_HTTP_DEFAULT_PORT, .port_fallback = true };
 	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = true };
 	struct serve s = { .exit_code = IDL_EXIT_OK };

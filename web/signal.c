@@ -48,6 +48,8 @@ static void on_failed(struct idl_peer *p, enum idl_peer_phase phase, const GErro
 	g_message("peer closed (%s): %s", idl_peer_phase_name(phase), err->message);
 	/* Never free a peer inside its own callback: move it aside and free it
 	 * from the loop. */
+	if (s->cb.closed)
+		s->cb.closed(p, s->user);
 	s->peers = g_list_remove(s->peers, p);
 	s->dead = g_list_prepend(s->dead, p);
 	if (!s->reaper)

@@ -17,6 +17,9 @@ struct idl_signal_callbacks {
 	/* A remote peer opened a channel: the owner decides what it does (set
 	 * its callbacks). */
 	void (*channel)(struct idl_peer *p, struct idl_channel *ch, void *user);
+	/* The peer failed or closed; its channels are gone without their own
+	 * closed callbacks, so forget any state kept for them. */
+	void (*closed)(struct idl_peer *p, void *user);
 };
 
 /* Registers POST /api/offer on h. id is borrowed and must outlive s;
