@@ -230,6 +230,9 @@ static void echo_open(struct idl_channel *ch, void *user)
 		printf("DTLS          %8.2f ms\n", ms(t->ice_connected, t->dtls_connected));
 		printf("SCTP+channel  %8.2f ms\n", ms(t->dtls_connected, p->t_open));
 		printf("connected     %8.2f ms  %s\n", ms(p->t_post, p->t_open), desc);
+		/* For an IP target this is the first time the id is known: show it,
+		 * so the user can compare it with `idrop-lan id` on the device. */
+		printf("peer id       %s\n", idl_peer_remote_fingerprint(p->peer));
 		g_free(desc);
 	}
 	if (p->count)

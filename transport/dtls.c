@@ -203,7 +203,7 @@ static void handshake_failed(struct idl_dtls *d, int r)
 		short_fp(d->seen_fp, seen);
 		short_fp(d->remote_fp, want);
 		fail(d, false, IDL_DTLS_ERROR_FINGERPRINT,
-		     "the peer's certificate is %s, but its offer announced %s: "
+		     "the peer's certificate is %s, but its SDP announced %s: "
 		     "the peer is not the device it claims to be", seen, want);
 	} else if (cert) {
 		fail(d, false, IDL_DTLS_ERROR_FINGERPRINT,

@@ -1,6 +1,6 @@
 /* http: the device's embedded HTTP server (libmicrohttpd) driven by the GLib
  * main loop, with a small table of routes. It carries the advertised port
- * (/api/info), and later the signalling endpoint and the web page. */
+ * (/api/info) and the signalling endpoint (web/signal.c); later the web page. */
 #ifndef IDL_HTTP_H
 #define IDL_HTTP_H
 

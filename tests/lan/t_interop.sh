@@ -3,8 +3,8 @@
 # Interoperability of our WebRTC stack with stacks we did not write, on the
 # simulated LAN: headless Chromium (mDNS hiding of local IPs left ON) and
 # python3-aiortc offer to `idrop-lan serve` and round-trip text and 1 MiB of
-# binary through its echo channel; our `ping` offers to an aiortc answerer in
-# both DTLS roles. Also: the signalling endpoint refuses bad requests cleanly.
+# binary through its echo channel; our `ping` offers to an aiortc answerer (as
+# DTLS server). Also: the signalling endpoint refuses bad requests cleanly.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
