@@ -23,6 +23,19 @@
 #define MAX_CHUNKS_ON_QUEUE 16384u
 #define STREAMS 1024
 #define SACK_FREQ 8
+/* usrsctp's max burst works on cwnd: whenever it sends with cwnd more
+ * than MAX_BURST packets above the flight, it cuts cwnd down to the flight
+ * plus MAX_BURST packets (and ssthresh to the old cwnd). With MAX_BURST below
+ * the number of packets the receiver waits for before it SACKs (SACK_FREQ
+ * on our side, the peer's own policy otherwise), a pause is never
+ * recovered from: the sender gets out MAX_BURST packets, the receiver
+ * answers only from its delayed-SACK timer, the flight is empty again by
+ * the next send, and cwnd is cut back again: MAX_BURST packets per 20 ms
+ * (0.6 MB/s) for good. That is what SACK_FREQ 16 did against a burst of
+ * 10. The burst stays bounded (a few dozen datagrams into the UDP socket
+ * after a pause), but well clear of the SACK frequency. */
+#define MAX_BURST (4 * SACK_FREQ)
+G_STATIC_ASSERT(MAX_BURST >= 2 * SACK_FREQ);
 /* Fixed SCTP packet size (PMTUD is off: usrsctp cannot probe, and DTLS
  * over UDP must not fragment): 1280 (IPv6 minimum MTU) - 40 IPv6 - 8 UDP -
  * at most 44 of DTLS 1.2 record overhead. */
@@ -148,7 +161,8 @@ static void stack_init(void)
 	usrsctp_sysctl_set_sctp_recvspace(BUFFER_SPACE);
 	usrsctp_sysctl_set_sctp_max_chunks_on_queue(MAX_CHUNKS_ON_QUEUE);
 	usrsctp_sysctl_set_sctp_initial_cwnd(10);         /* RFC 6928, not 3 MTUs */
-	usrsctp_sysctl_set_sctp_max_burst_default(10);
+	/* Also the cap on the initial cwnd, which stays 10 (RFC 6928). */
+	usrsctp_sysctl_set_sctp_max_burst_default(MAX_BURST);
 	usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);   /* ms, not 200 */
 	/* A SACK every 2 packets (the default) makes the reverse path a third
 	 * of all packets, each one a DTLS record and a syscall on both sides. */
