@@ -1,0 +1,107 @@
+/* protocol: the control messages of the idrop-lan transfer protocol
+ * (docs/PROTOCOL.md), decoded from and encoded to their JSON text. Pure
+ * functions over buffers, no I/O and no globals, so they are unit tested and
+ * fuzzed directly. The decoder is the only thing between a peer's bytes and
+ * the receiver: whatever it returns 0 for obeys every rule below. */
+#ifndef IDL_PROTOCOL_H
+#define IDL_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#define IDL_MSG_MAX (64 * 1024)              /* bytes of JSON text, inclusive */
+#define IDL_MSG_FILES_MAX 10000              /* entries in files[]; ids are < this */
+#define IDL_MSG_INT_MAX ((UINT64_C(1) << 53) - 1)
+#define IDL_MSG_NAME_MAX 63                  /* bytes: hello.name */
+#define IDL_MSG_REASON_MAX 1024              /* bytes: decline/file-error/cancel reason */
+#define IDL_PATH_MAX 4096                    /* bytes: a whole offer path */
+#define IDL_PATH_COMPONENT_MAX 255           /* bytes: one component of it */
+#define IDL_TRANSFER_ID_HEX_LEN 32
+#define IDL_SHA256_SIZE 32
+
+enum idl_msg_type {
+	IDL_MSG_HELLO,
+	IDL_MSG_OFFER,
+	IDL_MSG_ACCEPT,
+	IDL_MSG_DECLINE,
+	IDL_MSG_FILE,
+	IDL_MSG_FILE_END,
+	IDL_MSG_FILE_OK,
+	IDL_MSG_FILE_ERROR,
+	IDL_MSG_DONE,
+	IDL_MSG_RECEIPT,
+	IDL_MSG_CANCEL,
+};
+
+enum idl_peer_kind { IDL_PEER_DEVICE = 1, IDL_PEER_BROWSER };
+enum idl_file_status { IDL_FILE_VERIFIED = 1, IDL_FILE_FAILED, IDL_FILE_SKIPPED };
+
+/* One entry of files[]: offer uses id, path, size, mtime; accept uses id,
+ * offset; receipt uses id, status. The other fields are zero. */
+struct idl_msg_file {
+	uint32_t id;                 /* index in the offer, < IDL_MSG_FILES_MAX */
+	char *path;                  /* offer: passes idl_path_check() */
+	uint64_t size, mtime;        /* offer: <= IDL_MSG_INT_MAX */
+	uint64_t offset;             /* accept: bytes already held */
+	enum idl_file_status status; /* receipt */
+};
+
+/* A decoded message; only the members of its type are meaningful. */
+struct idl_msg {
+	enum idl_msg_type type;
+	/* hello */
+	uint64_t version;            /* >= 1 */
+	char name[IDL_MSG_NAME_MAX + 1];
+	enum idl_peer_kind kind;
+	/* offer, accept, decline, receipt: 32 lowercase hex digits */
+	char transfer[IDL_TRANSFER_ID_HEX_LEN + 1];
+	/* offer, accept, receipt */
+	struct idl_msg_file *files;
+	size_t n_files;
+	/* file, file-end, file-ok, file-error */
+	uint32_t id;
+	uint64_t offset;             /* file */
+	uint8_t sha256[IDL_SHA256_SIZE]; /* file-end, raw bytes */
+	/* decline, file-error, cancel: may be empty, never NULL after decode */
+	char *reason;
+};
+
+/* Decodes one control message (len bytes of text, no NUL needed) into *out.
+ * Returns 0, or:
+ *   -EPROTONOSUPPORT  a well-formed object whose "type" is not one we know:
+ *                     answer it with cancel, reason "unsupported";
+ *   -EINVAL           anything else that breaks docs/PROTOCOL.md: not JSON,
+ *                     not an object, over IDL_MSG_MAX, a member missing or of
+ *                     the wrong type, a number out of range, a bad string.
+ * On failure *err says what and why, and *out holds nothing to free. On
+ * success call idl_msg_clear(out) when done. Unknown members are ignored. */
+int idl_msg_decode(const char *text, size_t len, struct idl_msg *out, GError **err);
+
+/* Encodes m as compact JSON text (NUL-terminated, caller g_free()s; *len,
+ * if not NULL, gets its length without the NUL). Returns NULL with *err set
+ * when m breaks a rule idl_msg_decode() enforces (so a peer never sees a
+ * message we would refuse ourselves), including when the text would exceed
+ * IDL_MSG_MAX: an offer of many files must then be split by the caller. */
+char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err);
+
+/* Frees what idl_msg_decode() allocated (files, their paths, reason) and
+ * zeroes *m. Also usable on a message built by hand whose pointers come from
+ * g_malloc(). NULL is a no-op. */
+void idl_msg_clear(struct idl_msg *m);
+
+/* True when a and b carry the same meaning (the members of their type). */
+gboolean idl_msg_equal(const struct idl_msg *a, const struct idl_msg *b);
+
+/* The wire name of a type ("file-end"), or NULL for a value out of range. */
+const char *idl_msg_type_name(enum idl_msg_type type);
+
+/* Checks an offer path against docs/PROTOCOL.md: non-empty, at most 4096
+ * bytes, valid UTF-8, relative, '/'-separated components of 1..255 bytes
+ * that are not "." or "..", without control characters (Unicode Cc) and
+ * without backslashes. Returns 0 or -EINVAL with *err saying which rule.
+ * Passing this check does not make a path safe to open: the receiver still
+ * confines writes to its download folder (openat/O_NOFOLLOW, no symlinks). */
+int idl_path_check(const char *path, GError **err);
+
+#endif
