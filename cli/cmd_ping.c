@@ -36,7 +36,7 @@ struct ping {
 	struct idl_peer *peer;
 	struct idl_channel *echo;
 	struct idl_channel *sink;
-	gint64 t_start, t_post, t_answer, t_open_sent, t_open;
+	gint64 t_post, t_answer, t_open;
 	gint64 t_ping_sent;
 	unsigned pings_done;
 	GArray *rtts;               /* double, ms */
@@ -434,7 +434,6 @@ int cmd_ping(int argc, char *argv[])
 		cli_error("ping", "%s", err->message);
 		goto out;
 	}
-	p.t_start = g_get_monotonic_time();
 	p.deadline = g_timeout_add(p.timeout_ms, on_deadline, &p);
 	if (cli_run_until_signal() && !p.failure)
 		p.failure = g_strdup("interrupted");

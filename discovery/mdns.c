@@ -26,7 +26,6 @@ struct idl_mdns {
 	AvahiGLibPoll *poll;
 	AvahiIfIndex iface;
 	bool running;
-	int fail_error;            /* Avahi error once the back-end failed */
 	GList *adverts;            /* struct idl_mdns_advert *, borrowed */
 	GList *browsers;           /* struct idl_mdns_browser *, borrowed */
 };
@@ -573,7 +572,6 @@ void mdns_on_state(void *up, enum mdns_state st, int avahi_err)
 		break;
 	case MDNS_FAILED:
 		m->running = false;
-		m->fail_error = avahi_err;
 		for (GList *l = m->adverts; l; l = l->next)
 			advert_fail(l->data, avahi_err, "the mDNS responder stopped");
 		for (GList *l = m->browsers; l; l = l->next)

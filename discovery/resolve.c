@@ -10,7 +10,6 @@
 #define SETTLE_MS 300
 
 struct idl_resolve {
-	struct idl_mdns *m;
 	struct idl_target target;
 	struct idl_mdns_browser *browser;
 	guint timer;
@@ -128,7 +127,6 @@ int idl_resolve_start(struct idl_mdns *m, const char *target, uint16_t default_p
 	struct idl_resolve *r = g_new0(struct idl_resolve, 1);
 	int ret;
 
-	r->m = m;
 	r->cb = cb;
 	r->user = user;
 	r->timeout_ms = timeout_ms;

@@ -202,7 +202,9 @@ static char *build_local(struct idl_peer *p, enum idl_sdp_setup setup, const cha
 	unsigned char fp[IDL_FINGERPRINT_SIZE];
 	char **cands = idl_ice_local_candidates(p->ice);
 	struct idl_sdp_local local = {
-		.session_id = g_random_int() | ((uint64_t)g_random_int_range(1, G_MAXINT32) << 31),
+		/* RFC 8866: a numeric session id; 62 random bits keep it positive
+		 * for stacks that parse it as a signed 64-bit integer. */
+		.session_id = (((uint64_t)g_random_int() << 32) | g_random_int()) >> 2,
 		.ice_ufrag = idl_ice_ufrag(p->ice),
 		.ice_pwd = idl_ice_pwd(p->ice),
 		.fingerprint = fp,
