@@ -1,0 +1,663 @@
+/* store: the receiver's file store (see store.h). Paths are walked one
+ * component at a time from the download folder's descriptor with
+ * O_NOFOLLOW, so a symlink planted anywhere under the folder, or swapped in
+ * while we work, is refused rather than followed. A resume record is a small
+ * text file in the state folder, named by the SHA-256 of what identifies the
+ * file (download folder, sender, path, size, mtime), pointing at the .part
+ * by name and inode so a file put in its place is never taken for ours.
+ * Nothing here is shared between threads; every call may block. */
+#include "transfer/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <linux/fs.h>
+#include <unistd.h>
+#include <gio/gio.h>
+#include <gnutls/crypto.h>
+
+#include "transfer/protocol.h"
+
+#define HASH_CHUNK (256 * 1024)            /* bytes read at a time to hash a resumed prefix */
+#define WRITE_CHUNK (1 << 30)              /* bytes per pwrite, well under SSIZE_MAX */
+#define RECORD_MAX 8192                    /* bytes: a record is one path and three numbers */
+#define RECORD_MAGIC "idrop-lan partial 1"
+#define FP_HEX_LEN 64
+#define NAME_LEN_MAX 255                   /* bytes in one file name (NAME_MAX) */
+
+struct idl_store {
+	int dirfd;
+	char *dir;                   /* as given, for messages */
+	char *real;                  /* canonical, part of each record's key */
+	char *state_dir;
+};
+
+struct idl_store_file {
+	struct idl_store *s;
+	int fd, pfd;                 /* the .part, and the folder it and the file land in */
+	char *path;                  /* as announced */
+	char *where;                 /* where it lands, for messages */
+	char *dir_rel;               /* path's folders, "" at the top */
+	const char *base;            /* path's last component, in path */
+	char *part;                  /* the .part's name in pfd */
+	char *record;                /* the resume record's path */
+	uint64_t size, mtime, length;
+	gnutls_hash_hd_t hash;
+};
+
+/* What a resume record says: the .part's name in its folder, and which file it is. */
+struct record {
+	char *part;
+	uint64_t dev, ino, gen;
+};
+
+static int fail(GError **err, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static int fail(GError **err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(err, G_IO_ERROR, g_io_error_from_errno(-code), msg);
+	g_free(msg);
+	return code;
+}
+
+/* path's folders ("" for none); *base gets its last component, in path. */
+static char *dir_of(const char *path, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+
+	*base = slash ? slash + 1 : path;
+	return slash ? g_strndup(path, (size_t)(slash - path)) : g_strdup("");
+}
+
+static char *join(const char *dir_rel, const char *name)
+{
+	return *dir_rel ? g_strconcat(dir_rel, "/", name, NULL) : g_strdup(name);
+}
+
+static gboolean fp_valid(const char *fp)
+{
+	return fp && strlen(fp) == FP_HEX_LEN && strspn(fp, "0123456789abcdefABCDEF") == FP_HEX_LEN;
+}
+
+/* Opens the folder dir_rel of the download folder into *pfd, one component
+ * at a time and never through a symlink; with create, makes missing ones. */
+static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create, int *pfd, GError **err)
+{
+	char **comps = g_strsplit(dir_rel, "/", -1);
+	int fd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0), r = 0;
+	size_t i;
+
+	if (fd < 0) {
+		r = fail(err, -errno, "cannot use the download folder %s: %s", s->dir, g_strerror(errno));
+		goto fail;
+	}
+	for (i = 0; *dir_rel && comps[i]; i++) {
+		int next = openat(fd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+
+		if (next < 0 && errno == ENOENT && create &&
+		    (mkdirat(fd, comps[i], 0755) == 0 || errno == EEXIST))
+			next = openat(fd, comps[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			int e = errno, len = (int)i;
+			gboolean found = fstatat(fd, comps[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
+
+			for (size_t j = 0; j <= i; j++)
+				len += (int)strlen(comps[j]);
+			if (found && S_ISLNK(st.st_mode))
+				r = fail(err, -ELOOP, "%s/%.*s is a symbolic link: files are never written through "
+					 "one, so remove it or choose another download folder", s->dir, len, dir_rel);
+			else if (found && !S_ISDIR(st.st_mode))
+				r = fail(err, -ENOTDIR, "%s/%.*s exists and is not a folder: rename it so the folder "
+					 "can be created", s->dir, len, dir_rel);
+			else
+				r = fail(err, -e, "cannot %s the folder %s/%.*s: %s", create ? "create" : "open",
+					 s->dir, len, dir_rel, g_strerror(e));
+			goto fail;
+		}
+		close(fd);
+		fd = next;
+	}
+	*pfd = fd;
+	g_strfreev(comps);
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	g_strfreev(comps);
+	return r;
+}
+
+/* base with " (n)" added (none for n == 0), before its extension when ext
+ * (not for ".bashrc"), then suffix; the stem is cut at a UTF-8 character
+ * boundary so the whole fits in one file name. */
+static char *make_name(const char *base, unsigned n, gboolean ext, const char *suffix)
+{
+	const char *dot = ext ? strrchr(base, '.') : NULL;
+	char tag[16] = "";
+	size_t stem, tail, fixed;
+
+	if (n)
+		g_snprintf(tag, sizeof(tag), " (%u)", n);
+	if (dot == base || (dot && strlen(dot) > NAME_LEN_MAX / 2))
+		dot = NULL;
+	stem = dot ? (size_t)(dot - base) : strlen(base);
+	tail = dot ? strlen(dot) : 0;
+	fixed = strlen(tag) + tail + strlen(suffix);
+	if (stem + fixed > NAME_LEN_MAX) {
+		stem = NAME_LEN_MAX - fixed;
+		while (stem > 0 && ((unsigned char)base[stem] & 0xc0) == 0x80)
+			stem--;
+	}
+	return g_strdup_printf("%.*s%s%s%s", (int)stem, base, tag, dot ? dot : "", suffix);
+}
+
+/* ---- Resume records ---------------------------------------------------- */
+
+static void key_add(GChecksum *c, const char *field)
+{
+	char len[24];
+
+	g_snprintf(len, sizeof(len), "%zu:", strlen(field));
+	g_checksum_update(c, (const guchar *)len, -1);
+	g_checksum_update(c, (const guchar *)field, (gssize)strlen(field));
+}
+
+/* The record's file name: each field length-prefixed, so no two different
+ * files share a key whatever bytes their fields hold. */
+static char *record_path(const struct idl_store *s, const char *fp, const char *path, uint64_t size,
+			 uint64_t mtime)
+{
+	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+	char *lower = g_ascii_strdown(fp, -1), num[48], *out;
+
+	key_add(c, RECORD_MAGIC);
+	key_add(c, s->real);
+	key_add(c, lower);
+	key_add(c, path);
+	g_snprintf(num, sizeof(num), "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, size, mtime);
+	key_add(c, num);
+	out = g_build_filename(s->state_dir, g_checksum_get_string(c), NULL);
+	g_checksum_free(c);
+	g_free(lower);
+	return out;
+}
+
+static gboolean get_num(const char *line, const char *key, uint64_t *out)
+{
+	size_t n = strlen(key);
+
+	return strncmp(line, key, n) == 0 &&
+	       g_ascii_string_to_unsigned(line + n, 10, 0, G_MAXUINT64, out, NULL);
+}
+
+/* Reads record name for path. 0, -ENOENT (none) or -EINVAL (garbage, or a
+ * .part that is not a sibling of path: a record only ever names that). */
+static int record_load(const char *record, const char *path, struct record *rec)
+{
+	char buf[RECORD_MAX + 1], **lines = NULL, *dir_rel = NULL, *pdir = NULL;
+	const char *base, *pbase;
+	int fd = open(record, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), r = -EINVAL;
+	struct stat st;
+	ssize_t n;
+
+	memset(rec, 0, sizeof(*rec));
+	if (fd < 0)
+		return errno == ENOENT ? -ENOENT : -EINVAL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RECORD_MAX)
+		goto out;
+	n = pread(fd, buf, RECORD_MAX, 0);
+	if (n <= 0 || memchr(buf, 0, (size_t)n))
+		goto out;
+	buf[n] = 0;
+	lines = g_strsplit(buf, "\n", 7);
+	if (g_strv_length(lines) != 6 || strcmp(lines[0], RECORD_MAGIC) != 0 || strncmp(lines[1], "part=", 5) != 0 ||
+	    !get_num(lines[2], "dev=", &rec->dev) || !get_num(lines[3], "ino=", &rec->ino) ||
+	    !get_num(lines[4], "gen=", &rec->gen) || *lines[5] ||
+	    idl_path_check(lines[1] + 5, NULL) < 0 || !g_str_has_suffix(lines[1] + 5, ".part"))
+		goto out;
+	dir_rel = dir_of(path, &base);
+	pdir = dir_of(lines[1] + 5, &pbase);
+	if (strcmp(dir_rel, pdir) != 0)
+		goto out;
+	rec->part = g_strdup(pbase);
+	r = 0;
+out:
+	g_strfreev(lines);
+	g_free(dir_rel);
+	g_free(pdir);
+	close(fd);
+	return r;
+}
+
+/* The inode's generation where the file system has one (ext4, xfs, btrfs),
+ * else 0: ext4 gives a deleted file's inode number to the next file created,
+ * so device and inode alone could take a stranger for our .part. */
+static uint64_t generation(int fd)
+{
+	long g = 0;
+
+	return ioctl(fd, FS_IOC_GETVERSION, &g) == 0 ? (uint64_t)g : 0;
+}
+
+static gboolean is_recorded(const struct record *rec, const struct stat *st, int fd)
+{
+	return S_ISREG(st->st_mode) && (uint64_t)st->st_dev == rec->dev && (uint64_t)st->st_ino == rec->ino &&
+	       (fd < 0 || generation(fd) == rec->gen);
+}
+
+/* Opens the record's .part in folder pfd if it is still the file recorded;
+ * only a regular file is opened (no FIFO or device node), never a symlink. */
+static int open_recorded(int pfd, const struct record *rec, int flags, struct stat *st)
+{
+	int fd;
+
+	if (fstatat(pfd, rec->part, st, AT_SYMLINK_NOFOLLOW) < 0 || !is_recorded(rec, st, -1))
+		return -1;
+	fd = openat(pfd, rec->part, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, st) < 0 || !is_recorded(rec, st, fd))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Written to a temporary name and renamed (GLib's "consistent" mode), so a
+ * reader sees the old record or the new one, never a torn one. */
+static int record_save(struct idl_store_file *f, const struct stat *st, GError **err)
+{
+	char *part = join(f->dir_rel, f->part);
+	char *text = g_strdup_printf(RECORD_MAGIC "\npart=%s\ndev=%" G_GUINT64_FORMAT "\nino=%" G_GUINT64_FORMAT
+				     "\ngen=%" G_GUINT64_FORMAT "\n", part, (guint64)st->st_dev, (guint64)st->st_ino,
+				     generation(f->fd));
+	GError *e = NULL;
+	int r = 0;
+
+	if (!g_file_set_contents_full(f->record, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
+		r = fail(err, e->code == G_FILE_ERROR_NOSPC ? -ENOSPC : -EIO, "cannot save the resume record "
+			 "for %s: %s: check that the folder %s is writable", f->where, e->message, f->s->state_dir);
+		g_error_free(e);
+	}
+	g_free(part);
+	g_free(text);
+	return r;
+}
+
+/* ---- The store --------------------------------------------------------- */
+
+int idl_store_open(const char *dir, const char *state_dir, struct idl_store **out, GError **err)
+{
+	struct idl_store *s = g_new0(struct idl_store, 1);
+	char *real;
+	int r;
+
+	*out = NULL;
+	s->dirfd = -1;
+	s->dir = g_strdup(dir);
+	s->state_dir = g_strdup(state_dir);
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0) {
+		r = fail(err, -errno, "cannot open the download folder %s: %s: create it, or choose another",
+			 dir, g_strerror(errno));
+		goto fail;
+	}
+	real = realpath(dir, NULL);
+	if (!real) {
+		r = fail(err, -errno, "cannot resolve the download folder %s: %s", dir, g_strerror(errno));
+		goto fail;
+	}
+	s->real = g_strdup(real);
+	free(real);
+	if (g_mkdir_with_parents(state_dir, 0700) < 0) {
+		r = fail(err, -errno, "cannot create or open the folder of resume records %s: %s", state_dir,
+			 g_strerror(errno));
+		goto fail;
+	}
+	*out = s;
+	return 0;
+fail:
+	idl_store_free(s);
+	return r;
+}
+
+void idl_store_free(struct idl_store *s)
+{
+	if (!s)
+		return;
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	g_free(s->dir);
+	g_free(s->real);
+	g_free(s->state_dir);
+	g_free(s);
+}
+
+int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err)
+{
+	struct statvfs v;
+
+	if (fstatvfs(s->dirfd, &v) < 0)
+		return fail(err, -errno, "cannot tell the free space in %s: %s", s->dir, g_strerror(errno));
+	*bytes = (uint64_t)v.f_bavail * v.f_frsize;
+	return 0;
+}
+
+uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime)
+{
+	char *record, *dir_rel;
+	const char *base;
+	struct record rec;
+	struct stat st;
+	uint64_t held = 0;
+	int pfd = -1, fd = -1, r;
+
+	if (!fp_valid(sender_fp) || idl_path_check(path, NULL) < 0)
+		return 0;
+	record = record_path(s, sender_fp, path, size, mtime);
+	r = record_load(record, path, &rec);
+	dir_rel = dir_of(path, &base);
+	if (r == 0 && open_parent(s, dir_rel, FALSE, &pfd, NULL) == 0 &&
+	    (fd = open_recorded(pfd, &rec, O_RDONLY, &st)) >= 0 && (uint64_t)st.st_size <= size)
+		held = (uint64_t)st.st_size;
+	else if (r != -ENOENT)
+		unlink(record);
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	g_free(rec.part);
+	g_free(dir_rel);
+	g_free(record);
+	return held;
+}
+
+/* ---- One file ---------------------------------------------------------- */
+
+static void file_free(struct idl_store_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->pfd >= 0)
+		close(f->pfd);
+	if (f->hash)
+		gnutls_hash_deinit(f->hash, NULL);
+	g_free(f->path);
+	g_free(f->where);
+	g_free(f->dir_rel);
+	g_free(f->part);
+	g_free(f->record);
+	g_free(f);
+}
+
+/* Creates a new .part: "NAME.part", else "NAME (1).part", ... */
+static int create_part(struct idl_store_file *f, GError **err)
+{
+	for (unsigned n = 0; n < IDL_STORE_NAMES_MAX; n++) {
+		char *name = make_name(f->base, n, FALSE, ".part");
+		int e;
+
+		f->fd = openat(f->pfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f->fd >= 0) {
+			f->part = name;
+			return 0;
+		}
+		e = errno;
+		g_free(name);
+		if (e != EEXIST)
+			return fail(err, -e, "cannot create the partial file for %s: %s: check that the folder "
+				    "is writable", f->where, g_strerror(e));
+	}
+	return fail(err, -EEXIST, "cannot create a partial file for %s: %s.part and %d numbered variants exist "
+		    "already: remove them", f->where, f->base, IDL_STORE_NAMES_MAX - 1);
+}
+
+/* Hashes the first len bytes of the part, a chunk at a time. */
+static int hash_prefix(struct idl_store_file *f, uint64_t len, GError **err)
+{
+	uint8_t *buf = g_malloc(HASH_CHUNK);
+	uint64_t at = 0;
+	int r = 0;
+
+	while (at < len) {
+		size_t want = (size_t)MIN((uint64_t)HASH_CHUNK, len - at);
+		ssize_t n = pread(f->fd, buf, want, (off_t)at);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = fail(err, n < 0 ? -errno : -EIO, "cannot read the partial data of %s to resume: %s: "
+				 "send the file again from the start", f->where, n < 0 ? g_strerror(errno) : "it is short");
+			break;
+		}
+		if (gnutls_hash(f->hash, buf, (size_t)n) < 0) {
+			r = fail(err, -EIO, "cannot hash the partial data of %s", f->where);
+			break;
+		}
+		at += (uint64_t)n;
+	}
+	g_free(buf);
+	return r;
+}
+
+int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size,
+		    uint64_t mtime, uint64_t offset, struct idl_store_file **out, GError **err)
+{
+	struct idl_store_file *f = NULL;
+	struct record rec = { 0 };
+	gboolean created = FALSE;
+	GError *e = NULL;
+	struct stat st;
+	int r;
+
+	*out = NULL;
+	if (idl_path_check(path, &e) < 0) {
+		/* Escaped: a path that fails the check may hold terminal controls. */
+		char *safe = path ? g_strescape(path, NULL) : g_strdup("(null)");
+		r = fail(err, -EINVAL, "refusing to receive \"%s\": %s", safe, e->message);
+		g_free(safe);
+		g_error_free(e);
+		return r;
+	}
+	if (!fp_valid(sender_fp))
+		return fail(err, -EINVAL, "refusing to receive %s: the sender's fingerprint is not 64 hex digits", path);
+	if (size > INT64_MAX || mtime > INT64_MAX || offset > size)
+		return fail(err, -EINVAL, "refusing to receive %s: offset %" G_GUINT64_FORMAT ", size %" G_GUINT64_FORMAT
+			    " or mtime %" G_GUINT64_FORMAT " is out of range", path, offset, size, mtime);
+	f = g_new0(struct idl_store_file, 1);
+	f->s = s;
+	f->fd = f->pfd = -1;
+	f->path = g_strdup(path);
+	f->where = g_build_filename(s->dir, path, NULL);
+	f->size = size;
+	f->mtime = mtime;
+	f->dir_rel = dir_of(f->path, &f->base);
+	f->record = record_path(s, sender_fp, path, size, mtime);
+	r = open_parent(s, f->dir_rel, TRUE, &f->pfd, err);
+	if (r < 0) {
+		g_prefix_error(err, "cannot receive %s: ", path);
+		goto fail;
+	}
+	r = record_load(f->record, path, &rec);
+	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0)
+		f->part = g_steal_pointer(&rec.part);
+	else if (r != -ENOENT)
+		unlink(f->record);
+	if (offset > 0 && (f->fd < 0 || (uint64_t)st.st_size < offset)) {
+		r = fail(err, -ESTALE, "cannot resume %s at byte %" G_GUINT64_FORMAT ": the partial data is gone or "
+			 "shorter: send the file again from the start", f->where, offset);
+		goto fail;
+	}
+	if (f->fd < 0) {
+		r = create_part(f, err);
+		if (r < 0)
+			goto fail;
+		created = TRUE;
+	}
+	if (ftruncate(f->fd, (off_t)offset) < 0 || fstat(f->fd, &st) < 0) {
+		r = fail(err, -errno, "cannot prepare the partial file of %s: %s", f->where, g_strerror(errno));
+		goto fail;
+	}
+	if (gnutls_hash_init(&f->hash, GNUTLS_DIG_SHA256) < 0) {
+		f->hash = NULL;
+		r = fail(err, -ENOMEM, "cannot start hashing %s", path);
+		goto fail;
+	}
+	r = hash_prefix(f, offset, err);
+	if (r < 0)
+		goto fail;
+	r = record_save(f, &st, err);
+	if (r < 0)
+		goto fail;
+	f->length = offset;
+	*out = f;
+	g_free(rec.part);
+	return 0;
+fail:
+	if (created)
+		unlinkat(f->pfd, f->part, 0);
+	g_free(rec.part);
+	file_free(f);
+	return r;
+}
+
+int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GError **err)
+{
+	int e = EIO;
+
+	if (len > f->size - f->length)
+		return fail(err, -EFBIG, "%s: the sender sent more bytes than announced (%" G_GUINT64_FORMAT ")",
+			    f->where, f->size);
+	while (len > 0) {
+		ssize_t n = pwrite(f->fd, buf, MIN(len, (size_t)WRITE_CHUNK), (off_t)f->length);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? errno : ENOSPC;
+			goto fail;
+		}
+		if (gnutls_hash(f->hash, buf, (size_t)n) < 0)
+			goto fail;
+		f->length += (uint64_t)n;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+fail:
+	/* Cut back to what was fully written and hashed: anything past it is
+	 * not covered by the hash, and a resume starts at the file's length.
+	 * If even that fails, the final hash check still catches it. */
+	(void)!ftruncate(f->fd, (off_t)f->length);
+	if (e == ENOSPC || e == EDQUOT)
+		return fail(err, -ENOSPC, "cannot write %s: the disk is full (folder %s): free some space and "
+			    "send again to resume", f->where, f->s->dir);
+	if (e == EFBIG)
+		return fail(err, -EFBIG, "cannot write %s: the file is too large for the file system of %s: "
+			    "choose another download folder", f->where, f->s->dir);
+	return fail(err, -e, "cannot write %s: %s: check the disk, then send again to resume", f->where,
+		    g_strerror(e));
+}
+
+uint64_t idl_store_file_length(const struct idl_store_file *f)
+{
+	return f->length;
+}
+
+/* Renames without ever replacing: renameat2(RENAME_NOREPLACE), or where the
+ * file system lacks it, link + unlink (link never replaces either). */
+static int rename_noreplace(int dfd, const char *from, const char *to)
+{
+	if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (linkat(dfd, from, dfd, to, 0) < 0)
+		return -errno;
+	unlinkat(dfd, from, 0);
+	return 0;
+}
+
+void idl_store_discard(struct idl_store_file *f)
+{
+	if (!f)
+		return;
+	unlinkat(f->pfd, f->part, 0);
+	unlink(f->record);
+	file_free(f);
+}
+
+int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **final_path, GError **err)
+{
+	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)f->mtime } };
+	uint8_t got[IDL_SHA256_SIZE];
+	char *name = NULL;
+	unsigned n;
+	int r = 0;
+
+	if (final_path)
+		*final_path = NULL;
+	if (f->length < f->size) {
+		r = fail(err, -EPROTO, "%s: the sender sent fewer bytes than announced (%" G_GUINT64_FORMAT " of %"
+			 G_GUINT64_FORMAT "): the partial data is kept, send again to resume", f->where, f->length, f->size);
+		goto out;
+	}
+	gnutls_hash_deinit(f->hash, got);
+	f->hash = NULL;
+	if (memcmp(got, sha256, sizeof(got)) != 0) {
+		r = fail(err, -EBADMSG, "%s: the data received does not match the sender's SHA-256, so it was "
+			 "deleted: send the file again", f->where);
+		idl_store_discard(f);
+		return r;
+	}
+	if (futimens(f->fd, times) < 0 || fchmod(f->fd, 0644) < 0 || fsync(f->fd) < 0) {
+		r = fail(err, -errno, "cannot save %s: %s: check the disk, then send again to resume", f->where,
+			 g_strerror(errno));
+		goto out;
+	}
+	for (n = 0; n < IDL_STORE_NAMES_MAX; n++) {
+		g_free(name);
+		name = make_name(f->base, n, TRUE, "");
+		r = rename_noreplace(f->pfd, f->part, name);
+		if (r != -EEXIST)
+			break;
+	}
+	if (r < 0) {
+		r = fail(err, r, "cannot give %s its name: %s: %s", f->where, g_strerror(-r), r == -EEXIST ?
+			 "that name and its numbered variants are all taken, move some away and send again" :
+			 "check the folder, then send again to resume");
+		goto out;
+	}
+	unlink(f->record);
+	if (fsync(f->pfd) < 0) {
+		r = fail(err, -errno, "%s was received but its folder could not be synced to disk: %s", f->where,
+			 g_strerror(errno));
+		goto out;
+	}
+	if (final_path)
+		*final_path = join(f->dir_rel, name);
+out:
+	g_free(name);
+	file_free(f);
+	return r;
+}
+
+void idl_store_abort(struct idl_store_file *f)
+{
+	if (!f)
+		return;
+	/* Flushed so a resume after a crash does not take unwritten blocks
+	 * for data (the final hash would catch it, at the cost of a resend). */
+	fdatasync(f->fd);
+	file_free(f);
+}

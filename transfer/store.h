@@ -1,0 +1,97 @@
+/* store: the receiver's file store, everything it does on disk. A file grows
+ * as "NAME.part" (mode 0600) beside where it will land, hashed as it comes,
+ * and takes its final name only once its SHA-256 matches, by a rename that
+ * never replaces an existing file. Every access is relative to the download
+ * folder's descriptor (openat/mkdirat/renameat, O_NOFOLLOW on each
+ * component), so no path, symlink or race puts a byte outside that folder.
+ * An interrupted file keeps its .part and a resume record in the state
+ * folder, so a later offer of the same file resumes where it stopped.
+ *
+ * Blocking I/O: call it from a worker thread, never the GLib main loop. One
+ * store and its files are used by one thread at a time; there are no globals.
+ * Errors: a negative errno value, and *err (G_IO_ERROR domain, code from
+ * g_io_error_from_errno) says what happened, naming the file, and what the
+ * user can do. */
+#ifndef IDL_STORE_H
+#define IDL_STORE_H
+
+#include <stdint.h>
+#include <glib.h>
+
+#define IDL_STORE_NAMES_MAX 1000   /* "name (1).ext" .. "name (999).ext", then give up */
+
+struct idl_store;          /* a download folder + where resume records live */
+struct idl_store_file;     /* one file being received */
+
+/* Opens the download folder dir (which must exist and is kept open as a
+ * directory descriptor, so renaming it later does not redirect writes) and
+ * the folder of resume records state_dir (e.g. STATE/partial, created 0700
+ * with its parents when missing). Both strings are copied. On success *out
+ * is owned by the caller (idl_store_free), and must outlive its files. */
+int idl_store_open(const char *dir, const char *state_dir, struct idl_store **out, GError **err);
+
+/* NULL is a no-op. Every file begun must be finished or aborted first. */
+void idl_store_free(struct idl_store *s);
+
+/* Bytes free for an unprivileged writer in the download folder. */
+int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err);
+
+/* Resume: how many bytes of the file identified by sender_fp (64 hex digits,
+ * either case), path, size and mtime are held in a .part left by an earlier
+ * interrupted transfer into this same download folder. 0 when there is none,
+ * or when the record is unreadable, or its .part is gone, not a regular file,
+ * another file (device, inode and, where the file system has one, inode
+ * generation differ) or bigger than size: such a record is removed (the file
+ * found in its place is left alone). Never fails. */
+uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime);
+
+/* Starts receiving path (re-checked with idl_path_check) at byte offset: 0,
+ * or what idl_store_held() answered. Creates missing folders on the way
+ * (0755); a symlink on the way is refused (-ELOOP), as is a non-folder
+ * (-ENOTDIR). Creates "NAME.part" next to where the file will land, or
+ * "NAME (1).part", ... when that name is taken by anything that is not this
+ * file's own recorded part. With offset > 0, reuses the recorded part, cut to
+ * offset bytes, and hashes those bytes so the final check covers the whole
+ * file (-ESTALE when it no longer holds them: start again from 0). Records
+ * the part for a resume. -EINVAL for a bad path, fingerprint or offset
+ * > size. On success *out is owned by the caller: idl_store_finish(),
+ * idl_store_abort() or idl_store_discard() it. */
+int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size,
+		    uint64_t mtime, uint64_t offset, struct idl_store_file **out, GError **err);
+
+/* Appends len bytes and hashes them. -EFBIG when they would go past the
+ * announced size (nothing is written then), or past what the file system
+ * allows in one file; -ENOSPC when the disk (or quota) is full.
+ * On any failure the .part is cut back to the bytes fully written and the
+ * hash covers exactly those, so idl_store_abort() keeps a correct resume. */
+int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GError **err);
+
+/* Bytes held so far: the offset begun at plus the bytes written since. */
+uint64_t idl_store_file_length(const struct idl_store_file *f);
+
+/* Ends the file; sha256 (32 raw bytes) is the sender's hash of the whole
+ * file. Frees f in every case. Returns:
+ *   -EPROTO   fewer bytes than announced: the .part and its record are kept
+ *             for a resume;
+ *   -EBADMSG  the hash does not match: the .part and its record are deleted
+ *             (wrong data is never kept, nor resumed from);
+ *   0         the file is synced, gets the announced mtime and mode 0644, and
+ *             is renamed to its name, or to "name (1).ext", "name (2).ext",
+ *             ... when that exists (nothing is ever replaced); its record is
+ *             removed. *final_path (if not NULL) gets the name used, relative
+ *             to the download folder, g_free() by the caller.
+ * A failed sync or rename before the file has its name keeps the .part and
+ * its record; a failed sync of its folder after it (the file has its name
+ * but may not survive a crash) returns that error, *final_path left NULL. */
+int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **final_path, GError **err);
+
+/* The transfer stopped (connection lost, cancelled): flushes and closes the
+ * .part, keeping it and its record for a resume. Frees f. NULL is a no-op. */
+void idl_store_abort(struct idl_store_file *f);
+
+/* The file's data is wrong (e.g. the sender sent more than it announced):
+ * closes and deletes the .part and its record, so it is never resumed from.
+ * Frees f. NULL is a no-op. */
+void idl_store_discard(struct idl_store_file *f);
+
+#endif
