@@ -1,0 +1,603 @@
+/* Unit tests for transfer/sender and transfer/receiver: the two state
+ * machines wired to each other through an in-memory link (no network), on
+ * a real download folder. Round trips, decline, a cut connection resumed,
+ * offers split over many files, and a scripted hostile sender. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <gnutls/crypto.h>
+
+#include "transfer/files.h"
+#include "transfer/protocol.h"
+#include "transfer/receiver.h"
+#include "transfer/sender.h"
+
+#define FP_A "aa00000000000000000000000000000000000000000000000000000000000000"
+
+/* ---- an in-memory link: each direction queues messages and delivers them
+ * from an idle source, as a network would, later ---- */
+
+struct msg {
+	bool binary;
+	GBytes *data;
+};
+
+struct dir {
+	struct pair *pair;
+	bool to_receiver;
+	GQueue q;
+	size_t queued;
+	guint idle;
+};
+
+struct pair {
+	struct dir s2r, r2s;
+	struct idl_sender *sender;
+	struct idl_receiver *receiver;
+	uint64_t data_delivered;      /* binary bytes that reached the receiver */
+	uint64_t cut_after;           /* 0: never; else drop the link past this */
+	bool cut;
+	/* outcomes */
+	bool s_done, r_done;
+	enum idl_xfer_result s_result, r_result, t_result;
+	char *s_reason;
+	guint transfers;
+	bool accept;
+	uint64_t offered_held;
+};
+
+static void msg_free(gpointer p)
+{
+	struct msg *m = p;
+
+	g_bytes_unref(m->data);
+	g_free(m);
+}
+
+static void cut_link(struct pair *p)
+{
+	p->cut = true;
+	g_queue_clear_full(&p->s2r.q, msg_free);
+	g_queue_clear_full(&p->r2s.q, msg_free);
+	p->s2r.queued = p->r2s.queued = 0;
+	if (p->sender)
+		idl_sender_closed(p->sender);
+	if (p->receiver)
+		idl_receiver_closed(p->receiver);
+}
+
+static gboolean deliver(gpointer data)
+{
+	struct dir *d = data;
+	struct pair *p = d->pair;
+	struct msg *m;
+
+	d->idle = 0;
+	while (!p->cut && (m = g_queue_pop_head(&d->q))) {
+		gsize len;
+		const uint8_t *bytes = g_bytes_get_data(m->data, &len);
+		d->queued -= len;
+		if (d->to_receiver) {
+			if (m->binary)
+				p->data_delivered += len;
+			if (p->cut_after && p->data_delivered > p->cut_after) {
+				msg_free(m);
+				cut_link(p);
+				return G_SOURCE_REMOVE;
+			}
+			idl_receiver_feed(p->receiver, m->binary, bytes, len);
+		} else {
+			idl_sender_feed(p->sender, m->binary, bytes, len);
+		}
+		msg_free(m);
+	}
+	if (d->to_receiver && p->sender && !p->cut)
+		idl_sender_pump(p->sender);
+	return G_SOURCE_REMOVE;
+}
+
+static int link_send(void *ctx, bool binary, const uint8_t *data, size_t len)
+{
+	struct dir *d = ctx;
+	struct msg *m;
+
+	if (d->pair->cut)
+		return -ENOTCONN;
+	m = g_new0(struct msg, 1);
+	m->binary = binary;
+	m->data = g_bytes_new(data, len);
+	g_queue_push_tail(&d->q, m);
+	d->queued += len;
+	/* With no sender (a scripted one), its messages stay for the test to read. */
+	if (!d->idle && (d->to_receiver || d->pair->sender))
+		d->idle = g_idle_add(deliver, d);
+	return 0;
+}
+
+static size_t link_buffered(void *ctx)
+{
+	return ((struct dir *)ctx)->queued;
+}
+
+/* ---- callbacks ---- */
+
+static void s_finished(struct idl_sender *s, enum idl_xfer_result r, const char *reason, void *user)
+{
+	struct pair *p = user;
+
+	(void)s;
+	p->s_done = true;
+	p->s_result = r;
+	p->s_reason = g_strdup(reason);
+}
+
+static void r_offer(struct idl_receiver *r, const struct idl_offer_info *info, void *user)
+{
+	struct pair *p = user;
+
+	g_assert_cmpstr(info->peer_name, ==, "test sender");
+	g_assert_cmpstr(info->peer_fingerprint, ==, FP_A);
+	p->offered_held = info->held;
+	idl_receiver_decide(r, p->accept, "not today");
+}
+
+static void r_transfer_done(struct idl_receiver *r, enum idl_xfer_result res, const char *reason, void *user)
+{
+	struct pair *p = user;
+
+	(void)r;
+	(void)reason;
+	p->transfers++;
+	p->t_result = res;
+}
+
+static void r_finished(struct idl_receiver *r, enum idl_xfer_result res, const char *reason, void *user)
+{
+	struct pair *p = user;
+
+	(void)r;
+	(void)reason;
+	p->r_done = true;
+	p->r_result = res;
+}
+
+static const struct idl_sender_callbacks scb = { NULL, NULL, s_finished };
+static const struct idl_receiver_callbacks rcb = { r_offer, NULL, r_transfer_done, r_finished };
+
+static gboolean timed_out(gpointer p)
+{
+	*(bool *)p = true;
+	return G_SOURCE_REMOVE;
+}
+
+/* Runs the loop until cond() or 60 s. */
+static void run_until(bool (*cond)(struct pair *), struct pair *p)
+{
+	bool late = false;
+	guint t = g_timeout_add_seconds(60, timed_out, &late);
+
+	while (!cond(p) && !late)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_false(late);
+	g_source_remove(t);
+}
+
+static bool sender_done(struct pair *p)
+{
+	return p->s_done;
+}
+
+static bool both_done(struct pair *p)
+{
+	return p->s_done && p->r_done;
+}
+
+/* A sender and a receiver wired together; dir receives, state keeps resume
+ * records. files are borrowed. */
+static struct pair *pair_new(const GPtrArray *files, const char *dir, const char *state, bool accept)
+{
+	struct pair *p = g_new0(struct pair, 1);
+	struct idl_link sl = { link_send, link_buffered, &p->s2r, 64 * 1024 };
+	struct idl_link rl = { link_send, link_buffered, &p->r2s, 64 * 1024 };
+	GError *err = NULL;
+
+	p->s2r = (struct dir){ .pair = p, .to_receiver = true };
+	p->r2s = (struct dir){ .pair = p, .to_receiver = false };
+	g_queue_init(&p->s2r.q);
+	g_queue_init(&p->r2s.q);
+	p->accept = accept;
+	if (files)
+		g_assert_cmpint(idl_sender_new(files, "test sender", &sl, &scb, p, &p->sender, &err), ==, 0);
+	g_assert_cmpint(idl_receiver_new(dir, state, "test receiver", FP_A, &rl, &rcb, p, &p->receiver, &err), ==, 0);
+	g_assert_no_error(err);
+	return p;
+}
+
+static void pair_free(struct pair *p)
+{
+	/* The receiver first: its worker may still hold files open. */
+	idl_receiver_free(p->receiver);
+	idl_sender_free(p->sender);
+	if (p->s2r.idle)
+		g_source_remove(p->s2r.idle);
+	if (p->r2s.idle)
+		g_source_remove(p->r2s.idle);
+	g_queue_clear_full(&p->s2r.q, msg_free);
+	g_queue_clear_full(&p->r2s.q, msg_free);
+	g_free(p->s_reason);
+	g_free(p);
+}
+
+/* ---- fixtures ---- */
+
+struct fx {
+	char *root, *src, *dst, *state;
+};
+
+static void fx_setup(struct fx *f, gconstpointer data)
+{
+	(void)data;
+	f->root = g_dir_make_tmp("idl-transfer-XXXXXX", NULL);
+	f->src = g_build_filename(f->root, "src", NULL);
+	f->dst = g_build_filename(f->root, "dst", NULL);
+	f->state = g_build_filename(f->root, "state", NULL);
+	g_assert_cmpint(g_mkdir(f->src, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir(f->dst, 0700), ==, 0);
+}
+
+static void rm_rf(const char *path)
+{
+	char *argv[] = { (char *)"rm", (char *)"-rf", (char *)path, NULL };
+
+	g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
+}
+
+static void fx_teardown(struct fx *f, gconstpointer data)
+{
+	(void)data;
+	rm_rf(f->root);
+	g_free(f->root);
+	g_free(f->src);
+	g_free(f->dst);
+	g_free(f->state);
+}
+
+/* Writes size pseudo-random bytes (seeded) to dir/rel, folders included. */
+static char *make_file(const char *dir, const char *rel, size_t size, guint32 seed)
+{
+	char *path = g_build_filename(dir, rel, NULL), *parent = g_path_get_dirname(path);
+	GRand *rand = g_rand_new_with_seed(seed);
+	guint8 *buf = g_malloc(size + 1);
+
+	for (size_t i = 0; i < size; i++)
+		buf[i] = (guint8)g_rand_int(rand);
+	g_assert_cmpint(g_mkdir_with_parents(parent, 0700), ==, 0);
+	g_assert_true(g_file_set_contents(path, (char *)buf, (gssize)size, NULL));
+	g_rand_free(rand);
+	g_free(buf);
+	g_free(parent);
+	return path;
+}
+
+static void assert_same(const char *a, const char *b)
+{
+	char *x, *y;
+	gsize lx, ly;
+
+	g_assert_true(g_file_get_contents(a, &x, &lx, NULL));
+	if (!g_file_get_contents(b, &y, &ly, NULL))
+		g_error("%s is missing", b);
+	g_assert_cmpuint(lx, ==, ly);
+	g_assert_true(memcmp(x, y, lx) == 0);
+	g_free(x);
+	g_free(y);
+}
+
+static GPtrArray *collect(char **args, size_t n)
+{
+	GPtrArray *files, *skipped;
+	GError *err = NULL;
+
+	g_assert_cmpint(idl_files_collect(args, n, &files, &skipped, &err), ==, 0);
+	g_assert_no_error(err);
+	g_ptr_array_unref(skipped);
+	return files;
+}
+
+static unsigned count_entries(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while (g_dir_read_name(d))
+		n++;
+	g_dir_close(d);
+	return n;
+}
+
+/* ---- tests ---- */
+
+static void test_round_trip(struct fx *f, gconstpointer data)
+{
+	char *tree = g_build_filename(f->src, "tree", NULL), *got;
+	char *a = make_file(f->src, "tree/empty", 0, 1);
+	char *b = make_file(f->src, "tree/one byte", 1, 2);
+	char *c = make_file(f->src, "tree/nested/dir/été 3 MiB.bin", 3 * 1024 * 1024 + 17, 3);
+	char *d = make_file(f->src, "loose.txt", 100000, 4);
+	char *args[] = { tree, d };
+	GPtrArray *files = collect(args, 2);
+	struct pair *p;
+
+	(void)data;
+	g_assert_cmpuint(files->len, ==, 4);
+	p = pair_new(files, f->dst, f->state, true);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+	g_assert_cmpint(p->t_result, ==, IDL_XFER_OK);
+	got = g_build_filename(f->dst, "tree/empty", NULL);
+	assert_same(a, got);
+	g_free(got);
+	got = g_build_filename(f->dst, "tree/one byte", NULL);
+	assert_same(b, got);
+	g_free(got);
+	got = g_build_filename(f->dst, "tree/nested/dir/été 3 MiB.bin", NULL);
+	assert_same(c, got);
+	g_free(got);
+	got = g_build_filename(f->dst, "loose.txt", NULL);
+	assert_same(d, got);
+	g_free(got);
+	pair_free(p);
+
+	/* Again: nothing is overwritten, the copies get new names. */
+	p = pair_new(files, f->dst, f->state, true);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+	got = g_build_filename(f->dst, "loose (1).txt", NULL);
+	assert_same(d, got);
+	g_free(got);
+	pair_free(p);
+	g_ptr_array_unref(files);
+	g_free(a);
+	g_free(b);
+	g_free(c);
+	g_free(d);
+	g_free(tree);
+}
+
+static void test_decline(struct fx *f, gconstpointer data)
+{
+	char *a = make_file(f->src, "a", 1000, 1);
+	GPtrArray *files = collect(&a, 1);
+	struct pair *p = pair_new(files, f->dst, f->state, false);
+
+	(void)data;
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_DECLINED);
+	g_assert_cmpstr(p->s_reason, ==, "not today");
+	g_assert_cmpint(p->t_result, ==, IDL_XFER_DECLINED);
+	g_assert_cmpuint(count_entries(f->dst), ==, 0);
+	pair_free(p);
+	g_ptr_array_unref(files);
+	g_free(a);
+}
+
+static void test_resume(struct fx *f, gconstpointer data)
+{
+	size_t size = 5 * 1024 * 1024 + 3;
+	char *a = make_file(f->src, "big.bin", size, 7), *got, *part;
+	GPtrArray *files = collect(&a, 1);
+	struct idl_sender_stats st;
+	struct pair *p = pair_new(files, f->dst, f->state, true);
+	struct stat sb;
+
+	(void)data;
+	p->cut_after = 2 * 1024 * 1024;
+	idl_sender_start(p->sender);
+	run_until(both_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_CLOSED);
+	g_assert_cmpint(p->r_result, ==, IDL_XFER_CLOSED);
+	pair_free(p);   /* joins the writer: the .part is complete on disk */
+	part = g_build_filename(f->dst, "big.bin.part", NULL);
+	g_assert_cmpint(g_stat(part, &sb), ==, 0);
+	g_assert_cmpint(sb.st_size, >, 0);
+	g_assert_cmpint(sb.st_size, <=, 2 * 1024 * 1024);
+
+	p = pair_new(files, f->dst, f->state, true);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+	g_assert_cmpuint(p->offered_held, ==, (uint64_t)sb.st_size);
+	idl_sender_stats(p->sender, &st);
+	g_assert_cmpuint(st.resumed, ==, (uint64_t)sb.st_size);
+	g_assert_cmpuint(st.sent, ==, size - (uint64_t)sb.st_size);
+	got = g_build_filename(f->dst, "big.bin", NULL);
+	assert_same(a, got);
+	g_assert_false(g_file_test(part, G_FILE_TEST_EXISTS));
+	pair_free(p);
+	g_ptr_array_unref(files);
+	g_free(got);
+	g_free(part);
+	g_free(a);
+}
+
+static void test_many_offers(struct fx *f, gconstpointer data)
+{
+	char *tree = g_build_filename(f->src, "many", NULL), *name;
+	GPtrArray *files;
+	struct pair *p;
+	unsigned n = 700;
+
+	(void)data;
+	for (unsigned i = 0; i < n; i++) {
+		/* Long names, so the files need more than one offer. */
+		name = g_strdup_printf("many/%0120u", i);
+		g_free(make_file(f->src, name, i % 7, i));
+		g_free(name);
+	}
+	files = collect(&tree, 1);
+	p = pair_new(files, f->dst, f->state, true);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+	g_assert_cmpuint(p->transfers, >, 1);
+	g_free(tree);
+	tree = g_build_filename(f->dst, "many", NULL);
+	g_assert_cmpuint(count_entries(tree), ==, n);
+	pair_free(p);
+	g_ptr_array_unref(files);
+	g_free(tree);
+}
+
+/* ---- a hostile sender: scripted messages straight into the receiver ---- */
+
+static const char *const HELLO = "{\"type\":\"hello\",\"version\":1,\"name\":\"test sender\",\"kind\":\"device\"}";
+#define TID "0123456789abcdef0123456789abcdef"
+
+static void feed_text(struct pair *p, const char *text)
+{
+	idl_receiver_feed(p->receiver, false, (const uint8_t *)text, strlen(text));
+}
+
+static void sha_hex(const void *data, size_t len, char out[65])
+{
+	uint8_t d[32];
+
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, data, len, d);
+	for (int i = 0; i < 32; i++)
+		g_snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Offers one file "name" of announced size, then sends `sent` bytes and a
+ * file-end with the hash of what was sent (or a wrong one), then done.
+ * Returns the last control messages the receiver answered (owned). */
+static char *script(struct fx *f, const char *path, size_t announced, size_t sent, bool wrong_hash,
+		    enum idl_xfer_result *finished)
+{
+	struct pair *p = pair_new(NULL, f->dst, f->state, true);
+	char *text, hex[65];
+	uint8_t *buf = g_malloc0(sent + 1);
+	GString *answers = g_string_new(NULL);
+	struct msg *m;
+
+	memset(buf, 'x', sent);
+	feed_text(p, HELLO);
+	text = g_strdup_printf("{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[{\"id\":0,\"path\":\"%s\","
+			       "\"size\":%zu,\"mtime\":1}]}", path, announced);
+	feed_text(p, text);
+	g_free(text);
+	/* The plan runs on the worker: wait for the accept (or the cancel). */
+	while (!p->r_done && p->transfers == 0 && g_queue_get_length(&p->r2s.q) < 2)
+		g_main_context_iteration(NULL, TRUE);
+	if (!p->r_done) {
+		feed_text(p, "{\"type\":\"file\",\"id\":0,\"offset\":0}");
+		idl_receiver_feed(p->receiver, true, buf, sent);
+		sha_hex(buf, sent, hex);
+		if (wrong_hash)
+			hex[0] = hex[0] == '0' ? '1' : '0';
+		text = g_strdup_printf("{\"type\":\"file-end\",\"id\":0,\"sha256\":\"%s\"}", hex);
+		feed_text(p, text);
+		g_free(text);
+		feed_text(p, "{\"type\":\"done\"}");
+		while (!p->r_done && p->transfers == 0)
+			g_main_context_iteration(NULL, TRUE);
+	}
+	while ((m = g_queue_pop_head(&p->r2s.q))) {
+		gsize len;
+		const char *d = g_bytes_get_data(m->data, &len);
+		g_string_append_len(answers, d, (gssize)len);
+		g_string_append_c(answers, '\n');
+		msg_free(m);
+	}
+	p->r2s.queued = 0;
+	*finished = p->r_done ? p->r_result : IDL_XFER_OK;
+	pair_free(p);
+	g_free(buf);
+	return g_string_free(answers, FALSE);
+}
+
+static void test_hostile(struct fx *f, gconstpointer data)
+{
+	enum idl_xfer_result res;
+	char *out, *part;
+
+	(void)data;
+	/* A path that leaves the folder never gets past the decoder. */
+	out = script(f, "../escape", 10, 10, false, &res);
+	g_assert_cmpint(res, ==, IDL_XFER_PROTOCOL);
+	g_assert_nonnull(strstr(out, "\"type\":\"cancel\""));
+	g_free(out);
+	out = script(f, "/etc/evil", 10, 10, false, &res);
+	g_assert_cmpint(res, ==, IDL_XFER_PROTOCOL);
+	g_free(out);
+	g_assert_cmpuint(count_entries(f->dst), ==, 0);
+
+	/* More bytes than announced: not kept, no .part. */
+	out = script(f, "more", 10, 20, false, &res);
+	g_assert_nonnull(strstr(out, "more bytes than announced"));
+	g_assert_nonnull(strstr(out, "\"status\":\"failed\""));
+	g_free(out);
+	g_assert_cmpuint(count_entries(f->dst), ==, 0);
+
+	/* A wrong hash: not kept, no .part. */
+	out = script(f, "hash", 10, 10, true, &res);
+	g_assert_nonnull(strstr(out, "\"type\":\"file-error\""));
+	g_free(out);
+	g_assert_cmpuint(count_entries(f->dst), ==, 0);
+
+	/* Fewer bytes: not kept under its name; the .part stays for a resume. */
+	out = script(f, "less", 10, 4, false, &res);
+	g_assert_nonnull(strstr(out, "fewer bytes than announced"));
+	g_free(out);
+	part = g_build_filename(f->dst, "less.part", NULL);
+	g_assert_true(g_file_test(part, G_FILE_TEST_IS_REGULAR));
+	part[strlen(part) - 5] = 0;
+	g_assert_false(g_file_test(part, G_FILE_TEST_EXISTS));
+	g_free(part);
+	g_assert_cmpuint(count_entries(f->dst), ==, 1);
+}
+
+static void test_out_of_order(struct fx *f, gconstpointer data)
+{
+	struct pair *p = pair_new(NULL, f->dst, f->state, true);
+	static const uint8_t junk[] = "junk";
+
+	(void)data;
+	/* Binary data before any offer. */
+	feed_text(p, HELLO);
+	idl_receiver_feed(p->receiver, true, junk, 4);
+	g_assert_true(p->r_done);
+	g_assert_cmpint(p->r_result, ==, IDL_XFER_PROTOCOL);
+	pair_free(p);
+
+	/* An offer before hello; an unknown message type. */
+	p = pair_new(NULL, f->dst, f->state, true);
+	feed_text(p, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[]}");
+	g_assert_cmpint(p->r_result, ==, IDL_XFER_PROTOCOL);
+	pair_free(p);
+	p = pair_new(NULL, f->dst, f->state, true);
+	feed_text(p, "{\"type\":\"teleport\"}");
+	g_assert_cmpint(p->r_result, ==, IDL_XFER_PROTOCOL);
+	pair_free(p);
+	g_assert_cmpuint(count_entries(f->dst), ==, 0);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#define ADD(name, fn) g_test_add("/transfer/" name, struct fx, NULL, fx_setup, fn, fx_teardown)
+	ADD("round-trip", test_round_trip);
+	ADD("decline", test_decline);
+	ADD("resume", test_resume);
+	ADD("many-offers", test_many_offers);
+	ADD("hostile", test_hostile);
+	ADD("out-of-order", test_out_of_order);
+	return g_test_run();
+}

@@ -1,0 +1,34 @@
+/* link: what the sender and the receiver need of the data channel under
+ * them, as two function pointers handed down at creation. The CLI plugs in
+ * an idl_channel; the unit tests plug one side straight into the other, or
+ * a hostile script into either, without any network. */
+#ifndef IDL_LINK_H
+#define IDL_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct idl_link {
+	/* Queues one message (text: a JSON control message; binary: file
+	 * data). Never refused for a full buffer. Returns 0 or negative errno. */
+	int (*send)(void *ctx, bool binary, const uint8_t *data, size_t len);
+	/* Bytes queued and not yet sent. */
+	size_t (*buffered)(void *ctx);
+	void *ctx;
+	/* The largest binary message the peer takes (its max-message-size). */
+	size_t max_message;
+};
+
+/* How a transfer ended, from the point of view of the side that reports it. */
+enum idl_xfer_result {
+	IDL_XFER_OK,          /* every file verified (receiver: the receipt was sent) */
+	IDL_XFER_DECLINED,    /* the receiver declined the offer */
+	IDL_XFER_CANCELLED,   /* the other side cancelled (reason given) */
+	IDL_XFER_VERIFY,      /* the transfer ran to its end but a file was not verified */
+	IDL_XFER_PROTOCOL,    /* the other side broke docs/PROTOCOL.md */
+	IDL_XFER_LOCAL,       /* a local failure: a file unreadable, the disk full */
+	IDL_XFER_CLOSED,      /* the channel closed before the end */
+};
+
+#endif

@@ -1,0 +1,582 @@
+/* receiver: see receiver.h. The loop thread owns the protocol state; the
+ * worker thread owns the store and the files being written. File data is
+ * gathered into blocks and handed to the worker; when the disk falls behind
+ * the network the loop waits for it (BACKLOG_MAX), which stops SCTP reads
+ * and lets its window close: back-pressure with constant memory. */
+#include "transfer/receiver.h"
+
+#include <errno.h>
+#include <string.h>
+#include <gio/gio.h>
+
+#include "transfer/store.h"
+#include "transfer/worker.h"
+
+#define BLOCK (256 * 1024)
+#define BACKLOG_MAX (16 * 1024 * 1024)
+
+enum state { R_HELLO, R_IDLE, R_PLANNING, R_ASKING, R_RECEIVING, R_FINISHING, R_FINISHED };
+enum job_kind { JOB_PLAN, JOB_BEGIN, JOB_DATA, JOB_END, JOB_ABORT, JOB_DONE };
+
+/* One file being received. The worker thread alone touches sf and werror;
+ * the loop reads neither (it learns the outcome from the END job's result). */
+struct rfile {
+	guint id;
+	bool overflow;                /* loop: more bytes came than announced */
+	struct idl_store_file *sf;    /* worker */
+	char *werror;                 /* worker: BEGIN or a write failed */
+};
+
+struct job {
+	enum job_kind kind;
+	struct rfile *rf;
+	uint8_t *buf;
+	size_t len;
+	uint8_t sha256[IDL_SHA256_SIZE];
+	char *verdict;                /* END: the loop's reason not to keep the file */
+	bool discard;                 /* END: and its data are wrong (not kept for resume) */
+	/* results */
+	char *error;                  /* DATA: fatal (the disk); END: why the file was not kept */
+	char *final_path;             /* END */
+	uint64_t *held;               /* PLAN: per file */
+	uint64_t free_space;          /* PLAN */
+};
+
+struct idl_receiver {
+	char name[IDL_MSG_NAME_MAX + 1];
+	char peer_fp[65];
+	struct idl_link link;
+	const struct idl_receiver_callbacks *cb;
+	void *user;
+	struct idl_store *store;      /* worker thread only, after new() */
+	struct idl_worker *worker;
+	enum state state;
+	enum idl_peer_kind peer_kind;
+	struct idl_msg offer;         /* the offer being planned or received */
+	uint64_t *offsets;            /* per file of the offer */
+	enum idl_file_status *status; /* per file of the offer */
+	guint next_id;                /* the file expected next */
+	struct rfile *cur;            /* the file whose data is arriving */
+	uint64_t cur_len;             /* bytes of it held so far */
+	uint8_t *block;               /* data gathered for the next DATA job */
+	size_t block_len;
+	GPtrArray *live;              /* struct rfile *, until their END/ABORT is done */
+	bool transfer_failed;
+	struct idl_receiver_stats st;
+};
+
+/* ---- worker side ---- */
+
+static void run_job(void *data, void *user)
+{
+	struct idl_receiver *r = user;
+	struct job *j = data;
+	struct rfile *rf = j->rf;
+	GError *err = NULL;
+	const struct idl_msg_file *f;
+
+	switch (j->kind) {
+	case JOB_PLAN:
+		j->held = g_new0(uint64_t, r->offer.n_files);
+		for (size_t i = 0; i < r->offer.n_files; i++) {
+			f = &r->offer.files[i];
+			j->held[i] = idl_store_held(r->store, r->peer_fp, f->path, f->size, f->mtime);
+		}
+		if (idl_store_free_space(r->store, &j->free_space, &err) < 0) {
+			j->error = g_strdup(err->message);
+			g_error_free(err);
+		}
+		return;
+	case JOB_BEGIN:
+		f = &r->offer.files[rf->id];
+		if (idl_store_begin(r->store, r->peer_fp, f->path, f->size, f->mtime, r->offsets[rf->id],
+				    &rf->sf, &err) < 0) {
+			rf->werror = g_strdup(err->message);
+			g_error_free(err);
+		}
+		return;
+	case JOB_DATA:
+		if (!rf->sf || rf->werror)
+			return;
+		if (idl_store_write(rf->sf, j->buf, j->len, &err) < 0) {
+			/* The file stays open: its END or ABORT closes it. */
+			j->error = g_strdup(err->message);
+			rf->werror = g_strdup(err->message);
+			g_error_free(err);
+		}
+		return;
+	case JOB_END:
+		if (rf->werror) {
+			j->error = g_strdup(rf->werror);
+			idl_store_abort(rf->sf);
+		} else if (j->verdict) {
+			j->error = g_strdup(j->verdict);
+			if (j->discard)
+				idl_store_discard(rf->sf);
+			else
+				idl_store_abort(rf->sf);
+		} else if (idl_store_finish(rf->sf, j->sha256, &j->final_path, &err) < 0) {
+			j->error = g_strdup(err->message);
+			g_error_free(err);
+		}
+		rf->sf = NULL;
+		return;
+	case JOB_ABORT:
+		idl_store_abort(rf->sf);
+		rf->sf = NULL;
+		return;
+	case JOB_DONE:
+		return;
+	}
+}
+
+static void rfile_free(gpointer data)
+{
+	struct rfile *rf = data;
+
+	/* Only reached with the worker joined: what it left open is kept for
+	 * a resume. */
+	idl_store_abort(rf->sf);
+	g_free(rf->werror);
+	g_free(rf);
+}
+
+static void job_free(void *data)
+{
+	struct job *j = data;
+
+	g_free(j->buf);
+	g_free(j->error);
+	g_free(j->final_path);
+	g_free(j->verdict);
+	g_free(j->held);
+	g_free(j);
+}
+
+/* ---- loop side ---- */
+
+static int send_msg(struct idl_receiver *r, const struct idl_msg *m)
+{
+	GError *err = NULL;
+	size_t len;
+	char *text = idl_msg_encode(m, &len, &err);
+	int ret;
+
+	if (!text) {
+		g_warning("cannot encode %s: %s", idl_msg_type_name(m->type), err->message);
+		g_error_free(err);
+		return -EINVAL;
+	}
+	ret = r->link.send(r->link.ctx, false, (const uint8_t *)text, len);
+	g_free(text);
+	return ret;
+}
+
+static void push(struct idl_receiver *r, enum job_kind kind, struct rfile *rf, struct job **out)
+{
+	struct job *j = g_new0(struct job, 1);
+
+	j->kind = kind;
+	j->rf = rf;
+	if (out)
+		*out = j;
+	else
+		idl_worker_push(r->worker, j, 64);
+}
+
+static void flush_block(struct idl_receiver *r)
+{
+	struct job *j;
+
+	if (!r->block_len)
+		return;
+	push(r, JOB_DATA, r->cur, &j);
+	j->buf = r->block;
+	j->len = r->block_len;
+	r->block = NULL;
+	r->block_len = 0;
+	idl_worker_push(r->worker, j, j->len);
+	idl_worker_wait_backlog(r->worker, BACKLOG_MAX);
+}
+
+static void finish(struct idl_receiver *r, enum idl_xfer_result res, const char *reason)
+{
+	if (r->state == R_FINISHED)
+		return;
+	/* The file being written keeps its .part for a resume. */
+	if (r->cur) {
+		g_clear_pointer(&r->block, g_free);
+		r->block_len = 0;
+		push(r, JOB_ABORT, r->cur, NULL);
+		r->cur = NULL;
+	}
+	r->state = R_FINISHED;
+	r->cb->finished(r, res, reason, r->user);
+}
+
+static void cancel_with(struct idl_receiver *r, enum idl_xfer_result res, const char *reason)
+{
+	struct idl_msg m = { .type = IDL_MSG_CANCEL, .reason = (char *)reason };
+
+	if (r->state == R_FINISHED)
+		return;
+	send_msg(r, &m);
+	finish(r, res, reason);
+}
+
+static void protocol_error(struct idl_receiver *r, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void protocol_error(struct idl_receiver *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *why;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	why = g_strdup_printf("protocol error: %s", msg);
+	cancel_with(r, IDL_XFER_PROTOCOL, why);
+	g_free(why);
+	g_free(msg);
+}
+
+static void end_transfer(struct idl_receiver *r, enum idl_xfer_result res, const char *reason)
+{
+	idl_msg_clear(&r->offer);
+	g_clear_pointer(&r->offsets, g_free);
+	g_clear_pointer(&r->status, g_free);
+	r->state = R_IDLE;
+	if (r->cb->transfer_done)
+		r->cb->transfer_done(r, res, reason, r->user);
+}
+
+static void decline(struct idl_receiver *r, const char *reason)
+{
+	struct idl_msg m = { .type = IDL_MSG_DECLINE, .reason = (char *)reason };
+
+	g_strlcpy(m.transfer, r->offer.transfer, sizeof(m.transfer));
+	send_msg(r, &m);
+	end_transfer(r, IDL_XFER_DECLINED, reason);
+}
+
+static void planned(struct idl_receiver *r, struct job *j)
+{
+	struct idl_offer_info info = {
+		.peer_name = r->st.peer_name, .peer_kind = r->peer_kind, .peer_fingerprint = r->peer_fp,
+		.offer = &r->offer,
+	};
+	uint64_t need = 0;
+
+	if (j->error) {
+		decline(r, j->error);
+		return;
+	}
+	for (size_t i = 0; i < r->offer.n_files; i++) {
+		r->offsets[i] = j->held[i];
+		info.total += r->offer.files[i].size;
+		info.held += j->held[i];
+		need += r->offer.files[i].size - j->held[i];
+	}
+	if (need > j->free_space) {
+		char *why = g_strdup_printf("not enough free space: the files need %" G_GUINT64_FORMAT
+					    " bytes, the folder has %" G_GUINT64_FORMAT, need, j->free_space);
+		decline(r, why);
+		g_free(why);
+		return;
+	}
+	r->st.files = (guint)r->offer.n_files;
+	r->st.total = info.total;
+	r->st.done = info.held;
+	r->st.files_verified = r->st.files_failed = 0;
+	r->state = R_ASKING;
+	r->cb->offer(r, &info, r->user);
+}
+
+static void send_receipt(struct idl_receiver *r)
+{
+	struct idl_msg m = { .type = IDL_MSG_RECEIPT };
+	bool all = true;
+
+	g_strlcpy(m.transfer, r->offer.transfer, sizeof(m.transfer));
+	m.n_files = r->offer.n_files;
+	m.files = g_new0(struct idl_msg_file, m.n_files);
+	for (size_t i = 0; i < m.n_files; i++) {
+		m.files[i].id = (uint32_t)i;
+		m.files[i].status = r->status[i] ? r->status[i] : IDL_FILE_FAILED;
+		all = all && m.files[i].status == IDL_FILE_VERIFIED;
+	}
+	send_msg(r, &m);
+	g_free(m.files);
+	end_transfer(r, all ? IDL_XFER_OK : IDL_XFER_VERIFY, all ? NULL : "some files were not verified");
+}
+
+static void file_ended(struct idl_receiver *r, struct job *j)
+{
+	struct rfile *rf = j->rf;
+	const char *path = r->offer.files[rf->id].path;
+	struct idl_msg m = { .id = rf->id };
+
+	if (j->error) {
+		m.type = IDL_MSG_FILE_ERROR;
+		m.reason = j->error;
+		r->status[rf->id] = IDL_FILE_FAILED;
+		r->st.files_failed++;
+	} else {
+		m.type = IDL_MSG_FILE_OK;
+		r->status[rf->id] = IDL_FILE_VERIFIED;
+		r->st.files_verified++;
+	}
+	send_msg(r, &m);
+	if (r->cb->file_done)
+		r->cb->file_done(r, path, j->final_path, j->error, r->user);
+	g_ptr_array_remove_fast(r->live, rf);
+}
+
+static void job_done(void *data, void *user)
+{
+	struct idl_receiver *r = user;
+	struct job *j = data;
+
+	if (r->state == R_FINISHED) {
+		if (j->kind == JOB_END || j->kind == JOB_ABORT)
+			g_ptr_array_remove_fast(r->live, j->rf);
+		job_free(j);
+		return;
+	}
+	switch (j->kind) {
+	case JOB_PLAN:
+		planned(r, j);
+		break;
+	case JOB_DATA:
+		if (j->error)
+			cancel_with(r, IDL_XFER_LOCAL, j->error);
+		break;
+	case JOB_END:
+		file_ended(r, j);
+		break;
+	case JOB_ABORT:
+		g_ptr_array_remove_fast(r->live, j->rf);
+		break;
+	case JOB_DONE:
+		send_receipt(r);
+		break;
+	case JOB_BEGIN:
+		break;
+	}
+	job_free(j);
+}
+
+static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free };
+
+static void on_offer(struct idl_receiver *r, struct idl_msg *m)
+{
+	r->offer = *m;                        /* takes its allocations */
+	memset(m, 0, sizeof(*m));
+	r->offsets = g_new0(uint64_t, r->offer.n_files);
+	r->status = g_new0(enum idl_file_status, r->offer.n_files);
+	r->next_id = 0;
+	r->state = R_PLANNING;
+	push(r, JOB_PLAN, NULL, NULL);
+}
+
+static void on_file(struct idl_receiver *r, const struct idl_msg *m)
+{
+	struct rfile *rf;
+
+	if (r->cur || m->id != r->next_id || m->id >= r->offer.n_files || m->offset != r->offsets[m->id]) {
+		protocol_error(r, "file %u at offset %" G_GUINT64_FORMAT " was not expected", m->id, m->offset);
+		return;
+	}
+	rf = g_new0(struct rfile, 1);
+	rf->id = m->id;
+	g_ptr_array_add(r->live, rf);
+	r->cur = rf;
+	r->cur_len = m->offset;
+	push(r, JOB_BEGIN, rf, NULL);
+}
+
+static void on_data(struct idl_receiver *r, const uint8_t *data, size_t len)
+{
+	uint64_t size;
+
+	if (!r->cur) {
+		protocol_error(r, "file data outside a file");
+		return;
+	}
+	size = r->offer.files[r->cur->id].size;
+	r->st.received += len;
+	if (r->cur->overflow || len > size - r->cur_len) {
+		/* A size that lies: nothing of this file is kept. */
+		r->cur->overflow = true;
+		r->cur_len += len;
+		g_clear_pointer(&r->block, g_free);
+		r->block_len = 0;
+		return;
+	}
+	r->cur_len += len;
+	r->st.done += len;
+	while (len) {
+		size_t n = MIN(len, BLOCK - r->block_len);
+		if (!r->block)
+			r->block = g_malloc(BLOCK);
+		memcpy(r->block + r->block_len, data, n);
+		r->block_len += n;
+		data += n;
+		len -= n;
+		if (r->block_len == BLOCK)
+			flush_block(r);
+	}
+}
+
+static void on_file_end(struct idl_receiver *r, const struct idl_msg *m)
+{
+	struct rfile *rf = r->cur;
+	uint64_t size;
+	struct job *j;
+
+	if (!rf || m->id != rf->id) {
+		protocol_error(r, "file-end for a file not being sent");
+		return;
+	}
+	size = r->offer.files[rf->id].size;
+	flush_block(r);
+	push(r, JOB_END, rf, &j);
+	memcpy(j->sha256, m->sha256, sizeof(j->sha256));
+	if (rf->overflow) {
+		j->verdict = g_strdup_printf("more bytes than announced (%" G_GUINT64_FORMAT "): not kept", size);
+		j->discard = true;
+	} else if (r->cur_len < size) {
+		j->verdict = g_strdup_printf("fewer bytes than announced (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
+					     "): kept for a resume", r->cur_len, size);
+	}
+	idl_worker_push(r->worker, j, 64);
+	r->cur = NULL;
+	r->next_id = rf->id + 1;
+}
+
+void idl_receiver_feed(struct idl_receiver *r, bool binary, const uint8_t *data, size_t len)
+{
+	struct idl_msg m;
+	GError *err = NULL;
+	int ret;
+
+	if (r->state == R_FINISHED)
+		return;
+	if (binary) {
+		if (r->state != R_RECEIVING)
+			protocol_error(r, "file data before an accepted offer");
+		else
+			on_data(r, data, len);
+		return;
+	}
+	ret = idl_msg_decode((const char *)data, len, &m, &err);
+	if (ret < 0) {
+		char *why = g_strdup_printf("%s: %s", ret == -EPROTONOSUPPORT ? "unsupported" : "protocol error",
+					    err->message);
+		cancel_with(r, IDL_XFER_PROTOCOL, why);
+		g_free(why);
+		g_error_free(err);
+		return;
+	}
+	if (m.type == IDL_MSG_CANCEL) {
+		char *why = g_strdup_printf("the sender cancelled: %s", m.reason[0] ? m.reason : "no reason given");
+		finish(r, IDL_XFER_CANCELLED, why);
+		g_free(why);
+	} else if (r->state == R_HELLO && m.type == IDL_MSG_HELLO) {
+		struct idl_msg h = { .type = IDL_MSG_HELLO, .version = 1, .kind = IDL_PEER_DEVICE };
+		g_strlcpy(h.name, r->name, sizeof(h.name));
+		g_strlcpy(r->st.peer_name, m.name, sizeof(r->st.peer_name));
+		r->peer_kind = m.kind;
+		r->state = R_IDLE;
+		send_msg(r, &h);
+	} else if (r->state == R_IDLE && m.type == IDL_MSG_OFFER) {
+		on_offer(r, &m);
+	} else if (r->state == R_RECEIVING && m.type == IDL_MSG_FILE) {
+		on_file(r, &m);
+	} else if (r->state == R_RECEIVING && m.type == IDL_MSG_FILE_END) {
+		on_file_end(r, &m);
+	} else if (r->state == R_RECEIVING && m.type == IDL_MSG_DONE && !r->cur) {
+		r->state = R_FINISHING;
+		push(r, JOB_DONE, NULL, NULL);
+	} else {
+		protocol_error(r, "unexpected %s", idl_msg_type_name(m.type));
+	}
+	idl_msg_clear(&m);
+}
+
+void idl_receiver_decide(struct idl_receiver *r, bool accept, const char *reason)
+{
+	struct idl_msg m = { .type = IDL_MSG_ACCEPT };
+
+	if (r->state != R_ASKING)
+		return;
+	if (!accept) {
+		decline(r, reason && *reason ? reason : "declined");
+		return;
+	}
+	g_strlcpy(m.transfer, r->offer.transfer, sizeof(m.transfer));
+	m.n_files = r->offer.n_files;
+	m.files = g_new0(struct idl_msg_file, m.n_files);
+	for (size_t i = 0; i < m.n_files; i++) {
+		m.files[i].id = (uint32_t)i;
+		m.files[i].offset = r->offsets[i];
+	}
+	r->state = R_RECEIVING;
+	send_msg(r, &m);
+	g_free(m.files);
+}
+
+void idl_receiver_closed(struct idl_receiver *r)
+{
+	finish(r, IDL_XFER_CLOSED, "the connection closed");
+}
+
+void idl_receiver_cancel(struct idl_receiver *r, const char *reason)
+{
+	cancel_with(r, IDL_XFER_CANCELLED, reason);
+}
+
+void idl_receiver_stats(const struct idl_receiver *r, struct idl_receiver_stats *out)
+{
+	*out = r->st;
+}
+
+int idl_receiver_new(const char *dir, const char *state_dir, const char *name, const char *peer_fp,
+		     const struct idl_link *link, const struct idl_receiver_callbacks *cb, void *user,
+		     struct idl_receiver **out, GError **err)
+{
+	struct idl_receiver *r = g_new0(struct idl_receiver, 1);
+	int ret;
+
+	g_strlcpy(r->name, name, sizeof(r->name));
+	g_strlcpy(r->peer_fp, peer_fp, sizeof(r->peer_fp));
+	r->link = *link;
+	r->cb = cb;
+	r->user = user;
+	r->live = g_ptr_array_new_with_free_func(rfile_free);
+	ret = idl_store_open(dir, state_dir, &r->store, err);
+	if (ret < 0)
+		goto fail;
+	ret = idl_worker_new(&worker_ops, r, &r->worker, err);
+	if (ret < 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	idl_receiver_free(r);
+	return ret;
+}
+
+void idl_receiver_free(struct idl_receiver *r)
+{
+	if (!r)
+		return;
+	idl_worker_free(r->worker);
+	/* After the join: files still open keep their .part (rfile_free). */
+	g_ptr_array_unref(r->live);
+	idl_store_free(r->store);
+	idl_msg_clear(&r->offer);
+	g_free(r->offsets);
+	g_free(r->status);
+	g_free(r->block);
+	g_free(r);
+}

@@ -1,0 +1,560 @@
+/* sender: see sender.h. The loop thread owns the protocol state; the worker
+ * thread owns the open file and its running hash. Work flows as jobs: the
+ * loop schedules OPEN, READ and END jobs up to READ_AHEAD bytes ahead, the
+ * worker fills them in order, and the loop turns each finished job into
+ * messages (file, binary data, file-end) while the link has room. */
+#include "transfer/sender.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gio/gio.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+
+#include "transfer/worker.h"
+
+#define BLOCK (256 * 1024)               /* one read */
+#define READ_AHEAD (4 * 1024 * 1024)     /* bytes read and not yet sent */
+#define HIGH_WATER (4 * 1024 * 1024)     /* link buffer we keep filled */
+#define MARKER_WEIGHT 4096               /* OPEN and END: bounds small files too */
+#define OFFER_BUDGET (60 * 1024)         /* JSON bytes of one offer, under IDL_MSG_MAX */
+
+enum state { S_NEW, S_HELLO, S_OFFERED, S_SENDING, S_DONE_SENT, S_FINISHED };
+enum job_kind { JOB_OPEN, JOB_READ, JOB_END };
+
+struct job {
+	enum job_kind kind;
+	guint index;
+	uint64_t offset;
+	size_t len;
+	size_t weight;
+	uint8_t *buf;
+	char *error;                     /* set by the worker on failure */
+	uint8_t digest[IDL_SHA256_SIZE];
+};
+
+struct idl_sender {
+	const GPtrArray *files;
+	char name[IDL_MSG_NAME_MAX + 1];
+	struct idl_link link;
+	const struct idl_sender_callbacks *cb;
+	void *user;
+	struct idl_worker *worker;
+	enum state state;
+	/* the current transfer: files [first, end) */
+	guint first, end;
+	char transfer[IDL_TRANSFER_ID_HEX_LEN + 1];
+	uint64_t *offsets;               /* per file: where the receiver starts */
+	bool *wanted;                    /* per file: named in the accept */
+	/* read scheduling */
+	guint rd_file;
+	uint64_t rd_off;
+	bool rd_opened;
+	size_t ahead;                    /* weight scheduled and not yet sent */
+	GQueue ready;                    /* struct job *: read, waiting for room */
+	/* figures */
+	struct idl_sender_stats st;
+	bool verify_failed;
+	/* worker thread only */
+	int fd;
+	gnutls_hash_hd_t hash;
+};
+
+static const struct idl_send_file *file_at(const struct idl_sender *s, guint i)
+{
+	return g_ptr_array_index((GPtrArray *)s->files, i);
+}
+
+/* ---- worker side ---- */
+
+static void job_fail(struct job *j, const struct idl_send_file *f, const char *what, int e)
+{
+	j->error = g_strdup_printf("cannot read %s: %s%s%s", f->local, what, e ? ": " : "", e ? g_strerror(e) : "");
+}
+
+static int read_full(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got)
+{
+	*got = 0;
+	while (*got < len) {
+		ssize_t n = pread(fd, buf + *got, len - *got, (off_t)(off + *got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+static void run_open(struct idl_sender *s, struct job *j, const struct idl_send_file *f)
+{
+	struct stat st;
+	uint8_t *buf = NULL;
+	uint64_t done = 0;
+	size_t got;
+	int r;
+
+	s->fd = open(f->local, O_RDONLY | O_CLOEXEC);
+	if (s->fd < 0) {
+		job_fail(j, f, "cannot open it", errno);
+		return;
+	}
+	if (fstat(s->fd, &st) < 0 || (uint64_t)st.st_size != f->size) {
+		job_fail(j, f, "it changed since it was listed; send again", 0);
+		goto fail;
+	}
+	posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if (gnutls_hash_init(&s->hash, GNUTLS_DIG_SHA256) < 0) {
+		job_fail(j, f, "cannot start SHA-256 (GnuTLS)", 0);
+		goto fail;
+	}
+	/* A resumed file is hashed whole: the receiver checks all of it. */
+	buf = g_malloc(BLOCK);
+	while (done < j->offset) {
+		r = read_full(s->fd, buf, (size_t)MIN((uint64_t)BLOCK, j->offset - done), done, &got);
+		if (r < 0 || got == 0) {
+			job_fail(j, f, r < 0 ? "read error" : "it shrank while being sent", r < 0 ? -r : 0);
+			gnutls_hash_deinit(s->hash, NULL);
+			goto fail;
+		}
+		gnutls_hash(s->hash, buf, got);
+		done += got;
+	}
+	g_free(buf);
+	return;
+fail:
+	g_free(buf);
+	close(s->fd);
+	s->fd = -1;
+}
+
+static void run_job(void *data, void *user)
+{
+	struct idl_sender *s = user;
+	struct job *j = data;
+	const struct idl_send_file *f = file_at(s, j->index);
+	size_t got;
+	int r;
+
+	if (j->kind == JOB_OPEN) {
+		run_open(s, j, f);
+		return;
+	}
+	if (s->fd < 0) {
+		j->error = g_strdup("not open");   /* its OPEN failed and was reported */
+		return;
+	}
+	if (j->kind == JOB_READ) {
+		j->buf = g_malloc(j->len);
+		r = read_full(s->fd, j->buf, j->len, j->offset, &got);
+		if (r < 0 || got != j->len) {
+			job_fail(j, f, r < 0 ? "read error" : "it shrank while being sent", r < 0 ? -r : 0);
+			return;
+		}
+		gnutls_hash(s->hash, j->buf, j->len);
+		return;
+	}
+	gnutls_hash_deinit(s->hash, j->digest);
+	close(s->fd);
+	s->fd = -1;
+}
+
+static void job_free(void *data)
+{
+	struct job *j = data;
+
+	g_free(j->buf);
+	g_free(j->error);
+	g_free(j);
+}
+
+/* ---- loop side ---- */
+
+static void finish(struct idl_sender *s, enum idl_xfer_result r, const char *reason)
+{
+	if (s->state == S_FINISHED)
+		return;
+	s->state = S_FINISHED;
+	s->cb->finished(s, r, reason, s->user);
+}
+
+static int send_msg(struct idl_sender *s, const struct idl_msg *m)
+{
+	GError *err = NULL;
+	size_t len;
+	char *text = idl_msg_encode(m, &len, &err);
+	int r;
+
+	if (!text) {
+		/* Only our own bug can get here: every field was checked. */
+		g_warning("cannot encode %s: %s", idl_msg_type_name(m->type), err->message);
+		g_error_free(err);
+		return -EINVAL;
+	}
+	r = s->link.send(s->link.ctx, false, (const uint8_t *)text, len);
+	g_free(text);
+	return r;
+}
+
+static void cancel_with(struct idl_sender *s, enum idl_xfer_result r, const char *reason)
+{
+	struct idl_msg m = { .type = IDL_MSG_CANCEL, .reason = (char *)reason };
+
+	if (s->state == S_FINISHED)
+		return;
+	send_msg(s, &m);
+	finish(s, r, reason);
+}
+
+static void schedule(struct idl_sender *s)
+{
+	while (s->state == S_SENDING && s->ahead < READ_AHEAD && s->rd_file < s->end) {
+		const struct idl_send_file *f = file_at(s, s->rd_file);
+		struct job *j;
+
+		if (!s->wanted[s->rd_file]) {
+			s->rd_file++;
+			continue;
+		}
+		j = g_new0(struct job, 1);
+		j->index = s->rd_file;
+		j->weight = MARKER_WEIGHT;
+		if (!s->rd_opened) {
+			j->kind = JOB_OPEN;
+			j->offset = s->rd_off = s->offsets[s->rd_file];
+			s->rd_opened = true;
+		} else if (s->rd_off < f->size) {
+			j->kind = JOB_READ;
+			j->offset = s->rd_off;
+			j->len = j->weight = (size_t)MIN((uint64_t)BLOCK, f->size - s->rd_off);
+			s->rd_off += j->len;
+		} else {
+			j->kind = JOB_END;
+			s->rd_file++;
+			s->rd_opened = false;
+		}
+		s->ahead += j->weight;
+		idl_worker_push(s->worker, j, j->weight);
+	}
+}
+
+static guint last_wanted(const struct idl_sender *s)
+{
+	guint last = s->first;
+
+	for (guint i = s->first; i < s->end; i++)
+		if (s->wanted[i])
+			last = i;
+	return last;
+}
+
+/* Turns one read job into messages. Returns false when the transfer ended. */
+static bool emit(struct idl_sender *s, struct job *j)
+{
+	struct idl_msg m = { 0 };
+	size_t chunk = MIN((size_t)64 * 1024, s->link.max_message);
+
+	if (j->error) {
+		cancel_with(s, IDL_XFER_LOCAL, j->error);
+		return false;
+	}
+	switch (j->kind) {
+	case JOB_OPEN:
+		s->st.current = j->index;
+		m.type = IDL_MSG_FILE;
+		m.id = j->index - s->first;
+		m.offset = j->offset;
+		return send_msg(s, &m) == 0;
+	case JOB_READ:
+		for (size_t at = 0; at < j->len; at += chunk) {
+			if (s->link.send(s->link.ctx, true, j->buf + at, MIN(chunk, j->len - at)) < 0)
+				return false;
+		}
+		s->st.sent += j->len;
+		return true;
+	case JOB_END:
+		m.type = IDL_MSG_FILE_END;
+		m.id = j->index - s->first;
+		memcpy(m.sha256, j->digest, sizeof(m.sha256));
+		if (send_msg(s, &m) < 0)
+			return false;
+		if (j->index == last_wanted(s)) {
+			struct idl_msg done = { .type = IDL_MSG_DONE };
+			s->state = S_DONE_SENT;
+			return send_msg(s, &done) == 0;
+		}
+		return true;
+	}
+	return true;
+}
+
+void idl_sender_pump(struct idl_sender *s)
+{
+	struct job *j;
+
+	while (s->state == S_SENDING && s->link.buffered(s->link.ctx) < HIGH_WATER &&
+	       (j = g_queue_pop_head(&s->ready))) {
+		bool go_on = emit(s, j);
+		s->ahead -= j->weight;
+		job_free(j);
+		if (!go_on) {
+			if (s->state != S_FINISHED)
+				finish(s, IDL_XFER_CLOSED, "the data channel refused a message");
+			return;
+		}
+	}
+	schedule(s);
+}
+
+static void job_done(void *data, void *user)
+{
+	struct idl_sender *s = user;
+
+	if (s->state != S_SENDING) {
+		job_free(data);
+		return;
+	}
+	g_queue_push_tail(&s->ready, data);
+	idl_sender_pump(s);
+}
+
+static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free };
+
+/* Offers the next files: as many as fit one control message. */
+static void send_offer(struct idl_sender *s)
+{
+	struct idl_msg m = { .type = IDL_MSG_OFFER };
+	uint8_t rnd[IDL_TRANSFER_ID_HEX_LEN / 2];
+	size_t budget = 200;
+	guint i;
+
+	s->first = s->end;
+	for (i = s->first; i < s->files->len && i - s->first < IDL_MSG_FILES_MAX; i++) {
+		/* JSON escapes at most double a path without control characters. */
+		size_t cost = 2 * strlen(file_at(s, i)->path) + 100;
+		if (budget + cost > OFFER_BUDGET && i > s->first)
+			break;
+		budget += cost;
+	}
+	s->end = i;
+	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
+	for (size_t k = 0; k < sizeof(rnd); k++)
+		g_snprintf(s->transfer + 2 * k, 3, "%02x", rnd[k]);
+	g_strlcpy(m.transfer, s->transfer, sizeof(m.transfer));
+	m.n_files = s->end - s->first;
+	m.files = g_new0(struct idl_msg_file, m.n_files);
+	for (i = s->first; i < s->end; i++) {
+		const struct idl_send_file *f = file_at(s, i);
+		struct idl_msg_file *mf = &m.files[i - s->first];
+		mf->id = i - s->first;
+		mf->path = f->path;
+		mf->size = f->size;
+		mf->mtime = f->mtime;
+	}
+	s->state = S_OFFERED;
+	if (send_msg(s, &m) < 0)
+		finish(s, IDL_XFER_CLOSED, "the data channel refused the offer");
+	g_free(m.files);
+}
+
+static void on_accept(struct idl_sender *s, const struct idl_msg *m)
+{
+	if (strcmp(m->transfer, s->transfer) != 0) {
+		cancel_with(s, IDL_XFER_PROTOCOL, "accept names another transfer");
+		return;
+	}
+	for (size_t k = 0; k < m->n_files; k++) {
+		guint i = s->first + m->files[k].id;
+		if (i >= s->end || s->wanted[i] || m->files[k].offset > file_at(s, i)->size) {
+			cancel_with(s, IDL_XFER_PROTOCOL, "accept names a file or offset that was not offered");
+			return;
+		}
+		s->wanted[i] = true;
+		s->offsets[i] = m->files[k].offset;
+		s->st.resumed += m->files[k].offset;
+	}
+	for (guint i = s->first; i < s->end; i++) {
+		if (!s->wanted[i]) {
+			s->st.files_failed++;
+			s->verify_failed = true;
+		}
+	}
+	if (!m->n_files) {
+		/* Nothing wanted: the receipt still closes the transfer. */
+		struct idl_msg done = { .type = IDL_MSG_DONE };
+		s->state = S_DONE_SENT;
+		send_msg(s, &done);
+	} else {
+		s->state = S_SENDING;
+		s->rd_file = s->first;
+		s->rd_opened = false;
+	}
+	if (s->cb->accepted)
+		s->cb->accepted(s, s->user);
+	idl_sender_pump(s);
+}
+
+static void on_file_result(struct idl_sender *s, const struct idl_msg *m)
+{
+	guint i = s->first + m->id;
+	bool ok = m->type == IDL_MSG_FILE_OK;
+
+	if (i >= s->end || !s->wanted[i]) {
+		cancel_with(s, IDL_XFER_PROTOCOL, "a file result names a file that was not sent");
+		return;
+	}
+	if (ok)
+		s->st.files_verified++;
+	else
+		s->st.files_failed++;
+	if (s->cb->file_result)
+		s->cb->file_result(s, i, ok, ok ? NULL : m->reason, s->user);
+}
+
+static void on_receipt(struct idl_sender *s, const struct idl_msg *m)
+{
+	guint verified = 0;
+
+	if (strcmp(m->transfer, s->transfer) != 0) {
+		cancel_with(s, IDL_XFER_PROTOCOL, "the receipt names another transfer");
+		return;
+	}
+	for (size_t k = 0; k < m->n_files; k++) {
+		guint i = s->first + m->files[k].id;
+		if (i < s->end && s->wanted[i] && m->files[k].status == IDL_FILE_VERIFIED)
+			verified++;
+	}
+	if (verified != s->end - s->first)
+		s->verify_failed = true;
+	if (s->end < s->files->len) {
+		send_offer(s);
+		return;
+	}
+	finish(s, s->verify_failed ? IDL_XFER_VERIFY : IDL_XFER_OK,
+	       s->verify_failed ? "the receiver did not verify every file" : NULL);
+}
+
+void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, size_t len)
+{
+	struct idl_msg m;
+	GError *err = NULL;
+	char *why;
+	int r;
+
+	if (s->state == S_FINISHED)
+		return;
+	if (binary) {
+		cancel_with(s, IDL_XFER_PROTOCOL, "the receiver sent binary data");
+		return;
+	}
+	r = idl_msg_decode((const char *)data, len, &m, &err);
+	if (r < 0) {
+		why = g_strdup_printf("%s: %s", r == -EPROTONOSUPPORT ? "unsupported" : "protocol error", err->message);
+		cancel_with(s, IDL_XFER_PROTOCOL, why);
+		g_free(why);
+		g_error_free(err);
+		return;
+	}
+	if (m.type == IDL_MSG_CANCEL) {
+		why = g_strdup_printf("the receiver cancelled: %s", m.reason[0] ? m.reason : "no reason given");
+		finish(s, IDL_XFER_CANCELLED, why);
+		g_free(why);
+	} else if (s->state == S_HELLO && m.type == IDL_MSG_HELLO) {
+		g_strlcpy(s->st.peer_name, m.name, sizeof(s->st.peer_name));
+		send_offer(s);
+	} else if (s->state == S_OFFERED && m.type == IDL_MSG_ACCEPT) {
+		on_accept(s, &m);
+	} else if (s->state == S_OFFERED && m.type == IDL_MSG_DECLINE) {
+		finish(s, IDL_XFER_DECLINED, m.reason[0] ? m.reason : "no reason given");
+	} else if ((s->state == S_SENDING || s->state == S_DONE_SENT) &&
+		   (m.type == IDL_MSG_FILE_OK || m.type == IDL_MSG_FILE_ERROR)) {
+		on_file_result(s, &m);
+	} else if (s->state == S_DONE_SENT && m.type == IDL_MSG_RECEIPT) {
+		on_receipt(s, &m);
+	} else {
+		why = g_strdup_printf("protocol error: unexpected %s", idl_msg_type_name(m.type));
+		cancel_with(s, IDL_XFER_PROTOCOL, why);
+		g_free(why);
+	}
+	idl_msg_clear(&m);
+}
+
+void idl_sender_start(struct idl_sender *s)
+{
+	struct idl_msg m = { .type = IDL_MSG_HELLO, .version = 1, .kind = IDL_PEER_DEVICE };
+
+	if (s->state != S_NEW)
+		return;
+	g_strlcpy(m.name, s->name, sizeof(m.name));
+	s->state = S_HELLO;
+	if (send_msg(s, &m) < 0)
+		finish(s, IDL_XFER_CLOSED, "the data channel refused hello");
+}
+
+void idl_sender_closed(struct idl_sender *s)
+{
+	finish(s, IDL_XFER_CLOSED, "the connection closed before the transfer ended");
+}
+
+void idl_sender_cancel(struct idl_sender *s, const char *reason)
+{
+	cancel_with(s, IDL_XFER_CANCELLED, reason);
+}
+
+void idl_sender_stats(const struct idl_sender *s, struct idl_sender_stats *out)
+{
+	size_t buffered = s->state == S_FINISHED ? 0 : s->link.buffered(s->link.ctx);
+
+	*out = s->st;
+	out->done = s->st.resumed + (s->st.sent > buffered ? s->st.sent - buffered : 0);
+}
+
+int idl_sender_new(const GPtrArray *files, const char *name, const struct idl_link *link,
+		   const struct idl_sender_callbacks *cb, void *user, struct idl_sender **out, GError **err)
+{
+	struct idl_sender *s = g_new0(struct idl_sender, 1);
+
+	if (!files->len) {
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "no files to send");
+		g_free(s);
+		return -EINVAL;
+	}
+	s->files = files;
+	g_strlcpy(s->name, name, sizeof(s->name));
+	s->link = *link;
+	s->cb = cb;
+	s->user = user;
+	s->fd = -1;
+	s->offsets = g_new0(uint64_t, files->len);
+	s->wanted = g_new0(bool, files->len);
+	s->st.files = files->len;
+	s->st.total = idl_files_total(files);
+	g_queue_init(&s->ready);
+	if (idl_worker_new(&worker_ops, s, &s->worker, err) < 0) {
+		idl_sender_free(s);
+		return -EAGAIN;
+	}
+	*out = s;
+	return 0;
+}
+
+void idl_sender_free(struct idl_sender *s)
+{
+	if (!s)
+		return;
+	idl_worker_free(s->worker);
+	g_queue_clear_full(&s->ready, job_free);
+	/* The worker is joined: its file and hash are ours to drop. */
+	if (s->fd >= 0) {
+		gnutls_hash_deinit(s->hash, NULL);
+		close(s->fd);
+	}
+	g_free(s->offsets);
+	g_free(s->wanted);
+	g_free(s);
+}
