@@ -10,11 +10,8 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
-#include "discovery/resolve.h"
+#include "cli/connect.h"
 #include "discovery/target.h"
-#include "transport/peer.h"
-#include "web/client.h"
-#include "web/http.h"
 
 #define CHUNK (64 * 1024)
 #define HIGH_WATER (4 * 1024 * 1024)
@@ -26,17 +23,13 @@ struct ping {
 	guint64 bytes;
 	unsigned timeout_ms;
 	bool json;
-	bool dtls_client;
-	const char *interface;
 	/* state */
 	struct idl_identity *id;
-	struct idl_mdns *mdns;
-	struct idl_resolve *resolve;
-	struct idl_resolved target;
-	struct idl_peer *peer;
+	struct cli_connect *conn;
+	struct idl_peer *peer;      /* the connection's, once connected */
 	struct idl_channel *echo;
 	struct idl_channel *sink;
-	gint64 t_post, t_answer, t_open;
+	gint64 t_open;
 	gint64 t_ping_sent;
 	unsigned pings_done;
 	GArray *rtts;               /* double, ms */
@@ -225,11 +218,13 @@ static void echo_open(struct idl_channel *ch, void *user)
 	if (!p->json) {
 		const struct idl_peer_timings *t = idl_peer_timings(p->peer);
 		char *desc = idl_peer_describe(p->peer);
-		printf("signalling    %8.2f ms  HTTP POST /api/offer -> 201\n", ms(p->t_post, p->t_answer));
+		gint64 t_post, t_answer;
+		cli_connect_signalling_times(p->conn, &t_post, &t_answer);
+		printf("signalling    %8.2f ms  HTTP POST /api/offer -> 201\n", ms(t_post, t_answer));
 		printf("ICE           %8.2f ms\n", ms(t->remote_set, t->ice_connected));
 		printf("DTLS          %8.2f ms\n", ms(t->ice_connected, t->dtls_connected));
 		printf("SCTP+channel  %8.2f ms\n", ms(t->dtls_connected, p->t_open));
-		printf("connected     %8.2f ms  %s\n", ms(p->t_post, p->t_open), desc);
+		printf("connected     %8.2f ms  %s\n", ms(t_post, p->t_open), desc);
 		/* For an IP target this is the first time the id is known: show it,
 		 * so the user can compare it with `idrop-lan id` on the device. */
 		printf("peer id       %s\n", idl_peer_remote_fingerprint(p->peer));
@@ -241,14 +236,15 @@ static void echo_open(struct idl_channel *ch, void *user)
 		start_bulk_or_finish(p);
 }
 
-/* ---- peer ---- */
+/* ---- connection ---- */
 
-static void peer_connected(struct idl_peer *peer, void *user)
+static void on_connected(struct idl_peer *peer, void *user)
 {
 	static const struct idl_channel_callbacks ecb = { echo_open, echo_message, NULL, channel_closed };
 	struct ping *p = user;
 	GError *err = NULL;
 
+	p->peer = peer;
 	p->echo = idl_peer_open_channel(peer, "echo", "", true, &ecb, p, &err);
 	if (!p->echo) {
 		fail_with(p, "data channel: %s", err->message);
@@ -256,65 +252,22 @@ static void peer_connected(struct idl_peer *peer, void *user)
 	}
 }
 
-static void peer_failed(struct idl_peer *peer, enum idl_peer_phase phase, const GError *err, void *user)
+static void on_failed(enum cli_connect_failure kind, const char *message, void *user)
 {
-	(void)peer;
-	fail_with(user, "%s failed: %s", idl_peer_phase_name(phase), err->message);
+	(void)kind;
+	fail_with(user, "%s", message);
 }
 
-static void on_answer(unsigned status, const char *body, size_t len, const GError *err, void *user)
+static void on_resolved(const struct idl_resolved *res, void *user)
 {
 	struct ping *p = user;
-	GError *e = NULL;
+	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1] = "unknown";
 
-	p->t_answer = g_get_monotonic_time();
-	if (err) {
-		fail_with(p, "signalling failed: %s", err->message);
-		return;
-	}
-	if (status != 201) {
-		fail_with(p, "signalling failed: the device answered HTTP %u: %.*s", status, (int)MIN(len, 300),
-			  body);
-		return;
-	}
-	if (idl_peer_accept_answer(p->peer, body, len, p->target.fingerprint, &e) < 0) {
-		fail_with(p, "%s: %s", e->code == G_IO_ERROR_PERMISSION_DENIED ? "fingerprint check failed"
-										: "signalling failed",
-			  e->message);
-		g_error_free(e);
-	}
-}
-
-static void on_resolved(const struct idl_resolved *res, const GError *err, void *user)
-{
-	static const struct idl_peer_callbacks pcb = { peer_connected, NULL, peer_failed };
-	struct ping *p = user;
-	char *offer, *url, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1] = "unknown";
-	GError *e = NULL;
-
-	if (err) {
-		fail_with(p, "discovery failed: %s", err->message);
-		return;
-	}
-	p->target = *res;
 	if (res->fingerprint[0])
 		idl_fingerprint_short(res->fingerprint, shortfp);
 	if (!p->json)
 		printf("PING %s (%s port %u) id %s\n", res->name[0] ? res->name : res->address, res->address,
 		       res->port, shortfp);
-	idl_peer_new(p->id, p->interface, p->timeout_ms, &pcb, p, &p->peer, NULL);
-	offer = idl_peer_create_offer(p->peer, p->dtls_client, &e);
-	if (!offer) {
-		fail_with(p, "ICE failed: %s", e->message);
-		g_error_free(e);
-		return;
-	}
-	url = strchr(res->address, ':') ? g_strdup_printf("http://[%s]:%u/api/offer", res->address, res->port)
-					 : g_strdup_printf("http://%s:%u/api/offer", res->address, res->port);
-	p->t_post = g_get_monotonic_time();
-	idl_http_post(url, "application/sdp", offer, 10000, on_answer, p);
-	g_free(url);
-	g_free(offer);
 }
 
 static gboolean on_deadline(gpointer user)
@@ -330,7 +283,10 @@ static void print_summary(struct ping *p)
 {
 	double min = 0, max = 0, sum = 0, mbps = -1;
 	const struct idl_peer_timings *t = idl_peer_timings(p->peer);
+	const struct idl_resolved *target = cli_connect_target(p->conn);
+	gint64 t_post, t_answer;
 
+	cli_connect_signalling_times(p->conn, &t_post, &t_answer);
 	for (guint i = 0; i < p->rtts->len; i++) {
 		double v = g_array_index(p->rtts, double, i);
 		min = i ? MIN(min, v) : v;
@@ -344,10 +300,10 @@ static void print_summary(struct ping *p)
 		       "\"signalling_ms\":%.3f,\"ice_ms\":%.3f,\"dtls_ms\":%.3f,\"channel_ms\":%.3f,"
 		       "\"connect_ms\":%.3f,\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
 		       "\"bytes\":%" G_GUINT64_FORMAT ",\"mb_per_s\":%.2f}\n",
-		       p->target.address, p->target.port, idl_peer_remote_fingerprint(p->peer),
-		       ms(p->t_post, p->t_answer), ms(t->remote_set, t->ice_connected),
+		       target->address, target->port, idl_peer_remote_fingerprint(p->peer),
+		       ms(t_post, t_answer), ms(t->remote_set, t->ice_connected),
 		       ms(t->ice_connected, t->dtls_connected), ms(t->dtls_connected, p->t_open),
-		       ms(p->t_post, p->t_open), min, p->rtts->len ? sum / p->rtts->len : 0, max, p->bytes,
+		       ms(t_post, p->t_open), min, p->rtts->len ? sum / p->rtts->len : 0, max, p->bytes,
 		       mbps);
 		return;
 	}
@@ -374,11 +330,12 @@ int cmd_ping(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = false };
+	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
+	struct cli_connect_options copt = { .backend = IDL_MDNS_AUTO };
 	struct ping p = { .count = 5, .timeout_ms = 30000 };
 	struct idl_target target;
 	const char *state_opt = NULL;
-	char *state_dir = NULL, *end;
+	char *state_dir = NULL, *end, *msg = NULL;
 	bool verbose = false;
 	GError *err = NULL;
 	int c, ret = IDL_EXIT_FAILURE;
@@ -403,11 +360,11 @@ int cmd_ping(int argc, char *argv[])
 				return IDL_EXIT_USAGE;
 			break;
 		case 'j': p.json = true; break;
-		case 'D': p.dtls_client = true; break;
-		case 'i': p.interface = mopt.interface = optarg; break;
+		case 'D': copt.dtls_client = true; break;
+		case 'i': copt.interface = optarg; break;
 		case 's': state_opt = optarg; break;
 		case 'm':
-			if (cli_parse_backend("ping", optarg, &mopt.backend) < 0)
+			if (cli_parse_backend("ping", optarg, &copt.backend) < 0)
 				return IDL_EXIT_USAGE;
 			break;
 		case 'v': verbose = true; break;
@@ -427,11 +384,15 @@ int cmd_ping(int argc, char *argv[])
 	}
 	p.rtts = g_array_new(FALSE, FALSE, sizeof(double));
 	state_dir = cli_state_dir(state_opt);
-	if (idl_identity_load_or_create(state_dir, &p.id, &err) < 0 ||
-	    (target.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &p.mdns, &err) < 0) ||
-	    idl_resolve_start(p.mdns, argv[optind], IDL_HTTP_DEFAULT_PORT, MIN(p.timeout_ms, 5000u),
-			      on_resolved, &p, &p.resolve, &err) < 0) {
+	if (idl_identity_load_or_create(state_dir, &p.id, &err) < 0) {
 		cli_error("ping", "%s", err->message);
+		goto out;
+	}
+	copt.target = argv[optind];
+	copt.timeout_ms = p.timeout_ms;
+	copt.id = p.id;
+	if (cli_connect_start(&copt, &ccb, &p, &p.conn, &msg) < 0) {
+		cli_error("ping", "%s", msg);
 		goto out;
 	}
 	p.deadline = g_timeout_add(p.timeout_ms, on_deadline, &p);
@@ -451,10 +412,9 @@ int cmd_ping(int argc, char *argv[])
 out:
 	if (p.deadline)
 		g_source_remove(p.deadline);
-	idl_peer_free(p.peer);
-	idl_resolve_free(p.resolve);
-	idl_mdns_free(p.mdns);
+	cli_connect_free(p.conn);
 	idl_identity_free(p.id);
+	g_free(msg);
 	g_clear_error(&err);
 	g_array_unref(p.rtts);
 	g_free(p.failure);

@@ -1,0 +1,173 @@
+/* connect: resolve -> offer over HTTP -> answer checked against the
+ * advertised fingerprint -> connected. See connect.h. */
+#include "cli/connect.h"
+
+#include <string.h>
+#include <gio/gio.h>
+
+#include "discovery/target.h"
+#include "web/client.h"
+#include "web/http.h"
+
+struct cli_connect {
+	const struct cli_connect_callbacks *cb;
+	void *user;
+	struct cli_connect_options o;
+	struct idl_mdns *mdns;
+	struct idl_resolve *resolve;
+	struct idl_resolved target;
+	struct idl_peer *peer;
+	gint64 t_post, t_answer;
+	bool over;
+	struct post_token *posting;  /* the HTTP request in flight, or NULL */
+};
+
+/* What the HTTP request holds instead of the connection, which may be freed
+ * before the answer comes (then c is NULL and the answer is dropped). */
+struct post_token {
+	struct cli_connect *c;
+};
+
+static void fail(struct cli_connect *c, enum cli_connect_failure kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void fail(struct cli_connect *c, enum cli_connect_failure kind, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (c->over)
+		return;
+	c->over = true;
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	c->cb->failed(kind, msg, c->user);
+	g_free(msg);
+}
+
+static void peer_connected(struct idl_peer *p, void *user)
+{
+	struct cli_connect *c = user;
+
+	if (!c->over)
+		c->cb->connected(p, c->user);
+}
+
+static void peer_failed(struct idl_peer *p, enum idl_peer_phase phase, const GError *err, void *user)
+{
+	(void)p;
+	fail(user, phase == IDL_PEER_PHASE_FINGERPRINT ? CLI_CONNECT_FINGERPRINT : CLI_CONNECT_LOST,
+	     "%s failed: %s", idl_peer_phase_name(phase), err->message);
+}
+
+static void on_answer(unsigned status, const char *body, size_t len, const GError *err, void *user)
+{
+	struct post_token *t = user;
+	struct cli_connect *c = t->c;
+	GError *e = NULL;
+
+	g_free(t);
+	if (!c)
+		return;
+	c->posting = NULL;
+	c->t_answer = g_get_monotonic_time();
+	if (err) {
+		fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s", err->message);
+		return;
+	}
+	if (status != 201) {
+		fail(c, CLI_CONNECT_REFUSED, "signalling failed: the device answered HTTP %u: %.*s", status,
+		     (int)MIN(len, 300), body);
+		return;
+	}
+	if (idl_peer_accept_answer(c->peer, body, len, c->target.fingerprint, &e) < 0) {
+		if (e->code == G_IO_ERROR_PERMISSION_DENIED)
+			fail(c, CLI_CONNECT_FINGERPRINT, "fingerprint check failed: %s", e->message);
+		else
+			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s", e->message);
+		g_error_free(e);
+	}
+}
+
+static void on_resolved(const struct idl_resolved *res, const GError *err, void *user)
+{
+	static const struct idl_peer_callbacks pcb = { peer_connected, NULL, peer_failed };
+	struct cli_connect *c = user;
+	char *offer, *url;
+	GError *e = NULL;
+
+	if (err) {
+		fail(c, CLI_CONNECT_NOT_FOUND, "discovery failed: %s", err->message);
+		return;
+	}
+	c->target = *res;
+	if (c->cb->resolved)
+		c->cb->resolved(res, c->user);
+	idl_peer_new(c->o.id, c->o.interface, c->o.timeout_ms, &pcb, c, &c->peer, NULL);
+	offer = idl_peer_create_offer(c->peer, c->o.dtls_client, &e);
+	if (!offer) {
+		fail(c, CLI_CONNECT_LOST, "ICE failed: %s", e->message);
+		g_error_free(e);
+		return;
+	}
+	url = strchr(res->address, ':') ? g_strdup_printf("http://[%s]:%u/api/offer", res->address, res->port)
+					 : g_strdup_printf("http://%s:%u/api/offer", res->address, res->port);
+	c->t_post = g_get_monotonic_time();
+	c->posting = g_new0(struct post_token, 1);
+	c->posting->c = c;
+	idl_http_post(url, "application/sdp", offer, 10000, on_answer, c->posting);
+	g_free(url);
+	g_free(offer);
+}
+
+int cli_connect_start(const struct cli_connect_options *o, const struct cli_connect_callbacks *cb,
+		      void *user, struct cli_connect **out, char **message)
+{
+	struct idl_mdns_options mopt = { .backend = o->backend, .interface = o->interface };
+	struct cli_connect *c = g_new0(struct cli_connect, 1);
+	struct idl_target t;
+	GError *err = NULL;
+
+	c->cb = cb;
+	c->user = user;
+	c->o = *o;
+	if (idl_target_parse(o->target, &t, &err) < 0 ||
+	    (t.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &c->mdns, &err) < 0) ||
+	    idl_resolve_start(c->mdns, o->target, IDL_HTTP_DEFAULT_PORT, MIN(o->timeout_ms, 5000u),
+			      on_resolved, c, &c->resolve, &err) < 0) {
+		*message = g_strdup(err->message);
+		g_error_free(err);
+		cli_connect_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+struct idl_peer *cli_connect_peer(const struct cli_connect *c)
+{
+	return c->peer;
+}
+
+
+const struct idl_resolved *cli_connect_target(const struct cli_connect *c)
+{
+	return &c->target;
+}
+
+void cli_connect_signalling_times(const struct cli_connect *c, gint64 *post, gint64 *answer)
+{
+	*post = c->t_post;
+	*answer = c->t_answer;
+}
+
+void cli_connect_free(struct cli_connect *c)
+{
+	if (!c)
+		return;
+	if (c->posting)
+		c->posting->c = NULL;
+	idl_peer_free(c->peer);
+	idl_resolve_free(c->resolve);
+	idl_mdns_free(c->mdns);
+	g_free(c);
+}

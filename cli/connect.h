@@ -1,0 +1,59 @@
+/* connect: how a command reaches a device: resolve the target, create a
+ * peer connection, POST its offer, hold the answer to the fingerprint the
+ * device advertised, and report when data channels can be opened. `ping`
+ * and `send` share it; each failure comes with the kind a command turns
+ * into its exit code. */
+#ifndef IDL_CLI_CONNECT_H
+#define IDL_CLI_CONNECT_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "discovery/mdns.h"
+#include "discovery/resolve.h"
+#include "transport/peer.h"
+
+enum cli_connect_failure {
+	CLI_CONNECT_NOT_FOUND,    /* no such device (discovery) */
+	CLI_CONNECT_REFUSED,      /* the device refused the connection (HTTP) */
+	CLI_CONNECT_FINGERPRINT,  /* the device is not the one advertised */
+	CLI_CONNECT_LOST,         /* ICE, DTLS or SCTP failed, or the link dropped */
+};
+
+struct cli_connect_options {
+	const char *target;           /* as typed */
+	const char *interface;        /* NULL: all */
+	bool dtls_client;             /* see idl_peer_create_offer */
+	unsigned timeout_ms;          /* discovery is bounded by min(this, 5 s) */
+	enum idl_mdns_backend backend;
+	const struct idl_identity *id;/* borrowed, outlives the connection */
+};
+
+struct cli_connect_callbacks {
+	/* The target resolved; the offer is on its way. May be NULL. */
+	void (*resolved)(const struct idl_resolved *res, void *user);
+	/* The association is up: open channels on p. */
+	void (*connected)(struct idl_peer *p, void *user);
+	/* The end of the connection, before or after connected; message is
+	 * borrowed for the call. No callback follows. */
+	void (*failed)(enum cli_connect_failure kind, const char *message, void *user);
+};
+
+struct cli_connect;
+
+/* Starts. Returns 0, or -1 with *message (owned by the caller) when the
+ * target cannot be parsed or discovery cannot start. *out owned by caller. */
+int cli_connect_start(const struct cli_connect_options *o, const struct cli_connect_callbacks *cb,
+		      void *user, struct cli_connect **out, char **message);
+
+/* The peer (NULL before resolved) and the resolved target. */
+struct idl_peer *cli_connect_peer(const struct cli_connect *c);
+const struct idl_resolved *cli_connect_target(const struct cli_connect *c);
+
+/* When the offer was POSTed and the answer came (monotonic, 0 until). */
+void cli_connect_signalling_times(const struct cli_connect *c, gint64 *post, gint64 *answer);
+
+/* Not from inside one of its callbacks. NULL is a no-op. */
+void cli_connect_free(struct cli_connect *c);
+
+#endif
