@@ -12,8 +12,14 @@
 /* Exit codes shared by every command. */
 enum {
 	IDL_EXIT_OK = 0,
-	IDL_EXIT_FAILURE = 1,
+	IDL_EXIT_FAILURE = 1,       /* anything not below */
 	IDL_EXIT_USAGE = 2,
+	IDL_EXIT_NOT_FOUND = 3,     /* no such device on the network */
+	IDL_EXIT_DECLINED = 4,      /* refused the connection, or declined the files */
+	IDL_EXIT_FINGERPRINT = 5,   /* the device is not the one it claims to be */
+	IDL_EXIT_LOST = 6,          /* the connection failed or dropped (run again to resume) */
+	IDL_EXIT_VERIFY = 7,        /* a file was not verified by the receiver */
+	IDL_EXIT_INTERRUPTED = 130, /* SIGINT or SIGTERM (run again to resume) */
 };
 
 int cmd_serve(int argc, char *argv[]);
@@ -21,6 +27,8 @@ int cmd_list(int argc, char *argv[]);
 int cmd_resolve(int argc, char *argv[]);
 int cmd_id(int argc, char *argv[]);
 int cmd_ping(int argc, char *argv[]);
+int cmd_send(int argc, char *argv[]);
+int cmd_receive(int argc, char *argv[]);
 
 /* Prints "idrop-lan: CMD: MESSAGE" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -43,6 +51,16 @@ int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms);
 /* The state directory: the --state-dir value when given, else the default.
  * Owned by the caller. */
 char *cli_state_dir(const char *opt);
+
+struct idl_channel;
+struct idl_link;
+
+/* Fills *out with a link (transfer/link.h) over the data channel ch. */
+void cli_channel_link(struct idl_channel *ch, struct idl_link *out);
+
+/* Runs the main loop until ch has sent what it queued, or max_ms passed:
+ * a last message (cancel, receipt) leaves before the connection closes. */
+void cli_drain(struct idl_channel *ch, unsigned max_ms);
 
 /* Prints n as one line of JSON on stdout and flushes; takes ownership of n. */
 void cli_print_json(JsonNode *n);

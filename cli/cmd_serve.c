@@ -1,6 +1,7 @@
 /* cmd_serve: `idrop-lan serve` advertises this device with DNS-SD on the
- * port of its HTTP server and runs until SIGINT/SIGTERM, then withdraws its
- * records so peers see it leave at once. */
+ * port of its HTTP server, receives the files senders offer (with consent),
+ * and runs until SIGINT/SIGTERM, then withdraws its records so peers see it
+ * leave at once. `idrop-lan receive` is the same for one transfer. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
+#include "cli/incoming.h"
 #include "discovery/mdns.h"
 #include "discovery/txt.h"
 #include "transport/identity.h"
@@ -21,6 +23,8 @@
 struct serve {
 	struct idl_api_device dev;
 	GHashTable *sinks;          /* struct idl_channel * -> struct sink */
+	struct cli_incoming *incoming;
+	bool once;                  /* receive: exit after one transfer */
 	int exit_code;
 };
 
@@ -70,6 +74,7 @@ static void peer_closed(struct idl_peer *p, void *user)
 	struct serve *s = user;
 
 	g_hash_table_foreach_remove(s->sinks, sink_of_peer, p);
+	cli_incoming_peer_closed(s->incoming, p);
 }
 
 static void channel_closed(struct idl_channel *ch, void *user)
@@ -87,7 +92,9 @@ static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
 
 	struct serve *s = user;
 
-	if (!strcmp(label, "echo")) {
+	if (!strcmp(label, "idrop")) {
+		cli_incoming_channel(s->incoming, p, ch);
+	} else if (!strcmp(label, "echo")) {
 		idl_channel_set_callbacks(ch, &echo, user);
 	} else if (!strcmp(label, "sink")) {
 		struct sink *k = g_new0(struct sink, 1);
@@ -100,16 +107,21 @@ static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
 	}
 }
 
-static void usage(FILE *f)
+static void usage(FILE *f, bool once)
 {
+	fprintf(f, once ? "Usage: idrop-lan receive [OPTIONS]\n"
+			  "Like serve, but exits after one transfer: 0 when every file was verified.\n\n"
+			: "Usage: idrop-lan serve [OPTIONS]\n"
+			  "Advertises this device on the local network and receives files.\n\n");
 	fprintf(f,
-		"Usage: idrop-lan serve [OPTIONS]\n"
-		"Advertises this device on the local network and accepts connections.\n\n"
+		"  --accept POLICY    ask (on the terminal; refuse without one), all or none\n"
+		"                     (default ask)\n"
 		"  --name NAME        display name (default: the host name)\n"
 		"  --port PORT        HTTP port (default %u, or a free one if taken; 0 = any)\n"
 		"  --interface IF     advertise and listen only on this interface\n"
 		"  --dir DIR          download folder (default: your Downloads folder)\n"
-		"  --state-dir DIR    where the identity is kept (default: $XDG_STATE_HOME/idrop-lan)\n"
+		"  --state-dir DIR    where the identity and resume records are kept\n"
+		"                     (default: $XDG_STATE_HOME/idrop-lan)\n"
 		"  --mdns MODE        auto, daemon (avahi-daemon) or embedded (default auto)\n"
 		"  -v, --verbose      log discovery and HTTP details\n",
 		IDL_HTTP_DEFAULT_PORT);
@@ -159,9 +171,23 @@ static int prepare_dir(const char *dir, GError **err)
 	return 0;
 }
 
-int cmd_serve(int argc, char *argv[])
+static void on_ended(enum idl_xfer_result r, const char *reason, void *user)
+{
+	struct serve *s = user;
+
+	if (!s->once)
+		return;
+	(void)reason;
+	s->exit_code = r == IDL_XFER_OK ? IDL_EXIT_OK : r == IDL_XFER_DECLINED ? IDL_EXIT_DECLINED
+		       : r == IDL_XFER_VERIFY ? IDL_EXIT_VERIFY : r == IDL_XFER_CLOSED ? IDL_EXIT_LOST
+		       : IDL_EXIT_FAILURE;
+	cli_quit();
+}
+
+static int serve_main(int argc, char *argv[], bool once)
 {
 	static const struct option opts[] = {
+		{ "accept", required_argument, NULL, 'a' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "interface", required_argument, NULL, 'i' },
@@ -176,7 +202,9 @@ int cmd_serve(int argc, char *argv[])
 	static const struct idl_signal_callbacks scb = { on_channel, peer_closed };
 	struct idl_http_options hopt = { .port = IDL_HTTP_DEFAULT_PORT, .port_fallback = true };
 	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = true };
-	struct serve s = { .exit_code = IDL_EXIT_OK };
+	struct serve s = { .exit_code = IDL_EXIT_OK, .once = once };
+	struct cli_incoming_options iopt = { .policy = CLI_ACCEPT_ASK, .progress = once };
+	const char *cmd = once ? "receive" : "serve";
 	const char *name = g_get_host_name(), *state_opt = NULL, *dir_opt = NULL;
 	struct idl_identity *id = NULL;
 	struct idl_http *http = NULL;
@@ -192,10 +220,14 @@ int cmd_serve(int argc, char *argv[])
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			if (cli_parse_accept(cmd, optarg, &iopt.policy) < 0)
+				return IDL_EXIT_USAGE;
+			break;
 		case 'n': name = optarg; break;
 		case 'p':
 			if (parse_port(optarg, &hopt.port) < 0) {
-				cli_error("serve", "--port must be a number from 0 to 65535");
+				cli_error(cmd, "--port must be a number from 0 to 65535");
 				return IDL_EXIT_USAGE;
 			}
 			hopt.port_fallback = false;
@@ -204,21 +236,21 @@ int cmd_serve(int argc, char *argv[])
 		case 'd': dir_opt = optarg; break;
 		case 's': state_opt = optarg; break;
 		case 'm':
-			if (cli_parse_backend("serve", optarg, &mopt.backend) < 0)
+			if (cli_parse_backend(cmd, optarg, &mopt.backend) < 0)
 				return IDL_EXIT_USAGE;
 			break;
 		case 'v': verbose = true; break;
-		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: cli_bad_option("serve", argv); return IDL_EXIT_USAGE;
+		case 'h': usage(stdout, once); return IDL_EXIT_OK;
+		default: cli_bad_option(cmd, argv); return IDL_EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
-		cli_error("serve", "unexpected argument \"%s\" (see --help)", argv[optind]);
+		cli_error(cmd, "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
 	}
 	cli_setup_logging(verbose);
 	if (!idl_txt_name_valid(name, strlen(name))) {
-		cli_error("serve", "the name \"%s\" is not usable: give 1 to 63 bytes of text with --name", name);
+		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text with --name", name);
 		return IDL_EXIT_USAGE;
 	}
 
@@ -241,6 +273,10 @@ int cmd_serve(int argc, char *argv[])
 	s.dev.caps = txt.caps;
 	idl_api_register(http, &s.dev);
 	s.sinks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	iopt.dir = dl_dir;
+	iopt.state_dir = state_dir;
+	iopt.name = name;
+	s.incoming = cli_incoming_new(&iopt, on_ended, &s);
 	idl_signal_new(http, id, hopt.interface, &scb, &s, &signal);
 
 	if (idl_mdns_new(&mopt, &mdns, &err) < 0)
@@ -265,7 +301,7 @@ int cmd_serve(int argc, char *argv[])
 		printf("stopping (%s): withdrawing \"%s\"\n", strsignal(sig), s.dev.name);
 	goto out;
 fail:
-	cli_error("serve", "%s", err->message);
+	cli_error(cmd, "%s", err->message);
 	s.exit_code = IDL_EXIT_FAILURE;
 out:
 	idl_mdns_advert_free(advert);
@@ -274,6 +310,7 @@ out:
 	 * created. */
 	idl_http_free(http);
 	idl_signal_free(signal);
+	cli_incoming_free(s.incoming);
 	if (s.sinks)
 		g_hash_table_destroy(s.sinks);
 	idl_identity_free(id);
@@ -281,4 +318,14 @@ out:
 	g_free(state_dir);
 	g_free(dl_dir);
 	return s.exit_code;
+}
+
+int cmd_serve(int argc, char *argv[])
+{
+	return serve_main(argc, argv, false);
+}
+
+int cmd_receive(int argc, char *argv[])
+{
+	return serve_main(argc, argv, true);
 }

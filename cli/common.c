@@ -12,6 +12,8 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
+#include "sctp/sctp.h"
+#include "transfer/link.h"
 #include "transport/identity.h"
 
 static bool verbose_logging;
@@ -128,4 +130,31 @@ void cli_bad_option(const char *cmd, char *argv[])
 {
 	/* getopt's own message lacks our "idrop-lan: CMD:" prefix (opterr is 0). */
 	cli_error(cmd, "unknown option, or an option without its value: %s (see --help)", argv[optind - 1]);
+}
+
+static int link_send(void *ctx, bool binary, const uint8_t *data, size_t len)
+{
+	return idl_channel_send(ctx, binary, data, len);
+}
+
+static size_t link_buffered(void *ctx)
+{
+	return idl_channel_buffered_amount(ctx);
+}
+
+void cli_channel_link(struct idl_channel *ch, struct idl_link *out)
+{
+	out->send = link_send;
+	out->buffered = link_buffered;
+	out->ctx = ch;
+	out->max_message = idl_channel_max_message(ch);
+}
+
+void cli_drain(struct idl_channel *ch, unsigned max_ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)max_ms * 1000;
+
+	/* Bounded both ways: the loop wakes at least every 10 ms (SCTP timers). */
+	while (ch && idl_channel_buffered_amount(ch) > 0 && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, TRUE);
 }

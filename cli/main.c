@@ -14,6 +14,8 @@ static const struct {
 	{ "serve", cmd_serve, "advertise this device and accept connections" },
 	{ "list", cmd_list, "show idrop-lan devices on the local network" },
 	{ "resolve", cmd_resolve, "show the address, port and id a target resolves to" },
+	{ "send", cmd_send, "send files and folders to a device, verified" },
+	{ "receive", cmd_receive, "receive one transfer into a folder, then exit" },
 	{ "ping", cmd_ping, "connect to a device and time each phase, round trips and throughput" },
 	{ "id", cmd_id, "print this device's name and fingerprint" },
 };

@@ -497,6 +497,11 @@ int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, s
 	return 0;
 }
 
+size_t idl_channel_max_message(const struct idl_channel *ch)
+{
+	return idl_sctp_max_message(ch->s);
+}
+
 size_t idl_channel_buffered_amount(const struct idl_channel *ch)
 {
 	return ch->buffered;

@@ -97,6 +97,9 @@ void idl_channel_set_callbacks(struct idl_channel *ch, const struct idl_channel_
  * cb->open, or once closing). buffered_low never runs inside this call. */
 int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len);
 
+/* The largest message the peer accepts on this channel's association. */
+size_t idl_channel_max_message(const struct idl_channel *ch);
+
 /* Bytes queued and not yet handed to SCTP. */
 size_t idl_channel_buffered_amount(const struct idl_channel *ch);
 void idl_channel_set_buffered_low_threshold(struct idl_channel *ch, size_t bytes);

@@ -1,0 +1,408 @@
+/* cmd_send: `idrop-lan send TARGET FILE|DIR...` finds the device, connects
+ * (fingerprint checked against its advertisement), offers the files on an
+ * `idrop` channel, streams what the receiver accepts with progress, and
+ * exits 0 only when the receiver verified every file. Each way it can fail
+ * has its own exit code (cli.h), so scripts can tell them apart. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gio/gio.h>
+
+#include "cli/cli.h"
+#include "cli/connect.h"
+#include "cli/progress.h"
+#include "discovery/target.h"
+#include "transfer/files.h"
+#include "transfer/sender.h"
+
+#define TICK_MS 100
+
+struct send {
+	/* options */
+	bool quiet, json;
+	const char *name;
+	unsigned timeout_ms;
+	/* state */
+	GPtrArray *files;
+	struct idl_identity *id;
+	struct cli_connect *conn;
+	struct idl_channel *ch;
+	struct idl_sender *sender;
+	struct cli_progress *progress;
+	guint tick, deadline;
+	gint64 t_start;             /* the channel opened */
+	int exit_code;              /* -1 while running */
+	char *failure;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: idrop-lan send [OPTIONS] TARGET FILE|DIR...\n"
+		"Sends files and folders (recursively) to TARGET: host.local, a name from\n"
+		"`idrop-lan list`, or IP[:PORT]. Exit 0 once the receiver verified every file;\n"
+		"an interrupted send resumes when run again.\n\n"
+		"  --name NAME        the name the receiver sees (default: the host name)\n"
+		"  --timeout SECONDS  give up connecting after this long (default 30; finding\n"
+		"                     the device takes at most 5 more)\n"
+		"  --quiet            no progress and no summary, only errors\n"
+		"  --json             one JSON summary line on stdout\n"
+		"  --interface IF     use only this interface\n"
+		"  --state-dir DIR    identity to connect as (default: $XDG_STATE_HOME/idrop-lan)\n"
+		"  --mdns MODE        auto, daemon (avahi-daemon) or embedded (default auto)\n"
+		"  -v, --verbose      log every layer\n\n"
+		"Exit codes: 0 verified, 1 other error, 2 usage, 3 device not found,\n"
+		"4 refused or declined, 5 fingerprint mismatch, 6 connection failed or lost,\n"
+		"7 a file not verified, 130 interrupted.\n");
+}
+
+static void stop(struct send *s, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void stop(struct send *s, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->exit_code >= 0)
+		return;
+	s->exit_code = code;
+	if (fmt) {
+		va_start(ap, fmt);
+		s->failure = g_strdup_vprintf(fmt, ap);
+		va_end(ap);
+	}
+	cli_quit();
+}
+
+static const char *current_path(const struct send *s, guint index)
+{
+	return ((const struct idl_send_file *)g_ptr_array_index(s->files, MIN(index, s->files->len - 1)))->path;
+}
+
+static gboolean on_tick(gpointer user)
+{
+	struct send *s = user;
+	struct idl_sender_stats st;
+
+	idl_sender_stats(s->sender, &st);
+	cli_progress_update(s->progress, current_path(s, st.current), st.done, st.total);
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- the sender ---- */
+
+static void on_accepted(struct idl_sender *sender, void *user)
+{
+	struct send *s = user;
+	struct idl_sender_stats st;
+	char held[32];
+
+	idl_sender_stats(sender, &st);
+	if (st.resumed && !s->quiet && !s->json) {
+		cli_progress_clear(s->progress);
+		fprintf(stderr, "idrop-lan: send: resuming: the receiver already holds %s\n",
+			cli_format_size(st.resumed, held, sizeof(held)));
+	}
+	if (!s->tick)
+		s->tick = g_timeout_add(TICK_MS, on_tick, s);
+}
+
+static void on_file_result(struct idl_sender *sender, guint index, bool ok, const char *reason, void *user)
+{
+	struct send *s = user;
+
+	(void)sender;
+	if (ok)
+		return;
+	cli_progress_clear(s->progress);
+	cli_error("send", "%s was not kept by the receiver: %s", current_path(s, index), reason);
+}
+
+static void on_finished(struct idl_sender *sender, enum idl_xfer_result r, const char *reason, void *user)
+{
+	struct send *s = user;
+
+	(void)sender;
+	switch (r) {
+	case IDL_XFER_OK: stop(s, IDL_EXIT_OK, NULL); break;
+	case IDL_XFER_DECLINED: stop(s, IDL_EXIT_DECLINED, "the receiver declined: %s", reason); break;
+	case IDL_XFER_VERIFY: stop(s, IDL_EXIT_VERIFY, "%s", reason); break;
+	case IDL_XFER_CANCELLED:
+	case IDL_XFER_CLOSED:
+		stop(s, IDL_EXIT_LOST, "%s; run the same command again to resume", reason);
+		break;
+	case IDL_XFER_PROTOCOL:
+	case IDL_XFER_LOCAL:
+		stop(s, IDL_EXIT_FAILURE, "%s", reason);
+		break;
+	}
+}
+
+/* ---- the channel ---- */
+
+static void ch_open(struct idl_channel *ch, void *user)
+{
+	struct send *s = user;
+
+	(void)ch;
+	s->t_start = g_get_monotonic_time();
+	idl_sender_start(s->sender);
+}
+
+static void ch_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
+{
+	struct send *s = user;
+
+	(void)ch;
+	idl_sender_feed(s->sender, binary, data, len);
+}
+
+static void ch_low(struct idl_channel *ch, void *user)
+{
+	struct send *s = user;
+
+	(void)ch;
+	idl_sender_pump(s->sender);
+}
+
+static void ch_closed(struct idl_channel *ch, void *user)
+{
+	struct send *s = user;
+
+	(void)ch;
+	s->ch = NULL;
+	idl_sender_closed(s->sender);
+}
+
+/* ---- the connection ---- */
+
+static gboolean on_deadline(gpointer user)
+{
+	struct send *s = user;
+
+	s->deadline = 0;
+	stop(s, IDL_EXIT_LOST, "not connected within %.0f s: see --verbose for where it stopped",
+	     s->timeout_ms / 1000.0);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_resolved(const struct idl_resolved *res, void *user)
+{
+	struct send *s = user;
+	char total[32], shortfp[IDL_FINGERPRINT_SHORT_LEN + 1] = "";
+
+	/* Discovery has its own bound; this one is for connecting. */
+	s->deadline = g_timeout_add(s->timeout_ms, on_deadline, s);
+	if (res->fingerprint[0])
+		idl_fingerprint_short(res->fingerprint, shortfp);
+	if (!s->quiet && !s->json)
+		fprintf(stderr, "idrop-lan: send: %u file%s (%s) to %s (%s port %u, id %s)\n", s->files->len,
+			s->files->len == 1 ? "" : "s",
+			cli_format_size(idl_files_total(s->files), total, sizeof(total)),
+			res->name[0] ? res->name : res->address, res->address, res->port,
+			shortfp[0] ? shortfp : "unknown: learned on connect");
+}
+
+static void on_connected(struct idl_peer *p, void *user)
+{
+	static const struct idl_channel_callbacks ccb = { ch_open, ch_message, ch_low, ch_closed };
+	static const struct idl_sender_callbacks scb = { on_accepted, on_file_result, on_finished };
+	struct send *s = user;
+	struct idl_link link;
+	GError *err = NULL;
+
+	if (s->deadline) {
+		/* Connected in time; from here only a human (consent) or the
+		 * network's own timeouts (ICE consent, SCTP) can make us wait. */
+		g_source_remove(s->deadline);
+		s->deadline = 0;
+	}
+	if (!cli_connect_target(s->conn)->fingerprint[0] && !s->quiet && !s->json)
+		fprintf(stderr, "idrop-lan: send: connected to id %s: compare it with `idrop-lan id` on the device\n",
+			idl_peer_remote_fingerprint(p));
+	s->ch = idl_peer_open_channel(p, "idrop", "idrop/1", true, &ccb, s, &err);
+	if (!s->ch) {
+		stop(s, IDL_EXIT_LOST, "data channel: %s", err->message);
+		g_error_free(err);
+		return;
+	}
+	cli_channel_link(s->ch, &link);
+	if (idl_sender_new(s->files, s->name, &link, &scb, s, &s->sender, &err) < 0) {
+		stop(s, IDL_EXIT_FAILURE, "%s", err->message);
+		g_error_free(err);
+	}
+}
+
+static void on_failed(enum cli_connect_failure kind, const char *message, void *user)
+{
+	static const int codes[] = {
+		[CLI_CONNECT_NOT_FOUND] = IDL_EXIT_NOT_FOUND, [CLI_CONNECT_REFUSED] = IDL_EXIT_DECLINED,
+		[CLI_CONNECT_FINGERPRINT] = IDL_EXIT_FINGERPRINT, [CLI_CONNECT_LOST] = IDL_EXIT_LOST,
+	};
+	struct send *s = user;
+
+	if (s->sender && kind == CLI_CONNECT_LOST) {
+		idl_sender_closed(s->sender);   /* it reports how far it got */
+		if (s->exit_code >= 0)
+			return;
+	}
+	stop(s, codes[kind], "%s", message);
+}
+
+static void print_summary(struct send *s)
+{
+	struct idl_sender_stats st;
+	char total[32];
+	double secs = s->t_start ? (double)(g_get_monotonic_time() - s->t_start) / 1e6 : 0, mbps;
+
+	memset(&st, 0, sizeof(st));
+	if (s->sender)
+		idl_sender_stats(s->sender, &st);
+	mbps = secs > 0 ? (double)st.sent / 1e6 / secs : 0;
+	if (s->json) {
+		printf("{\"exit\":%d,\"files\":%u,\"verified\":%u,\"failed\":%u,\"bytes\":%" G_GUINT64_FORMAT
+		       ",\"sent\":%" G_GUINT64_FORMAT ",\"resumed\":%" G_GUINT64_FORMAT
+		       ",\"seconds\":%.3f,\"mb_per_s\":%.2f}\n",
+		       s->exit_code, st.files, st.files_verified, st.files_failed, st.total, st.sent, st.resumed,
+		       secs, mbps);
+		fflush(stdout);
+		return;
+	}
+	if (s->quiet || s->exit_code != IDL_EXIT_OK)
+		return;
+	printf("sent %u file%s, %s in %.1f s (%.1f MB/s), verified%s\n", st.files, st.files == 1 ? "" : "s",
+	       cli_format_size(st.total, total, sizeof(total)), secs, mbps,
+	       st.resumed ? " (resumed)" : "");
+}
+
+static int parse_args(struct send *s, struct cli_connect_options *copt, const char **state_opt, bool *verbose,
+		      int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "name", required_argument, NULL, 'n' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "mdns", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': s->name = optarg; break;
+		case 't':
+			if (cli_parse_seconds("send", optarg, &s->timeout_ms) < 0)
+				return IDL_EXIT_USAGE;
+			break;
+		case 'q': s->quiet = true; break;
+		case 'j': s->json = true; break;
+		case 'i': copt->interface = optarg; break;
+		case 's': *state_opt = optarg; break;
+		case 'm':
+			if (cli_parse_backend("send", optarg, &copt->backend) < 0)
+				return IDL_EXIT_USAGE;
+			break;
+		case 'v': *verbose = true; break;
+		case 'h': usage(stdout); return IDL_EXIT_OK;
+		default: cli_bad_option("send", argv); return IDL_EXIT_USAGE;
+		}
+	}
+	if (argc - optind < 2) {
+		cli_error("send", "give a TARGET and at least one FILE or DIR (see --help)");
+		return IDL_EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cmd_send(int argc, char *argv[])
+{
+	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
+	struct cli_connect_options copt = { .backend = IDL_MDNS_AUTO };
+	struct send s = { .timeout_ms = 30000, .exit_code = -1, .name = g_get_host_name() };
+	GPtrArray *skipped = NULL;
+	struct idl_target target;
+	const char *state_opt = NULL;
+	char *state_dir = NULL, *msg = NULL;
+	bool verbose = false;
+	GError *err = NULL;
+	int r, sig;
+
+	r = parse_args(&s, &copt, &state_opt, &verbose, argc, argv);
+	if (r >= 0)
+		return r;
+	cli_setup_logging(verbose);
+	if (idl_target_parse(argv[optind], &target, &err) < 0) {
+		cli_error("send", "%s", err->message);
+		g_error_free(err);
+		return IDL_EXIT_USAGE;
+	}
+	if (idl_files_collect(argv + optind + 1, (size_t)(argc - optind - 1), &s.files, &skipped, &err) < 0) {
+		cli_error("send", "%s", err->message);
+		g_error_free(err);
+		return IDL_EXIT_FAILURE;
+	}
+	for (guint i = 0; i < skipped->len; i++)
+		cli_error("send", "skipping %s", (char *)skipped->pdata[i]);
+	if (!s.files->len) {
+		cli_error("send", "nothing to send: no regular files in what was given");
+		s.exit_code = IDL_EXIT_FAILURE;
+		goto out;
+	}
+	state_dir = cli_state_dir(state_opt);
+	if (idl_identity_load_or_create(state_dir, &s.id, &err) < 0) {
+		cli_error("send", "%s", err->message);
+		s.exit_code = IDL_EXIT_FAILURE;
+		goto out;
+	}
+	copt.target = argv[optind];
+	copt.timeout_ms = s.timeout_ms;
+	copt.id = s.id;
+	s.progress = cli_progress_new("sending", s.quiet || s.json);
+	if (cli_connect_start(&copt, &ccb, &s, &s.conn, &msg) < 0) {
+		cli_error("send", "%s", msg);
+		s.exit_code = IDL_EXIT_NOT_FOUND;
+		goto out;
+	}
+	sig = cli_run_until_signal();
+	if (sig && s.exit_code < 0) {
+		/* Tell the receiver, so it keeps what it has for the resume. */
+		if (s.sender)
+			idl_sender_cancel(s.sender, "the sender was interrupted");
+		cli_drain(s.ch, 1000);
+		stop(&s, IDL_EXIT_INTERRUPTED, "interrupted (%s): run the same command again to resume",
+		     strsignal(sig));
+	}
+	if (s.tick)
+		g_source_remove(s.tick);
+	s.tick = 0;
+	cli_progress_free(s.progress);
+	s.progress = NULL;
+	if (s.exit_code != IDL_EXIT_OK)
+		cli_drain(s.ch, 1000);   /* our cancel, if any, goes out first */
+	if (s.failure)
+		cli_error("send", "%s", s.failure);
+	print_summary(&s);
+out:
+	if (s.tick)
+		g_source_remove(s.tick);
+	if (s.deadline)
+		g_source_remove(s.deadline);
+	cli_progress_free(s.progress);
+	/* The connection first: its teardown may still report to the sender. */
+	cli_connect_free(s.conn);
+	idl_sender_free(s.sender);
+	idl_identity_free(s.id);
+	if (s.files)
+		g_ptr_array_unref(s.files);
+	if (skipped)
+		g_ptr_array_unref(skipped);
+	g_free(s.failure);
+	g_free(msg);
+	g_free(state_dir);
+	return s.exit_code;
+}

@@ -1,0 +1,395 @@
+/* incoming: receivers for the senders that connect, and the consent
+ * question. See incoming.h. One question is on the terminal at a time; the
+ * others wait their turn. A receiver that finished is freed from an idle
+ * source (never inside its own callback); its connection record stays until
+ * the channel or the peer closes, so late callbacks find it. */
+#include "cli/incoming.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib-unix.h>
+
+#include "cli/cli.h"
+#include "cli/progress.h"
+#include "sctp/sctp.h"
+#include "transfer/receiver.h"
+#include "transport/identity.h"
+
+#define ASK_TIMEOUT_S 60
+#define LIST_FILES 5          /* file names shown with the question */
+
+struct conn {
+	struct cli_incoming *in;
+	struct idl_peer *peer;
+	struct idl_channel *ch;
+	struct idl_receiver *r;       /* NULL once finished */
+	struct cli_progress *progress;
+	guint tick;
+	enum idl_xfer_result last;    /* how the last offer ended */
+	bool any_done, any_bad;
+	char *last_reason;
+	size_t offer_files;           /* the offer being asked about */
+	uint64_t offer_total;
+};
+
+struct cli_incoming {
+	struct cli_incoming_options o;
+	cli_incoming_ended_cb ended;
+	void *user;
+	GPtrArray *conns;             /* struct conn * */
+	GPtrArray *dying;             /* struct idl_receiver * to free */
+	guint reaper;
+	/* the consent question */
+	GQueue asking;                /* struct conn *: the head is on screen */
+	guint stdin_watch, ask_timeout;
+	GString *answer;
+};
+
+int cli_parse_accept(const char *cmd, const char *s, enum cli_accept_policy *out)
+{
+	if (!strcmp(s, "ask"))
+		*out = CLI_ACCEPT_ASK;
+	else if (!strcmp(s, "all"))
+		*out = CLI_ACCEPT_ALL;
+	else if (!strcmp(s, "none"))
+		*out = CLI_ACCEPT_NONE;
+	else {
+		cli_error(cmd, "--accept must be ask, all or none, not \"%s\"", s);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *who(struct conn *c, char *buf, size_t len)
+{
+	struct idl_receiver_stats st;
+	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
+
+	idl_fingerprint_short(idl_peer_remote_fingerprint(c->peer), shortfp);
+	st.peer_name[0] = 0;
+	if (c->r)
+		idl_receiver_stats(c->r, &st);
+	g_snprintf(buf, len, "\"%s\" [fingerprint %s]", st.peer_name[0] ? st.peer_name : "?", shortfp);
+	return buf;
+}
+
+static void say(struct conn *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void say(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	cli_progress_clear(c->progress);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* ---- reaping ---- */
+
+static gboolean reap(gpointer user)
+{
+	struct cli_incoming *in = user;
+
+	in->reaper = 0;
+	g_ptr_array_set_size(in->dying, 0);
+	return G_SOURCE_REMOVE;
+}
+
+static void retire(struct conn *c)
+{
+	struct cli_incoming *in = c->in;
+
+	if (c->tick)
+		g_source_remove(c->tick);
+	c->tick = 0;
+	cli_progress_free(c->progress);
+	c->progress = NULL;
+	if (c->r) {
+		g_ptr_array_add(in->dying, c->r);
+		c->r = NULL;
+		if (!in->reaper)
+			in->reaper = g_idle_add(reap, in);
+	}
+}
+
+/* ---- the consent question ---- */
+
+static void ask_next(struct cli_incoming *in);
+
+/* Takes the question off the screen; c answers it, unless it is gone. */
+static void end_question(struct cli_incoming *in, bool yes, const char *reason)
+{
+	struct conn *c = g_queue_pop_head(&in->asking);
+
+	if (in->stdin_watch)
+		g_source_remove(in->stdin_watch);
+	if (in->ask_timeout)
+		g_source_remove(in->ask_timeout);
+	in->stdin_watch = in->ask_timeout = 0;
+	if (c && c->r)
+		idl_receiver_decide(c->r, yes, reason);
+	ask_next(in);
+}
+
+static gboolean on_stdin(gint fd, GIOCondition cond, gpointer user)
+{
+	struct cli_incoming *in = user;
+	char buf[256];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	(void)cond;
+	if (n <= 0) {
+		in->stdin_watch = 0;
+		end_question(in, false, "nobody answered at the receiving device");
+		return G_SOURCE_REMOVE;
+	}
+	g_string_append_len(in->answer, buf, n);
+	if (!memchr(in->answer->str, '\n', in->answer->len) && in->answer->len < 4096)
+		return G_SOURCE_CONTINUE;
+	in->stdin_watch = 0;
+	g_strstrip(in->answer->str);
+	end_question(in, !g_ascii_strcasecmp(in->answer->str, "y") || !g_ascii_strcasecmp(in->answer->str, "yes"),
+		     "the user at the receiving device declined");
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_ask_timeout(gpointer user)
+{
+	struct cli_incoming *in = user;
+
+	in->ask_timeout = 0;
+	printf("\nno answer within %d s: declined\n", ASK_TIMEOUT_S);
+	end_question(in, false, "nobody answered at the receiving device");
+	return G_SOURCE_REMOVE;
+}
+
+static void ask_next(struct cli_incoming *in)
+{
+	struct conn *c = g_queue_peek_head(&in->asking);
+	char total[32], w[128];
+
+	if (!c || in->stdin_watch)
+		return;
+	g_string_truncate(in->answer, 0);
+	printf("Accept %zu file%s (%s) from %s? [y/N] ", c->offer_files, c->offer_files == 1 ? "" : "s",
+	       cli_format_size(c->offer_total, total, sizeof(total)), who(c, w, sizeof(w)));
+	fflush(stdout);
+	in->stdin_watch = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, in);
+	in->ask_timeout = g_timeout_add_seconds(ASK_TIMEOUT_S, on_ask_timeout, in);
+}
+
+/* ---- the receiver ---- */
+
+static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, void *user)
+{
+	struct conn *c = user;
+	struct cli_incoming *in = c->in;
+	char total[32], held[32], size[32], w[128];
+	size_t n = info->offer->n_files;
+
+	say(c, "incoming: %zu file%s (%s) from %s%s%s", n, n == 1 ? "" : "s",
+	    cli_format_size(info->total, total, sizeof(total)), who(c, w, sizeof(w)),
+	    info->held ? ", resuming after " : "", info->held ? cli_format_size(info->held, held, sizeof(held)) : "");
+	for (size_t i = 0; i < MIN(n, (size_t)LIST_FILES); i++)
+		say(c, "  %s (%s)", info->offer->files[i].path,
+		    cli_format_size(info->offer->files[i].size, size, sizeof(size)));
+	if (n > LIST_FILES)
+		say(c, "  ... and %zu more", n - LIST_FILES);
+
+	if (in->o.policy == CLI_ACCEPT_ALL) {
+		idl_receiver_decide(r, true, NULL);
+	} else if (in->o.policy == CLI_ACCEPT_NONE) {
+		say(c, "declined (--accept=none)");
+		idl_receiver_decide(r, false, "this device accepts no files");
+	} else if (!isatty(STDIN_FILENO)) {
+		say(c, "declined: no terminal to ask on; start serve with --accept=all to take files unasked");
+		idl_receiver_decide(r, false, "nobody is at the receiving device to accept it");
+	} else {
+		c->offer_files = n;
+		c->offer_total = info->total;
+		g_queue_push_tail(&in->asking, c);
+		ask_next(in);
+	}
+}
+
+static gboolean on_tick(gpointer user)
+{
+	struct conn *c = user;
+	struct idl_receiver_stats st;
+
+	idl_receiver_stats(c->r, &st);
+	cli_progress_update(c->progress, "receiving", st.done, st.total);
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_file_done(struct idl_receiver *r, const char *path, const char *final_path, const char *reason,
+			 void *user)
+{
+	struct conn *c = user;
+
+	(void)r;
+	if (final_path && !strcmp(path, final_path))
+		say(c, "saved: %s", final_path);
+	else if (final_path)
+		say(c, "saved: %s (a file named %s was there already)", final_path, path);
+	else
+		say(c, "not kept: %s: %s", path, reason);
+}
+
+static void on_transfer_done(struct idl_receiver *r, enum idl_xfer_result res, const char *reason, void *user)
+{
+	struct conn *c = user;
+	struct idl_receiver_stats st;
+	char w[128], total[32];
+
+	idl_receiver_stats(r, &st);
+	if (c->tick)
+		g_source_remove(c->tick);
+	c->tick = 0;
+	c->any_done = true;
+	c->last = res;
+	g_free(c->last_reason);
+	c->last_reason = g_strdup(reason);
+	if (res == IDL_XFER_OK) {
+		say(c, "done: %u file%s (%s) from %s, all verified", st.files, st.files == 1 ? "" : "s",
+		    cli_format_size(st.total, total, sizeof(total)), who(c, w, sizeof(w)));
+	} else {
+		c->any_bad = true;
+		if (res != IDL_XFER_DECLINED)
+			say(c, "ended: transfer from %s: %s", who(c, w, sizeof(w)), reason);
+	}
+}
+
+static void on_finished(struct idl_receiver *r, enum idl_xfer_result res, const char *reason, void *user)
+{
+	struct conn *c = user;
+	struct cli_incoming *in = c->in;
+	char w[128];
+
+	/* A question still on screen for it is void now. */
+	if (g_queue_peek_head(&in->asking) == c) {
+		c->r = NULL;                /* nothing to answer */
+		printf("\n");
+		end_question(in, false, NULL);
+		c->r = r;
+	}
+	g_queue_remove(&in->asking, c);
+	if (res != IDL_XFER_CLOSED || !c->any_done)
+		say(c, "stopped: %s: %s", who(c, w, sizeof(w)), reason);
+	retire(c);
+	if (in->ended) {
+		if (c->any_done && !c->any_bad && res == IDL_XFER_CLOSED)
+			in->ended(IDL_XFER_OK, NULL, in->user);
+		else if (c->any_done && res == IDL_XFER_CLOSED)
+			in->ended(c->last, c->last_reason, in->user);
+		else
+			in->ended(res, reason, in->user);
+	}
+}
+
+/* ---- the channel ---- */
+
+static void ch_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
+{
+	struct conn *c = user;
+
+	(void)ch;
+	if (c->r)
+		idl_receiver_feed(c->r, binary, data, len);
+	if (c->r && c->progress && !c->tick)
+		c->tick = g_timeout_add(100, on_tick, c);
+}
+
+static void conn_free(gpointer data)
+{
+	struct conn *c = data;
+
+	retire(c);
+	g_free(c->last_reason);
+	g_free(c);
+}
+
+static void ch_closed(struct idl_channel *ch, void *user)
+{
+	struct conn *c = user;
+
+	(void)ch;
+	if (c->r)
+		idl_receiver_closed(c->r);
+	g_ptr_array_remove(c->in->conns, c);
+}
+
+void cli_incoming_channel(struct cli_incoming *in, struct idl_peer *p, struct idl_channel *ch)
+{
+	static const struct idl_channel_callbacks ccb = { NULL, ch_message, NULL, ch_closed };
+	static const struct idl_receiver_callbacks rcb = { on_offer, on_file_done, on_transfer_done, on_finished };
+	struct conn *c = g_new0(struct conn, 1);
+	struct idl_link link;
+	GError *err = NULL;
+
+	c->in = in;
+	c->peer = p;
+	c->ch = ch;
+	cli_channel_link(ch, &link);
+	if (idl_receiver_new(in->o.dir, in->o.state_dir, in->o.name, idl_peer_remote_fingerprint(p), &link, &rcb,
+			     c, &c->r, &err) < 0) {
+		cli_error("serve", "cannot receive: %s", err->message);
+		g_error_free(err);
+		g_free(c);
+		idl_channel_close(ch);
+		return;
+	}
+	if (in->o.progress)
+		c->progress = cli_progress_new("receiving", false);
+	g_ptr_array_add(in->conns, c);
+	idl_channel_set_callbacks(ch, &ccb, c);
+}
+
+void cli_incoming_peer_closed(struct cli_incoming *in, struct idl_peer *p)
+{
+	for (guint i = in->conns->len; i-- > 0;) {
+		struct conn *c = in->conns->pdata[i];
+		if (c->peer != p)
+			continue;
+		if (c->r)
+			idl_receiver_closed(c->r);
+		g_ptr_array_remove_index(in->conns, i);
+	}
+}
+
+struct cli_incoming *cli_incoming_new(const struct cli_incoming_options *o, cli_incoming_ended_cb ended,
+				      void *user)
+{
+	struct cli_incoming *in = g_new0(struct cli_incoming, 1);
+
+	in->o = *o;
+	in->ended = ended;
+	in->user = user;
+	in->conns = g_ptr_array_new_with_free_func(conn_free);
+	in->dying = g_ptr_array_new_with_free_func((GDestroyNotify)idl_receiver_free);
+	in->answer = g_string_new(NULL);
+	g_queue_init(&in->asking);
+	return in;
+}
+
+void cli_incoming_free(struct cli_incoming *in)
+{
+	if (!in)
+		return;
+	in->ended = NULL;
+	g_queue_clear(&in->asking);
+	if (in->stdin_watch)
+		g_source_remove(in->stdin_watch);
+	if (in->ask_timeout)
+		g_source_remove(in->ask_timeout);
+	if (in->reaper)
+		g_source_remove(in->reaper);
+	g_ptr_array_unref(in->conns);
+	g_ptr_array_unref(in->dying);
+	g_string_free(in->answer, TRUE);
+	g_free(in);
+}
