@@ -536,6 +536,14 @@ lan_wait_for() {
 # lan_cleanup: end every process we started (by PID), then any process left
 # inside our namespaces, delete the namespaces and the work dir (kept with
 # LAN_KEEP=1). Idempotent; signals are held off while it runs.
+# lan_on_cleanup CMD: run CMD (a shell string) at cleanup, after every
+# process ended and before the work dir goes: undo what the test set up
+# outside the namespaces (e.g. umount a tmpfs it mounted in $LAN_DIR).
+LAN__UNDO=()
+lan_on_cleanup() {
+	LAN__UNDO+=("$1")
+}
+
 lan_cleanup() {
 	[[ "$LAN__STATE" == up ]] || return 0
 	trap '' INT TERM HUP
@@ -577,6 +585,12 @@ lan_cleanup() {
 		done
 		lan__reap_all stray stray_st 2>/dev/null
 	fi
+
+	# The test's own undo steps (umount of a tmpfs it mounted), newest first.
+	for ((i = ${#LAN__UNDO[@]} - 1; i >= 0; i--)); do
+		eval "${LAN__UNDO[$i]}" 2>/dev/null || lan__err "cleanup: '${LAN__UNDO[$i]}' failed"
+	done
+	LAN__UNDO=()
 
 	# Hosts first, the bridge namespace last (it is first in the list).
 	for ((i = ${#LAN__NSES[@]} - 1; i >= 0; i--)); do

@@ -1,0 +1,192 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # helpers are called through lan_wait_for
+# File transfer end to end on the simulated LAN: `idrop-lan send` to `serve`
+# and `receive` on other hosts, byte for byte (empty, 1 byte, 100 MiB random,
+# a tree with spaces and UTF-8, 500 small files), consent (declined -> exit
+# 4, nothing written), resume after the receiver is killed mid-transfer (only
+# the remainder crosses the second time), a hostile sender (python3-aiortc
+# following docs/PROTOCOL.md) and a disk that fills up mid-file.
+set -eu -o pipefail
+# shellcheck source=lan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
+PY=/usr/bin/python3
+PEER=$TOP/tests/interop/idrop_peer.py
+[[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
+"$PY" -c 'import aiortc' 2>/dev/null || { echo "Bail out! $PY cannot import aiortc: make deps installs python3-aiortc"; exit 1; }
+lan_require timeout cmp sha256sum mount umount
+lan_init
+lan_add_hosts a b c
+tag=${LAN_PREFIX: -4}
+A=$(lan_addr a) C=$(lan_addr c)
+log() { echo "$LAN_DIR/$1.log"; }
+json() { "$PY" -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
+peer_json() { tail -n 1 "$1" | json "$2" 2>/dev/null; }
+
+# --- what b sends ---------------------------------------------------------
+SRC=$LAN_DIR/src
+mkdir -p "$SRC/tree/sub dir/ünïcödé ✓" "$SRC/many"
+: >"$SRC/empty"
+printf 'x' >"$SRC/one"
+head -c $((100 * 1024 * 1024)) /dev/urandom >"$SRC/random100"
+echo "deep" >"$SRC/tree/sub dir/ünïcödé ✓/file with spaces.txt"
+head -c 70000 /dev/urandom >"$SRC/tree/sub dir/b.bin"
+echo "top" >"$SRC/tree/a.txt"
+for i in $(seq 1 500); do echo "small $i" >"$SRC/many/f$i.txt"; done
+
+# --- serve on a, accepting everything ---------------------------------------
+DL_A=$LAN_DIR/dl-a
+lan_spawn a "$(log serve-a)" "$BIN" serve --name "Recv $tag" --accept=all --dir "$DL_A"
+pid_a=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-a)" || lan_fail "serve on a advertised"
+fp_a=$(lan_run a "$BIN" id | awk '/^id:/ { print $2 }')
+
+rc=0; out=$(lan_run b timeout 120 "$BIN" send --json a.local "$SRC/empty" "$SRC/one" "$SRC/random100" \
+	2>"$(log send-files.err)") || rc=$?
+lan_diag "send files: $out"
+lan_check "send a.local: empty, 1-byte and 100 MiB files arrive verified (exit 0)" \
+	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = 3
+lan_check "... byte for byte (empty)" cmp "$SRC/empty" "$DL_A/empty"
+lan_check "... 1 byte" cmp "$SRC/one" "$DL_A/one"
+lan_check "... 100 MiB" cmp "$SRC/random100" "$DL_A/random100"
+lan_check "serve reports each saved file" grep -q '^saved: random100$' "$(log serve-a)"
+
+rc=0; out=$(lan_run b timeout 60 "$BIN" send --json "Recv $tag" "$SRC/tree" "$SRC/many" 2>"$(log send-tree.err)") || rc=$?
+lan_diag "send tree: $out"
+lan_check "send by display name: a tree (spaces, UTF-8, nesting) and 500 small files in one send" \
+	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = 503
+lan_check "... the tree is identical" diff -r "$SRC/tree" "$DL_A/tree"
+lan_check "... the 500 files are identical" diff -r "$SRC/many" "$DL_A/many"
+
+rc=0; lan_run b timeout 60 "$BIN" send --quiet "$A:7757" "$SRC/one" 2>"$(log send-ip.err)" || rc=$?
+lan_check "send IP:PORT again: exit 0, the copy lands as 'one (1)', the first is untouched" \
+	test "$rc" = 0 -a -f "$DL_A/one (1)" -a "$(cat "$DL_A/one")" = x
+lan_check "no .part left behind" test -z "$(find "$DL_A" -name '*.part')"
+
+# --- consent ------------------------------------------------------------------
+DL_C=$LAN_DIR/dl-c
+lan_spawn c "$(log serve-c-none)" "$BIN" serve --name "Nope $tag" --accept=none --dir "$DL_C"
+pid_c=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-c-none)" || lan_fail "serve on c advertised"
+rc=0; lan_run b timeout 60 "$BIN" send c.local "$SRC/one" 2>"$(log send-declined.err)" || rc=$?
+lan_diag "declined: rc=$rc $(tail -n 1 "$(log send-declined.err)")"
+lan_check "a declined send exits 4 and says why; nothing is written" \
+	test "$rc" = 4 -a -z "$(ls -A "$DL_C")" -a -n "$(grep -i 'declined' "$(log send-declined.err)")"
+lan_stop "$pid_c" || true
+# With no terminal and no policy, serve refuses rather than accepting blindly.
+lan_spawn c "$(log serve-c-ask)" "$BIN" serve --name "Ask $tag" --dir "$DL_C"
+pid_c=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-c-ask)" || lan_fail "serve on c advertised"
+rc=0; lan_run b timeout 60 "$BIN" send c.local "$SRC/one" 2>"$(log send-noterm.err)" || rc=$?
+lan_check "no terminal and no --accept: refused (exit 4), nothing written" test "$rc" = 4 -a -z "$(ls -A "$DL_C")"
+lan_stop "$pid_c" || true
+
+rc=0; lan_run b timeout 30 "$BIN" send --timeout 3 "nosuch-$tag.local" "$SRC/one" 2>"$(log send-notfound.err)" || rc=$?
+lan_check "an unknown device: exit 3" test "$rc" = 3
+
+# --- resume: the receiver is killed mid-transfer ------------------------------
+DL_R=$LAN_DIR/dl-r
+lan_spawn c "$(log receive-1)" "$BIN" receive --name "Res $tag" --accept=all --dir "$DL_R"
+pid_r=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log receive-1)" || lan_fail "receive on c advertised"
+lan_spawn b "$(log send-cut)" timeout 60 "$BIN" send --json c.local "$SRC/random100"
+pid_s=$LAN_PID
+part_big() { [[ -f "$DL_R/random100.part" ]] && (($(stat -c %s "$DL_R/random100.part") >= 20 * 1024 * 1024)); }
+lan_wait_for 60 part_big || lan_fail "the .part grew to 20 MiB"
+lan_stop "$pid_r" KILL 5 || true
+held=$(stat -c %s "$DL_R/random100.part")
+# The sender notices on its own (ICE consent, SCTP) and prints its summary.
+lan_wait_for 40 grep -q '^{' "$(log send-cut)" || lan_diag "the sender did not notice within 40 s"
+rc=0; lan_stop "$pid_s" TERM 5 || rc=$?
+lan_diag "cut after $held bytes; first send exit $rc: $(tail -n 2 "$(log send-cut)" | tr '\n' ' ')"
+lan_check "the sender reports the lost connection (exit 6), the .part is kept" \
+	test "$rc" = 6 -a "$held" -gt 0
+lan_spawn c "$(log receive-2)" "$BIN" receive --name "Res $tag" --accept=all --dir "$DL_R"
+pid_r=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log receive-2)" || lan_fail "receive on c advertised again"
+rc=0; out=$(lan_run b timeout 120 "$BIN" send --json c.local "$SRC/random100" 2>"$(log send-resume.err)") || rc=$?
+lan_diag "resume: $out"
+size=$(stat -c %s "$SRC/random100")
+resumed=$(json "d['resumed']" <<<"$out" 2>/dev/null || echo -1)
+sent=$(json "d['sent']" <<<"$out" 2>/dev/null || echo -1)
+lan_check "run again: it resumes from what the receiver held and completes verified" \
+	test "$rc" = 0 -a "$resumed" -gt 0
+lan_check "... only the remainder crossed the second time (sent = size - resumed)" \
+	test "$sent" = $((size - resumed))
+lan_check "... and the whole file is identical" cmp "$SRC/random100" "$DL_R/random100"
+rc=0; lan_stop "$pid_r" TERM 10 || rc=$?
+lan_check "receive exited 0 by itself after the transfer" test "$rc" = 0
+
+# --- a hostile sender speaking the protocol (python3-aiortc) -------------------
+DL_H=$LAN_DIR/dl-h
+lan_spawn c "$(log serve-h)" "$BIN" serve --name "Hostile $tag" --accept=all --dir "$DL_H"
+pid_h=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-h)" || lan_fail "serve on c advertised (hostile)"
+peer() { # NAME ARGS...: the python peer on b sending to c; sets rc
+	local name=$1
+	shift
+	rc=0; lan_run b timeout 60 "$PY" "$PEER" send "http://$C:7757" --timeout 40 "$@" >"$(log "peer-$name")" 2>&1 || rc=$?
+	lan_diag "peer $name: rc=$rc $(tail -n 1 "$(log "peer-$name")" | cut -c1-300)"
+}
+peer ok --expect-fingerprint "$(lan_run c "$BIN" id | awk '/^id:/ { print $2 }')" "$SRC/tree/a.txt" "$SRC/one"
+lan_check "aiortc peer following docs/PROTOCOL.md sends two files to serve, both verified" \
+	test "$rc" = 0 -a -f "$DL_H/a.txt" -a -f "$DL_H/one"
+cmp -s "$SRC/tree/a.txt" "$DL_H/a.txt" || lan_fail "aiortc-sent file differs"
+for lie in "path=../escape.txt" "path=/tmp/evil-$tag" "path=a/../../b"; do
+	peer "${lie//[^a-z]/}" --lie "$lie" "$SRC/one"
+	lan_check "hostile path '${lie#path=}' is refused (exit != 0), nothing written outside the folder" \
+		test "$rc" != 0 -a ! -e "$LAN_DIR/escape.txt" -a ! -e "/tmp/evil-$tag" -a ! -f "$LAN_DIR/b" \
+		-a -n "$(grep -o 'the receiver cancelled' "$(log "peer-${lie//[^a-z]/}")" | head -n 1)"
+done
+for lie in size-more size-less bad-hash; do
+	before=$(find "$DL_H" -type f ! -name '*.part' | wc -l)
+	peer "$lie" --lie "$lie" --as "lie-$lie.bin" "$SRC/tree/sub dir/b.bin"
+	lan_check "a sender that lies ($lie) gets file-error; no file is kept under its name" \
+		test "$rc" != 0 -a ! -e "$DL_H/lie-$lie.bin" -a "$(find "$DL_H" -type f ! -name '*.part' | wc -l)" = "$before" \
+		-a -n "$(grep -o 'file-error' "$(log "peer-$lie")" | head -n 1)"
+done
+lan_check "... only the short one keeps a .part (for a resume); the wrong ones are deleted" \
+	test -f "$DL_H/lie-size-less.bin.part" -a ! -e "$DL_H/lie-size-more.bin.part" -a ! -e "$DL_H/lie-bad-hash.bin.part"
+peer junk --lie 'raw-json={"type":"offer","files":"nope"}' "$SRC/one"
+lan_check "a malformed offer gets a cancel naming the problem; serve keeps running" \
+	test "$rc" != 0 -a -n "$(grep -o 'protocol error' "$(log peer-junk)" | head -n 1)"
+lan_check "serve survived every hostile sender" kill -0 "$pid_h"
+lan_stop "$pid_h" || true
+
+# --- the disk fills up mid-file -------------------------------------------------
+DL_F=$LAN_DIR/dl-full
+mkdir -p "$DL_F"
+mount -t tmpfs -o size=12m "idrop-test-$tag" "$DL_F" || lan_fail "mount a tmpfs for the full-disk test"
+lan_on_cleanup "umount '$DL_F'"
+head -c $((8 * 1024 * 1024)) /dev/urandom >"$SRC/six"
+# Mounted before the receiver starts: its mount namespace is a copy.
+lan_spawn c "$(log serve-full)" "$BIN" serve --name "Full $tag" --accept=all --dir "$DL_F" --state-dir "$LAN_DIR/state-full"
+pid_f=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-full)" || lan_fail "serve on c advertised (full)"
+lan_spawn b "$(log peer-full)" timeout 60 "$PY" "$PEER" send "http://$C:7757" --timeout 40 \
+	--pause-after 1048576 --pause-file "$LAN_DIR/go" "$SRC/six"
+pid_p=$LAN_PID
+part_grew() { [[ -f "$DL_F/six.part" ]] && (($(stat -c %s "$DL_F/six.part") >= 512 * 1024)); }
+lan_wait_for 20 part_grew || lan_diag "the .part did not reach 512 KiB: $(ls -l "$DL_F" | tr '\n' ' ')"
+# Fill the rest of the disk behind the receiver's back, then let the sender go on.
+dd if=/dev/zero of="$DL_F/filler" bs=64k 2>/dev/null || true
+touch "$LAN_DIR/go"
+lan_wait_for 40 grep -q '^{' "$(log peer-full)" || lan_diag "the python peer did not end within 40 s"
+rc=0; lan_stop "$pid_p" TERM 5 || rc=$?
+lan_diag "full disk: rc=$rc $(tail -n 1 "$(log peer-full)" | cut -c1-300)"
+lan_check "a full disk cancels the transfer with a clear reason (the sender is told)" \
+	test "$rc" != 0 -a -n "$(grep -oi 'disk is full\|no space' "$(log peer-full)" | head -n 1)"
+lan_diag "after the full disk: $(ls -l "$DL_F" | tr '\n' ' ')"
+lan_check "... the partial data is kept for a resume" \
+	test -f "$DL_F/six.part" -a "$(stat -c %s "$DL_F/six.part" 2>/dev/null || echo 0)" -gt 0 -a ! -e "$DL_F/six"
+lan_check "... and serve still runs" kill -0 "$pid_f"
+rm -f "$DL_F/filler"
+rc=0; out=$(lan_run b timeout 60 "$BIN" send --json "$C:7757" "$SRC/six" 2>"$(log send-after-full.err)") || rc=$?
+lan_check "once there is space again, the same file from another sender starts afresh and completes" \
+	test "$rc" = 0 && cmp -s "$SRC/six" "$DL_F/six"
+lan_stop "$pid_f" || true
+
+lan_stop "$pid_a" || true
+lan_done
