@@ -36,10 +36,12 @@
  * after a pause), but well clear of the SACK frequency. */
 #define MAX_BURST (4 * SACK_FREQ)
 G_STATIC_ASSERT(MAX_BURST >= 2 * SACK_FREQ);
-/* Fixed SCTP packet size (PMTUD is off: usrsctp cannot probe, and DTLS
+/* SCTP packet size by default (PMTUD is off: usrsctp cannot probe, and DTLS
  * over UDP must not fragment): 1280 (IPv6 minimum MTU) - 40 IPv6 - 8 UDP -
- * at most 44 of DTLS 1.2 record overhead. */
-#define PATH_MTU 1188
+ * at most 44 of DTLS 1.2 record overhead. The owner may raise it when it
+ * knows the path (idl_sctp_set_packet_size). */
+#define PATH_MTU IDL_SCTP_PACKET_MIN
+G_STATIC_ASSERT(IDL_SCTP_PACKET_MAX == 1500 - 40 - 8 - 40);
 #define READ_BUFFER IDL_SCTP_LOCAL_MAX_MESSAGE
 /* Packets that arrive before idl_sctp_connect (the peer finished DTLS
  * first) are kept and fed after it: usrsctp answers an INIT for a socket
@@ -417,6 +419,24 @@ static int set_opt(struct idl_sctp *s, int level, int name, const void *val, soc
 	return -e;
 }
 
+static int set_path_mtu(struct idl_sctp *s, size_t packet, GError **err)
+{
+	struct sctp_paddrparams pp;
+
+	memset(&pp, 0, sizeof(pp));
+	pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
+	pp.spp_flags = SPP_PMTUD_DISABLE | SPP_HB_ENABLE;
+	/* usrsctp's path MTU leaves out the 12-byte common header. */
+	pp.spp_pathmtu = (uint32_t)packet - 12;
+	return set_opt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp), "SCTP_PEER_ADDR_PARAMS", err);
+}
+
+int idl_sctp_set_packet_size(struct idl_sctp *s, size_t bytes, GError **err)
+{
+	return set_path_mtu(s, CLAMP(bytes, (size_t)IDL_SCTP_PACKET_MIN, (size_t)IDL_SCTP_PACKET_MAX), err);
+}
+
+
 static int configure(struct idl_sctp *s, GError **err)
 {
 	/* Close means abort: once the peer connection is torn down there is
@@ -425,7 +445,6 @@ static int configure(struct idl_sctp *s, GError **err)
 	struct sctp_assoc_value reset = { .assoc_id = SCTP_ALL_ASSOC,
 					  .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ };
 	struct sctp_initmsg init = { .sinit_num_ostreams = STREAMS, .sinit_max_instreams = STREAMS };
-	struct sctp_paddrparams pp;
 	const uint16_t events[] = { SCTP_ASSOC_CHANGE, SCTP_SENDER_DRY_EVENT,
 				    SCTP_STREAM_RESET_EVENT, SCTP_SHUTDOWN_EVENT };
 	int on = 1, off = 0, bufsize = BUFFER_SPACE;
@@ -461,13 +480,7 @@ static int configure(struct idl_sctp *s, GError **err)
 		if ((r = set_opt(s, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev), "SCTP_EVENT", err)))
 			return r;
 	}
-	memset(&pp, 0, sizeof(pp));
-	pp.spp_assoc_id = SCTP_FUTURE_ASSOC;
-	pp.spp_flags = SPP_PMTUD_DISABLE | SPP_HB_ENABLE;
-	/* usrsctp's path MTU leaves out the 12-byte common header. */
-	pp.spp_pathmtu = PATH_MTU - 12;
-	return set_opt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp),
-		       "SCTP_PEER_ADDR_PARAMS", err);
+	return set_path_mtu(s, PATH_MTU, err);
 }
 
 static struct sockaddr_conn conn_addr(const struct idl_sctp *s)

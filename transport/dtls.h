@@ -7,6 +7,10 @@
 #ifndef IDL_DTLS_H
 #define IDL_DTLS_H
 
+/* Bytes a DTLS 1.2 record adds to its payload, at most: 13 of header, and for
+ * AES-GCM 8 of explicit nonce and 16 of tag; rounded up for other suites. */
+#define IDL_DTLS_RECORD_OVERHEAD 40
+
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <ifaddrs.h>
+#include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <gio/gio.h>
 #include <nice/agent.h>
 
@@ -229,6 +232,79 @@ char *idl_ice_describe_pair(const struct idl_ice *ice)
 	return g_strdup_printf("%s:%u -> %s:%u (%s)", la, nice_address_get_port(&local->addr), ra,
 			       nice_address_get_port(&remote->addr),
 			       remote->type == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE ? "peer-reflexive" : "host");
+}
+
+/* True when a and b (same family) are on the link of the interface whose
+ * address is a with netmask mask: the same subnet, or both link-local. */
+static bool on_link(const struct sockaddr *a, const struct sockaddr *mask, const struct sockaddr *b)
+{
+	const uint8_t *x, *y, *m;
+	size_t n;
+
+	if (a->sa_family == AF_INET6) {
+		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)a)->sin6_addr;
+		const struct in6_addr *b6 = &((const struct sockaddr_in6 *)b)->sin6_addr;
+		if (IN6_IS_ADDR_LINKLOCAL(a6) || IN6_IS_ADDR_LINKLOCAL(b6))
+			return IN6_IS_ADDR_LINKLOCAL(a6) && IN6_IS_ADDR_LINKLOCAL(b6);
+		x = a6->s6_addr, y = b6->s6_addr, n = 16;
+		m = ((const struct sockaddr_in6 *)mask)->sin6_addr.s6_addr;
+	} else {
+		x = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr;
+		y = (const uint8_t *)&((const struct sockaddr_in *)b)->sin_addr;
+		m = (const uint8_t *)&((const struct sockaddr_in *)mask)->sin_addr;
+		n = 4;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((x[i] & m[i]) != (y[i] & m[i]))
+			return false;
+	return true;
+}
+
+static bool same_addr(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET6)
+		return !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+			       sizeof(struct in6_addr));
+	return !memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((const struct sockaddr_in *)b)->sin_addr,
+		       sizeof(struct in_addr));
+}
+
+size_t idl_ice_path_payload(const struct idl_ice *ice)
+{
+	NiceCandidate *local = NULL, *remote = NULL;
+	struct sockaddr_storage la, ra;
+	struct ifaddrs *ifs, *i;
+	struct ifreq ifr;
+	size_t payload = 0;
+	int fd;
+
+	if (!nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &local, &remote))
+		return 0;
+	nice_address_copy_to_sockaddr(&local->addr, (struct sockaddr *)&la);
+	nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&ra);
+	if ((la.ss_family != AF_INET && la.ss_family != AF_INET6) || la.ss_family != ra.ss_family ||
+	    getifaddrs(&ifs) < 0)
+		return 0;
+	for (i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr || !i->ifa_netmask || !same_addr(i->ifa_addr, (struct sockaddr *)&la))
+			continue;
+		/* Off the link a router with a smaller MTU may lie between us,
+		 * and IPv6 routers do not fragment: keep the safe default. */
+		if (!on_link(i->ifa_addr, i->ifa_netmask, (struct sockaddr *)&ra))
+			break;
+		memset(&ifr, 0, sizeof(ifr));
+		g_strlcpy(ifr.ifr_name, i->ifa_name, sizeof(ifr.ifr_name));
+		fd = socket(la.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && ioctl(fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0)
+			payload = (size_t)MIN(ifr.ifr_mtu, 1500) - (la.ss_family == AF_INET6 ? 40 : 20) - 8;
+		if (fd >= 0)
+			close(fd);
+		break;
+	}
+	freeifaddrs(ifs);
+	return payload;
 }
 
 void idl_ice_free(struct idl_ice *ice)

@@ -59,6 +59,12 @@ int idl_ice_send(struct idl_ice *ice, const uint8_t *buf, size_t len);
  * caller; NULL before connected. */
 char *idl_ice_describe_pair(const struct idl_ice *ice);
 
+/* The UDP payload the selected pair carries without fragmenting, when it is
+ * known: both ends on the link of one local interface (the same subnet, or
+ * IPv6 link-local), whose MTU (at most 1500) then holds for the whole path.
+ * 0 when not connected or off-link: then only the IPv6 minimum is safe. */
+size_t idl_ice_path_payload(const struct idl_ice *ice);
+
 /* NULL is a no-op. Must not be called from inside one of ice's callbacks. */
 void idl_ice_free(struct idl_ice *ice);
 

@@ -122,11 +122,15 @@ static void dtls_connected(void *user)
 {
 	static const struct idl_sctp_callbacks scb = { sctp_send, sctp_connected, sctp_channel, sctp_failed };
 	struct idl_peer *p = user;
+	size_t udp = idl_ice_path_payload(p->ice);
 	GError *err = NULL;
 
 	p->t.dtls_connected = g_get_monotonic_time();
 	p->phase = IDL_PEER_PHASE_SCTP;
+	/* On one link the interface MTU holds end to end: bigger packets,
+	 * less CPU per byte (each side picks its own; both are accepted). */
 	if (idl_sctp_new(p->dtls_client, p->remote_max_message, &scb, p, &p->sctp, &err) < 0 ||
+	    (udp && idl_sctp_set_packet_size(p->sctp, udp - IDL_DTLS_RECORD_OVERHEAD, &err) < 0) ||
 	    idl_sctp_connect(p->sctp, &err) < 0) {
 		peer_fail(p, IDL_PEER_PHASE_SCTP, err);
 		g_error_free(err);
