@@ -26,6 +26,7 @@
 
 #define HASH_CHUNK (256 * 1024)            /* bytes read at a time to hash a resumed prefix */
 #define WRITE_CHUNK (1 << 30)              /* bytes per pwrite, well under SSIZE_MAX */
+#define WRITEBACK_WINDOW (8u << 20)        /* bytes of dirty data a file may hold */
 #define RECORD_MAX 8192                    /* bytes: a record is one path and three numbers */
 #define RECORD_MAGIC "idrop-lan partial 1"
 #define FP_HEX_LEN 64
@@ -48,6 +49,7 @@ struct idl_store_file {
 	char *part;                  /* the .part's name in pfd */
 	char *record;                /* the resume record's path */
 	uint64_t size, mtime, length;
+	uint64_t flushed;            /* writeback started up to here */
 	gnutls_hash_hd_t hash;
 };
 
@@ -519,7 +521,7 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	r = record_save(f, &st, err);
 	if (r < 0)
 		goto fail;
-	f->length = offset;
+	f->length = f->flushed = offset;
 	*out = f;
 	g_free(rec.part);
 	return 0;
@@ -529,6 +531,25 @@ fail:
 	g_free(rec.part);
 	file_free(f);
 	return r;
+}
+
+/* Starts writing the last window to disk now, and waits for the one before
+ * it: dirty data stays bounded (not up to the kernel's dirty ratio of RAM),
+ * the disk works while the network does, and the fsync before the rename
+ * has a window or two left to do rather than the whole file. Advisory: an
+ * error here shows again at that fsync. */
+static void start_writeback(struct idl_store_file *f)
+{
+	uint64_t from = f->flushed, n = f->length - f->flushed;
+
+	sync_file_range(f->fd, (off_t)from, (off_t)n, SYNC_FILE_RANGE_WRITE);
+	if (from >= WRITEBACK_WINDOW) {
+		sync_file_range(f->fd, (off_t)(from - WRITEBACK_WINDOW), WRITEBACK_WINDOW,
+				SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+		/* Nobody reads it back soon: leave the page cache to others. */
+		posix_fadvise(f->fd, (off_t)(from - WRITEBACK_WINDOW), WRITEBACK_WINDOW, POSIX_FADV_DONTNEED);
+	}
+	f->flushed = f->length;
 }
 
 int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GError **err)
@@ -553,6 +574,8 @@ int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GE
 		buf += n;
 		len -= (size_t)n;
 	}
+	if (f->length - f->flushed >= WRITEBACK_WINDOW)
+		start_writeback(f);
 	return 0;
 fail:
 	/* Cut back to what was fully written and hashed: anything past it is
