@@ -14,6 +14,7 @@
 #include "cli/connect.h"
 #include "cli/progress.h"
 #include "discovery/target.h"
+#include "discovery/txt.h"
 #include "transfer/files.h"
 #include "transfer/sender.h"
 
@@ -144,7 +145,9 @@ static void ch_open(struct idl_channel *ch, void *user)
 {
 	struct send *s = user;
 
-	(void)ch;
+	/* Refilled at a quarter of the sender's high-water mark, so the
+	 * association never runs dry while the next blocks are queued. */
+	idl_channel_set_buffered_low_threshold(ch, 1024 * 1024);
 	s->t_start = g_get_monotonic_time();
 	idl_sender_start(s->sender);
 }
@@ -336,6 +339,10 @@ int cmd_send(int argc, char *argv[])
 	if (r >= 0)
 		return r;
 	cli_setup_logging(verbose);
+	if (!idl_txt_name_valid(s.name, strlen(s.name))) {
+		cli_error("send", "the name \"%s\" is not usable: give 1 to 63 bytes of text with --name", s.name);
+		return IDL_EXIT_USAGE;
+	}
 	if (idl_target_parse(argv[optind], &target, &err) < 0) {
 		cli_error("send", "%s", err->message);
 		g_error_free(err);

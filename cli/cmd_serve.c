@@ -212,7 +212,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	struct idl_mdns *mdns = NULL;
 	struct idl_mdns_advert *advert = NULL;
 	struct idl_txt txt = { .version = IDL_PROTOCOL_VERSION, .kind = 'd', .caps = IDL_CAP_INFO | IDL_CAP_WEBRTC };
-	char *state_dir = NULL, *dl_dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
+	char *state_dir = NULL, *partial_dir = NULL, *dl_dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	uint8_t wire[IDL_TXT_WIRE_MAX];
 	bool verbose = false;
 	GError *err = NULL;
@@ -274,7 +274,8 @@ static int serve_main(int argc, char *argv[], bool once)
 	idl_api_register(http, &s.dev);
 	s.sinks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	iopt.dir = dl_dir;
-	iopt.state_dir = state_dir;
+	partial_dir = g_build_filename(state_dir, "partial", NULL);
+	iopt.state_dir = partial_dir;
 	iopt.name = name;
 	s.incoming = cli_incoming_new(&iopt, on_ended, &s);
 	idl_signal_new(http, id, hopt.interface, &scb, &s, &signal);
@@ -299,6 +300,8 @@ static int serve_main(int argc, char *argv[], bool once)
 	sig = cli_run_until_signal();
 	if (sig)
 		printf("stopping (%s): withdrawing \"%s\"\n", strsignal(sig), s.dev.name);
+	if (sig && once)
+		s.exit_code = IDL_EXIT_INTERRUPTED;   /* the transfer did not end: run again to resume */
 	goto out;
 fail:
 	cli_error(cmd, "%s", err->message);
@@ -316,6 +319,7 @@ out:
 	idl_identity_free(id);
 	g_clear_error(&err);
 	g_free(state_dir);
+	g_free(partial_dir);
 	g_free(dl_dir);
 	return s.exit_code;
 }

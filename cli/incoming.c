@@ -222,7 +222,7 @@ static gboolean on_tick(gpointer user)
 	struct idl_receiver_stats st;
 
 	idl_receiver_stats(c->r, &st);
-	cli_progress_update(c->progress, "receiving", st.done, st.total);
+	cli_progress_update(c->progress, st.current[0] ? st.current : "...", st.done, st.total);
 	return G_SOURCE_CONTINUE;
 }
 

@@ -18,7 +18,7 @@ enum cli_accept_policy {
 
 struct cli_incoming_options {
 	const char *dir;        /* download folder */
-	const char *state_dir;  /* resume records go under STATE/partial */
+	const char *state_dir;  /* where resume records go (serve: STATE/partial) */
 	const char *name;       /* our display name, for hello */
 	enum cli_accept_policy policy;
 	bool progress;          /* a progress bar for each transfer (receive) */

@@ -369,6 +369,16 @@ static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free };
 
 static void on_offer(struct idl_receiver *r, struct idl_msg *m)
 {
+	GHashTable *paths = g_hash_table_new(g_str_hash, g_str_equal);
+	bool dup = false;
+
+	for (size_t i = 0; i < m->n_files && !dup; i++)
+		dup = !g_hash_table_add(paths, m->files[i].path);
+	g_hash_table_destroy(paths);
+	if (dup) {
+		protocol_error(r, "the offer names a path twice");
+		return;
+	}
 	r->offer = *m;                        /* takes its allocations */
 	memset(m, 0, sizeof(*m));
 	r->offsets = g_new0(uint64_t, r->offer.n_files);
@@ -538,6 +548,7 @@ void idl_receiver_cancel(struct idl_receiver *r, const char *reason)
 void idl_receiver_stats(const struct idl_receiver *r, struct idl_receiver_stats *out)
 {
 	*out = r->st;
+	out->current = r->cur ? r->offer.files[r->cur->id].path : "";
 }
 
 int idl_receiver_new(const char *dir, const char *state_dir, const char *name, const char *peer_fp,

@@ -50,6 +50,8 @@ struct idl_receiver_stats {
 	uint64_t done;                /* bytes held (resumed + received) */
 	uint64_t received;            /* file bytes received on this link */
 	char peer_name[IDL_MSG_NAME_MAX + 1];
+	const char *current;          /* path of the file arriving, "" between files;
+	                                 valid until the next call into the receiver */
 };
 
 /* Receives into dir, keeping resume records under state_dir; name is our
