@@ -1,54 +1,158 @@
 #!/bin/bash
-# Transport benchmark on the simulated LAN: `idrop-lan ping --bytes` between
-# two hosts over a veth pair, unshaped and shaped to 1 Gbit/s, printed beside
-# iperf3 TCP on the same link in the same run; connection set-up time (offer
-# to channel open, median of N) and the peak resident memory of both sides.
+# Transfer benchmark on the simulated LAN, two hosts over a veth pair,
+# unshaped and shaped to 1 Gbit/s. In the same run and on the same link:
+# iperf3 TCP (the link), scp with AES-128-GCM (OpenSSH, the tool to beat),
+# `idrop-lan ping --bytes` (our transport without files) and `idrop-lan send`
+# of a real file (transport + disk + SHA-256 on both sides), side by side
+# with ratios; connection set-up time; peak resident memory of both sides;
+# and a file over 4 GiB (sparse source) sent and verified.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
 
 BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
-BYTES=${BYTES:-1G}
-RUNS=${RUNS:-10}
-lan_require iperf3 tc /usr/bin/python3
+SIZE_MB=${SIZE_MB:-1024}          # the file sent by scp and send, MiB
+RUNS=${RUNS:-10}                  # connection set-ups timed
+ROUNDS=${ROUNDS:-3}               # rounds of scp, ping and send per link
+BIG=${BIG:-1}                     # 0 skips the file over 4 GiB
+lan_require iperf3 tc scp ssh-keygen /usr/sbin/sshd /usr/bin/python3 /usr/bin/time
 lan_init
 lan_add_hosts a b
 A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
 field() { /usr/bin/python3 -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { grep -E '^[0-9.]+$' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+now_s() { date +%s.%N; }
 
-lan_spawn a "$(log serve)" "$BIN" serve --name bench
+SRC=$LAN_DIR/src DL=$LAN_DIR/dl SCPDIR=$LAN_DIR/scp
+mkdir -p "$SRC" "$DL" "$SCPDIR"
+head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$SRC/file.bin"
+BYTES=$((SIZE_MB * 1024 * 1024))
+
+# --- the receivers on a: idrop-lan serve, iperf3, sshd ------------------------
+lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$DL"
 pid_serve=$LAN_PID
-lan_wait_for 10 grep -q '^http port:' "$(log serve)"
+lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve started"
 lan_spawn a "$(log iperf)" iperf3 -s
 pid_iperf=$LAN_PID
+ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/hostkey"
+ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/userkey"
+cp "$LAN_DIR/userkey.pub" "$LAN_DIR/authorized_keys"
+cat >"$LAN_DIR/sshd_config" <<EOF
+Port 2222
+ListenAddress $A
+HostKey $LAN_DIR/hostkey
+AuthorizedKeysFile $LAN_DIR/authorized_keys
+PermitRootLogin prohibit-password
+StrictModes no
+PasswordAuthentication no
+UsePAM no
+PidFile none
+Ciphers aes128-gcm@openssh.com
+Subsystem sftp internal-sftp
+EOF
+mkdir -p -m 0755 "$LAN_DIR/a/run/sshd"   # host a's /run: sshd's privilege-separation dir
+lan_spawn a "$(log sshd)" /usr/sbin/sshd -D -e -f "$LAN_DIR/sshd_config"
+pid_sshd=$LAN_PID
 sleep 0.5
 
 iperf_mbs() {   # MB/s, TCP, 5 s
 	lan_run b iperf3 -c "$A" -t 5 -J | /usr/bin/python3 -c \
 		"import json,sys; print('%.0f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 8e6))"
 }
-ping_mbs() {
-	lan_run b /usr/bin/time -f '%M' -o "$LAN_DIR/ping-rss" "$BIN" ping --count 0 --bytes "$BYTES" --json \
-		--timeout 300 "$A:7757" | field mb_per_s
+scp_mbs() {     # MB/s of scp -c aes128-gcm, the whole command timed
+	local t0 t1
+	rm -f "$SCPDIR/file.bin"
+	t0=$(now_s)
+	lan_run b scp -q -c aes128-gcm@openssh.com -i "$LAN_DIR/userkey" -P 2222 -o StrictHostKeyChecking=no \
+		-o UserKnownHostsFile=/dev/null "$SRC/file.bin" "root@$A:$SCPDIR/file.bin"
+	t1=$(now_s)
+	cmp -s "$SRC/file.bin" "$SCPDIR/file.bin" || lan_fail "scp copy differs"
+	awk -v b="$BYTES" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / 1e6 / (z - a) }'
 }
+# A run that fails prints "fail" (counted below) instead of ending the bench.
+ping_mbs() {
+	lan_run b "$BIN" ping --count 0 --bytes "${SIZE_MB}M" --json --timeout 300 "$A:7757" 2>>"$(log ping)" |
+		field mb_per_s 2>/dev/null || echo fail
+}
+send_mbs() {    # "WHOLE DATA": MB/s of `send` timed as a whole command (process start,
+	#                connect, data, hashes, fsync, receipt: like scp), and as its data
+	#                phase (channel open to receipt: like ping --bytes)
+	local t0 t1 json
+	rm -f "$DL/file.bin"
+	t0=$(now_s)
+	if ! json=$(lan_run b /usr/bin/time -f '%M' -o "$LAN_DIR/send-rss" "$BIN" send --json "$A:7757" \
+		"$SRC/file.bin" 2>>"$(log send)"); then
+		echo "fail fail"
+		return
+	fi
+	t1=$(now_s)
+	cmp -s "$SRC/file.bin" "$DL/file.bin" || lan_fail "sent file differs"
+	echo "$(awk -v b="$BYTES" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / 1e6 / (z - a) }') $(field mb_per_s <<<"$json")"
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 shape() {   # rate-limit both directions like a Gigabit link
 	local h
 	for h in a b; do lan_run "$h" tc qdisc replace dev eth0 root tbf rate 1gbit burst 96kb limit 1000kb; done
 }
+# One row: each tool ROUNDS times, interleaved (so a noisy moment hits all
+# alike), medians. send/scp compares whole commands; send/ping compares the
+# data phases (channel open to the receipt, resp. to the sink's count).
+row() {
+	local link=$1 ip sc pg sd sw i fails
+	ip=$(iperf_mbs)
+	: >"$LAN_DIR/r-scp"; : >"$LAN_DIR/r-ping"; : >"$LAN_DIR/r-send"; : >"$LAN_DIR/r-sendw"
+	# sync after each: the kernel's writeback of one tool's file must not
+	# run into the next tool's measurement.
+	for ((i = 0; i < ROUNDS; i++)); do
+		scp_mbs >>"$LAN_DIR/r-scp"; echo >>"$LAN_DIR/r-scp"; sync
+		ping_mbs >>"$LAN_DIR/r-ping"
+		read -r sw sd <<<"$(send_mbs)"; sync
+		echo "$sw" >>"$LAN_DIR/r-sendw"
+		echo "$sd" >>"$LAN_DIR/r-send"
+	done
+	sc=$(median <"$LAN_DIR/r-scp") pg=$(median <"$LAN_DIR/r-ping")
+	sw=$(median <"$LAN_DIR/r-sendw") sd=$(median <"$LAN_DIR/r-send")
+	fails=$(cat "$LAN_DIR/r-ping" "$LAN_DIR/r-send" | grep -c fail || true)
+	[[ $fails == 0 ]] || echo "($fails of $((2 * ROUNDS)) ping/send runs failed on this link; see ping.log, send.log)"
+	printf '%-20s %8s %8s %8s %10s %10s %9s %10s\n' "$link" "$ip" "$sc" "$pg" "$sw" "$sd" "$(ratio "$sw" "$sc")" \
+		"$(ratio "$sd" "$pg")"
+}
 
-printf '%-28s %14s %14s\n' "link" "iperf3 TCP" "idrop-lan ping --bytes $BYTES"
-printf '%-28s %11s MB/s %11s MB/s\n' "veth, unshaped" "$(iperf_mbs)" "$(ping_mbs)"
-rss_ping=$(cat "$LAN_DIR/ping-rss")
+echo "file: $SIZE_MB MiB of random data; MB/s = 10^6 bytes/s; medians of $ROUNDS interleaved rounds"
+echo "send (whole) = the command timed like scp; send (data) = channel open to receipt, like ping --bytes"
+printf '%-20s %8s %8s %8s %10s %10s %9s %10s\n' "link" "iperf3" "scp" "ping" "send whole" "send data" \
+	"send/scp" "send/ping"
+row "veth, unshaped"
 shape
-printf '%-28s %11s MB/s %11s MB/s\n' "veth, tbf 1 Gbit/s" "$(iperf_mbs)" "$(ping_mbs)"
+row "veth, tbf 1 Gbit/s"
 
 for ((i = 0; i < RUNS; i++)); do
 	lan_run b "$BIN" ping --count 1 --json "$A:7757" | field connect_ms
 done >"$LAN_DIR/connect"
-rss_serve=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid_serve/status")
 printf 'connection set-up (HTTP offer to channel open), median of %d: %s ms\n' "$RUNS" "$(median <"$LAN_DIR/connect")"
-printf 'peak resident memory: serve %d MiB, ping %d MiB\n' $((rss_serve / 1024)) $((rss_ping / 1024))
-lan_stop "$pid_iperf" TERM 5 || true
+
+if [[ "$BIG" == 1 ]]; then
+	# Sparse: the disk holds almost nothing, yet every byte is read, sent,
+	# hashed and written; sizes and offsets must be 64-bit all the way.
+	truncate -s $((4 * 1024 * 1024 * 1024 + 1234567)) "$SRC/big.bin"
+	printf 'tail' >>"$SRC/big.bin"
+	t0=$(now_s)
+	rc=0; lan_run b /usr/bin/time -f '%M' -o "$LAN_DIR/send-big-rss" "$BIN" send --json "$A:7757" "$SRC/big.bin" \
+		>"$LAN_DIR/big.json" 2>"$(log send-big)" || rc=$?
+	t1=$(now_s)
+	same=no
+	[[ $rc == 0 ]] && cmp -s "$SRC/big.bin" "$DL/big.bin" && same=yes
+	printf 'file over 4 GiB (%s bytes): exit %s, identical: %s, %.1f MB/s, send peak RSS %d MiB\n' \
+		"$(stat -c %s "$SRC/big.bin")" "$rc" "$same" \
+		"$(awk -v b="$(stat -c %s "$SRC/big.bin")" -v a="$t0" -v z="$t1" 'BEGIN { print b / 1e6 / (z - a) }')" \
+		$(($(cat "$LAN_DIR/send-big-rss") / 1024))
+	rm -f "$DL/big.bin" "$SRC/big.bin"
+fi
+
+rss_serve=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid_serve/status")
+printf 'peak resident memory: serve %d MiB, send %d MiB (%d MiB file)\n' \
+	$((rss_serve / 1024)) $(($(cat "$LAN_DIR/send-rss") / 1024)) "$SIZE_MB"
 lan_stop "$pid_serve" TERM 10 || true
+lan_stop "$pid_iperf" TERM 5 || true
+lan_stop "$pid_sshd" TERM 5 || true
