@@ -377,12 +377,17 @@ int cmd_send(int argc, char *argv[])
 	}
 	sig = cli_run_until_signal();
 	if (sig && s.exit_code < 0) {
-		/* Tell the receiver, so it keeps what it has for the resume. */
-		if (s.sender)
-			idl_sender_cancel(s.sender, "the sender was interrupted");
-		cli_drain(s.ch, 1000);
 		stop(&s, IDL_EXIT_INTERRUPTED, "interrupted (%s): run the same command again to resume",
 		     strsignal(sig));
+		/* Tell the receiver, so it keeps what it has for the resume. The
+		 * cancel queues behind the data in flight; the receiver closes the
+		 * channel once it has it (docs/PROTOCOL.md), or we give up. */
+		if (s.sender && s.ch) {
+			gint64 end = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+			idl_sender_cancel(s.sender, "the sender was interrupted");
+			while (s.ch && g_get_monotonic_time() < end)
+				g_main_context_iteration(NULL, TRUE);
+		}
 	}
 	if (s.tick)
 		g_source_remove(s.tick);

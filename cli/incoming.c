@@ -280,6 +280,10 @@ static void on_finished(struct idl_receiver *r, enum idl_xfer_result res, const 
 	g_queue_remove(&in->asking, c);
 	if (res != IDL_XFER_CLOSED || !c->any_done)
 		say(c, "stopped: %s: %s", who(c, w, sizeof(w)), reason);
+	/* The sender learns the end even if it is waiting for nothing more
+	 * (docs/PROTOCOL.md: a receiver that stops closes the channel). */
+	if (res != IDL_XFER_CLOSED && c->ch)
+		idl_channel_close(c->ch);
 	retire(c);
 	if (in->ended) {
 		if (c->any_done && !c->any_bad && res == IDL_XFER_CLOSED)

@@ -101,7 +101,7 @@ held=$(stat -c %s "$DL_R/random100.part")
 lan_wait_for 40 grep -q '^{' "$(log send-cut)" || lan_diag "the sender did not notice within 40 s"
 rc=0; lan_stop "$pid_s" TERM 5 || rc=$?
 lan_diag "cut after $held bytes; first send exit $rc: $(tail -n 2 "$(log send-cut)" | tr '\n' ' ')"
-lan_check "the sender reports the lost connection (exit 6), the .part is kept" \
+lan_check "the sender reports the lost connection (exit 6, got $rc), the .part is kept" \
 	test "$rc" = 6 -a "$held" -gt 0
 lan_spawn c "$(log receive-2)" "$BIN" receive --name "Res $tag" --accept=all --dir "$DL_R"
 pid_r=$LAN_PID
@@ -118,6 +118,59 @@ lan_check "... only the remainder crossed the second time (sent = size - resumed
 lan_check "... and the whole file is identical" cmp "$SRC/random100" "$DL_R/random100"
 rc=0; lan_stop "$pid_r" TERM 10 || rc=$?
 lan_check "receive exited 0 by itself after the transfer" test "$rc" = 0
+
+# --- resume: the sender is interrupted (Ctrl-C) mid-transfer ------------------
+DL_I=$LAN_DIR/dl-i
+lan_spawn c "$(log receive-3)" "$BIN" receive --name "Int $tag" --accept=all --dir "$DL_I"
+pid_r=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log receive-3)" || lan_fail "receive on c advertised (interrupt)"
+lan_spawn b "$(log send-int)" "$BIN" send --json "Int $tag" "$SRC/random100"
+pid_s=$LAN_PID
+part_int() { [[ -f "$DL_I/random100.part" ]] && (($(stat -c %s "$DL_I/random100.part") >= 20 * 1024 * 1024)); }
+lan_wait_for 60 part_int || lan_fail "the .part grew to 20 MiB (interrupt)"
+rc=0; lan_stop "$pid_s" INT 10 || rc=$?
+rc_r=0; lan_stop "$pid_r" TERM 10 || rc_r=$?
+lan_diag "interrupted sender: rc=$rc; receive rc=$rc_r: $(grep -m1 'stopped:' "$(log receive-3)")"
+lan_check "Ctrl-C on the sender: exit 130, the receiver is told and keeps the .part" \
+	test "$rc" = 130 -a -n "$(grep 'the sender was interrupted' "$(log receive-3)")" -a -f "$DL_I/random100.part"
+lan_spawn c "$(log receive-4)" "$BIN" receive --name "Int $tag" --accept=all --dir "$DL_I"
+pid_r=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log receive-4)" || lan_fail "receive on c advertised (interrupt, again)"
+rc=0; out=$(lan_run b timeout 120 "$BIN" send --json "Int $tag" "$SRC/random100" 2>"$(log send-int2.err)") || rc=$?
+resumed=$(json "d['resumed']" <<<"$out" 2>/dev/null || echo -1)
+lan_check "... run again: resumed ($resumed bytes held) and verified, identical" \
+	test "$rc" = 0 -a "$resumed" -gt 0 && cmp -s "$SRC/random100" "$DL_I/random100"
+lan_stop "$pid_r" TERM 10 || true
+
+# --- consent on a terminal: the question, answered y, then n ---------------------
+DL_T=$LAN_DIR/dl-t
+FIFO=$LAN_DIR/tty-in
+mkfifo "$FIFO"
+exec {tty_w}<>"$FIFO"   # keeps the pipe open, so the terminal never sees end of file
+export TTY_CMD="$BIN serve --name 'Tty $tag' --dir '$DL_T'" FIFO
+lan_spawn c "$(log serve-tty)" sh -c 'exec script -qfec "$TTY_CMD" /dev/null <"$FIFO"'
+pid_t=$LAN_PID
+lan_wait_for 10 grep -q 'advertised:' "$(log serve-tty)" || lan_fail "serve on a terminal advertised"
+ask() { # ANSWER: sends one file to the terminal serve, answers the question; sets rc
+	local n=$1
+	lan_spawn b "$(log "send-tty-$n")" timeout 40 "$BIN" send --quiet "Tty $tag" "$SRC/tree/a.txt"
+	local pid=$LAN_PID
+	if lan_wait_for 20 grep -q 'Accept 1 file (4 B) from "b" \[fingerprint [0-9a-f]\{4\} [0-9a-f]\{4\}\]? \[y/N\]' \
+		"$(log serve-tty)"; then
+		echo "$n" >&"$tty_w"
+	fi
+	# A child of this shell, bounded by its timeout: wait for its own exit.
+	rc=0; wait "$pid" || rc=$?
+}
+ask y
+lan_check "serve on a terminal asks 'Accept 1 file (4 B) from \"b\" [fingerprint ....]? [y/N]'; y: received" \
+	test "$rc" = 0 -a -f "$DL_T/a.txt"
+: >"$(log serve-tty)"
+ask n
+lan_check "... answered n: the sender exits 4 (declined), nothing more is written" \
+	test "$rc" = 4 -a ! -e "$DL_T/a (1).txt"
+lan_stop "$pid_t" TERM 10 || true
+exec {tty_w}>&-
 
 # --- a hostile sender speaking the protocol (python3-aiortc) -------------------
 DL_H=$LAN_DIR/dl-h
@@ -165,6 +218,10 @@ head -c $((8 * 1024 * 1024)) /dev/urandom >"$SRC/six"
 lan_spawn c "$(log serve-full)" "$BIN" serve --name "Full $tag" --accept=all --dir "$DL_F" --state-dir "$LAN_DIR/state-full"
 pid_f=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log serve-full)" || lan_fail "serve on c advertised (full)"
+truncate -s 16M "$SRC/sixteen"
+rc=0; lan_run b timeout 60 "$BIN" send "$C:7757" "$SRC/sixteen" 2>"$(log send-nospace.err)" || rc=$?
+lan_check "a file bigger than the free space is declined before any byte (exit 4, says why)" \
+	test "$rc" = 4 -a ! -e "$DL_F/sixteen.part" -a -n "$(grep 'not enough free space' "$(log send-nospace.err)")"
 lan_spawn b "$(log peer-full)" timeout 60 "$PY" "$PEER" send "http://$C:7757" --timeout 40 \
 	--pause-after 1048576 --pause-file "$LAN_DIR/go" "$SRC/six"
 pid_p=$LAN_PID
