@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "transfer/protocol.h"
+
 struct idl_link {
 	/* Queues one message (text: a JSON control message; binary: file
 	 * data). Never refused for a full buffer. Returns 0 or negative errno. */
@@ -19,6 +21,9 @@ struct idl_link {
 	/* The largest binary message the peer takes (its max-message-size). */
 	size_t max_message;
 };
+
+/* Encodes m and sends it as a text message. Returns 0 or negative errno. */
+int idl_link_send_msg(const struct idl_link *l, const struct idl_msg *m);
 
 /* How a transfer ended, from the point of view of the side that reports it. */
 enum idl_xfer_result {

@@ -157,19 +157,7 @@ static void job_free(void *data)
 
 static int send_msg(struct idl_receiver *r, const struct idl_msg *m)
 {
-	GError *err = NULL;
-	size_t len;
-	char *text = idl_msg_encode(m, &len, &err);
-	int ret;
-
-	if (!text) {
-		g_warning("cannot encode %s: %s", idl_msg_type_name(m->type), err->message);
-		g_error_free(err);
-		return -EINVAL;
-	}
-	ret = r->link.send(r->link.ctx, false, (const uint8_t *)text, len);
-	g_free(text);
-	return ret;
+	return idl_link_send_msg(&r->link, m);
 }
 
 static void push(struct idl_receiver *r, enum job_kind kind, struct rfile *rf, struct job **out)

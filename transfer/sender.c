@@ -185,20 +185,7 @@ static void finish(struct idl_sender *s, enum idl_xfer_result r, const char *rea
 
 static int send_msg(struct idl_sender *s, const struct idl_msg *m)
 {
-	GError *err = NULL;
-	size_t len;
-	char *text = idl_msg_encode(m, &len, &err);
-	int r;
-
-	if (!text) {
-		/* Only our own bug can get here: every field was checked. */
-		g_warning("cannot encode %s: %s", idl_msg_type_name(m->type), err->message);
-		g_error_free(err);
-		return -EINVAL;
-	}
-	r = s->link.send(s->link.ctx, false, (const uint8_t *)text, len);
-	g_free(text);
-	return r;
+	return idl_link_send_msg(&s->link, m);
 }
 
 static void cancel_with(struct idl_sender *s, enum idl_xfer_result r, const char *reason)

@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 #include <gnutls/crypto.h>
 
+#include "tests/unit/fs_helpers.h"
 #include "transfer/store.h"
 
 #define FP "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -46,28 +47,6 @@ static void setup(struct fixture *fx, gconstpointer data)
 	g_assert_no_error(err);
 }
 
-static void remove_all(const char *path)
-{
-	struct stat st;
-	GDir *d;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (S_ISDIR(st.st_mode) && (d = g_dir_open(path, 0, NULL))) {
-		const char *name;
-
-		while ((name = g_dir_read_name(d))) {
-			char *child = g_build_filename(path, name, NULL);
-			remove_all(child);
-			g_free(child);
-		}
-		g_dir_close(d);
-		g_assert_cmpint(rmdir(path), ==, 0);
-	} else {
-		g_assert_cmpint(unlink(path), ==, 0);
-	}
-}
-
 /* Removes what dir holds, keeping dir (the store holds it open). */
 static void empty_dir(const char *dir)
 {
@@ -94,17 +73,6 @@ static void teardown(struct fixture *fx, gconstpointer data)
 	g_free(fx->outside);
 }
 
-static unsigned count_entries(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	unsigned n = 0;
-
-	g_assert_nonnull(d);
-	while (g_dir_read_name(d))
-		n++;
-	g_dir_close(d);
-	return n;
-}
 
 static gboolean exists(const struct fixture *fx, const char *rel)
 {

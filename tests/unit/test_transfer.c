@@ -11,6 +11,7 @@
 #include <glib/gstdio.h>
 #include <gnutls/crypto.h>
 
+#include "tests/unit/fs_helpers.h"
 #include "transfer/files.h"
 #include "transfer/protocol.h"
 #include "transfer/receiver.h"
@@ -249,17 +250,11 @@ static void fx_setup(struct fx *f, gconstpointer data)
 	g_assert_cmpint(g_mkdir(f->dst, 0700), ==, 0);
 }
 
-static void rm_rf(const char *path)
-{
-	char *argv[] = { (char *)"rm", (char *)"-rf", (char *)path, NULL };
-
-	g_assert_true(g_spawn_sync(NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL));
-}
 
 static void fx_teardown(struct fx *f, gconstpointer data)
 {
 	(void)data;
-	rm_rf(f->root);
+	remove_all(f->root);
 	g_free(f->root);
 	g_free(f->src);
 	g_free(f->dst);
@@ -308,17 +303,6 @@ static GPtrArray *collect(char **args, size_t n)
 	return files;
 }
 
-static unsigned count_entries(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	unsigned n = 0;
-
-	g_assert_nonnull(d);
-	while (g_dir_read_name(d))
-		n++;
-	g_dir_close(d);
-	return n;
-}
 
 /* ---- tests ---- */
 
