@@ -204,12 +204,42 @@ static gboolean get_num(const char *line, const char *key, uint64_t *out)
 	       g_ascii_string_to_unsigned(line + n, 10, 0, G_MAXUINT64, out, NULL);
 }
 
+int idl_store_record_parse(const char *text, size_t len, const char *path, char **part, uint64_t *dev,
+			   uint64_t *ino, uint64_t *gen)
+{
+	char *buf, **lines = NULL, *dir_rel = NULL, *pdir = NULL;
+	const char *base, *pbase;
+	int r = -EINVAL;
+
+	*part = NULL;
+	if (len > RECORD_MAX || memchr(text, 0, len))
+		return -EINVAL;
+	buf = g_strndup(text, len);
+	lines = g_strsplit(buf, "\n", 7);
+	if (g_strv_length(lines) != 6 || strcmp(lines[0], RECORD_MAGIC) != 0 || strncmp(lines[1], "part=", 5) != 0 ||
+	    !get_num(lines[2], "dev=", dev) || !get_num(lines[3], "ino=", ino) ||
+	    !get_num(lines[4], "gen=", gen) || *lines[5] ||
+	    idl_path_check(lines[1] + 5, NULL) < 0 || !g_str_has_suffix(lines[1] + 5, ".part"))
+		goto out;
+	dir_rel = dir_of(path, &base);
+	pdir = dir_of(lines[1] + 5, &pbase);
+	if (strcmp(dir_rel, pdir) != 0)
+		goto out;
+	*part = g_strdup(pbase);
+	r = 0;
+out:
+	g_strfreev(lines);
+	g_free(buf);
+	g_free(dir_rel);
+	g_free(pdir);
+	return r;
+}
+
 /* Reads record name for path. 0, -ENOENT (none) or -EINVAL (garbage, or a
  * .part that is not a sibling of path: a record only ever names that). */
 static int record_load(const char *record, const char *path, struct record *rec)
 {
-	char buf[RECORD_MAX + 1], **lines = NULL, *dir_rel = NULL, *pdir = NULL;
-	const char *base, *pbase;
+	char buf[RECORD_MAX];
 	int fd = open(record, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), r = -EINVAL;
 	struct stat st;
 	ssize_t n;
@@ -217,28 +247,9 @@ static int record_load(const char *record, const char *path, struct record *rec)
 	memset(rec, 0, sizeof(*rec));
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : -EINVAL;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RECORD_MAX)
-		goto out;
-	n = pread(fd, buf, RECORD_MAX, 0);
-	if (n <= 0 || memchr(buf, 0, (size_t)n))
-		goto out;
-	buf[n] = 0;
-	lines = g_strsplit(buf, "\n", 7);
-	if (g_strv_length(lines) != 6 || strcmp(lines[0], RECORD_MAGIC) != 0 || strncmp(lines[1], "part=", 5) != 0 ||
-	    !get_num(lines[2], "dev=", &rec->dev) || !get_num(lines[3], "ino=", &rec->ino) ||
-	    !get_num(lines[4], "gen=", &rec->gen) || *lines[5] ||
-	    idl_path_check(lines[1] + 5, NULL) < 0 || !g_str_has_suffix(lines[1] + 5, ".part"))
-		goto out;
-	dir_rel = dir_of(path, &base);
-	pdir = dir_of(lines[1] + 5, &pbase);
-	if (strcmp(dir_rel, pdir) != 0)
-		goto out;
-	rec->part = g_strdup(pbase);
-	r = 0;
-out:
-	g_strfreev(lines);
-	g_free(dir_rel);
-	g_free(pdir);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= RECORD_MAX &&
+	    (n = pread(fd, buf, sizeof(buf), 0)) > 0)
+		r = idl_store_record_parse(buf, (size_t)n, path, &rec->part, &rec->dev, &rec->ino, &rec->gen);
 	close(fd);
 	return r;
 }
