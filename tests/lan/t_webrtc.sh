@@ -3,8 +3,8 @@
 # The WebRTC data-channel stack between our own processes on the simulated
 # LAN: `idrop-lan ping` (offerer) against `idrop-lan serve` (answerer) in
 # both DTLS roles, and the refusals that keep a LAN attacker out: a swapped
-# fingerprint (caught in the handshake, in both roles), an answer that is not
-# the discovered device, a path ICE cannot cross, a peer that vanishes.
+# fingerprint (caught in the handshake, in both roles; `send` exits 5), an
+# answer that is not the discovered device, a path ICE cannot cross, a peer that vanishes.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -54,6 +54,11 @@ for role in default --dtls-client; do
 	lan_check "a swapped fingerprint is refused in the DTLS handshake ($role role), with a clear message" \
 		test "$rc" = 1 -a -n "$(grep -E 'fingerprint' <<<"$err")"
 done
+echo "secret" >"$LAN_DIR/secret.txt"
+rc=0; err=$(lan_run b timeout 30 "$BIN" send --timeout 15 "$(lan_addr m):8000" "$LAN_DIR/secret.txt" 2>&1) || rc=$?
+lan_diag "send, swapped fingerprint: $err"
+lan_check "send through the same man in the middle: exit 5 (fingerprint), nothing sent" \
+	test "$rc" = 5 -a -n "$(grep -E 'fingerprint' <<<"$err")"
 lan_stop "$pid_mitm" TERM 5 || true
 
 # The discovered device's advertised fingerprint must match the answer. An
@@ -73,6 +78,10 @@ rc=0; err=$(lan_run b timeout 30 "$BIN" ping --count 1 --timeout 15 "Fake $tag" 
 lan_diag "impostor answer: $err"
 lan_check "an answer whose fingerprint is not the advertised one is refused before any data moves" \
 	test "$rc" = 1 -a -n "$(grep -E 'not the device that was discovered' <<<"$err")"
+rc=0; err=$(lan_run b timeout 30 "$BIN" send --timeout 15 "Fake $tag" "$LAN_DIR/secret.txt" 2>&1) || rc=$?
+lan_diag "send to the impostor: $err"
+lan_check "send to the impostor record: exit 5 before any data moves" \
+	test "$rc" = 5 -a -n "$(grep -E 'not the device that was discovered' <<<"$err")"
 lan_check "and the device itself never saw a connection" \
 	test "$(grep -c 'peer connected' "$(log serve-a)" || true)" = "$seen"
 lan_stop "$pid_mitm" TERM 5 || true
