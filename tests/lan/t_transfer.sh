@@ -206,7 +206,8 @@ peer junk --lie 'raw-json={"type":"offer","files":"nope"}' "$SRC/one"
 lan_check "a malformed offer gets a cancel naming the problem; serve keeps running" \
 	test "$rc" != 0 -a -n "$(grep -o 'protocol error' "$(log peer-junk)" | head -n 1)"
 lan_check "serve survived every hostile sender" kill -0 "$pid_h"
-lan_stop "$pid_h" || true
+rc=0; lan_stop "$pid_h" TERM 10 || rc=$?
+lan_check "... and exits 0 on SIGTERM: no leak, no sanitizer report (got $rc)" test "$rc" = 0
 
 # --- the disk fills up mid-file -------------------------------------------------
 DL_F=$LAN_DIR/dl-full
@@ -245,5 +246,6 @@ lan_check "once there is space again, the same file from another sender starts a
 	test "$rc" = 0 && cmp -s "$SRC/six" "$DL_F/six"
 lan_stop "$pid_f" || true
 
-lan_stop "$pid_a" || true
+rc=0; lan_stop "$pid_a" TERM 10 || rc=$?
+lan_check "serve on a exits 0 after every transfer: no leak, no sanitizer report (got $rc)" test "$rc" = 0
 lan_done
