@@ -431,6 +431,15 @@ static int set_path_mtu(struct idl_sctp *s, size_t packet, GError **err)
 	return set_opt(s, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp), "SCTP_PEER_ADDR_PARAMS", err);
 }
 
+int idl_sctp_set_receive_window(struct idl_sctp *s, size_t bytes, GError **err)
+{
+	int v = (int)CLAMP(bytes, (size_t)IDL_SCTP_WINDOW_MIN, (size_t)BUFFER_SPACE);
+
+	/* usrsctp advertises the free space of the socket's receive buffer as
+	 * its window (a_rwnd), in the INIT and in every SACK. */
+	return set_opt(s, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v), "SO_RCVBUF", err);
+}
+
 int idl_sctp_set_packet_size(struct idl_sctp *s, size_t bytes, GError **err)
 {
 	return set_path_mtu(s, CLAMP(bytes, (size_t)IDL_SCTP_PACKET_MIN, (size_t)IDL_SCTP_PACKET_MAX), err);

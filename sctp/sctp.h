@@ -73,6 +73,15 @@ int idl_sctp_connect(struct idl_sctp *s, GError **err);
 #define IDL_SCTP_PACKET_MAX 1412   /* fits Ethernet's 1500 after IPv6, UDP and DTLS */
 int idl_sctp_set_packet_size(struct idl_sctp *s, size_t bytes, GError **err);
 
+/* The receive window we advertise, which bounds the data the peer has in
+ * flight towards us (4 MiB when never set), clamped to IDL_SCTP_WINDOW_MIN ..
+ * 4 MiB. Call before idl_sctp_connect. The datagrams in flight wait in the
+ * queue of the socket below us: a window that queue cannot hold means
+ * datagrams dropped by the kernel (and loss recovery) whenever we fall
+ * behind, and nothing else stops a faster sender. */
+#define IDL_SCTP_WINDOW_MIN 65536
+int idl_sctp_set_receive_window(struct idl_sctp *s, size_t bytes, GError **err);
+
 /* Feeds one decrypted SCTP packet from the peer. Callbacks may run inside.
  * The few packets fed before idl_sctp_connect are kept and fed after it. */
 void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len);

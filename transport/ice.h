@@ -65,6 +65,12 @@ char *idl_ice_describe_pair(const struct idl_ice *ice);
  * 0 when not connected or off-link: then only the IPv6 minimum is safe. */
 size_t idl_ice_path_payload(const struct idl_ice *ice);
 
+/* The kernel receive buffer of the selected pair's socket (SO_RCVBUF as
+ * Linux reports it: memory, 2304 bytes per datagram of 1-1.7 KB), grown as
+ * far as the kernel lets an unprivileged process (net.core.rmem_max, 208 KiB
+ * by default, doubled: 416 KiB) once a pair is selected; 0 when unknown. */
+size_t idl_ice_receive_buffer(struct idl_ice *ice);
+
 /* NULL is a no-op. Must not be called from inside one of ice's callbacks. */
 void idl_ice_free(struct idl_ice *ice);
 

@@ -118,11 +118,36 @@ static int dtls_send(const uint8_t *buf, size_t len, void *user)
 	return idl_ice_send(p->ice, buf, len);
 }
 
+/* What Linux charges a socket's receive buffer for one received datagram of
+ * 1 to 1.7 KB (a 2 KiB slab and the struct sk_buff); measured on 6.x. */
+#define DATAGRAM_TRUESIZE 2304
+
+/* The receive window for a socket of rcvbuf bytes. The window bounds what
+ * the peer has in flight, and on a LAN what is in flight is nearly all
+ * waiting in that socket's queue: a bigger window than the queue holds
+ * lets a faster sender overflow it whenever we fall behind, and the kernel
+ * then drops datagrams at random, STUN consent checks among them (libnice
+ * 0.1.21 does not retransmit those and declares consent lost after 10 s:
+ * two lost in a row, or one at the wrong time, end the connection).
+ * usrsctp's default of 4 MiB is 2900 datagrams against the 92 the default
+ * buffer queues. So: as much data in flight as half of the datagrams the
+ * socket can queue carry, counted in the smallest full packets a peer may
+ * send (12 bytes of SCTP common header and 16 of DATA chunk header off).
+ * The other half is headroom for what the window does not count: STUN, the
+ * peer's SACKs for our own data, a zero-window probe. 416 KiB (rmem_max by
+ * default) gives 104 KiB, 8 MiB gives 2 MiB; a 64 KiB floor still fits the
+ * 208 KiB default buffer. */
+static size_t receive_window(size_t rcvbuf)
+{
+	return rcvbuf / DATAGRAM_TRUESIZE / 2 * (IDL_SCTP_PACKET_MIN - 28);
+}
+
 static void dtls_connected(void *user)
 {
 	static const struct idl_sctp_callbacks scb = { sctp_send, sctp_connected, sctp_channel, sctp_failed };
 	struct idl_peer *p = user;
 	size_t udp = idl_ice_path_payload(p->ice);
+	size_t rcvbuf = idl_ice_receive_buffer(p->ice);
 	GError *err = NULL;
 
 	p->t.dtls_connected = g_get_monotonic_time();
@@ -131,6 +156,7 @@ static void dtls_connected(void *user)
 	 * less CPU per byte (each side picks its own; both are accepted). */
 	if (idl_sctp_new(p->dtls_client, p->remote_max_message, &scb, p, &p->sctp, &err) < 0 ||
 	    (udp && idl_sctp_set_packet_size(p->sctp, udp - IDL_DTLS_RECORD_OVERHEAD, &err) < 0) ||
+	    (rcvbuf && idl_sctp_set_receive_window(p->sctp, receive_window(rcvbuf), &err) < 0) ||
 	    idl_sctp_connect(p->sctp, &err) < 0) {
 		peer_fail(p, IDL_PEER_PHASE_SCTP, err);
 		g_error_free(err);
