@@ -569,6 +569,10 @@ void idl_receiver_free(struct idl_receiver *r)
 {
 	if (!r)
 		return;
+	/* What arrived is written before we go (at most BACKLOG_MAX): a resume
+	 * then starts after it, not before. */
+	if (r->worker)
+		idl_worker_wait_backlog(r->worker, 0);
 	idl_worker_free(r->worker);
 	/* After the join: files still open keep their .part (rfile_free). */
 	g_ptr_array_unref(r->live);

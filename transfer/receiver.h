@@ -76,7 +76,8 @@ void idl_receiver_cancel(struct idl_receiver *r, const char *reason);
 
 void idl_receiver_stats(const struct idl_receiver *r, struct idl_receiver_stats *out);
 
-/* Not from inside a callback. An open file keeps its .part. NULL is a no-op. */
+/* Not from inside a callback. Writes what was received first; an open file
+ * keeps its .part. NULL is a no-op. */
 void idl_receiver_free(struct idl_receiver *r);
 
 #endif
