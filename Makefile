@@ -52,7 +52,11 @@ LIB_SRCS := $(wildcard discovery/*.c transport/*.c sctp/*.c web/*.c transfer/*.c
 CLI_SRCS := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+# The web page (web/page/*) is compiled into the binary as a GResource
+# (glib-compile-resources, from libglib2.0-dev-bin), served by web/page.c.
+PAGE_FILES := $(sort $(wildcard web/page/*.html web/page/*.css web/page/*.js web/page/*.svg))
+PAGE_OBJ := $(BUILD)/gen/page_resources.o
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(PAGE_OBJ)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 # Each tests/fuzz/fuzz_NAME.c is a libFuzzer target; `make fuzz` runs it with
@@ -71,6 +75,22 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/gen/page.gresource.xml: $(PAGE_FILES) Makefile
+	@mkdir -p $(dir $@)
+	$(Q){ echo '<?xml version="1.0" encoding="UTF-8"?>'; \
+	  echo '<gresources><gresource prefix="/org/idrop/page">'; \
+	  for f in $(notdir $(PAGE_FILES)); do echo "<file>$$f</file>"; done; \
+	  echo '</gresource></gresources>'; } >$@
+
+$(BUILD)/gen/page_resources.c: $(BUILD)/gen/page.gresource.xml
+	@[ "$(V)" = 1 ] || echo "  GEN     $@"
+	$(Q)glib-compile-resources --sourcedir=web/page --generate-source --c-name idl_page_res --target=$@ $<
+
+# Generated code: our warning set, less the prototypes it does not declare.
+$(PAGE_OBJ): $(BUILD)/gen/page_resources.c
+	@[ "$(V)" = 1 ] || echo "  CC      $<"
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -Wno-strict-prototypes -c -o $@ $<
 
 $(BIN): $(CLI_OBJS) $(LIB_OBJS)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"

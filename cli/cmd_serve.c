@@ -18,6 +18,7 @@
 #include "transport/identity.h"
 #include "web/api.h"
 #include "web/http.h"
+#include "web/page.h"
 #include "web/signal.h"
 
 struct serve {
@@ -272,6 +273,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	g_strlcpy(s.dev.fingerprint, idl_identity_fingerprint(id), sizeof(s.dev.fingerprint));
 	s.dev.caps = txt.caps;
 	idl_api_register(http, &s.dev);
+	idl_page_register(http);
 	s.sinks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	iopt.dir = dl_dir;
 	partial_dir = g_build_filename(state_dir, "partial", NULL);

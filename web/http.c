@@ -117,6 +117,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct idl_htt
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (resp->csp) {
+		MHD_add_response_header(r, "Content-Security-Policy", resp->csp);
+		MHD_add_response_header(r, "X-Frame-Options", "DENY");
+		MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	}
 	ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -129,6 +134,9 @@ static enum MHD_Result dispatch(struct idl_http *h, struct MHD_Connection *conn,
 	GString *allow = NULL;
 	enum MHD_Result ret;
 
+	/* libmicrohttpd sends no body for HEAD: the GET route answers it. */
+	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+		method = MHD_HTTP_METHOD_GET;
 	for (guint i = 0; i < h->routes->len; i++) {
 		struct route *rt = &g_array_index(h->routes, struct route, i);
 		if (strcmp(rt->path, url) != 0)

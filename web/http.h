@@ -1,6 +1,7 @@
 /* http: the device's embedded HTTP server (libmicrohttpd) driven by the GLib
  * main loop, with a small table of routes. It carries the advertised port
- * (/api/info) and the signalling endpoint (web/signal.c); later the web page. */
+ * (/api/info), the signalling endpoint (web/signal.c) and the page
+ * (web/page.c). HEAD is answered wherever GET is. */
 #ifndef IDL_HTTP_H
 #define IDL_HTTP_H
 
@@ -31,6 +32,7 @@ struct idl_http_request {
 struct idl_http_response {
 	unsigned status;
 	const char *content_type;/* static string */
+	const char *csp;         /* static Content-Security-Policy for a page, or NULL */
 	char *body;              /* owned by the server once the handler returns */
 	size_t body_len;
 };
