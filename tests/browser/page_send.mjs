@@ -1,0 +1,270 @@
+#!/usr/bin/env node
+// tests/browser/page_send.mjs -- headless Chromium uses a device's own web
+// page (web/page/*, served by `idrop-lan serve`) to send files, as a person
+// with a browser would.
+//
+//   node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR] [-v]
+//
+// URL is the device's page (http://10.77.0.2:7757/). Debian's /usr/bin/chromium
+// is driven by playwright-core (npm) with exactly the flags in CHROMIUM_ARGS
+// plus a fresh --user-data-dir and Playwright's --remote-debugging-pipe, as
+// in peer.mjs. Chromium's default mDNS hiding of local IPs stays ON.
+//
+// The driver opens URL, waits until the page shows the device (body
+// data-device="ready"), puts FILE... on the page's file input, clicks Send,
+// and waits (bounded by --timeout, default 60 s) for body data-state to be
+// done, declined or error. It prints one JSON line: the page's #result
+// ({"ok", "files": [{name, size, status}], "reason", ...}) plus what the
+// driver saw (state, status text, page errors, CSP violations, timings).
+// Exit 0 only when the page says ok; 1 otherwise or on timeout; 2 on usage
+// errors. Chromium is always closed and its profile removed, also on
+// SIGINT/SIGTERM. --profile DIR uses (and keeps) DIR as Chromium's profile
+// instead: the page's identity (IndexedDB) survives, so a second run resumes
+// what a cancelled first run left.
+
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const CHROMIUM = process.env.IDROP_CHROMIUM || '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+function usage(msg) {
+  if (msg) process.stderr.write(`page_send.mjs: ${msg}\n`);
+  process.stderr.write('usage: node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR] [-v]\n');
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const o = { url: null, files: [], timeout: 60, name: null, profile: null, verbose: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--timeout') {
+      const v = argv[++i];
+      if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) usage('--timeout wants a number of seconds');
+      o.timeout = Number(v);
+      if (o.timeout < 1 || o.timeout > 86400) usage('--timeout must be in 1..86400');
+    } else if (a === '--name') {
+      o.name = argv[++i];
+      if (!o.name) usage('--name wants a name');
+    } else if (a === '--profile') {
+      o.profile = argv[++i];
+      if (!o.profile) usage('--profile wants a directory');
+    } else if (a === '-v' || a === '--verbose') o.verbose = true;
+    else if (a === '-h' || a === '--help') usage();
+    else if (a === '--') { o.files.push(...argv.slice(i + 1)); break; }
+    else if (a.startsWith('-') && a.length > 1) usage(`unknown option ${a}`);
+    else if (o.url === null) o.url = a;
+    else o.files.push(a);
+  }
+  if (!o.url) usage('URL missing');
+  if (o.files.length === 0) usage('no FILE given');
+  let u;
+  try { u = new URL(o.url); } catch { usage(`bad URL ${o.url}`); }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') usage('URL must be http:// or https://');
+  for (const f of o.files) {
+    let st;
+    try { st = fs.statSync(f); } catch (e) { usage(`${f}: ${e.code || e.message}`); }
+    if (!st.isFile()) usage(`${f}: not a regular file`);
+  }
+  return o;
+}
+
+const opts = parseArgs(process.argv.slice(2));
+const vlog = (...a) => { if (opts.verbose) console.error('page_send.mjs:', ...a); };
+const t0 = performance.now();
+const ms = (a, b) => Math.round(b - a);
+const summary = { driver: 'page_send', url: opts.url, ok: false };
+
+class DriverError extends Error {}
+
+let browser = null;
+let userDataDir = null;
+let stopRequested = null;
+
+async function run() {
+  const deadline = t0 + opts.timeout * 1000;
+  const left = () => {
+    const l = deadline - performance.now();
+    if (l <= 0) throw new DriverError(`timed out after ${opts.timeout} s`);
+    return Math.ceil(l);
+  };
+
+  if (!fs.existsSync(CHROMIUM)) throw new DriverError(`${CHROMIUM} not found (apt-get install chromium)`);
+  const launchOpts = {
+    executablePath: CHROMIUM,
+    // Our flags only: Playwright's defaults are switched off, but it needs its pipe.
+    ignoreDefaultArgs: true,
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+    timeout: Math.max(1000, left()),
+  };
+  let page;
+  if (opts.profile) {
+    // The browser's default context: its storage (the page's identity) is kept in DIR.
+    fs.mkdirSync(opts.profile, { recursive: true });
+    browser = await chromium.launchPersistentContext(opts.profile, {
+      ...launchOpts,
+      args: [...CHROMIUM_ARGS, `--user-data-dir=${opts.profile}`, '--remote-debugging-pipe', 'about:blank'],
+    });
+    summary.chromium = browser.browser() ? browser.browser().version() : null;
+    page = browser.pages()[0] || await browser.newPage();
+  } else {
+    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-chromium-'));
+    browser = await chromium.launch({
+      ...launchOpts,
+      args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`, '--remote-debugging-pipe', 'about:blank'],
+    });
+    summary.chromium = browser.version();
+    page = await browser.newPage();
+  }
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(`${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
+    vlog(`page ${m.type()}:`, m.text());
+  });
+  page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText || ''}`));
+  summary.page_errors = pageErrors;
+  const tLaunch = performance.now();
+
+  // -- load the page and wait for the device's info
+  let resp;
+  try {
+    resp = await page.goto(opts.url, { waitUntil: 'load', timeout: left() });
+  } catch (e) {
+    throw new DriverError(`cannot load ${opts.url}: ${e.message.split('\n')[0]}`);
+  }
+  if (!resp || !resp.ok()) throw new DriverError(`GET ${opts.url}: HTTP ${resp ? resp.status() : 'no response'}`);
+  summary.csp = resp.headers()['content-security-policy'] || null;
+  try {
+    await page.waitForFunction(() => document.body && document.body.dataset.device, null, { timeout: left() });
+  } catch (e) {
+    throw new DriverError(`the page never showed the device (${pageErrors.join('; ') || 'no page errors'})`);
+  }
+  const device = await page.evaluate(() => ({
+    ready: document.body.dataset.device,
+    name: document.getElementById('device-name').textContent,
+    fingerprint: document.getElementById('device-fp').textContent,
+    me: document.getElementById('my-fp').textContent,
+    status: document.getElementById('status').textContent,
+  }));
+  Object.assign(summary, { device: device.name, device_fp: device.fingerprint, browser_fp: device.me });
+  if (device.ready !== 'ready') throw new DriverError(`the page could not reach the device: ${device.status}`);
+  const tReady = performance.now();
+  vlog('device', device);
+
+  // -- choose the files and send
+  if (opts.name !== null) await page.fill('#my-name', opts.name);
+  await page.setInputFiles('#files', opts.files, { timeout: left() });
+  await page.waitForFunction(() => !document.getElementById('send').disabled, null, { timeout: left() });
+  await page.click('#send', { timeout: left() });
+  const tClick = performance.now();
+
+  let timedOut = false;
+  try {
+    await page.waitForFunction(
+      () => ['done', 'declined', 'error'].includes(document.body.dataset.state),
+      null, { timeout: left(), polling: 100 });
+  } catch (e) {
+    timedOut = true;
+  }
+  const tEnd = performance.now();
+  const out = await page.evaluate(() => {
+    const r = document.getElementById('result').textContent;
+    return {
+      state: document.body.dataset.state,
+      status: document.getElementById('status').textContent,
+      result: r,
+      rows: Array.from(document.querySelectorAll('#list li'), (li) => `${li.dataset.status}: ${li.querySelector('.detail').textContent}`),
+    };
+  });
+  summary.state = out.state;
+  summary.status = out.status;
+  if (opts.verbose) summary.rows = out.rows;
+  summary.ms = { launch: ms(t0, tLaunch), load: ms(tLaunch, tReady), send: ms(tClick, tEnd), total: ms(t0, tEnd) };
+  if (timedOut) {
+    // Press the page's Cancel so the device hears about it, then give up.
+    await page.click('#cancel', { timeout: 1000 }).catch(() => {});
+    await page.waitForFunction(() => ['done', 'declined', 'error'].includes(document.body.dataset.state),
+      null, { timeout: 5000 }).catch(() => {});
+    throw new DriverError(`timed out after ${opts.timeout} s in state '${out.state}': ${out.status}`);
+  }
+  let result;
+  try { result = JSON.parse(out.result); } catch (e) {
+    throw new DriverError(`state '${out.state}' but no JSON in #result: ${out.status}`);
+  }
+  summary.result = result;
+  summary.reason = result.reason;
+  summary.files = result.files;
+  const total = opts.files.reduce((a, f) => a + fs.statSync(f).size, 0);
+  if (result.ok && summary.ms.send > 0) summary.MBps = Math.round(total / (summary.ms.send / 1000) / 1e4) / 100;
+  if (!result.ok) throw new DriverError(`page says ${out.state}: ${result.reason}`);
+  if (out.state !== 'done') throw new DriverError(`page says ok but its state is ${out.state}`);
+  const shown = result.files.map((f) => f.name).join('\n');
+  const want = opts.files.map((f) => path.basename(f)).join('\n');
+  if (shown !== want) throw new DriverError(`page sent ${JSON.stringify(shown)}, wanted ${JSON.stringify(want)}`);
+  if (!result.files.every((f) => f.status === 'verified')) throw new DriverError('page says ok but not every file is verified');
+}
+
+async function closeBrowser() {
+  if (browser) {
+    const b = browser;
+    browser = null;
+    await Promise.race([b.close().catch(() => {}), new Promise((r) => setTimeout(r, 10000))]);
+  }
+  if (userDataDir) {
+    try { fs.rmSync(userDataDir, { recursive: true, force: true }); } catch { /* ignore */ }
+    userDataDir = null;
+  }
+}
+
+async function main() {
+  let rc = 1;
+  let timer;
+  const onSignal = (sig) => { if (stopRequested) stopRequested(sig); };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGHUP', () => onSignal('SIGHUP'));
+  try {
+    await Promise.race([
+      run(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new DriverError(`timed out after ${opts.timeout} s`)),
+          opts.timeout * 1000 + 10000);  // backstop; run() bounds each step itself
+      }),
+      new Promise((_, reject) => {
+        stopRequested = (sig) => {
+          rc = sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143;
+          reject(new DriverError(`interrupted by ${sig}`));
+        };
+      }),
+    ]);
+    summary.ok = true;
+    rc = 0;
+  } catch (e) {
+    summary.error = e instanceof DriverError ? e.message : `${e.stack || e}`;
+    if (rc === 0) rc = 1;
+  } finally {
+    clearTimeout(timer);
+    await closeBrowser();
+  }
+  if (summary.page_errors && summary.page_errors.length === 0) delete summary.page_errors;
+  process.stdout.write(JSON.stringify(summary) + '\n');
+  if (rc !== 0) process.stderr.write(`page_send.mjs: error: ${summary.error}\n`);
+  process.exitCode = rc;
+  setTimeout(() => process.exit(rc), 1000).unref();
+}
+
+main();

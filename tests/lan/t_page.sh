@@ -1,0 +1,74 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # helpers are called through lan_wait_for
+# The device's web page on the simulated LAN: `serve` serves the embedded
+# page (content types, a strict CSP, 404/405 for the rest), and a headless
+# Chromium on another host (mDNS hiding of local IPs left ON) loads it and
+# sends a 20 MiB random file and a small one to the device, which keeps
+# both, verified byte for byte; a device that declines shows it in the page.
+set -eu -o pipefail
+# shellcheck source=lan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
+DRIVER=$TOP/tests/browser/page_send.mjs
+[[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
+[[ -x /usr/bin/chromium ]] || lan_skip "no /usr/bin/chromium (make deps installs it)"
+command -v node >/dev/null 2>&1 || lan_skip "no node (make deps installs nodejs)"
+[[ -f "$TOP/tests/browser/node_modules/playwright-core/package.json" ]] ||
+	lan_skip "no tests/browser/node_modules (make deps runs npm ci)"
+lan_require timeout curl cmp
+lan_init
+lan_add_hosts a c
+tag=${LAN_PREFIX: -4}
+A=$(lan_addr a)
+log() { echo "$LAN_DIR/$1.log"; }
+json() { /usr/bin/python3 -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
+
+SRC=$LAN_DIR/src DL=$LAN_DIR/dl
+mkdir -p "$SRC"
+head -c $((20 * 1024 * 1024)) /dev/urandom >"$SRC/random20.bin"
+printf 'a small file ✓\n' >"$SRC/note über.txt"
+
+lan_spawn a "$(log serve)" "$BIN" serve --name "Page $tag" --accept=all --dir "$DL"
+pid=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
+
+# --- the page over plain HTTP -------------------------------------------------
+hdr=$(lan_run c curl -s -D - -o "$LAN_DIR/index.html" "http://$A:7757/")
+lan_diag "$(head -n 12 <<<"$hdr" | tr -d '\r' | tr '\n' '|')"
+lan_check "GET / serves the page as text/html with a Content-Security-Policy" \
+	test -n "$(grep -i '^content-type: text/html' <<<"$hdr")" -a -n "$(grep -i "^content-security-policy: .*default-src 'none'" <<<"$hdr")" \
+	-a -n "$(grep -i '<html' "$LAN_DIR/index.html")"
+lan_check "the page's script is served as text/javascript" \
+	test -n "$(lan_run c curl -s -I "http://$A:7757/app.js" | grep -i '^content-type: text/javascript')"
+lan_check "an unknown path is 404, POST / is 405, no directory listing" \
+	test "$(lan_run c curl -s -o /dev/null -w '%{http_code}' "http://$A:7757/nope")" = 404 \
+	-a "$(lan_run c curl -s -o /dev/null -w '%{http_code}' -X POST "http://$A:7757/")" = 405 \
+	-a "$(lan_run c curl -s -o /dev/null -w '%{http_code}' "http://$A:7757/web/")" = 404
+
+# --- a browser sends files through the page -------------------------------------
+rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/random20.bin" "$SRC/note über.txt" \
+	--timeout 90 >"$(log chromium)" 2>&1 || rc=$?
+lan_diag "chromium: $(tail -n 1 "$(log chromium)" | cut -c1-300)"
+lan_check "Chromium loads the page from a and sends a 20 MiB file and a small one: the page says ok" \
+	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium)" | json "d['ok']" 2>/dev/null)" = True
+lan_check "... both land in a's folder, identical" \
+	cmp -s "$SRC/random20.bin" "$DL/random20.bin"
+lan_check "... the small one with its UTF-8 name" cmp -s "$SRC/note über.txt" "$DL/note über.txt"
+lan_check "serve saw a browser and saved both" \
+	test "$(grep -c '^saved: ' "$(log serve)")" = 2
+rc=0; lan_stop "$pid" TERM 10 || rc=$?
+lan_check "serve exits 0 afterwards: no leak, no sanitizer report (got $rc)" test "$rc" = 0
+
+# --- a device that declines -------------------------------------------------------
+lan_spawn a "$(log serve-none)" "$BIN" serve --name "Nope $tag" --accept=none --dir "$DL-none"
+pid=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-none)" || lan_fail "serve --accept=none on a advertised"
+rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/note über.txt" --timeout 60 \
+	>"$(log chromium-declined)" 2>&1 || rc=$?
+lan_diag "chromium (declined): $(tail -n 1 "$(log chromium-declined)" | cut -c1-300)"
+lan_check "a declined offer shows in the page (not ok, the reason given), nothing written" \
+	test "$rc" != 0 -a -n "$(grep -o 'accepts no files' "$(log chromium-declined)" | head -n 1)" -a ! -e "$DL-none/note über.txt"
+lan_stop "$pid" TERM 10 || true
+lan_done

@@ -1,0 +1,682 @@
+// idrop.js -- the sending side of the idrop-lan transfer protocol, version 1
+// (docs/PROTOCOL.md), for a browser. No DOM: the page (app.js) drives it.
+//
+//   const info = await fetchInfo('');            // GET /api/info
+//   const s = new Sender({ base: '', name, certificate, deviceFingerprint: info.fingerprint,
+//                          files: [{ file, path }], onEvent });
+//   const result = await s.run();                // never throws
+//   s.cancel('reason');                          // at any time
+//
+// result: { ok, reason, files: [{ name, size, status }] } with status one of
+// verified, failed, skipped, cancelled, unsent.
+// onEvent(ev) gets { type: 'phase', phase, text }, { type: 'file', index, status, reason },
+// { type: 'progress', index, sent, size, hashing } and { type: 'log', text }.
+
+import { Sha256 } from './sha256.js';
+
+export const PROTOCOL_VERSION = 1;
+const LABEL = 'idrop';
+const SUBPROTOCOL = 'idrop/1';
+const CONTROL_MAX = 64 * 1024;        // a control message, in bytes
+const CHUNK_MAX = 64 * 1024;          // a binary message, at most
+const READ_SIZE = 1024 * 1024;        // one File.slice() read
+const HIGH_WATER = 4 * 1024 * 1024;   // wait when this much is queued
+const LOW_WATER = 1024 * 1024;        // ... until it is down to this
+const OFFER_FILES_MAX = 10000;
+const GATHER_TIMEOUT_MS = 15000;
+const CONNECT_TIMEOUT_MS = 30000;
+const CANCEL_LINGER_MS = 3000;        // wait this long for the receiver to close after our cancel
+
+const enc = new TextEncoder();
+export const utf8Length = (s) => enc.encode(s).length;
+// Unicode Cc: U+0000-001F and U+007F-009F.
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;  // eslint-disable-line no-control-regex
+const CONTROL_RE_G = /[\u0000-\u001f\u007f-\u009f]/g;  // eslint-disable-line no-control-regex
+
+// Cuts s to at most max bytes of UTF-8 without splitting a character.
+export function truncateUtf8(s, max) {
+  let out = '', n = 0;
+  for (const ch of s) {
+    const l = utf8Length(ch);
+    if (n + l > max) break;
+    out += ch; n += l;
+  }
+  return out;
+}
+
+// A display name as the protocol wants it: 1 to 63 bytes, no control characters.
+export function cleanName(s, fallback = 'Browser') {
+  const t = truncateUtf8(String(s || '').replace(CONTROL_RE_G, ' ').trim(), 63).trim();
+  return t || fallback;
+}
+
+// "AB:CD:..." or "abcd..." -> 64 lowercase hex digits, or null.
+export function normalizeFingerprint(fp) {
+  const h = String(fp || '').replace(/:/g, '').trim().toLowerCase();
+  return /^[0-9a-f]{64}$/.test(h) ? h : null;
+}
+
+// "1a2b 3c4d": the first 8 hex digits, in two groups.
+export const shortFingerprint = (fp) => {
+  const h = normalizeFingerprint(fp);
+  return h ? `${h.slice(0, 4)} ${h.slice(4, 8)}` : '????';
+};
+
+// The SHA-256 fingerprint of an SDP's DTLS certificate (session or media level), or null.
+export function sdpFingerprint(sdp) {
+  const m = /^a=fingerprint:sha-256[ \t]+([0-9A-Fa-f:]+)[ \t]*\r?$/mi.exec(sdp);
+  return m ? normalizeFingerprint(m[1]) : null;
+}
+
+// The answer's a=max-message-size, or 0 when absent.
+export function sdpMaxMessageSize(sdp) {
+  const m = /^a=max-message-size:(\d+)[ \t]*\r?$/m.exec(sdp);
+  return m ? Number(m[1]) : 0;
+}
+
+// A file's path as the protocol allows: components of 1..255 bytes, not . or
+// .., no control characters or backslashes, 4096 bytes at most. Control
+// characters and backslashes become "_"; what cannot be fixed throws.
+export function cleanPath(p) {
+  const parts = String(p).split('/').filter((c) => c !== '' && c !== '.');
+  if (parts.length === 0) throw new Error(`file name ${JSON.stringify(p)} is empty`);
+  const out = parts.map((c) => {
+    if (c === '..') throw new Error(`file path ${JSON.stringify(p)} contains ".."`);
+    c = c.replace(CONTROL_RE_G, '_').replace(/\\/g, '_');
+    if (utf8Length(c) > 255) throw new Error(`file name ${JSON.stringify(c.slice(0, 40))}... is longer than 255 bytes`);
+    return c;
+  }).join('/');
+  if (utf8Length(out) > 4096) throw new Error(`file path ${JSON.stringify(out.slice(0, 40))}... is longer than 4096 bytes`);
+  return out;
+}
+
+// Distinct paths: a second "a.txt" becomes "a (2).txt".
+export function uniquePaths(paths) {
+  const seen = new Set();
+  return paths.map((p) => {
+    let q = p;
+    for (let n = 2; seen.has(q); n++) {
+      const slash = p.lastIndexOf('/');
+      const dot = p.lastIndexOf('.');
+      q = dot > slash + 1 ? `${p.slice(0, dot)} (${n})${p.slice(dot)}` : `${p} (${n})`;
+    }
+    seen.add(q);
+    return q;
+  });
+}
+
+export function randomTransferId() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export async function fetchInfo(base = '', timeoutMs = 10000) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  try {
+    const r = await fetch(`${base}/api/info`, { cache: 'no-store', signal: ctl.signal });
+    if (!r.ok) throw new Error(`GET /api/info: HTTP ${r.status}`);
+    const info = await r.json();
+    if (!info || typeof info.name !== 'string' || !normalizeFingerprint(info.fingerprint))
+      throw new Error('GET /api/info: not a device description');
+    return info;
+  } catch (e) {
+    if (e.name === 'AbortError') throw new Error('GET /api/info: no answer from the device');
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// The browser's identity: a persistent ECDSA P-256 certificate in IndexedDB.
+const DB_NAME = 'idrop', DB_STORE = 'identity', DB_KEY = 'certificate';
+const CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+
+function idb(mode, fn) {
+  return new Promise((resolve, reject) => {
+    if (typeof indexedDB === 'undefined') return reject(new Error('no IndexedDB'));
+    const open = indexedDB.open(DB_NAME, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
+    open.onerror = () => reject(open.error || new Error('IndexedDB open failed'));
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction(DB_STORE, mode);
+      let out;
+      tx.oncomplete = () => { db.close(); resolve(out); };
+      tx.onerror = tx.onabort = () => { db.close(); reject(tx.error || new Error('IndexedDB failed')); };
+      const req = fn(tx.objectStore(DB_STORE));
+      req.onsuccess = () => { out = req.result; };
+    };
+  });
+}
+
+// Returns { certificate, fingerprint (64 hex), stored (false when it could not be kept) }.
+export async function loadIdentity() {
+  let cert = null, stored = true;
+  try {
+    cert = await idb('readonly', (s) => s.get(DB_KEY));
+  } catch (e) {
+    stored = false;
+  }
+  const fresh = (c) => c && typeof c.getFingerprints === 'function' && c.expires > Date.now() + 3600 * 1000;
+  if (!fresh(cert)) {
+    const algo = { name: 'ECDSA', namedCurve: 'P-256' };
+    try {
+      cert = await RTCPeerConnection.generateCertificate({ ...algo, expires: CERT_LIFETIME_MS });
+    } catch (e) {
+      cert = await RTCPeerConnection.generateCertificate(algo);
+    }
+    if (stored) {
+      try { await idb('readwrite', (s) => s.put(cert, DB_KEY)); } catch (e) { stored = false; }
+    }
+  }
+  const fps = cert.getFingerprints ? cert.getFingerprints() : [];
+  const fp = fps.find((f) => String(f.algorithm).toLowerCase() === 'sha-256');
+  return { certificate: cert, fingerprint: fp ? normalizeFingerprint(fp.value) : null, stored };
+}
+
+// An error with the phase it happened in, for the page to show.
+export class IdropError extends Error {
+  constructor(phase, message, kind = 'error') {
+    super(message);
+    this.phase = phase;
+    this.kind = kind;  // 'error', 'declined', 'cancelled' (by the receiver), 'aborted' (by us)
+  }
+}
+
+const isInt = (v) => Number.isSafeInteger(v) && v >= 0;
+const isHex = (v, n) => typeof v === 'string' && v.length === n && /^[0-9a-fA-F]+$/.test(v);
+const reasonOf = (m) => (typeof m.reason === 'string' && m.reason ? m.reason : 'no reason given');
+
+export class Sender {
+  constructor({ base = '', name, certificate = null, deviceFingerprint = null, files, onEvent = () => {} }) {
+    this.base = base;
+    this.name = cleanName(name);
+    this.certificate = certificate;
+    this.deviceFingerprint = normalizeFingerprint(deviceFingerprint);
+    const paths = uniquePaths(files.map((f) => cleanPath(f.path || f.file.name)));
+    this.files = files.map((f, i) => ({
+      file: f.file, path: paths[i], size: f.file.size,
+      mtime: Math.max(0, Math.floor((f.file.lastModified || 0) / 1000)),
+      status: 'unsent', reason: null,
+    }));
+    this.emit = (ev) => { try { onEvent(ev); } catch (e) { /* the page's problem */ } };
+    this.pc = null;
+    this.ch = null;
+    this.phase = 'idle';
+    this.failure = null;      // the first IdropError; stops everything
+    this.inbox = [];          // control messages not yet taken
+    this.waiters = new Set(); // wake-ups for anything that happens
+    this.chunk = CHUNK_MAX;
+    this.cancelSent = false;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  _setPhase(phase, text) {
+    this.phase = phase;
+    this.emit({ type: 'phase', phase, text });
+  }
+
+  _wake() {
+    const w = [...this.waiters];
+    this.waiters.clear();
+    for (const f of w) f();
+  }
+
+  _fail(err) {
+    if (!this.failure) this.failure = err;
+    this._wake();
+  }
+
+  // Waits until something happens (a message, a state change, buffer low):
+  // true, or false when timeoutMs (0: no limit) passed first. Throws the
+  // failure if there is one.
+  async _waitEvent(timeoutMs = 0) {
+    if (this.failure) throw this.failure;
+    const woke = await new Promise((resolve) => {
+      let timer = null;
+      const done = () => { if (timer) clearTimeout(timer); resolve(true); };
+      this.waiters.add(done);
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => { this.waiters.delete(done); resolve(false); }, timeoutMs);
+      }
+    });
+    if (this.failure) throw this.failure;
+    return woke;
+  }
+
+  _send(msg) {
+    const s = JSON.stringify(msg);
+    if (utf8Length(s) > CONTROL_MAX) throw new IdropError(this.phase, `control message too large (${msg.type})`);
+    this.ch.send(s);
+  }
+
+  // The next control message; a cancel from the receiver throws.
+  async _recv(timeoutMs = 0, what = '') {
+    const until = timeoutMs ? performance.now() + timeoutMs : 0;
+    while (this.inbox.length === 0) {
+      const left = until ? until - performance.now() : 0;
+      if (until && left <= 0) throw new IdropError(this.phase, `timed out ${what}`);
+      await this._waitEvent(until ? left : 0);
+    }
+    return this.inbox.shift();
+  }
+
+  _onMessage(ev) {
+    if (this.failure) return;
+    if (typeof ev.data !== 'string') {
+      this._protocolError('binary data from the receiver');
+      return;
+    }
+    let m;
+    try { m = JSON.parse(ev.data); } catch (e) { m = null; }
+    if (!m || typeof m !== 'object' || Array.isArray(m) || typeof m.type !== 'string') {
+      this._protocolError('a control message that is not a JSON object with a type');
+      return;
+    }
+    const known = ['hello', 'accept', 'decline', 'file-ok', 'file-error', 'receipt', 'cancel',
+      'offer', 'file', 'file-end', 'done'];
+    if (!known.includes(m.type)) {
+      this._sendCancel('unsupported');
+      this._fail(new IdropError(this.phase, `the device sent an unknown message type '${m.type}'`));
+      return;
+    }
+    if (m.type === 'cancel') {
+      this._fail(new IdropError(this.phase, `the device cancelled: ${reasonOf(m)}`, 'cancelled'));
+      this.cancelReason = reasonOf(m);
+      return;
+    }
+    this.inbox.push(m);
+    this._wake();
+  }
+
+  _sendCancel(reason) {
+    if (this.cancelSent || !this.ch || this.ch.readyState !== 'open') return;
+    this.cancelSent = true;
+    try { this.ch.send(JSON.stringify({ type: 'cancel', reason: truncateUtf8(reason.replace(CONTROL_RE_G, ' '), 1024) })); } catch (e) { /* closing */ }
+  }
+
+  // Cancels for a message that breaks the protocol; returns the failure to throw.
+  _protocolError(what) {
+    const reason = truncateUtf8(`protocol error: ${what}`, 1000);
+    this._sendCancel(reason);
+    this._fail(new IdropError(this.phase, `the device broke the protocol: ${what}`));
+    return this.failure;
+  }
+
+  // Stops the transfer: sends cancel (reason for the receiver's user).
+  cancel(reason = 'cancelled by the sender') {
+    if (this.failure) return;
+    this._sendCancel(reason);
+    this._fail(new IdropError(this.phase, `cancelled: ${reason}`, 'aborted'));
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  async _connect() {
+    this._setPhase('signalling', 'Preparing the connection…');
+    const config = { iceServers: [] };
+    if (this.certificate) config.certificates = [this.certificate];
+    let pc;
+    try {
+      pc = new RTCPeerConnection(config);
+    } catch (e) {
+      throw new IdropError('signalling', `cannot create a WebRTC connection: ${e.message}`);
+    }
+    this.pc = pc;
+    const ch = pc.createDataChannel(LABEL, { ordered: true, protocol: SUBPROTOCOL });
+    ch.binaryType = 'arraybuffer';
+    ch.bufferedAmountLowThreshold = LOW_WATER;
+    this.ch = ch;
+    this.iceConnected = false;
+    this.dtlsConnected = false;
+    ch.onmessage = (ev) => this._onMessage(ev);
+    ch.onopen = () => this._wake();
+    ch.onbufferedamountlow = () => this._wake();
+    ch.onerror = (ev) => {
+      const msg = ev && ev.error ? ev.error.message : 'unknown error';
+      this._fail(new IdropError(this.phase === 'transfer' ? 'transfer' : 'data channel', `data channel error: ${msg}`));
+    };
+    ch.onclose = () => {
+      this.channelClosed = true;
+      if (this.finished) return;
+      this._fail(new IdropError(this.phase, this.phase === 'data channel' || this.phase === 'ICE' || this.phase === 'DTLS'
+        ? 'data channel: the device closed the channel before it opened'
+        : 'the connection to the device was closed'));
+    };
+    pc.oniceconnectionstatechange = () => {
+      const s = pc.iceConnectionState;
+      if (s === 'connected' || s === 'completed') this.iceConnected = true;
+      if (s === 'failed') {
+        this._fail(new IdropError('ICE', this.iceConnected
+          ? 'ICE: the network path to the device was lost'
+          : 'ICE failed: no network path to the device (is it on the same network, not blocked by a firewall or client isolation?)'));
+      }
+      this._wake();
+    };
+    pc.onconnectionstatechange = () => {
+      const s = pc.connectionState;
+      if (s === 'connected') this.dtlsConnected = true;
+      if (s === 'failed') {
+        if (!this.iceConnected)
+          this._fail(new IdropError('ICE', 'ICE failed: no network path to the device'));
+        else if (!this.dtlsConnected)
+          this._fail(new IdropError('DTLS', 'DTLS failed: the secure handshake with the device did not complete'));
+        else
+          this._fail(new IdropError(this.phase, 'the connection to the device failed'));
+      }
+      this._wake();
+    };
+    pc.onicegatheringstatechange = () => this._wake();
+
+    try {
+      await pc.setLocalDescription();
+    } catch (e) {
+      throw new IdropError('signalling', `cannot make an offer: ${e.message}`);
+    }
+    const gatherUntil = performance.now() + GATHER_TIMEOUT_MS;
+    while (pc.iceGatheringState !== 'complete') {
+      const left = gatherUntil - performance.now();
+      if (left <= 0) throw new IdropError('ICE', 'ICE: gathering local network addresses did not finish');
+      await this._waitEvent(left);
+    }
+
+    this._setPhase('signalling', 'Contacting the device…');
+    let resp, body;
+    const ctl = new AbortController();
+    const timer = setTimeout(() => ctl.abort(), 20000);
+    const onFail = () => ctl.abort();
+    this.waiters.add(onFail);
+    try {
+      resp = await fetch(`${this.base}/api/offer`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/sdp' },
+        body: pc.localDescription.sdp,
+        cache: 'no-store',
+        signal: ctl.signal,
+      });
+      body = await resp.text();
+    } catch (e) {
+      if (this.failure) throw this.failure;
+      throw new IdropError('signalling', e.name === 'AbortError'
+        ? 'signalling: the device did not answer the offer'
+        : `signalling: cannot reach the device (${e.message})`);
+    } finally {
+      clearTimeout(timer);
+      this.waiters.delete(onFail);
+    }
+    if (this.failure) throw this.failure;
+    if (resp.status !== 201)
+      throw new IdropError('signalling', `signalling: the device refused the connection (HTTP ${resp.status}: ${body.trim().slice(0, 300) || resp.statusText})`);
+    if (!/^v=0/.test(body)) throw new IdropError('signalling', 'signalling: the device answered with something that is not SDP');
+    const fp = sdpFingerprint(body);
+    if (!fp) throw new IdropError('signalling', 'signalling: the answer carries no SHA-256 certificate fingerprint');
+    if (this.deviceFingerprint && fp !== this.deviceFingerprint)
+      throw new IdropError('signalling',
+        `signalling: the answer's certificate fingerprint ${shortFingerprint(fp)} is not the device's ` +
+        `${shortFingerprint(this.deviceFingerprint)}: someone may be in the middle; refusing to connect`);
+    const mms = sdpMaxMessageSize(body);
+    this.chunk = mms > 0 ? Math.min(CHUNK_MAX, mms) : CHUNK_MAX;
+    try {
+      await pc.setRemoteDescription({ type: 'answer', sdp: body });
+    } catch (e) {
+      throw new IdropError('signalling', `signalling: the device's answer was refused by the browser: ${e.message}`);
+    }
+
+    // ICE -> DTLS -> SCTP/DCEP, each with its own message on failure or timeout.
+    const connectUntil = performance.now() + CONNECT_TIMEOUT_MS;
+    this._setPhase('ICE', 'Finding a network path…');
+    while (ch.readyState !== 'open') {
+      if (this.iceConnected && this.phase === 'ICE') this._setPhase('DTLS', 'Securing the connection…');
+      if (this.dtlsConnected && this.phase !== 'data channel') this._setPhase('data channel', 'Opening the data channel…');
+      const left = connectUntil - performance.now();
+      if (left <= 0) {
+        const what = { ICE: 'ICE: no network path to the device was found',
+          DTLS: 'DTLS: the secure handshake with the device did not finish',
+          'data channel': 'data channel: the channel did not open' }[this.phase];
+        throw new IdropError(this.phase, `${what} within ${CONNECT_TIMEOUT_MS / 1000} s`);
+      }
+      await this._waitEvent(Math.min(left, 1000));
+    }
+    if (this.failure) throw this.failure;
+  }
+
+  // ---------------------------------------------------------------- protocol
+
+  async _hello() {
+    this._setPhase('hello', 'Greeting the device…');
+    this._send({ type: 'hello', version: PROTOCOL_VERSION, name: this.name, kind: 'browser' });
+    const m = await this._recv(30000, 'waiting for the device to say hello');
+    if (m.type !== 'hello') throw this._protocolError(`expected hello, got ${m.type}`);
+    if (!isInt(m.version) || m.version < 1) throw this._protocolError('hello without a valid version');
+    if (typeof m.name !== 'string' || !m.name || utf8Length(m.name) > 63 || CONTROL_RE.test(m.name))
+      throw this._protocolError('hello without a valid name');
+    if (m.kind !== 'device' && m.kind !== 'browser') throw this._protocolError('hello with an unknown kind');
+    this.peerName = m.name;
+    if (this.failure) throw this.failure;
+    return m;
+  }
+
+  // Offers may hold 10,000 files and 64 KiB of JSON: more become several transfers.
+  _batches() {
+    const out = [];
+    let cur = [], size = 200;
+    this.files.forEach((f, i) => {
+      const entry = { id: 0, path: f.path, size: f.size, mtime: f.mtime };
+      const len = utf8Length(JSON.stringify(entry)) + 16;
+      if (cur.length && (cur.length >= OFFER_FILES_MAX || size + len > CONTROL_MAX - 512)) {
+        out.push(cur); cur = []; size = 200;
+      }
+      cur.push(i); size += len;
+    });
+    if (cur.length) out.push(cur);
+    return out;
+  }
+
+  async _transfer(indices) {
+    const transfer = randomTransferId();
+    const files = indices.map((fi, id) => {
+      const f = this.files[fi];
+      return { id, path: f.path, size: f.size, mtime: f.mtime };
+    });
+    this._setPhase('offer', 'Waiting for the device to accept…');
+    this._send({ type: 'offer', transfer, files });
+    const m = await this._recv(0);  // a person may be asked: no timer (the device bounds it)
+    if (m.type === 'decline') {
+      if (String(m.transfer).toLowerCase() !== transfer) throw this._protocolError('decline for another transfer');
+      for (const fi of indices) this._fileStatus(fi, 'skipped');
+      throw new IdropError('offer', `the device declined: ${reasonOf(m)}`, 'declined');
+    }
+    if (m.type !== 'accept') throw this._protocolError(`expected accept or decline, got ${m.type}`);
+    if (String(m.transfer).toLowerCase() !== transfer) throw this._protocolError('accept for another transfer');
+    if (!Array.isArray(m.files)) throw this._protocolError('accept without files');
+    const offsets = new Map();
+    for (const a of m.files) {
+      if (!a || !isInt(a.id) || a.id >= files.length || offsets.has(a.id) || !isInt(a.offset) || a.offset > files[a.id].size)
+        throw this._protocolError('accept with an invalid file entry');
+      offsets.set(a.id, a.offset);
+    }
+    const accepted = files.filter((f) => offsets.has(f.id)).map((f) => f.id);
+    for (const f of files) if (!offsets.has(f.id)) this._fileStatus(indices[f.id], 'skipped');
+
+    // The answers come while we send: a reader takes them in order.
+    const answered = new Map();
+    let receipt = null;
+    const reader = (async () => {
+      for (const id of accepted) {
+        const r = await this._recv(0);
+        if (r.type !== 'file-ok' && r.type !== 'file-error')
+          throw this._protocolError(`expected file-ok or file-error, got ${r.type}`);
+        if (r.id !== id) throw this._protocolError(`${r.type} for file ${r.id}, expected ${id}`);
+        answered.set(id, r);
+        if (r.type === 'file-ok') this._fileStatus(indices[id], 'verified');
+        else this._fileStatus(indices[id], 'failed', reasonOf(r));
+      }
+      const rc = await this._recv(0);
+      if (rc.type !== 'receipt') throw this._protocolError(`expected receipt, got ${rc.type}`);
+      if (String(rc.transfer).toLowerCase() !== transfer) throw this._protocolError('receipt for another transfer');
+      if (!Array.isArray(rc.files)) throw this._protocolError('receipt without files');
+      receipt = rc;
+      return rc;
+    })();
+    reader.catch((e) => this._fail(e));
+
+    this._setPhase('transfer', 'Sending…');
+    for (const id of accepted) {
+      await this._sendFile(indices[id], id, offsets.get(id));
+    }
+    this._send({ type: 'done' });
+    this._setPhase('receipt', 'Waiting for the device to confirm…');
+    await reader;
+    if (this.failure) throw this.failure;
+    // The receipt is the last word on each file.
+    for (const e of receipt.files) {
+      if (!e || !isInt(e.id) || e.id >= files.length) continue;
+      const fi = indices[e.id];
+      const st = ['verified', 'failed', 'skipped'].includes(e.status) ? e.status : 'failed';
+      if (this.files[fi].status !== st) this._fileStatus(fi, st, this.files[fi].reason);
+    }
+    for (const f of files) {
+      const fi = indices[f.id];
+      if (!receipt.files.some((e) => e && e.id === f.id) && this.files[fi].status !== 'failed')
+        this._fileStatus(fi, 'failed', 'not in the receipt');
+    }
+    return indices.every((fi) => this.files[fi].status === 'verified');
+  }
+
+  _fileStatus(fi, status, reason = null) {
+    const f = this.files[fi];
+    f.status = status;
+    f.reason = reason;
+    this.emit({ type: 'file', index: fi, status, reason });
+  }
+
+  // Reads [pos, end) of a file; a shorter read means the file shrank.
+  async _read(f, pos, end) {
+    let buf;
+    try {
+      buf = await f.file.slice(pos, end).arrayBuffer();
+    } catch (e) {
+      throw this._readFailure(f, e.message || e.name);
+    }
+    if (buf.byteLength !== end - pos) throw this._readFailure(f, 'it changed while being sent');
+    return new Uint8Array(buf);
+  }
+
+  _readFailure(f, why) {
+    const reason = truncateUtf8(`cannot read ${f.path}: ${why}`, 1000);
+    this._sendCancel(reason);
+    const err = new IdropError('transfer', reason);
+    this._fail(err);
+    return this.failure;
+  }
+
+  async _sendFile(fi, id, offset) {
+    const f = this.files[fi];
+    const ch = this.ch;
+    const hash = new Sha256();
+    this._fileStatus(fi, 'sending');
+    // Bytes the receiver already holds count in the hash: read them first.
+    for (let pos = 0; pos < offset;) {
+      const end = Math.min(offset, pos + READ_SIZE);
+      hash.update(await this._read(f, pos, end));
+      pos = end;
+      if (this.failure) throw this.failure;
+      this.emit({ type: 'progress', index: fi, sent: 0, size: f.size, offset, hashed: pos, hashing: true });
+    }
+    this._send({ type: 'file', id, offset });
+    this.emit({ type: 'progress', index: fi, sent: offset, size: f.size, offset });
+    let pos = offset;
+    let next = pos < f.size ? this._read(f, pos, Math.min(f.size, pos + READ_SIZE)) : null;
+    while (next) {
+      let data;
+      try {
+        data = await next;
+      } catch (e) {
+        throw this.failure || e;
+      }
+      const end = pos + data.length;
+      // Read ahead while this piece goes out: at most two pieces in memory.
+      next = end < f.size ? this._read(f, end, Math.min(f.size, end + READ_SIZE)) : null;
+      if (next) next.catch(() => {});  // reported when awaited
+      hash.update(data);
+      for (let o = 0; o < data.length; o += this.chunk) {
+        while (ch.bufferedAmount > HIGH_WATER) await this._waitEvent(1000);
+        if (this.failure) throw this.failure;
+        ch.send(data.subarray(o, Math.min(data.length, o + this.chunk)));
+      }
+      pos = end;
+      this.emit({ type: 'progress', index: fi, sent: pos, size: f.size, offset, queued: ch.bufferedAmount });
+    }
+    this._send({ type: 'file-end', id, sha256: hash.hex() });
+    this._fileStatus(fi, 'checking');
+  }
+
+  // ---------------------------------------------------------------- the whole run
+
+  async run() {
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      if (this.files.length === 0) throw new IdropError('idle', 'no files to send');
+      await this._connect();
+      await this._hello();
+      ok = true;
+      for (const batch of this._batches()) {
+        if (!(await this._transfer(batch))) ok = false;
+        if (this.failure) throw this.failure;
+      }
+      this.finished = true;
+      this._setPhase('done', ok ? 'All files arrived and were verified.' : 'Some files did not arrive.');
+    } catch (e) {
+      ok = false;
+      const err = e instanceof IdropError ? e : new IdropError(this.phase, e && e.message ? e.message : String(e));
+      if (!this.failure) this.failure = err;
+      // Our own problem while the channel is up: tell the receiver.
+      if (err.kind === 'error' && !this.cancelSent && this.ch && this.ch.readyState === 'open' && this.phase !== 'done')
+        this._sendCancel(truncateUtf8(`sender: ${err.message}`, 1000));
+      for (const f of this.files) {
+        if (['sending', 'checking', 'unsent'].includes(f.status))
+          this._fileStatus(this.files.indexOf(f), err.kind === 'declined' ? 'skipped' : 'cancelled', f.reason);
+      }
+    }
+    await this._close();
+    const failure = this.failure;
+    const failedFile = this.files.find((f) => f.status === 'failed');
+    return {
+      ok,
+      state: ok ? 'done' : failure && failure.kind === 'declined' ? 'declined' : failure ? 'error' : 'error',
+      kind: failure ? failure.kind : null,
+      phase: failure ? failure.phase : null,
+      reason: ok ? null : failure ? failure.message
+        : failedFile ? `${failedFile.path}: ${failedFile.reason || 'failed'}` : 'not every file was verified',
+      device: this.peerName || null,
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+      files: this.files.map((f) => ({ name: f.path, size: f.size, status: f.status, ...(f.reason ? { reason: f.reason } : {}) })),
+    };
+  }
+
+  async _close() {
+    const ch = this.ch, pc = this.pc;
+    if (!pc) return;
+    // After our cancel the receiver closes the channel; wait a little for that
+    // so the cancel is not lost behind queued data.
+    if (this.cancelSent && ch && ch.readyState === 'open') {
+      const until = performance.now() + CANCEL_LINGER_MS;
+      while (ch.readyState === 'open' && performance.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
+    } else if (ch && ch.readyState === 'open') {
+      // Let whatever is queued go out before closing (done was sent after the data).
+      const until = performance.now() + CANCEL_LINGER_MS;
+      while (ch.bufferedAmount > 0 && performance.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
+    }
+    this.finished = true;
+    if (ch) ch.onclose = ch.onerror = ch.onmessage = null;
+    pc.oniceconnectionstatechange = pc.onconnectionstatechange = null;
+    try { if (ch) ch.close(); } catch (e) { /* ignore */ }
+    try { pc.close(); } catch (e) { /* ignore */ }
+  }
+}
