@@ -97,9 +97,9 @@ part_big() { [[ -f "$DL_R/random100.part" ]] && (($(stat -c %s "$DL_R/random100.
 lan_wait_for 60 part_big || lan_fail "the .part grew to 20 MiB"
 lan_stop "$pid_r" KILL 5 || true
 held=$(stat -c %s "$DL_R/random100.part")
-# The sender notices on its own (ICE consent, SCTP) and prints its summary.
-lan_wait_for 40 grep -q '^{' "$(log send-cut)" || lan_diag "the sender did not notice within 40 s"
-rc=0; lan_stop "$pid_s" TERM 5 || rc=$?
+# The sender notices on its own (ICE consent, SCTP) and exits; it is a child
+# of this shell, bounded by its timeout.
+rc=0; wait "$pid_s" || rc=$?
 lan_diag "cut after $held bytes; first send exit $rc: $(tail -n 2 "$(log send-cut)" | tr '\n' ' ')"
 lan_check "the sender reports the lost connection (exit 6, got $rc), the .part is kept" \
 	test "$rc" = 6 -a "$held" -gt 0
@@ -231,8 +231,7 @@ lan_wait_for 20 part_grew || lan_diag "the .part did not reach 512 KiB: $(ls -l 
 # Fill the rest of the disk behind the receiver's back, then let the sender go on.
 dd if=/dev/zero of="$DL_F/filler" bs=64k 2>/dev/null || true
 touch "$LAN_DIR/go"
-lan_wait_for 40 grep -q '^{' "$(log peer-full)" || lan_diag "the python peer did not end within 40 s"
-rc=0; lan_stop "$pid_p" TERM 5 || rc=$?
+rc=0; wait "$pid_p" || rc=$?   # bounded by its timeout
 lan_diag "full disk: rc=$rc $(tail -n 1 "$(log peer-full)" | cut -c1-300)"
 lan_check "a full disk cancels the transfer with a clear reason (the sender is told)" \
 	test "$rc" != 0 -a -n "$(grep -oi 'disk is full\|no space' "$(log peer-full)" | head -n 1)"
