@@ -16,7 +16,7 @@ CC      ?= cc
 # first user: --as-needed keeps unused ones out of the binary.
 # avahi-client and avahi-core are not linked: both export avahi_entry_group_free,
 # so discovery/ loads each with dlopen(RTLD_LOCAL) (see discovery/backend.h).
-LINK_PKGS := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 avahi-glib nice gnutls usrsctp libmicrohttpd libcurl
+LINK_PKGS := glib-2.0 gio-2.0 gio-unix-2.0 json-glib-1.0 avahi-glib nice gnutls usrsctp libmicrohttpd libcurl libqrencode
 DLOPEN_PKGS := avahi-client avahi-core
 PKGS := $(LINK_PKGS) $(DLOPEN_PKGS)
 
@@ -153,7 +153,7 @@ install: all
 # iperf3 and OpenSSH (scp) are the baselines `make bench` measures us against).
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
-            libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev libcurl4-gnutls-dev \
+            libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev libcurl4-gnutls-dev libqrencode-dev \
             avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
             chromium python3-aiortc iperf3 openssh-client openssh-server
 

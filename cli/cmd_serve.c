@@ -9,6 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <gio/gio.h>
 
 #include "cli/cli.h"
@@ -19,10 +22,15 @@
 #include "web/api.h"
 #include "web/http.h"
 #include "web/page.h"
+#include "web/qr.h"
 #include "web/signal.h"
 
 struct serve {
 	struct idl_api_device dev;
+	struct idl_mdns *mdns;
+	const char *interface;
+	uint16_t port;
+	bool page_shown;
 	GHashTable *sinks;          /* struct idl_channel * -> struct sink */
 	struct cli_incoming *incoming;
 	bool once;                  /* receive: exit after one transfer */
@@ -128,12 +136,47 @@ static void usage(FILE *f, bool once)
 		IDL_HTTP_DEFAULT_PORT);
 }
 
+/* The page's addresses: by mDNS name, and by each IPv4 address (phones
+ * often cannot resolve .local), with a QR code of the first on a terminal. */
+static void show_page(struct serve *s)
+{
+	const char *host = idl_mdns_host_name(s->mdns);
+	struct ifaddrs *ifs, *i;
+	char addr[INET_ADDRSTRLEN], *first = NULL;
+
+	if (host)
+		printf("page:        http://%s:%u/\n", host, s->port);
+	if (getifaddrs(&ifs) == 0) {
+		for (i = ifs; i; i = i->ifa_next) {
+			if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+			    !(i->ifa_flags & IFF_UP) || (s->interface && strcmp(s->interface, i->ifa_name)) ||
+			    !inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, addr, sizeof(addr)))
+				continue;
+			printf("%s http://%s:%u/\n", host || first ? "            " : "page:       ", addr, s->port);
+			if (!first)
+				first = g_strdup_printf("http://%s:%u/", addr, s->port);
+		}
+		freeifaddrs(ifs);
+	}
+	if (first && isatty(STDOUT_FILENO)) {
+		char *qr = idl_qr_render(first);
+		if (qr)
+			fputs(qr, stdout);
+		g_free(qr);
+	}
+	g_free(first);
+}
+
 static void on_established(const char *name, void *user)
 {
 	struct serve *s = user;
 
 	g_strlcpy(s->dev.name, name, sizeof(s->dev.name));
 	printf("advertised:  \"%s\"\n", name);
+	if (!s->page_shown) {
+		s->page_shown = true;
+		show_page(s);
+	}
 	fflush(stdout);
 }
 
@@ -296,6 +339,9 @@ static int serve_main(int argc, char *argv[], bool once)
 	printf("http port:   %u\n", idl_http_port(http));
 	printf("folder:      %s\n", dl_dir);
 	fflush(stdout);
+	s.mdns = mdns;
+	s.interface = hopt.interface;
+	s.port = idl_http_port(http);
 	if (idl_mdns_advertise(mdns, name, idl_http_port(http), wire, (size_t)len, &acb, &s, &advert, &err) < 0)
 		goto fail;
 

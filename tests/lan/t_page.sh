@@ -34,6 +34,10 @@ lan_spawn a "$(log serve)" "$BIN" serve --name "Page $tag" --accept=all --dir "$
 pid=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
 
+lan_check "serve prints the page's address by mDNS name and by IP address" \
+	test -n "$(grep -F 'page:        http://a.local:7757/' "$(log serve)")" -a -n "$(grep -F " http://$A:7757/" "$(log serve)")"
+lan_check "... and no QR code when its output is not a terminal" test -z "$(grep -F '█' "$(log serve)")"
+
 # --- the page over plain HTTP -------------------------------------------------
 hdr=$(lan_run c curl -s -D - -o "$LAN_DIR/index.html" "http://$A:7757/")
 lan_diag "$(head -n 12 <<<"$hdr" | tr -d '\r' | tr '\n' '|')"

@@ -151,6 +151,9 @@ export TTY_CMD="$BIN serve --name 'Tty $tag' --dir '$DL_T'" FIFO
 lan_spawn c "$(log serve-tty)" sh -c 'exec script -qfec "$TTY_CMD" /dev/null <"$FIFO"'
 pid_t=$LAN_PID
 lan_wait_for 10 grep -q 'advertised:' "$(log serve-tty)" || lan_fail "serve on a terminal advertised"
+lan_wait_for 5 grep -q '█' "$(log serve-tty)" || true
+lan_check "serve on a terminal shows a QR code of its page's address (for phones)" \
+	test "$(grep -c '█' "$(log serve-tty)")" -ge 10
 ask() { # ANSWER: sends one file to the terminal serve, answers the question; sets rc
 	local n=$1
 	lan_spawn b "$(log "send-tty-$n")" timeout 40 "$BIN" send --quiet "Tty $tag" "$SRC/tree/a.txt"
