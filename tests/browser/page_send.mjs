@@ -3,7 +3,10 @@
 // page (web/page/*, served by `idrop-lan serve`) to send files, as a person
 // with a browser would.
 //
-//   node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR] [-v]
+//   node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR]
+//                      [--screenshots DIR] [-v]
+// --screenshots DIR: page-desktop.png (1280 wide) and page-phone.png (390
+// wide) of the page with the files chosen, before sending.
 //
 // URL is the device's page (http://10.77.0.2:7757/). Debian's /usr/bin/chromium
 // is driven by playwright-core (npm) with exactly the flags in CHROMIUM_ARGS
@@ -31,12 +34,12 @@ import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`page_send.mjs: ${msg}\n`);
-  process.stderr.write('usage: node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR] [-v]\n');
+  process.stderr.write('usage: node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR] [--screenshots DIR] [-v]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { url: null, files: [], timeout: 60, name: null, profile: null, verbose: false };
+  const o = { url: null, files: [], timeout: 60, name: null, profile: null, shots: null, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--timeout') {
@@ -47,6 +50,9 @@ function parseArgs(argv) {
     } else if (a === '--name') {
       o.name = argv[++i];
       if (!o.name) usage('--name wants a name');
+    } else if (a === '--screenshots') {
+      o.shots = argv[++i];
+      if (!o.shots) usage('--screenshots wants a directory');
     } else if (a === '--profile') {
       o.profile = argv[++i];
       if (!o.profile) usage('--profile wants a directory');
@@ -158,6 +164,16 @@ async function run() {
   // -- choose the files and send
   if (opts.name !== null) await page.fill('#my-name', opts.name);
   await page.setInputFiles('#files', opts.files, { timeout: left() });
+  if (opts.shots) {
+    // The page as people see it, files chosen: desktop and phone width.
+    fs.mkdirSync(opts.shots, { recursive: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.screenshot({ path: path.join(opts.shots, 'page-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(opts.shots, 'page-phone.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    summary.screenshots = opts.shots;
+  }
   await page.waitForFunction(() => !document.getElementById('send').disabled, null, { timeout: left() });
   await page.click('#send', { timeout: left() });
   const tClick = performance.now();

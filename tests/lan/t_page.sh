@@ -53,13 +53,16 @@ lan_check "an unknown path is 404, POST / is 405, no directory listing" \
 
 # --- a browser sends files through the page -------------------------------------
 rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/random20.bin" "$SRC/note über.txt" \
-	--timeout 90 >"$(log chromium)" 2>&1 || rc=$?
+	--timeout 90 --screenshots "$LAN_DIR/shots" >"$(log chromium)" 2>&1 || rc=$?
 lan_diag "chromium: $(tail -n 1 "$(log chromium)" | cut -c1-300)"
 lan_check "Chromium loads the page from a and sends a 20 MiB file and a small one: the page says ok" \
 	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium)" | json "d['ok']" 2>/dev/null)" = True
 lan_check "... both land in a's folder, identical" \
 	cmp -s "$SRC/random20.bin" "$DL/random20.bin"
 lan_check "... the small one with its UTF-8 name" cmp -s "$SRC/note über.txt" "$DL/note über.txt"
+png() { [[ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" == 89504e470d0a1a0a && $(stat -c %s "$1") -gt 10000 ]]; }
+lan_check "screenshots of the page at desktop and phone width (docs/ keeps a copy for the README)" \
+	png "$LAN_DIR/shots/page-desktop.png" && png "$LAN_DIR/shots/page-phone.png"
 lan_check "serve saw a browser and saved both" \
 	test "$(grep -c '^saved: ' "$(log serve)")" = 2
 rc=0; lan_stop "$pid" TERM 10 || rc=$?
