@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <gio/gio.h>
@@ -117,6 +118,11 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct idl_htt
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (allow)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (resp->retry_after) {
+		char v[16];
+		g_snprintf(v, sizeof(v), "%u", resp->retry_after);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
+	}
 	if (resp->csp) {
 		MHD_add_response_header(r, "Content-Security-Policy", resp->csp);
 		MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -125,6 +131,21 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct idl_htt
 	ret = MHD_queue_response(conn, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+/* The client's address as text; a v4-mapped IPv6 address as plain IPv4, so
+ * one host has one key whichever socket family took it. */
+static void address_string(const struct sockaddr *sa, char *out, size_t len)
+{
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, a, out, (socklen_t)len);
+	}
 }
 
 static enum MHD_Result dispatch(struct idl_http *h, struct MHD_Connection *conn, const char *method,
@@ -142,14 +163,20 @@ static enum MHD_Result dispatch(struct idl_http *h, struct MHD_Connection *conn,
 		if (strcmp(rt->path, url) != 0)
 			continue;
 		if (strcmp(rt->method, method) == 0) {
+			char remote[INET6_ADDRSTRLEN] = "";
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 			struct idl_http_request req = {
 				.method = method,
 				.path = url,
 				.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 									    MHD_HTTP_HEADER_CONTENT_TYPE),
+				.remote = remote,
 				.body = rq->body->data,
 				.body_len = rq->body->len,
 			};
+			if (ci && ci->client_addr)
+				address_string(ci->client_addr, remote, sizeof(remote));
 			rt->fn(&req, &resp, rt->user);
 			if (!resp.body)
 				resp.body = g_strdup("");

@@ -25,6 +25,7 @@ struct idl_http_request {
 	const char *method;
 	const char *path;
 	const char *content_type;/* NULL when absent */
+	const char *remote;      /* the client's address ("10.0.0.2", "fe80::1"), "" if unknown */
 	const uint8_t *body;     /* borrowed for the call; NUL-terminated */
 	size_t body_len;
 };
@@ -33,6 +34,7 @@ struct idl_http_response {
 	unsigned status;
 	const char *content_type;/* static string */
 	const char *csp;         /* static Content-Security-Policy for a page, or NULL */
+	unsigned retry_after;    /* seconds, sent as Retry-After when not 0 (429, 503) */
 	char *body;              /* owned by the server once the handler returns */
 	size_t body_len;
 };

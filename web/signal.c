@@ -1,6 +1,8 @@
 /* signal: POST /api/offer -> 201 answer (see signal.h). */
 #include "web/signal.h"
 
+#include "web/ratelimit.h"
+
 #include <string.h>
 #include <gio/gio.h>
 
@@ -12,6 +14,7 @@ struct idl_signal {
 	guint reaper;
 	struct idl_signal_callbacks cb;
 	void *user;
+	struct idl_rate *rate;  /* offers per client address */
 };
 
 static gboolean reap(gpointer user)
@@ -76,8 +79,13 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 		idl_http_error(resp, 415, "send the offer with Content-Type: application/sdp");
 		return;
 	}
+	if (!idl_rate_take(s->rate, req->remote, g_get_monotonic_time(), &resp->retry_after)) {
+		idl_http_error(resp, 429, "too many offers from this address: try again in a few seconds");
+		return;
+	}
 	if (g_list_length(s->peers) >= IDL_SIGNAL_MAX_PEERS) {
 		idl_http_error(resp, 503, "too many connections to this device: try again later");
+		resp->retry_after = 5;
 		return;
 	}
 	idl_peer_new(s->id, s->interface, 0, &pcb, s, &p, NULL);
@@ -109,6 +117,7 @@ int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char
 	s->interface = g_strdup(interface);
 	s->cb = *cb;
 	s->user = user;
+	s->rate = idl_rate_new(IDL_SIGNAL_OFFER_BURST, G_USEC_PER_SEC / IDL_SIGNAL_OFFERS_PER_S);
 	idl_http_route(h, "POST", "/api/offer", post_offer, s);
 	*out = s;
 	return 0;
@@ -123,5 +132,6 @@ void idl_signal_free(struct idl_signal *s)
 	g_list_free_full(s->peers, (GDestroyNotify)idl_peer_free);
 	g_list_free_full(s->dead, (GDestroyNotify)idl_peer_free);
 	g_free(s->interface);
+	idl_rate_free(s->rate);
 	g_free(s);
 }

@@ -10,6 +10,10 @@
 #include "web/http.h"
 
 #define IDL_SIGNAL_MAX_PEERS 16
+/* Offers one address may make: a burst, then a steady rate (429 beyond:
+ * every offer costs an ICE agent, sockets and a DTLS handshake). */
+#define IDL_SIGNAL_OFFER_BURST 20
+#define IDL_SIGNAL_OFFERS_PER_S 2
 
 struct idl_signal;
 

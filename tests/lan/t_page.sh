@@ -19,7 +19,7 @@ command -v node >/dev/null 2>&1 || lan_skip "no node (make deps installs nodejs)
 	lan_skip "no tests/browser/node_modules (make deps runs npm ci)"
 lan_require timeout curl cmp
 lan_init
-lan_add_hosts a c
+lan_add_hosts a c d
 tag=${LAN_PREFIX: -4}
 A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
@@ -51,7 +51,19 @@ lan_check "an unknown path is 404, POST / is 405, no directory listing" \
 	-a "$(lan_run c curl -s -o /dev/null -w '%{http_code}' -X POST "http://$A:7757/")" = 405 \
 	-a "$(lan_run c curl -s -o /dev/null -w '%{http_code}' "http://$A:7757/web/")" = 404
 
-# --- a browser sends files through the page -------------------------------------
+# --- a flood of offers from one host --------------------------------------------
+codes=$(lan_run d sh -c "for i in \$(seq 1 40); do curl -s -o /dev/null -w '%{http_code} ' \
+	-H 'Content-Type: application/sdp' --data-binary 'v=0 bogus' http://$A:7757/api/offer; done")
+lan_diag "40 bogus offers from d: $codes"
+# 20 at once, then 2 a second: a slow loop earns a few more.
+n400=$(grep -o 400 <<<"$codes" | wc -l) n429=$(grep -o 429 <<<"$codes" | wc -l)
+lan_check "a flood of offers from one address is cut to its burst: ~20 answered (400), the rest 429" \
+	test "$n400" -ge 20 -a "$n400" -le 28 -a "$((n400 + n429))" = 40
+lan_check "... with a Retry-After header" \
+	test -n "$(lan_run d curl -s -D - -o /dev/null -H 'Content-Type: application/sdp' --data-binary x \
+		"http://$A:7757/api/offer" | grep -i '^retry-after: [0-9]')"
+
+# --- a browser sends files through the page (while d is still throttled) -----------
 rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/random20.bin" "$SRC/note über.txt" \
 	--timeout 90 --screenshots "$LAN_DIR/shots" >"$(log chromium)" 2>&1 || rc=$?
 lan_diag "chromium: $(tail -n 1 "$(log chromium)" | cut -c1-300)"

@@ -1,0 +1,54 @@
+/* Unit tests for web/ratelimit: the burst, the refill rate, independent
+ * addresses, the retry hint and the bounded table, with made-up times. */
+#include <glib.h>
+
+#include "web/ratelimit.h"
+
+#define S G_USEC_PER_SEC
+
+static void test_burst_and_refill(void)
+{
+	struct idl_rate *r = idl_rate_new(5, 2 * S);
+	unsigned retry = 0;
+
+	for (int i = 0; i < 5; i++)
+		g_assert_true(idl_rate_take(r, "10.0.0.9", 100 * S, NULL));
+	g_assert_false(idl_rate_take(r, "10.0.0.9", 100 * S, &retry));
+	g_assert_cmpuint(retry, >=, 2);
+	g_assert_cmpuint(retry, <=, 3);
+	/* Another address is not affected. */
+	g_assert_true(idl_rate_take(r, "10.0.0.7", 100 * S, NULL));
+	/* One token per 2 s, never more than the burst. */
+	g_assert_false(idl_rate_take(r, "10.0.0.9", 101 * S, NULL));
+	g_assert_true(idl_rate_take(r, "10.0.0.9", 102 * S + 1, NULL));
+	g_assert_false(idl_rate_take(r, "10.0.0.9", 102 * S + 2, NULL));
+	for (int i = 0; i < 5; i++)
+		g_assert_true(idl_rate_take(r, "10.0.0.9", 1000 * S, NULL));
+	g_assert_false(idl_rate_take(r, "10.0.0.9", 1000 * S, NULL));
+	/* A clock that goes back gives nothing away. */
+	g_assert_false(idl_rate_take(r, "10.0.0.9", 900 * S, NULL));
+	idl_rate_free(r);
+}
+
+static void test_bounded(void)
+{
+	struct idl_rate *r = idl_rate_new(1, S);
+	char key[32];
+
+	/* A flood of distinct addresses: the table stays bounded and the
+	 * newest entries still count. */
+	for (int i = 0; i < 3 * IDL_RATE_KEYS_MAX; i++) {
+		g_snprintf(key, sizeof(key), "fe80::%x", i);
+		g_assert_true(idl_rate_take(r, key, (gint64)i, NULL));
+	}
+	g_assert_false(idl_rate_take(r, key, 3 * IDL_RATE_KEYS_MAX, NULL));
+	idl_rate_free(r);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/ratelimit/burst-and-refill", test_burst_and_refill);
+	g_test_add_func("/ratelimit/bounded", test_bounded);
+	return g_test_run();
+}
