@@ -20,6 +20,7 @@
 #include "discovery/txt.h"
 #include "transport/identity.h"
 #include "web/api.h"
+#include "web/devices.h"
 #include "web/http.h"
 #include "web/page.h"
 #include "web/qr.h"
@@ -255,6 +256,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	struct idl_signal *signal = NULL;
 	struct idl_mdns *mdns = NULL;
 	struct idl_mdns_advert *advert = NULL;
+	struct idl_devices *devices = NULL;
 	struct idl_txt txt = { .version = IDL_PROTOCOL_VERSION, .kind = 'd', .caps = IDL_CAP_INFO | IDL_CAP_WEBRTC };
 	char *state_dir = NULL, *partial_dir = NULL, *dl_dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	uint8_t wire[IDL_TXT_WIRE_MAX];
@@ -339,6 +341,11 @@ static int serve_main(int argc, char *argv[], bool once)
 	printf("http port:   %u\n", idl_http_port(http));
 	printf("folder:      %s\n", dl_dir);
 	fflush(stdout);
+	/* The page's list of nearby devices; without it the page still works. */
+	if (idl_devices_new(http, mdns, s.dev.fingerprint, &devices, &err) < 0) {
+		g_message("the page will not list nearby devices: %s", err->message);
+		g_clear_error(&err);
+	}
 	s.mdns = mdns;
 	s.interface = hopt.interface;
 	s.port = idl_http_port(http);
@@ -356,6 +363,7 @@ fail:
 	s.exit_code = IDL_EXIT_FAILURE;
 out:
 	idl_mdns_advert_free(advert);
+	idl_devices_free(devices);
 	idl_mdns_free(mdns);
 	/* The server first (no request can arrive any more), then the peers it
 	 * created. */

@@ -198,6 +198,9 @@ async function run() {
   });
   summary.state = out.state;
   summary.status = out.status;
+  // The page's list of nearby devices (refreshed every 5 s from /api/devices).
+  summary.nearby = await page.evaluate(
+    () => [...document.querySelectorAll('#nearby a')].map((a) => a.textContent)).catch(() => []);
   if (opts.verbose) summary.rows = out.rows;
   summary.ms = { launch: ms(t0, tLaunch), load: ms(tLaunch, tReady), send: ms(tClick, tEnd), total: ms(t0, tEnd) };
   if (timedOut) {

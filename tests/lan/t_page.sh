@@ -63,12 +63,26 @@ lan_check "... with a Retry-After header" \
 	test -n "$(lan_run d curl -s -D - -o /dev/null -H 'Content-Type: application/sdp' --data-binary x \
 		"http://$A:7757/api/offer" | grep -i '^retry-after: [0-9]')"
 
+# --- nearby devices, as a's own discovery sees them ------------------------------
+lan_spawn d "$(log serve-d)" "$BIN" serve --name "Other $tag" --accept=none --dir "$LAN_DIR/dl-d"
+pid_d=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-d)" || lan_fail "serve on d advertised"
+seen_other() { lan_run c curl -s "http://$A:7757/api/devices" | grep -q "\"Other $tag\""; }
+lan_wait_for 10 seen_other || true
+devs=$(lan_run c curl -s "http://$A:7757/api/devices")
+lan_diag "/api/devices: $(cut -c1-300 <<<"$devs")"
+lan_check "GET /api/devices lists the other device (with its fingerprint) and marks a itself" \
+	test "$(json "[x['fingerprint'][:8] for x in d['devices'] if x['name'] == 'Other $tag'] == ['$(lan_run d "$BIN" id | awk '/^id:/ { print $2 }' | cut -c1-8)'] and any(x['this_device'] for x in d['devices'])" <<<"$devs" 2>/dev/null)" = True
+
 # --- a browser sends files through the page (while d is still throttled) -----------
 rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/random20.bin" "$SRC/note über.txt" \
 	--timeout 90 --screenshots "$LAN_DIR/shots" >"$(log chromium)" 2>&1 || rc=$?
 lan_diag "chromium: $(tail -n 1 "$(log chromium)" | cut -c1-300)"
 lan_check "Chromium loads the page from a and sends a 20 MiB file and a small one: the page says ok" \
 	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium)" | json "d['ok']" 2>/dev/null)" = True
+lan_check "the page lists the other device nearby (from a's discovery)" \
+	test "$(tail -n 1 "$(log chromium)" | json "'Other $tag' in d['nearby']" 2>/dev/null)" = True
+lan_stop "$pid_d" TERM 10 || true
 lan_check "... both land in a's folder, identical" \
 	cmp -s "$SRC/random20.bin" "$DL/random20.bin"
 lan_check "... the small one with its UTF-8 name" cmp -s "$SRC/note über.txt" "$DL/note über.txt"

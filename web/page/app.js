@@ -377,4 +377,41 @@ async function start() {
   }
 }
 
+// The devices this device sees on the LAN (a browser cannot browse mDNS):
+// each links to its own page. Text only, never markup from the network.
+async function showNearby() {
+  let list;
+  try {
+    const r = await fetch('/api/devices', { cache: 'no-store' });
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    list = (await r.json()).devices || [];
+  } catch (e) {
+    return;
+  }
+  const ul = $('nearby');
+  ul.replaceChildren();
+  const others = list.filter((d) => !d.this_device && d.kind === 'device');
+  if (others.length === 0) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.textContent = 'No other device seen yet.';
+    ul.append(li);
+    return;
+  }
+  for (const d of others.sort((a, b) => a.name.localeCompare(b.name))) {
+    const li = document.createElement('li');
+    const host = d.address.includes(':') ? `[${d.address}]` : d.address;
+    const a = document.createElement('a');
+    a.href = `http://${host}:${d.port}/`;
+    a.textContent = d.name;
+    const fp = document.createElement('code');
+    fp.textContent = ` ${shortFingerprint(d.fingerprint)}`;
+    fp.title = `SHA-256 ${d.fingerprint}`;
+    li.append(a, fp);
+    ul.append(li);
+  }
+}
+
 start();
+showNearby();
+setInterval(showNearby, 5000);

@@ -1,0 +1,21 @@
+/* devices: GET /api/devices, the idrop-lan devices this device sees on the
+ * LAN through its own discovery, for its web page (a browser cannot browse
+ * mDNS itself). */
+#ifndef IDL_DEVICES_H
+#define IDL_DEVICES_H
+
+#include "discovery/mdns.h"
+#include "web/http.h"
+
+struct idl_devices;
+
+/* Browses on m (borrowed, must outlive the result) and registers the route
+ * on h. self_fp (copied) marks this device in the list. *out is owned by
+ * the caller. Returns 0 or negative errno with *err. */
+int idl_devices_new(struct idl_http *h, struct idl_mdns *m, const char *self_fp, struct idl_devices **out,
+		    GError **err);
+
+/* NULL is a no-op. */
+void idl_devices_free(struct idl_devices *d);
+
+#endif
