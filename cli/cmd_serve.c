@@ -341,11 +341,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	printf("http port:   %u\n", idl_http_port(http));
 	printf("folder:      %s\n", dl_dir);
 	fflush(stdout);
-	/* The page's list of nearby devices; without it the page still works. */
-	if (idl_devices_new(http, mdns, s.dev.fingerprint, &devices, &err) < 0) {
-		g_message("the page will not list nearby devices: %s", err->message);
-		g_clear_error(&err);
-	}
+	devices = idl_devices_new(http, mdns, s.dev.fingerprint);
 	s.mdns = mdns;
 	s.interface = hopt.interface;
 	s.port = idl_http_port(http);

@@ -15,8 +15,10 @@ struct device {
 
 struct idl_devices {
 	char *self_fp;
+	struct idl_mdns *mdns;
 	GHashTable *seen;          /* instance name -> struct device * */
 	struct idl_mdns_browser *browser;
+	bool browse_failed;
 };
 
 static void device_free(gpointer data)
@@ -57,10 +59,24 @@ static void on_failed(const GError *err, void *user)
 	g_warning("nearby devices for the page: discovery stopped: %s", err->message);
 }
 
+static const struct idl_mdns_browse_callbacks browse_cb = { on_appeared, on_left, on_failed };
+
 static void get_devices(const struct idl_http_request *req, struct idl_http_response *resp, void *user)
 {
 	struct idl_devices *ds = user;
-	JsonBuilder *b = json_builder_new();
+	JsonBuilder *b;
+	GError *err = NULL;
+
+	/* Browse only once a page asks (and from then on): a device nobody
+	 * looks at sends no queries. The first answers come a moment later;
+	 * the page asks again every few seconds. */
+	if (!ds->browser && !ds->browse_failed &&
+	    idl_mdns_browse(ds->mdns, IDL_SERVICE_TYPE, &browse_cb, ds, &ds->browser, &err) < 0) {
+		g_message("the page cannot list nearby devices: %s", err->message);
+		g_error_free(err);
+		ds->browse_failed = true;
+	}
+	b = json_builder_new();
 	JsonGenerator *gen = json_generator_new();
 	JsonNode *root;
 	GHashTableIter it;
@@ -103,23 +119,15 @@ static void get_devices(const struct idl_http_request *req, struct idl_http_resp
 	g_object_unref(b);
 }
 
-int idl_devices_new(struct idl_http *h, struct idl_mdns *m, const char *self_fp, struct idl_devices **out,
-		    GError **err)
+struct idl_devices *idl_devices_new(struct idl_http *h, struct idl_mdns *m, const char *self_fp)
 {
-	static const struct idl_mdns_browse_callbacks cb = { on_appeared, on_left, on_failed };
 	struct idl_devices *ds = g_new0(struct idl_devices, 1);
-	int r;
 
 	ds->self_fp = g_strdup(self_fp);
+	ds->mdns = m;
 	ds->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, device_free);
-	r = idl_mdns_browse(m, IDL_SERVICE_TYPE, &cb, ds, &ds->browser, err);
-	if (r < 0) {
-		idl_devices_free(ds);
-		return r;
-	}
 	idl_http_route(h, "GET", "/api/devices", get_devices, ds);
-	*out = ds;
-	return 0;
+	return ds;
 }
 
 void idl_devices_free(struct idl_devices *d)

@@ -9,11 +9,10 @@
 
 struct idl_devices;
 
-/* Browses on m (borrowed, must outlive the result) and registers the route
- * on h. self_fp (copied) marks this device in the list. *out is owned by
- * the caller. Returns 0 or negative errno with *err. */
-int idl_devices_new(struct idl_http *h, struct idl_mdns *m, const char *self_fp, struct idl_devices **out,
-		    GError **err);
+/* Registers the route on h; the first request starts browsing on m
+ * (borrowed, must outlive the result). self_fp (copied) marks this device
+ * in the list. Owned by the caller. */
+struct idl_devices *idl_devices_new(struct idl_http *h, struct idl_mdns *m, const char *self_fp);
 
 /* NULL is a no-op. */
 void idl_devices_free(struct idl_devices *d);
