@@ -29,7 +29,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './chromium.mjs';
 
 
 function usage(msg) {
@@ -82,11 +82,9 @@ const t0 = performance.now();
 const ms = (a, b) => Math.round(b - a);
 const summary = { driver: 'page_send', url: opts.url, ok: false };
 
-class DriverError extends Error {}
 
 let browser = null;
 let userDataDir = null;
-let stopRequested = null;
 
 async function run() {
   const deadline = t0 + opts.timeout * 1000;
@@ -228,52 +226,12 @@ async function run() {
 }
 
 async function closeBrowser() {
-  if (browser) {
-    const b = browser;
-    browser = null;
-    await Promise.race([b.close().catch(() => {}), new Promise((r) => setTimeout(r, 10000))]);
-  }
-  if (userDataDir) {
-    try { fs.rmSync(userDataDir, { recursive: true, force: true }); } catch { /* ignore */ }
-    userDataDir = null;
-  }
-}
-
-async function main() {
-  let rc = 1;
-  let timer;
-  const onSignal = (sig) => { if (stopRequested) stopRequested(sig); };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGHUP', () => onSignal('SIGHUP'));
-  try {
-    await Promise.race([
-      run(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new DriverError(`timed out after ${opts.timeout} s`)),
-          opts.timeout * 1000 + 10000);  // backstop; run() bounds each step itself
-      }),
-      new Promise((_, reject) => {
-        stopRequested = (sig) => {
-          rc = sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143;
-          reject(new DriverError(`interrupted by ${sig}`));
-        };
-      }),
-    ]);
-    summary.ok = true;
-    rc = 0;
-  } catch (e) {
-    summary.error = e instanceof DriverError ? e.message : `${e.stack || e}`;
-    if (rc === 0) rc = 1;
-  } finally {
-    clearTimeout(timer);
-    await closeBrowser();
-  }
+  const b = browser, dir = userDataDir;
+  browser = null;
+  userDataDir = null;
+  await closeChromium(b, dir);
   if (summary.page_errors && summary.page_errors.length === 0) delete summary.page_errors;
-  process.stdout.write(JSON.stringify(summary) + '\n');
-  if (rc !== 0) process.stderr.write(`page_send.mjs: error: ${summary.error}\n`);
-  process.exitCode = rc;
-  setTimeout(() => process.exit(rc), 1000).unref();
 }
 
-main();
+// The backstop is generous: run() bounds each step itself.
+drive({ name: 'page_send.mjs', summary, timeoutS: opts.timeout, slackMs: 10000, run, close: closeBrowser });

@@ -32,7 +32,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS } from './chromium.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './chromium.mjs';
 
 
 function usage(msg) {
@@ -273,11 +273,10 @@ function sdpInfo(sdp) {
   };
 }
 
-class PeerError extends Error {}
+const PeerError = DriverError;
 
 let browser = null;
 let userDataDir = null;
-let stopRequested = null;  // set by a signal handler
 
 async function run() {
   const deadline = t0 + opts.timeout * 1000;
@@ -368,53 +367,10 @@ async function run() {
 }
 
 async function closeBrowser() {
-  if (browser) {
-    const b = browser;
-    browser = null;
-    // browser.close() kills Chromium if it does not exit by itself; bound it anyway.
-    await Promise.race([b.close().catch(() => {}), new Promise((r) => setTimeout(r, 10000))]);
-  }
-  if (userDataDir) {
-    try { fs.rmSync(userDataDir, { recursive: true, force: true }); } catch { /* ignore */ }
-    userDataDir = null;
-  }
+  const b = browser, dir = userDataDir;
+  browser = null;
+  userDataDir = null;
+  await closeChromium(b, dir);
 }
 
-async function main() {
-  let rc = 1;
-  let timer;
-  const onSignal = (sig) => { if (stopRequested) stopRequested(sig); };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
-  process.on('SIGHUP', () => onSignal('SIGHUP'));
-  try {
-    await Promise.race([
-      run(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new PeerError(`timed out after ${opts.timeout} s`)),
-          opts.timeout * 1000 + 2000);  // backstop; run() bounds each phase itself
-      }),
-      new Promise((_, reject) => {
-        stopRequested = (sig) => {
-          rc = sig === 'SIGINT' ? 130 : sig === 'SIGHUP' ? 129 : 143;
-          reject(new PeerError(`interrupted by ${sig}`));
-        };
-      }),
-    ]);
-    summary.ok = true;
-    rc = 0;
-  } catch (e) {
-    summary.error = e instanceof PeerError ? e.message : `${e.stack || e}`;
-    if (rc === 0) rc = 1;
-  } finally {
-    clearTimeout(timer);
-    await closeBrowser();
-  }
-  process.stdout.write(JSON.stringify(summary) + '\n');
-  if (rc !== 0) process.stderr.write(`peer.mjs: error: ${summary.error}\n`);
-  process.exitCode = rc;
-  // Nothing should keep us alive now; make sure nothing does.
-  setTimeout(() => process.exit(rc), 1000).unref();
-}
-
-main();
+drive({ name: 'peer.mjs', summary, timeoutS: opts.timeout, slackMs: 2000, run, close: closeBrowser });
