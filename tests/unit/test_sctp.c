@@ -509,22 +509,29 @@ static void test_max_message(void)
 
 /* A 1 MiB message, with a peer that announced 2 MiB: it goes to usrsctp
  * in pieces and comes out whole. */
-static void test_large_message(void)
+/* Sends one n-byte message and a short one after it on a new channel of a
+ * connected pipe; both must come out whole and in order. */
+static void send_large(struct pipe *p, size_t n)
 {
-	size_t n = 1 << 20;
-	struct pipe *p = pipe_new(2u << 20, 0);
 	struct chan *a, *b;
 	uint8_t *big = g_malloc(n);
 
 	for (size_t i = 0; i < n; i++)
 		big[i] = (uint8_t)(i * 7 + (i >> 12));
-	pipe_connect(p);
 	a = open_channel(p, &p->a, "large", "", true, &b);
 	g_assert_cmpint(idl_channel_send(a->ch, true, big, n), ==, 0);
 	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"after", 5), ==, 0);
 	expect_msg(b, true, big, n);
 	expect_msg(b, false, "after", 5);
 	g_free(big);
+}
+
+static void test_large_message(void)
+{
+	struct pipe *p = pipe_new(2u << 20, 0);
+
+	pipe_connect(p);
+	send_large(p, 1 << 20);
 	pipe_free(p);
 }
 
@@ -589,24 +596,15 @@ static void test_small_window(void)
 {
 	size_t n = 256 << 10;      /* what we announce as max-message-size */
 	struct pipe *p = pipe_new(n, 0);
-	struct chan *a, *b;
-	uint8_t *big = g_malloc(n);
 	GError *err = NULL;
 
 	g_assert_cmpint(idl_sctp_set_receive_window(p->a.s, IDL_SCTP_WINDOW_MIN, &err), ==, 0);
 	g_assert_cmpint(idl_sctp_set_receive_window(p->b.s, IDL_SCTP_WINDOW_MIN, &err), ==, 0);
 	g_assert_no_error(err);
-	for (size_t i = 0; i < n; i++)
-		big[i] = (uint8_t)(i * 13 + (i >> 10));
 	pipe_connect(p);
-	a = open_channel(p, &p->a, "large", "", true, &b);
-	g_assert_cmpint(idl_channel_send(a->ch, true, big, n), ==, 0);
-	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"after", 5), ==, 0);
-	expect_msg(b, true, big, n);
-	expect_msg(b, false, "after", 5);
+	send_large(p, n);
 	bulk(p, (size_t)16 << 20, true, NULL);
 	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
-	g_free(big);
 	pipe_free(p);
 }
 
