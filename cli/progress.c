@@ -14,7 +14,7 @@
 struct cli_progress {
 	char verb[32];
 	bool quiet, tty, drawn;
-	gint64 start, last_draw;
+	gint64 last_draw;
 	gint64 t[WINDOW];
 	uint64_t b[WINDOW];
 	unsigned n;                   /* samples taken */
@@ -27,7 +27,6 @@ struct cli_progress *cli_progress_new(const char *verb, bool quiet)
 	g_strlcpy(p->verb, verb, sizeof(p->verb));
 	p->quiet = quiet;
 	p->tty = isatty(STDERR_FILENO);
-	p->start = g_get_monotonic_time();
 	return p;
 }
 
@@ -108,11 +107,6 @@ void cli_progress_clear(struct cli_progress *p)
 		fflush(stderr);
 		p->drawn = false;
 	}
-}
-
-double cli_progress_elapsed(const struct cli_progress *p)
-{
-	return (double)(g_get_monotonic_time() - p->start) / 1e6;
 }
 
 void cli_progress_free(struct cli_progress *p)

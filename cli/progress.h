@@ -21,9 +21,6 @@ void cli_progress_update(struct cli_progress *p, const char *file, uint64_t done
 /* Erases the bar, so a message can be printed on a clean line. */
 void cli_progress_clear(struct cli_progress *p);
 
-/* Seconds since cli_progress_new. */
-double cli_progress_elapsed(const struct cli_progress *p);
-
 void cli_progress_free(struct cli_progress *p);
 
 /* "4.2 GiB", "512 B" into buf. Returns buf. */

@@ -528,11 +528,6 @@ void idl_receiver_closed(struct idl_receiver *r)
 	finish(r, IDL_XFER_CLOSED, "the connection closed");
 }
 
-void idl_receiver_cancel(struct idl_receiver *r, const char *reason)
-{
-	cancel_with(r, IDL_XFER_CANCELLED, reason);
-}
-
 void idl_receiver_stats(const struct idl_receiver *r, struct idl_receiver_stats *out)
 {
 	*out = r->st;

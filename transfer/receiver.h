@@ -71,9 +71,6 @@ void idl_receiver_decide(struct idl_receiver *r, bool accept, const char *reason
 /* The link is gone: an open file keeps its .part for a resume. */
 void idl_receiver_closed(struct idl_receiver *r);
 
-/* Stops (cancel with reason, partial data kept): finished(CANCELLED). */
-void idl_receiver_cancel(struct idl_receiver *r, const char *reason);
-
 void idl_receiver_stats(const struct idl_receiver *r, struct idl_receiver_stats *out);
 
 /* Not from inside a callback. Writes what was received first; an open file

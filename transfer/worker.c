@@ -23,7 +23,6 @@ struct idl_worker {
 	size_t backlog;      /* weight in `in` plus the job running */
 	gboolean stopping;
 	GSource *source;     /* the pending dispatch of `out`, or NULL */
-	unsigned pending;    /* loop thread only: pushed, done not called */
 };
 
 static gboolean dispatch(gpointer data)
@@ -41,7 +40,6 @@ static gboolean dispatch(gpointer data)
 			return G_SOURCE_REMOVE;
 		}
 		g_mutex_unlock(&w->lock);
-		w->pending--;
 		w->ops->done(it->job, w->user);
 		g_free(it);
 	}
@@ -106,22 +104,11 @@ void idl_worker_push(struct idl_worker *w, void *job, size_t weight)
 
 	it->job = job;
 	it->weight = weight;
-	w->pending++;
 	g_mutex_lock(&w->lock);
 	w->backlog += weight;
 	g_queue_push_tail(&w->in, it);
 	g_cond_broadcast(&w->cond);
 	g_mutex_unlock(&w->lock);
-}
-
-size_t idl_worker_backlog(struct idl_worker *w)
-{
-	size_t b;
-
-	g_mutex_lock(&w->lock);
-	b = w->backlog;
-	g_mutex_unlock(&w->lock);
-	return b;
 }
 
 void idl_worker_wait_backlog(struct idl_worker *w, size_t max)
@@ -130,11 +117,6 @@ void idl_worker_wait_backlog(struct idl_worker *w, size_t max)
 	while (w->backlog > max)
 		g_cond_wait(&w->cond, &w->lock);
 	g_mutex_unlock(&w->lock);
-}
-
-unsigned idl_worker_pending(struct idl_worker *w)
-{
-	return w->pending;
 }
 
 static void discard_all(struct idl_worker *w, GQueue *q)

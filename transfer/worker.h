@@ -29,16 +29,10 @@ int idl_worker_new(const struct idl_worker_ops *ops, void *user, struct idl_work
 /* Queues job (ownership passes to the worker) with a weight (its bytes). */
 void idl_worker_push(struct idl_worker *w, void *job, size_t weight);
 
-/* Weight pushed and not yet run. */
-size_t idl_worker_backlog(struct idl_worker *w);
-
 /* Blocks the calling thread until the backlog is at most max: the receiver's
  * back-pressure when the disk is slower than the network (SCTP's window
  * fills while the loop waits). */
 void idl_worker_wait_backlog(struct idl_worker *w, size_t max);
-
-/* Jobs pushed whose done has not run yet. */
-unsigned idl_worker_pending(struct idl_worker *w);
 
 /* Lets the running job finish, discards the rest, joins the thread. Not
  * from inside done. NULL is a no-op. */
