@@ -273,8 +273,6 @@ function sdpInfo(sdp) {
   };
 }
 
-const PeerError = DriverError;
-
 let browser = null;
 let userDataDir = null;
 
@@ -282,11 +280,11 @@ async function run() {
   const deadline = t0 + opts.timeout * 1000;
   const left = () => {
     const l = deadline - performance.now();
-    if (l <= 0) throw new PeerError(`timed out after ${opts.timeout} s`);
+    if (l <= 0) throw new DriverError(`timed out after ${opts.timeout} s`);
     return l;
   };
 
-  if (!fs.existsSync(CHROMIUM)) throw new PeerError(`${CHROMIUM} not found (apt-get install chromium)`);
+  if (!fs.existsSync(CHROMIUM)) throw new DriverError(`${CHROMIUM} not found (apt-get install chromium)`);
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-chromium-'));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -322,17 +320,17 @@ async function run() {
     });
     body = await resp.text();
   } catch (e) {
-    throw new PeerError(`POST ${opts.offerUrl}: ${e.cause ? e.cause.message || e.cause.code : e.message}`);
+    throw new DriverError(`POST ${opts.offerUrl}: ${e.cause ? e.cause.message || e.cause.code : e.message}`);
   }
   const tPost = performance.now();
   summary.http_status = resp.status;
   if (resp.headers.get('location')) summary.location = resp.headers.get('location');
   if (resp.status !== 201)
-    throw new PeerError(`POST ${opts.offerUrl}: expected 201 Created, got ${resp.status}: ${body.slice(0, 300).trim()}`);
+    throw new DriverError(`POST ${opts.offerUrl}: expected 201 Created, got ${resp.status}: ${body.slice(0, 300).trim()}`);
   const ctype = (resp.headers.get('content-type') || '').split(';')[0].trim().toLowerCase();
   if (ctype !== 'application/sdp')
-    throw new PeerError(`answer Content-Type is '${resp.headers.get('content-type')}', want application/sdp`);
-  if (!body.startsWith('v=0')) throw new PeerError(`answer does not look like SDP: ${JSON.stringify(body.slice(0, 80))}`);
+    throw new DriverError(`answer Content-Type is '${resp.headers.get('content-type')}', want application/sdp`);
+  if (!body.startsWith('v=0')) throw new DriverError(`answer does not look like SDP: ${JSON.stringify(body.slice(0, 80))}`);
   summary.answer = sdpInfo(body);
   vlog('answer:\n' + body);
 
@@ -343,7 +341,7 @@ async function run() {
   });
   const tDone = performance.now();
   summary.connection_states = res.states;
-  if (!res.ok) throw new PeerError(`${res.error} (phase ${res.phase}, ${res.echoes} echoes)`);
+  if (!res.ok) throw new DriverError(`${res.error} (phase ${res.phase}, ${res.echoes} echoes)`);
   Object.assign(summary, {
     selected_pair: res.selectedPair,
     channel_id: res.channelId,
