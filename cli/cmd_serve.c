@@ -25,6 +25,7 @@
 #include "web/page.h"
 #include "web/qr.h"
 #include "web/signal.h"
+#include "web/tabs.h"
 
 struct serve {
 	struct idl_api_device dev;
@@ -229,6 +230,12 @@ static void on_ended(enum idl_xfer_result r, const char *reason, void *user)
 	cli_quit();
 }
 
+static void relay_to_tab(const char *to, const struct idl_http_request *req, struct idl_http_response *resp,
+			 void *user)
+{
+	idl_tabs_relay_offer(user, to, req, resp);
+}
+
 static int serve_main(int argc, char *argv[], bool once)
 {
 	static const struct option opts[] = {
@@ -257,6 +264,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	struct idl_mdns *mdns = NULL;
 	struct idl_mdns_advert *advert = NULL;
 	struct idl_devices *devices = NULL;
+	struct idl_tabs *tabs = NULL;
 	struct idl_txt txt = { .version = IDL_PROTOCOL_VERSION, .kind = 'd', .caps = IDL_CAP_INFO | IDL_CAP_WEBRTC };
 	char *state_dir = NULL, *partial_dir = NULL, *dl_dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	uint8_t wire[IDL_TXT_WIRE_MAX];
@@ -342,6 +350,8 @@ static int serve_main(int argc, char *argv[], bool once)
 	printf("folder:      %s\n", dl_dir);
 	fflush(stdout);
 	devices = idl_devices_new(http, mdns, s.dev.fingerprint);
+	tabs = idl_tabs_new(http, mdns, &s.dev, idl_http_port(http));
+	idl_signal_set_relay(signal, relay_to_tab, tabs);
 	s.mdns = mdns;
 	s.interface = hopt.interface;
 	s.port = idl_http_port(http);
@@ -359,6 +369,7 @@ fail:
 	s.exit_code = IDL_EXIT_FAILURE;
 out:
 	idl_mdns_advert_free(advert);
+	idl_tabs_free(tabs);
 	idl_devices_free(devices);
 	idl_mdns_free(mdns);
 	/* The server first (no request can arrive any more), then the peers it

@@ -27,6 +27,16 @@ gboolean idl_txt_name_valid(const char *s, size_t len)
 	return TRUE;
 }
 
+gboolean idl_txt_tab_valid(const char *s, size_t len)
+{
+	if (len != IDL_TXT_TAB_LEN)
+		return FALSE;
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isdigit(s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return FALSE;
+	return TRUE;
+}
+
 static int put_item(uint8_t *buf, size_t cap, size_t *pos, const char *key, const char *val, size_t vlen)
 {
 	size_t klen = strlen(key);
@@ -58,6 +68,9 @@ int idl_txt_encode(const struct idl_txt *t, uint8_t *buf, size_t cap)
 		return -EINVAL;
 	if (kind[0] != 'd' && kind[0] != 'b')
 		return -EINVAL;
+	if (kind[0] == 'b' && (!idl_txt_tab_valid(t->tab, strlen(t->tab)) ||
+			       (t->device[0] && !idl_txt_name_valid(t->device, strlen(t->device)))))
+		return -EINVAL;
 	for (size_t i = 0; i < G_N_ELEMENTS(cap_names); i++) {
 		if (!(t->caps & cap_names[i].bit))
 			continue;
@@ -73,6 +86,9 @@ int idl_txt_encode(const struct idl_txt *t, uint8_t *buf, size_t cap)
 	    (r = put_item(buf, cap, &pos, "c", caps, strlen(caps))) < 0)
 		return r;
 	if (t->name[0] && (r = put_item(buf, cap, &pos, "n", t->name, strlen(t->name))) < 0)
+		return r;
+	if (kind[0] == 'b' && ((r = put_item(buf, cap, &pos, "t", t->tab, strlen(t->tab))) < 0 ||
+			       (t->device[0] && (r = put_item(buf, cap, &pos, "d", t->device, strlen(t->device))) < 0)))
 		return r;
 	return (int)pos;
 }
@@ -121,8 +137,8 @@ static unsigned parse_caps(const uint8_t *v, size_t n)
 
 int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError **err)
 {
-	enum { K_V, K_FP, K_N, K_C, K_K, K_COUNT };
-	static const char *const keys[K_COUNT] = { "v", "fp", "n", "c", "k" };
+	enum { K_V, K_FP, K_N, K_C, K_K, K_D, K_T, K_COUNT };
+	static const char *const keys[K_COUNT] = { "v", "fp", "n", "c", "k", "d", "t" };
 	gboolean seen[K_COUNT] = { FALSE };
 	unsigned char raw[IDL_FINGERPRINT_SIZE];
 	size_t pos = 0;
@@ -182,11 +198,27 @@ int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError *
 				return bad(err, "TXT k= is not a known kind");
 			out->kind = (char)val[0];
 			break;
+		case K_D:
+			if (!idl_txt_name_valid((const char *)val, vlen))
+				return bad(err, "TXT d= is not a valid device name");
+			memcpy(out->device, val, vlen);
+			out->device[vlen] = 0;
+			break;
+		case K_T:
+			if (!idl_txt_tab_valid((const char *)val, vlen))
+				return bad(err, "TXT t= is not a 16-digit tab id");
+			memcpy(out->tab, val, vlen);
+			out->tab[vlen] = 0;
+			break;
 		}
 	}
 	if (!seen[K_V])
 		return bad(err, "TXT record has no v= key: not an idrop-lan service");
 	if (!seen[K_FP])
 		return bad(err, "TXT record has no fp= key: the device cannot be verified");
+	if (out->kind == 'b' && !seen[K_T])
+		return bad(err, "TXT record of a browser has no t= key: it cannot be reached");
+	if (out->kind != 'b')
+		out->device[0] = out->tab[0] = 0;
 	return 0;
 }

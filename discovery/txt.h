@@ -6,7 +6,9 @@
  *   fp  device fingerprint, 64 hex digits (required): the device id
  *   n   display name, UTF-8 without control characters
  *   c   capabilities, comma-separated tokens; unknown tokens are ignored
- *   k   kind: "d" a device, "b" a browser attached to a device */
+ *   k   kind: "d" a device, "b" a browser attached to a device
+ *   d   browsers: the display name of the device the tab is attached to
+ *   t   browsers: the tab's id on that device, 16 lowercase hex digits */
 #ifndef IDL_TXT_H
 #define IDL_TXT_H
 
@@ -19,6 +21,7 @@
 #define IDL_PROTOCOL_VERSION 1
 #define IDL_TXT_NAME_MAX 63          /* bytes: a DNS label, like the instance name */
 #define IDL_TXT_WIRE_MAX 1300        /* a record that fits one mDNS packet */
+#define IDL_TXT_TAB_LEN 16           /* hex digits of a tab id */
 
 enum idl_caps {
 	IDL_CAP_INFO = 1u << 0,      /* GET /api/info */
@@ -31,6 +34,8 @@ struct idl_txt {
 	char name[IDL_TXT_NAME_MAX + 1];
 	unsigned caps;               /* enum idl_caps bits */
 	char kind;                   /* 'd' or 'b' */
+	char device[IDL_TXT_NAME_MAX + 1]; /* 'b': the device attached to ("" if not said) */
+	char tab[IDL_TXT_TAB_LEN + 1];     /* 'b': its id there; required for 'b' */
 };
 
 /* Encodes t into buf (wire format). Returns the length written, or
@@ -40,12 +45,15 @@ int idl_txt_encode(const struct idl_txt *t, uint8_t *buf, size_t cap);
 
 /* Decodes a TXT record in wire format into *out. As RFC 6763 says, keys are
  * case-insensitive, the first occurrence of a key wins, and unknown keys are
- * ignored. Returns 0, or -EINVAL with *err saying why the record is not a
+ * ignored; d and t are kept only for browsers. Returns 0, or -EINVAL with *err saying why the record is not a
  * usable idrop-lan record (truncated, missing v or fp, malformed value). */
 int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError **err);
 
 /* True when s (len bytes) is acceptable as a display name: 1..63 bytes of
  * valid UTF-8 without control characters. */
 gboolean idl_txt_name_valid(const char *s, size_t len);
+
+/* True when s is a tab id: exactly 16 lowercase hex digits. */
+gboolean idl_txt_tab_valid(const char *s, size_t len);
 
 #endif

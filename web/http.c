@@ -28,13 +28,40 @@ struct idl_http {
 	uint16_t port;
 	guint io_source;
 	guint timer_source;
+	guint kick_source;      /* MHD_run soon: a connection was resumed */
 	GArray *routes;         /* struct route */
+	GPtrArray *cors;        /* paths open to any origin (char *) */
+	GList *suspended;       /* struct idl_http_conn * waiting for a reply or a write */
 };
 
 /* Per-request state, kept in MHD's con_cls between calls. */
-struct request {
+struct idl_http_conn {
+	struct idl_http *h;
+	struct MHD_Connection *mhd;
 	GByteArray *body;
 	bool too_large;
+	bool cors;              /* the path allows any origin */
+	bool suspended;
+	struct idl_http_deferred *deferred;
+	struct idl_http_stream *stream;
+};
+
+struct idl_http_deferred {
+	struct idl_http_conn *c;
+	bool replied;
+	bool sent;
+	struct idl_http_response resp;
+};
+
+struct idl_http_stream {
+	struct idl_http_conn *c;
+	const char *content_type;
+	GByteArray *queue;      /* written, not yet taken by MHD */
+	bool closing;           /* end the response once the queue is out */
+	bool gone;              /* the client went away: end it now */
+	guint watch;            /* the socket, while suspended: end of file = gone */
+	idl_http_stream_closed_fn closed;   /* NULL once the owner closed it */
+	void *user;
 };
 
 static void rearm(struct idl_http *h);
@@ -102,7 +129,7 @@ void idl_http_error(struct idl_http_response *resp, unsigned status, const char 
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct idl_http_response *resp,
-				     const char *allow)
+				     const char *allow, bool cors)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -123,6 +150,8 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct idl_htt
 		g_snprintf(v, sizeof(v), "%u", resp->retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
 	}
+	if (cors)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
 	if (resp->csp) {
 		MHD_add_response_header(r, "Content-Security-Policy", resp->csp);
 		MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -148,13 +177,141 @@ static void address_string(const struct sockaddr *sa, char *out, size_t len)
 	}
 }
 
-static enum MHD_Result dispatch(struct idl_http *h, struct MHD_Connection *conn, const char *method,
-				const char *url, struct request *rq)
+static void suspend(struct idl_http_conn *c)
+{
+	if (c->suspended)
+		return;
+	MHD_suspend_connection(c->mhd);
+	c->suspended = true;
+	c->h->suspended = g_list_prepend(c->h->suspended, c);
+}
+
+static gboolean on_kick(gpointer user)
+{
+	struct idl_http *h = user;
+
+	h->kick_source = 0;
+	MHD_run(h->daemon);
+	rearm(h);
+	return G_SOURCE_REMOVE;
+}
+
+/* In external polling mode a resumed connection moves only when MHD_run
+ * runs again, and resume may be called from inside MHD_run (a handler):
+ * run it once more from the loop. */
+static void resume(struct idl_http_conn *c)
+{
+	if (!c->suspended)
+		return;
+	c->suspended = false;
+	c->h->suspended = g_list_remove(c->h->suspended, c);
+	MHD_resume_connection(c->mhd);
+	if (!c->h->kick_source)
+		c->h->kick_source = g_idle_add(on_kick, c->h);
+}
+
+static enum MHD_Result reply_deferred(struct idl_http_conn *c)
+{
+	struct idl_http_deferred *d = c->deferred;
+
+	d->sent = true;
+	if (!d->resp.body)
+		d->resp.body = g_strdup("");
+	return send_response(c->mhd, &d->resp, NULL, c->cors);
+}
+
+/* A client of an event stream sends nothing after its request: the socket
+ * turning readable means end of file (the tab closed) or an error. */
+static gboolean on_stream_socket(gint fd, GIOCondition cond, gpointer user)
+{
+	struct idl_http_stream *st = user;
+
+	(void)fd;
+	(void)cond;
+	st->watch = 0;
+	st->gone = true;
+	resume(st->c);
+	return G_SOURCE_REMOVE;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct idl_http_stream *st = cls;
+	const union MHD_ConnectionInfo *ci;
+	size_t n;
+
+	(void)pos;
+	if (st->gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (st->queue->len) {
+		n = MIN(max, st->queue->len);
+		memcpy(buf, st->queue->data, n);
+		g_byte_array_remove_range(st->queue, 0, (guint)n);
+		return (ssize_t)n;
+	}
+	if (st->closing)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	/* Nothing to send: park the connection until a write (or the client
+	 * leaving) resumes it; returning 0 unsuspended would spin. */
+	suspend(st->c);
+	ci = MHD_get_connection_info(st->c->mhd, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci && !st->watch)
+		st->watch = g_unix_fd_add(ci->connect_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stream_socket, st);
+	return 0;
+}
+
+static enum MHD_Result start_stream(struct idl_http_conn *c)
+{
+	struct idl_http_stream *st = c->stream;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, st, NULL);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, st->content_type);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	ret = MHD_queue_response(c->mhd, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static bool path_is_cors(const struct idl_http *h, const char *url)
+{
+	for (guint i = 0; i < h->cors->len; i++)
+		if (strcmp(g_ptr_array_index(h->cors, i), url) == 0)
+			return true;
+	return false;
+}
+
+static enum MHD_Result preflight(struct MHD_Connection *conn)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	MHD_add_response_header(r, "Access-Control-Allow-Methods", "POST, OPTIONS");
+	MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type");
+	MHD_add_response_header(r, "Access-Control-Max-Age", "600");
+	ret = MHD_queue_response(conn, MHD_HTTP_NO_CONTENT, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result dispatch(struct idl_http *h, struct idl_http_conn *c, const char *method,
+				const char *url)
 {
 	struct idl_http_response resp = { .status = 200, .content_type = "application/json" };
+	struct MHD_Connection *conn = c->mhd;
 	GString *allow = NULL;
 	enum MHD_Result ret;
 
+	c->cors = path_is_cors(h, url);
+	if (c->cors && strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+		return preflight(conn);
 	/* libmicrohttpd sends no body for HEAD: the GET route answers it. */
 	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
 		method = MHD_HTTP_METHOD_GET;
@@ -167,20 +324,32 @@ static enum MHD_Result dispatch(struct idl_http *h, struct MHD_Connection *conn,
 			const union MHD_ConnectionInfo *ci =
 				MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 			struct idl_http_request req = {
+				.conn = c,
 				.method = method,
 				.path = url,
 				.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 									    MHD_HTTP_HEADER_CONTENT_TYPE),
 				.remote = remote,
-				.body = rq->body->data,
-				.body_len = rq->body->len,
+				.body = c->body->data,
+				.body_len = c->body->len,
 			};
 			if (ci && ci->client_addr)
 				address_string(ci->client_addr, remote, sizeof(remote));
 			rt->fn(&req, &resp, rt->user);
+			if (c->stream) {
+				g_free(resp.body);
+				return start_stream(c);
+			}
+			if (c->deferred) {
+				g_free(resp.body);
+				if (c->deferred->replied)
+					return reply_deferred(c);
+				suspend(c);
+				return MHD_YES;
+			}
 			if (!resp.body)
 				resp.body = g_strdup("");
-			return send_response(conn, &resp, NULL);
+			return send_response(conn, &resp, NULL, c->cors);
 		}
 		if (!allow)
 			allow = g_string_new(rt->method);
@@ -189,12 +358,12 @@ static enum MHD_Result dispatch(struct idl_http *h, struct MHD_Connection *conn,
 	}
 	if (allow) {
 		idl_http_error(&resp, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed on this path");
-		ret = send_response(conn, &resp, allow->str);
+		ret = send_response(conn, &resp, allow->str, c->cors);
 		g_string_free(allow, TRUE);
 		return ret;
 	}
 	idl_http_error(&resp, MHD_HTTP_NOT_FOUND, "no such path");
-	return send_response(conn, &resp, NULL);
+	return send_response(conn, &resp, NULL, false);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -202,48 +371,138 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  size_t *upload_size, void **con_cls)
 {
 	struct idl_http *h = cls;
-	struct request *rq = *con_cls;
+	struct idl_http_conn *c = *con_cls;
 
 	(void)version;
-	if (!rq) {
+	if (!c) {
 		/* First call: headers only. Remember the request and let MHD come
 		 * back with the body, if any. */
-		rq = g_new0(struct request, 1);
-		rq->body = g_byte_array_new();
-		*con_cls = rq;
+		c = g_new0(struct idl_http_conn, 1);
+		c->h = h;
+		c->mhd = conn;
+		c->body = g_byte_array_new();
+		*con_cls = c;
+		return MHD_YES;
+	}
+	if (c->deferred) {
+		/* Resumed: the reply is there, or this is a spurious call. */
+		if (c->deferred->replied && !c->deferred->sent)
+			return reply_deferred(c);
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (rq->body->len + *upload_size > IDL_HTTP_MAX_BODY)
-			rq->too_large = true;
+		if (c->body->len + *upload_size > IDL_HTTP_MAX_BODY)
+			c->too_large = true;
 		else
-			g_byte_array_append(rq->body, (const guint8 *)upload, (guint)*upload_size);
+			g_byte_array_append(c->body, (const guint8 *)upload, (guint)*upload_size);
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	if (rq->too_large) {
+	if (c->too_large) {
 		struct idl_http_response resp = { 0 };
 		idl_http_error(&resp, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-		return send_response(conn, &resp, NULL);
+		return send_response(conn, &resp, NULL, false);
 	}
-	g_byte_array_append(rq->body, (const guint8 *)"", 1);   /* NUL for text parsers */
-	g_byte_array_set_size(rq->body, rq->body->len - 1);
-	return dispatch(h, conn, method, url, rq);
+	g_byte_array_append(c->body, (const guint8 *)"", 1);   /* NUL for text parsers */
+	g_byte_array_set_size(c->body, c->body->len - 1);
+	return dispatch(h, c, method, url);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode code)
 {
-	struct request *rq = *con_cls;
+	struct idl_http_conn *c = *con_cls;
 
 	(void)cls;
 	(void)conn;
 	(void)code;
-	if (!rq)
+	if (!c)
 		return;
-	g_byte_array_unref(rq->body);
-	g_free(rq);
+	if (c->suspended)
+		c->h->suspended = g_list_remove(c->h->suspended, c);
+	if (c->stream) {
+		struct idl_http_stream *st = c->stream;
+		if (st->watch)
+			g_source_remove(st->watch);
+		if (st->closed)
+			st->closed(st, st->user);
+		g_byte_array_unref(st->queue);
+		g_free(st);
+	}
+	if (c->deferred) {
+		g_free(c->deferred->resp.body);
+		g_free(c->deferred);
+	}
+	g_byte_array_unref(c->body);
+	g_free(c);
 	*con_cls = NULL;
+}
+
+const char *idl_http_query(const struct idl_http_request *req, const char *key)
+{
+	return MHD_lookup_connection_value(req->conn->mhd, MHD_GET_ARGUMENT_KIND, key);
+}
+
+struct idl_http_deferred *idl_http_defer(const struct idl_http_request *req)
+{
+	struct idl_http_conn *c = req->conn;
+
+	g_return_val_if_fail(!c->deferred && !c->stream, NULL);
+	c->deferred = g_new0(struct idl_http_deferred, 1);
+	c->deferred->c = c;
+	return c->deferred;
+}
+
+void idl_http_deferred_reply(struct idl_http_deferred *d, struct idl_http_response *resp)
+{
+	g_return_if_fail(!d->replied);
+	d->resp = *resp;
+	resp->body = NULL;
+	d->replied = true;
+	resume(d->c);
+}
+
+struct idl_http_stream *idl_http_stream_open(const struct idl_http_request *req, const char *content_type,
+					     idl_http_stream_closed_fn closed, void *user)
+{
+	struct idl_http_conn *c = req->conn;
+	struct idl_http_stream *st;
+
+	g_return_val_if_fail(!c->deferred && !c->stream, NULL);
+	st = g_new0(struct idl_http_stream, 1);
+	st->c = c;
+	st->content_type = content_type;
+	st->queue = g_byte_array_new();
+	st->closed = closed;
+	st->user = user;
+	c->stream = st;
+	return st;
+}
+
+int idl_http_stream_write(struct idl_http_stream *s, const char *data, size_t len)
+{
+	if (s->closing || s->gone)
+		return -EPIPE;
+	if (s->queue->len + len > IDL_HTTP_STREAM_QUEUE_MAX)
+		return -ENOBUFS;
+	g_byte_array_append(s->queue, (const guint8 *)data, (guint)len);
+	if (s->watch) {
+		g_source_remove(s->watch);
+		s->watch = 0;
+	}
+	resume(s->c);
+	return 0;
+}
+
+void idl_http_stream_close(struct idl_http_stream *s)
+{
+	s->closed = NULL;
+	s->closing = true;
+	if (s->watch) {
+		g_source_remove(s->watch);
+		s->watch = 0;
+	}
+	resume(s->c);
 }
 
 /* Binds a listening socket ourselves, so that a taken default port can fall
@@ -297,6 +556,7 @@ int idl_http_new(const struct idl_http_options *opt, struct idl_http **out, GErr
 
 	h->listen_fd = -1;
 	h->routes = g_array_new(FALSE, TRUE, sizeof(struct route));
+	h->cors = g_ptr_array_new_with_free_func(g_free);
 	r = open_listener(opt, opt->port, err);
 	if (r == -EADDRINUSE && opt->port_fallback && opt->port) {
 		g_message("port %u is taken, using a free one", opt->port);
@@ -306,7 +566,8 @@ int idl_http_new(const struct idl_http_options *opt, struct idl_http **out, GErr
 	if (r < 0)
 		goto fail;
 	h->listen_fd = r;
-	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, h,
+	h->daemon = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				     on_request, h,
 				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				     MHD_OPTION_LISTEN_SOCKET, h->listen_fd,
 				     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -342,6 +603,21 @@ void idl_http_free(struct idl_http *h)
 		g_source_remove(h->io_source);
 	if (h->timer_source)
 		g_source_remove(h->timer_source);
+	/* MHD cannot stop with suspended connections: whatever an owner left
+	 * behind is ended here, without calling back into it. */
+	while (h->suspended) {
+		struct idl_http_conn *c = h->suspended->data;
+		if (c->stream)
+			idl_http_stream_close(c->stream);
+		else if (c->deferred && !c->deferred->replied) {
+			struct idl_http_response resp = { 0 };
+			idl_http_error(&resp, MHD_HTTP_SERVICE_UNAVAILABLE, "the device is shutting down");
+			idl_http_deferred_reply(c->deferred, &resp);
+		} else
+			resume(c);
+	}
+	if (h->kick_source)
+		g_source_remove(h->kick_source);
 	if (h->daemon)
 		MHD_stop_daemon(h->daemon);
 	if (h->listen_fd >= 0)
@@ -352,6 +628,7 @@ void idl_http_free(struct idl_http *h)
 		g_free(rt->path);
 	}
 	g_array_free(h->routes, TRUE);
+	g_ptr_array_unref(h->cors);
 	g_free(h);
 }
 
@@ -366,4 +643,9 @@ void idl_http_route(struct idl_http *h, const char *method, const char *path,
 	struct route rt = { g_strdup(method), g_strdup(path), fn, user };
 
 	g_array_append_val(h->routes, rt);
+}
+
+void idl_http_allow_cors(struct idl_http *h, const char *path)
+{
+	g_ptr_array_add(h->cors, g_strdup(path));
 }

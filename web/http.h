@@ -1,7 +1,9 @@
 /* http: the device's embedded HTTP server (libmicrohttpd) driven by the GLib
  * main loop, with a small table of routes. It carries the advertised port
- * (/api/info), the signalling endpoint (web/signal.c) and the page
- * (web/page.c). HEAD is answered wherever GET is. */
+ * (/api/info), the signalling endpoint (web/signal.c), the page (web/page.c)
+ * and the browser tabs' event streams and offer relay (web/tabs.c), which is
+ * why a handler may also answer later (idl_http_defer) or keep its response
+ * open (idl_http_stream_open). HEAD is answered wherever GET is. */
 #ifndef IDL_HTTP_H
 #define IDL_HTTP_H
 
@@ -21,7 +23,10 @@ struct idl_http_options {
 	bool port_fallback;      /* port taken: take any free one instead of failing */
 };
 
+struct idl_http_conn;
+
 struct idl_http_request {
+	struct idl_http_conn *conn;  /* private to http.c */
 	const char *method;
 	const char *path;
 	const char *content_type;/* NULL when absent */
@@ -60,7 +65,44 @@ uint16_t idl_http_port(const struct idl_http *h);
 void idl_http_route(struct idl_http *h, const char *method, const char *path,
 		    idl_http_handler fn, void *user);
 
+/* Lets any origin POST to path (CORS): OPTIONS preflights are answered and
+ * responses on path carry Access-Control-Allow-Origin: *. For endpoints a
+ * page of another device must reach. */
+void idl_http_allow_cors(struct idl_http *h, const char *path);
+
 /* Fills resp with a JSON error body {"error": message}. */
 void idl_http_error(struct idl_http_response *resp, unsigned status, const char *message);
+
+/* The value of query argument key ("?to=ID"), or NULL. Borrowed for the
+ * handler's call. */
+const char *idl_http_query(const struct idl_http_request *req, const char *key);
+
+/* Answering later: a handler calls idl_http_defer instead of filling resp
+ * (resp is then ignored), keeps the token and gives it to
+ * idl_http_deferred_reply exactly once, from the main loop, within a time it
+ * bounds itself. The token belongs to the server; it is invalid after the
+ * reply. The connection waits, suspended, meanwhile. */
+struct idl_http_deferred;
+struct idl_http_deferred *idl_http_defer(const struct idl_http_request *req);
+/* Sends resp (its body is taken over, as from a handler). */
+void idl_http_deferred_reply(struct idl_http_deferred *d, struct idl_http_response *resp);
+
+/* A response that stays open (server-sent events): a handler calls
+ * idl_http_stream_open instead of filling resp; the server answers 200 with
+ * content_type and sends whatever is written, as it is written. closed is
+ * called once, from the main loop, when the client goes away (its socket
+ * shows end of file or an error, or a write fails); s is invalid after it.
+ * The stream belongs to the server; the owner ends it early with
+ * idl_http_stream_close (no closed callback then). */
+struct idl_http_stream;
+typedef void (*idl_http_stream_closed_fn)(struct idl_http_stream *s, void *user);
+struct idl_http_stream *idl_http_stream_open(const struct idl_http_request *req, const char *content_type,
+					     idl_http_stream_closed_fn closed, void *user);
+/* Queues len bytes (copied). Returns 0, or -ENOBUFS when more than
+ * IDL_HTTP_STREAM_QUEUE_MAX bytes wait for a client that does not read:
+ * the caller should close the stream. */
+#define IDL_HTTP_STREAM_QUEUE_MAX (256 * 1024)
+int idl_http_stream_write(struct idl_http_stream *s, const char *data, size_t len);
+void idl_http_stream_close(struct idl_http_stream *s);
 
 #endif

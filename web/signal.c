@@ -15,6 +15,8 @@ struct idl_signal {
 	struct idl_signal_callbacks cb;
 	void *user;
 	struct idl_rate *rate;  /* offers per client address */
+	idl_signal_relay_fn relay;
+	void *relay_user;
 };
 
 static gboolean reap(gpointer user)
@@ -74,6 +76,7 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 	struct idl_peer *p = NULL;
 	GError *err = NULL;
 	char *answer, *msg;
+	const char *to;
 
 	if (!is_sdp(req->content_type)) {
 		idl_http_error(resp, 415, "send the offer with Content-Type: application/sdp");
@@ -81,6 +84,14 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 	}
 	if (!idl_rate_take(s->rate, req->remote, g_get_monotonic_time(), &resp->retry_after)) {
 		idl_http_error(resp, 429, "too many offers from this address: try again in a few seconds");
+		return;
+	}
+	to = idl_http_query(req, "to");
+	if (to) {
+		if (s->relay)
+			s->relay(to, req, resp, s->relay_user);
+		else
+			idl_http_error(resp, 404, "this device relays to no browser tabs");
 		return;
 	}
 	if (g_list_length(s->peers) >= IDL_SIGNAL_MAX_PEERS) {
@@ -119,8 +130,15 @@ int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char
 	s->user = user;
 	s->rate = idl_rate_new(IDL_SIGNAL_OFFER_BURST, G_USEC_PER_SEC / IDL_SIGNAL_OFFERS_PER_S);
 	idl_http_route(h, "POST", "/api/offer", post_offer, s);
+	idl_http_allow_cors(h, "/api/offer");
 	*out = s;
 	return 0;
+}
+
+void idl_signal_set_relay(struct idl_signal *s, idl_signal_relay_fn fn, void *user)
+{
+	s->relay = fn;
+	s->relay_user = user;
 }
 
 void idl_signal_free(struct idl_signal *s)

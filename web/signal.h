@@ -26,10 +26,18 @@ struct idl_signal_callbacks {
 	void (*closed)(struct idl_peer *p, void *user);
 };
 
-/* Registers POST /api/offer on h. id is borrowed and must outlive s;
+/* Registers POST /api/offer on h (open to any origin, so that pages of
+ * other devices can send here). id is borrowed and must outlive s;
  * interface restricts ICE (NULL: all). *out is owned by the caller. */
 int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char *interface,
 		   const struct idl_signal_callbacks *cb, void *user, struct idl_signal **out);
+
+/* Offers with ?to=ID are not answered here but handed to fn (web/tabs.c
+ * relays them to a browser tab), after the same checks and rate limit.
+ * Without a relay they get 404. user is borrowed. */
+typedef void (*idl_signal_relay_fn)(const char *to, const struct idl_http_request *req,
+				    struct idl_http_response *resp, void *user);
+void idl_signal_set_relay(struct idl_signal *s, idl_signal_relay_fn fn, void *user);
 
 /* Closes every peer. NULL is a no-op. */
 void idl_signal_free(struct idl_signal *s);

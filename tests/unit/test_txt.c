@@ -44,6 +44,44 @@ static void test_round_trip(void)
 	g_assert_nonnull(memmem(buf, (size_t)len, "\x43" "fp=" FP, 68));
 }
 
+/* A browser tab's record names its tab id and the device it is attached
+ * to; a device's record carries neither, even when the keys are there. */
+static void test_browser_record(void)
+{
+	struct idl_txt in = { .version = 1, .caps = IDL_CAP_WEBRTC, .kind = 'b' }, out;
+	const char *device_items[] = { "v=1", "fp=" FP, "k=d", "t=0123456789abcdef", "d=Other" };
+	uint8_t buf[IDL_TXT_WIRE_MAX];
+	int len;
+
+	g_strlcpy(in.fingerprint, FP, sizeof(in.fingerprint));
+	g_strlcpy(in.name, "Firefox on Android", sizeof(in.name));
+	g_strlcpy(in.device, "Zoë's laptop", sizeof(in.device));
+	g_strlcpy(in.tab, "00ff00ff00ff00ff", sizeof(in.tab));
+	len = idl_txt_encode(&in, buf, sizeof(buf));
+	g_assert_cmpint(len, >, 0);
+	g_assert_nonnull(memmem(buf, (size_t)len, "\x12t=00ff00ff00ff00ff", 19));
+	g_assert_cmpint(idl_txt_decode(buf, (size_t)len, &out, NULL), ==, 0);
+	g_assert_cmpint(out.kind, ==, 'b');
+	g_assert_cmpstr(out.device, ==, "Zoë's laptop");
+	g_assert_cmpstr(out.tab, ==, "00ff00ff00ff00ff");
+	g_assert_cmpstr(out.name, ==, "Firefox on Android");
+
+	len = (int)wire(buf, device_items, G_N_ELEMENTS(device_items));
+	g_assert_cmpint(idl_txt_decode(buf, (size_t)len, &out, NULL), ==, 0);
+	g_assert_cmpint(out.kind, ==, 'd');
+	g_assert_cmpstr(out.tab, ==, "");
+	g_assert_cmpstr(out.device, ==, "");
+
+	/* A browser record must be reachable: no tab id or a bad one is refused. */
+	in.tab[0] = 0;
+	g_assert_cmpint(idl_txt_encode(&in, buf, sizeof(buf)), ==, -EINVAL);
+	g_strlcpy(in.tab, "00FF00FF00FF00FF", sizeof(in.tab));
+	g_assert_cmpint(idl_txt_encode(&in, buf, sizeof(buf)), ==, -EINVAL);
+	g_assert_false(idl_txt_tab_valid("0123456789abcde", 15));
+	g_assert_false(idl_txt_tab_valid("0123456789abcdeg", 16));
+	g_assert_true(idl_txt_tab_valid("0123456789abcdef", 16));
+}
+
 static void test_encode_rejects(void)
 {
 	struct idl_txt t = { .version = 1, .kind = 'd' };
@@ -119,6 +157,9 @@ static void test_hostile_records(void)
 		{ "name not UTF-8", { "v=1", "fp=" FP, "n=\xff\xfe" } },
 		{ "name empty", { "v=1", "fp=" FP, "n=" } },
 		{ "unknown kind", { "v=1", "fp=" FP, "k=zz" } },
+		{ "browser without tab id", { "v=1", "fp=" FP, "k=b" } },
+		{ "browser with bad tab id", { "v=1", "fp=" FP, "k=b", "t=../../etc" } },
+		{ "browser with bad device", { "v=1", "fp=" FP, "t=0123456789abcdef", "d=a\x7f" } },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		uint8_t buf[512];
@@ -190,6 +231,7 @@ int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/txt/round-trip", test_round_trip);
+	g_test_add_func("/txt/browser", test_browser_record);
 	g_test_add_func("/txt/encode-rejects", test_encode_rejects);
 	g_test_add_func("/txt/rfc6763-rules", test_rfc6763_rules);
 	g_test_add_func("/txt/uppercase-fingerprint", test_uppercase_fingerprint_normalised);
