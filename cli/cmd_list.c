@@ -84,7 +84,13 @@ static JsonNode *device_json(const struct device *d, const char *event)
 		json_builder_set_member_name(b, "kind");
 		json_builder_add_string_value(b, d->txt.kind == 'b' ? "browser" : "device");
 		json_builder_set_member_name(b, "this_device");
-		json_builder_add_boolean_value(b, d->self);
+		json_builder_add_boolean_value(b, d->self && d->txt.kind != 'b');
+		if (d->txt.kind == 'b') {
+			json_builder_set_member_name(b, "device");
+			json_builder_add_string_value(b, d->txt.device);
+			json_builder_set_member_name(b, "tab");
+			json_builder_add_string_value(b, d->txt.tab);
+		}
 	}
 	json_builder_end_object(b);
 	n = json_builder_get_root(b);
@@ -106,13 +112,18 @@ static char *device_addrs(const struct device *d)
 static char *device_line(const struct device *d, char mark, const struct widths *w)
 {
 	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
-	char *addrs = device_addrs(d), *line;
+	char *addrs = device_addrs(d), *line, *note;
 
 	idl_fingerprint_short(d->txt.fingerprint, shortfp);
+	if (d->txt.kind == 'b')
+		note = g_strdup_printf("  (browser on %s)", d->txt.device[0] ? d->txt.device : d->host);
+	else
+		note = g_strdup(d->self ? "  (this device)" : "");
 	/* %-*s pads bytes, not characters: pad UTF-8 names by hand. */
 	line = g_strdup_printf("%c %s%*s %-*s %-*s %5u  %s%s", mark, d->name,
 			       (int)(w->name - g_utf8_strlen(d->name, -1)), "", w->host, d->host,
-			       w->addrs, addrs, d->port, shortfp, d->self ? "  (this device)" : "");
+			       w->addrs, addrs, d->port, shortfp, note);
+	g_free(note);
 	g_free(addrs);
 	return line;
 }
@@ -233,7 +244,7 @@ static void print_result(struct list *l)
 		       "PORT", "ID");
 		for (guint i = 0; i < all->len; i++) {
 			struct device *d = all->pdata[i];
-			char *line = device_line(d, d->self ? '*' : ' ', &w);
+			char *line = device_line(d, d->self && d->txt.kind != 'b' ? '*' : ' ', &w);
 			puts(line);
 			g_free(line);
 		}

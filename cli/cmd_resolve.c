@@ -48,6 +48,14 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 		json_builder_add_int_value(b, res->port);
 		json_builder_set_member_name(b, "fingerprint");
 		json_builder_add_string_value(b, res->fingerprint);
+		json_builder_set_member_name(b, "kind");
+		json_builder_add_string_value(b, res->kind == 'b' ? "browser" : "device");
+		if (res->kind == 'b') {
+			json_builder_set_member_name(b, "device");
+			json_builder_add_string_value(b, res->device);
+			json_builder_set_member_name(b, "tab");
+			json_builder_add_string_value(b, res->tab);
+		}
 		json_builder_end_object(b);
 		cli_print_json(json_builder_get_root(b));
 		g_object_unref(b);
@@ -57,6 +65,8 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 		printf("address:     %s\n", res->address);
 		printf("port:        %u\n", res->port);
 		printf("id:          %s\n", res->fingerprint[0] ? res->fingerprint : "(learned on connect)");
+		if (res->kind == 'b')
+			printf("browser:     tab %s on \"%s\"\n", res->tab, res->device);
 	}
 	cli_quit();
 }

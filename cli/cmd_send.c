@@ -199,11 +199,12 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 	if (res->fingerprint[0])
 		idl_fingerprint_short(res->fingerprint, shortfp);
 	if (!s->quiet && !s->json)
-		fprintf(stderr, "idrop-lan: send: %u file%s (%s) to %s (%s port %u, id %s)\n", s->files->len,
+		fprintf(stderr, "idrop-lan: send: %u file%s (%s) to %s (%s%s%s%s port %u, id %s)\n", s->files->len,
 			s->files->len == 1 ? "" : "s",
 			cli_format_size(idl_files_total(s->files), total, sizeof(total)),
-			res->name[0] ? res->name : res->address, res->address, res->port,
-			shortfp[0] ? shortfp : "unknown: learned on connect");
+			res->name[0] ? res->name : res->address, res->kind == 'b' ? "a browser on " : "",
+			res->kind == 'b' ? res->device : "", res->kind == 'b' ? ", relayed by" : "", res->address,
+			res->port, shortfp[0] ? shortfp : "unknown: learned on connect");
 }
 
 static void on_connected(struct idl_peer *p, void *user)

@@ -75,8 +75,8 @@ static void on_answer(unsigned status, const char *body, size_t len, const GErro
 		return;
 	}
 	if (status != 201) {
-		fail(c, CLI_CONNECT_REFUSED, "signalling failed: the device answered HTTP %u: %.*s", status,
-		     (int)MIN(len, 300), body);
+		fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s answered HTTP %u: %.*s",
+		     c->target.kind == 'b' ? "the browser's device" : "the device", status, (int)MIN(len, 300), body);
 		return;
 	}
 	if (idl_peer_accept_answer(c->peer, body, len, c->target.fingerprint, &e) < 0) {
@@ -86,6 +86,21 @@ static void on_answer(unsigned status, const char *body, size_t len, const GErro
 			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s", e->message);
 		g_error_free(e);
 	}
+}
+
+/* The device's offer endpoint; for a browser tab, its relay there. */
+static char *offer_url(const struct idl_resolved *res)
+{
+	GString *u = g_string_new("http://");
+
+	if (strchr(res->address, ':'))
+		g_string_append_printf(u, "[%s]", res->address);
+	else
+		g_string_append(u, res->address);
+	g_string_append_printf(u, ":%u/api/offer", res->port);
+	if (res->kind == 'b')
+		g_string_append_printf(u, "?to=%s", res->tab);
+	return g_string_free(u, FALSE);
 }
 
 static void on_resolved(const struct idl_resolved *res, const GError *err, void *user)
@@ -109,12 +124,13 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 		g_error_free(e);
 		return;
 	}
-	url = strchr(res->address, ':') ? g_strdup_printf("http://[%s]:%u/api/offer", res->address, res->port)
-					 : g_strdup_printf("http://%s:%u/api/offer", res->address, res->port);
+	url = offer_url(res);
 	c->t_post = g_get_monotonic_time();
 	c->posting = g_new0(struct post_token, 1);
 	c->posting->c = c;
-	idl_http_post(url, "application/sdp", offer, 10000, on_answer, c->posting);
+	/* A browser tab answers through its device, after gathering its own
+	 * candidates: give it the relay's whole time. */
+	idl_http_post(url, "application/sdp", offer, res->kind == 'b' ? 25000 : 10000, on_answer, c->posting);
 	g_free(url);
 	g_free(offer);
 }

@@ -81,8 +81,13 @@ static void on_appeared(const struct idl_mdns_service *svc, void *user)
 		g_error_free(err);
 		return;
 	}
-	if (txt.kind != 'd' || !matches(&r->target, svc))
+	/* A browser tab shares its device's host name: only its instance name
+	 * reaches it. */
+	if ((txt.kind == 'b' && r->target.kind != IDL_TARGET_NAME) || !matches(&r->target, svc))
 		return;
+	r->res.kind = txt.kind;
+	g_strlcpy(r->res.tab, txt.tab, sizeof(r->res.tab));
+	g_strlcpy(r->res.device, txt.device, sizeof(r->res.device));
 	g_strlcpy(r->res.name, svc->name, sizeof(r->res.name));
 	g_strlcpy(r->res.host, svc->host, sizeof(r->res.host));
 	g_strlcpy(r->res.address, svc->addresses[0], sizeof(r->res.address));
@@ -110,8 +115,8 @@ static gboolean on_timeout(gpointer user)
 
 	r->timer = 0;
 	err = g_error_new(G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-			  "no idrop-lan device %s \"%s\" answered within %.1f s: check that it runs "
-			  "`idrop-lan serve` on this network (`idrop-lan list` shows what is seen)",
+			  "no idrop-lan device or browser %s \"%s\" answered within %.1f s: check that it runs "
+			  "`idrop-lan serve` (or has the page open) on this network (`idrop-lan list` shows what is seen)",
 			  r->target.kind == IDL_TARGET_HOST ? "on host" : "named", r->target.text,
 			  r->timeout_ms / 1000.0);
 	finish(r, err);
@@ -136,6 +141,7 @@ int idl_resolve_start(struct idl_mdns *m, const char *target, uint16_t default_p
 		/* A literal address needs no discovery; its fingerprint is learned
 		 * and shown on connect. Answer from the loop like the other cases. */
 		g_strlcpy(r->res.address, r->target.text, sizeof(r->res.address));
+		r->res.kind = 'd';
 		r->res.port = r->target.port ? r->target.port : default_port;
 		finish(r, NULL);
 	} else {

@@ -1,6 +1,7 @@
 /* resolve: turns what a user typed ("laptop.local", a display name from
  * `idrop-lan list`, or IP[:PORT]) into an address, port and the fingerprint
- * the device advertised, through our own DNS-SD browse rather than the
+ * the device advertised (or, for a browser tab's name, the device it is
+ * attached to, the tab's id there and the tab's own fingerprint), through our own DNS-SD browse rather than the
  * system resolver (which may lack nss-mdns). `send` and `ping` use it. */
 #ifndef IDL_RESOLVE_H
 #define IDL_RESOLVE_H
@@ -16,6 +17,9 @@ struct idl_resolved {
 	uint16_t port;
 	char fingerprint[IDL_FINGERPRINT_HEX_LEN + 1];/* "" when not known: an IP
 	                                                 target is verified on connect */
+	char kind;                                    /* 'd' a device (and IP targets), 'b' a browser tab */
+	char tab[IDL_TXT_TAB_LEN + 1];                /* 'b': POST /api/offer?to=tab at address:port */
+	char device[IDL_TXT_NAME_MAX + 1];            /* 'b': the device it is attached to */
 };
 
 struct idl_resolve;

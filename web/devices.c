@@ -104,7 +104,13 @@ static void get_devices(const struct idl_http_request *req, struct idl_http_resp
 		json_builder_set_member_name(b, "kind");
 		json_builder_add_string_value(b, d->txt.kind == 'b' ? "browser" : "device");
 		json_builder_set_member_name(b, "this_device");
-		json_builder_add_boolean_value(b, !g_ascii_strcasecmp(d->txt.fingerprint, ds->self_fp));
+		json_builder_add_boolean_value(b, d->txt.kind != 'b' && !g_ascii_strcasecmp(d->txt.fingerprint, ds->self_fp));
+		if (d->txt.kind == 'b') {
+			json_builder_set_member_name(b, "tab");
+			json_builder_add_string_value(b, d->txt.tab);
+			json_builder_set_member_name(b, "device");
+			json_builder_add_string_value(b, d->txt.device);
+		}
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
