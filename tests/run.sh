@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test against one build (default build/asan): the GTest unit
-# binaries, the simulated-LAN scenarios, and the man page lint. Each test
+# binaries, the fuzz corpus replays, the page's scripts in Node, the man
+# page lint and the simulated-LAN scenarios. Each test
 # speaks TAP; this script counts the results and ends with the line
 # "N passed, N failed, N skipped", exiting non-zero on any failure.
 set -u
@@ -60,6 +61,20 @@ for t in "$BUILD"/tests/replay_*; do
 	log=$logdir/replay_$n.log
 	timeout 300 "$t" "tests/fuzz/corpus/$n" >"$log" 2>&1
 	tally "fuzz/$n" "$log" $?
+done
+
+echo "page scripts (node, no browser)"
+for t in tests/browser/*_test.mjs; do
+	[ -f "$t" ] || continue
+	name=page/$(basename "$t" .mjs)
+	log=$logdir/$(basename "$t").log
+	if command -v node >/dev/null 2>&1; then
+		timeout 120 node "$t" >"$log" 2>&1
+		tally "$name" "$log" $?
+	else
+		echo "SKIP: no node (make deps installs nodejs)" >"$log"
+		tally "$name" "$log" 77
+	fi
 done
 
 echo "man page"

@@ -1,14 +1,27 @@
-// app.js -- the page of an idrop-lan device: pick files, send them to the
-// device that served this page. The protocol is in idrop.js.
+// app.js -- the page of an idrop-lan device: send files to the device that
+// served it, to another device or to a browser tab (targets.js), and
+// receive files while the tab is open (attach.js, receive_ui.js). The
+// protocol is in idrop.js (sending) and receiver.js (receiving).
 //
-// For tests: document.body.dataset.state is idle | connecting | sending |
-// done | declined | error; document.body.dataset.device is "ready" once the
-// device's info is shown ("error" if it could not be fetched); when a send
-// ends, #result holds {"ok", "files": [{name, size, status}], "reason", ...}.
+// For tests, on <body>: data-state is idle | connecting | sending | done |
+// declined | error (the send side); data-device is "ready" once the
+// device's info is shown ("error" if it could not be fetched);
+// data-attached is "yes" while the device announces this tab, with
+// data-tab-id its id; data-receive is idle | asking | receiving | done |
+// declined | error (receive_ui.js). When a send ends, #result holds
+// {"ok", "files": [{name, size, status}], "reason", "device", "target", ...}.
 
 import {
   Sender, fetchInfo, loadIdentity, shortFingerprint, cleanName, truncateUtf8, utf8Length,
 } from './idrop.js';
+import { fmtBytes, FileRow } from './ui.js';
+import { Targets } from './targets.js';
+import { Attachment } from './attach.js';
+import { ReceiveUI } from './receive_ui.js';
+
+// The most a tab takes in one offer: the files are held as Blobs (the
+// browser's memory, or its blob storage on disk) until the downloads end.
+const RECEIVE_MAX_BYTES = 4 * 1024 * 1024 * 1024;
 
 const $ = (id) => document.getElementById(id);
 const el = {
@@ -16,33 +29,19 @@ const el = {
   drop: $('drop'), files: $('files'), folder: $('folder'), selection: $('selection'),
   send: $('send'), cancel: $('cancel'), clear: $('clear'),
   status: $('status'), overall: $('overall'), list: $('list'), result: $('result'), version: $('version'),
+  visible: $('visible'),
 };
 
 let info = null;
 let identity = null;
 let chosen = [];       // [{ file, path }]
 let sender = null;     // the running Sender
-let rows = [];         // per file: { li, bar, badge, detail, samples, started }
+let rows = [];         // per file: a FileRow
+let target = null;     // where the running send goes (targets.js)
+let attachment = null; // this tab, announced by the device (attach.js)
 
 const setState = (s) => { document.body.dataset.state = s; };
 const setStatus = (t) => { el.status.textContent = t; };
-
-// ---------------------------------------------------------------- formatting
-
-function fmtBytes(n) {
-  if (n < 1000) return `${n} B`;
-  const u = ['kB', 'MB', 'GB', 'TB'];
-  let i = -1;
-  do { n /= 1000; i++; } while (n >= 1000 && i < u.length - 1);
-  return `${n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)} ${u[i]}`;
-}
-
-function fmtDuration(s) {
-  if (!Number.isFinite(s) || s < 0) return '';
-  s = Math.round(s);
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
-}
 
 // ---------------------------------------------------------------- the browser's name
 
@@ -77,6 +76,7 @@ function saveName() {
     if (clean) localStorage.setItem('idrop.name', clean);
     else localStorage.removeItem('idrop.name');
   } catch (e) { /* private mode: the name lives for this visit */ }
+  if (attachment) attachment.rename(currentName());
 }
 
 function currentName() {
@@ -139,76 +139,30 @@ async function fromDrop(dt) {
 
 function renderRows() {
   el.list.textContent = '';
-  rows = chosen.map((c) => {
-    const li = document.createElement('li');
-    li.dataset.status = 'queued';
-    const top = document.createElement('div');
-    top.className = 'top';
-    const name = document.createElement('span');
-    name.className = 'name';
-    name.textContent = c.path;
-    const badge = document.createElement('span');
-    badge.className = 'badge';
-    badge.textContent = fmtBytes(c.file.size);
-    top.append(name, badge);
-    const bar = document.createElement('progress');
-    bar.max = Math.max(1, c.file.size);
-    bar.value = 0;
-    bar.setAttribute('aria-label', `Progress of ${c.path}`);
-    const detail = document.createElement('div');
-    detail.className = 'detail';
-    li.append(top, bar, detail);
-    el.list.append(li);
-    return { li, bar, badge, detail, size: c.file.size, samples: [], sent: 0 };
-  });
+  rows = chosen.map((c) => new FileRow(el.list, c.path, c.file.size));
 }
 
-const STATUS_TEXT = {
-  queued: 'queued', sending: 'sending', checking: 'checking…', verified: 'received ✓',
-  failed: 'failed', skipped: 'skipped', cancelled: 'cancelled', unsent: 'not sent',
-};
-
 function rowStatus(i, status, reason) {
-  const r = rows[i];
-  if (!r) return;
-  r.li.dataset.status = status;
-  r.badge.textContent = STATUS_TEXT[status] || status;
-  if (status === 'verified') { r.bar.value = r.bar.max; r.detail.textContent = `${fmtBytes(r.size)} · verified`; }
-  if (reason) r.detail.textContent = reason;
+  if (rows[i]) rows[i].setStatus(status, reason);
 }
 
 function rowProgress(ev) {
   const r = rows[ev.index];
   if (!r) return;
-  const now = performance.now();
   if (ev.hashing) {
     r.bar.value = ev.hashed;
-    r.detail.textContent = `checking the ${fmtBytes(ev.offset)} the device already has… ${fmtBytes(ev.hashed)}`;
+    r.detail.textContent = `checking the ${fmtBytes(ev.offset)} the ${target.noun} already has… ${fmtBytes(ev.hashed)}`;
     return;
   }
-  r.sent = ev.sent;
   // What left the browser: read minus what is still queued in the channel.
-  const out = Math.max(ev.offset, ev.sent - (ev.queued || 0));
-  r.samples.push([now, out]);
-  while (r.samples.length > 2 && now - r.samples[0][0] > 3000) r.samples.shift();
-  const [t0, b0] = r.samples[0];
-  const speed = now - t0 > 200 ? (out - b0) / ((now - t0) / 1000) : 0;
-  r.bar.value = out;
-  const pct = r.size ? Math.floor((out / r.size) * 100) : 100;
-  const parts = [`${fmtBytes(out)} of ${fmtBytes(r.size)}`, `${pct}%`];
-  if (speed > 0) {
-    parts.push(`${(speed / 1e6).toFixed(1)} MB/s`);
-    if (out < r.size) parts.push(`${fmtDuration((r.size - out) / speed)} left`);
-  }
-  if (ev.offset) parts.push(`resumed at ${fmtBytes(ev.offset)}`);
-  r.detail.textContent = parts.join(' · ');
+  r.progress(Math.max(ev.offset, ev.sent - (ev.queued || 0)), ev.offset);
   overall();
 }
 
 let sendStarted = 0;
 function overall() {
   const total = rows.reduce((a, r) => a + r.size, 0);
-  const sent = rows.reduce((a, r) => a + (r.li.dataset.status === 'verified' ? r.size : Math.min(r.size, r.bar.value)), 0);
+  const sent = rows.reduce((a, r) => a + r.done, 0);
   const secs = (performance.now() - sendStarted) / 1000;
   el.overall.hidden = false;
   el.overall.textContent = `${fmtBytes(sent)} of ${fmtBytes(total)} · ${total ? Math.floor((sent / total) * 100) : 100}%` +
@@ -224,13 +178,16 @@ const PHASE_STATE = {
 
 async function send() {
   if (sender || !chosen.length || !info) return;
+  target = targets.selected();
+  if (!target) return;
   saveName();
   renderRows();
   el.result.hidden = true;
   el.result.textContent = '';
   setState('connecting');
-  setStatus(`Connecting to ${info.name}…`);
+  setStatus(`Connecting to ${target.label}…`);
   el.send.disabled = true;
+  targets.setDisabled(true);
   el.clear.hidden = true;
   el.cancel.hidden = false;
   el.cancel.disabled = false;
@@ -239,13 +196,13 @@ async function send() {
   let result;
   try {
     sender = new Sender({
-      base: '', name: currentName(), certificate: identity && identity.certificate,
-      deviceFingerprint: info.fingerprint, files: chosen,
+      offerUrl: target.offerUrl, expectedFingerprint: target.fingerprint, peerNoun: target.noun,
+      name: currentName(), certificate: identity && identity.certificate, files: chosen,
       onEvent: (ev) => {
         if (ev.type === 'phase') {
           if (PHASE_STATE[ev.phase]) setState(PHASE_STATE[ev.phase]);
-          if (ev.phase === 'offer') setStatus(`Waiting for ${info.name} to accept…`);
-          else if (ev.phase === 'transfer') setStatus(`Sending to ${info.name}…`);
+          if (ev.phase === 'offer') setStatus(`Waiting for ${target.label} to accept…`);
+          else if (ev.phase === 'transfer') setStatus(`Sending to ${target.label}…`);
           else if (ev.text && ev.phase !== 'done') setStatus(ev.text);
         } else if (ev.type === 'file') rowStatus(ev.index, ev.status, ev.reason);
         else if (ev.type === 'progress') rowProgress(ev);
@@ -264,6 +221,7 @@ async function send() {
 
 function finish(result) {
   el.cancel.hidden = true;
+  targets.setDisabled(false);
   el.files.disabled = el.folder.disabled = false;
   el.send.disabled = !chosen.length;
   el.clear.hidden = !chosen.length;
@@ -271,9 +229,9 @@ function finish(result) {
   if (rows.length) overall();
   const n = result.files.length;
   if (result.ok) {
-    setStatus(`${n === 1 ? 'The file' : `All ${n} files`} arrived on ${info.name} and ${n === 1 ? 'was' : 'were'} verified.`);
+    setStatus(`${n === 1 ? 'The file' : `All ${n} files`} arrived on ${target.label} and ${n === 1 ? 'was' : 'were'} verified.`);
   } else if (result.state === 'declined') {
-    setStatus(`${info.name} declined: ${result.reason.replace(/^the device declined: /, '')}`);
+    setStatus(`${target.label} declined: ${result.reason.replace(/^the (device|browser) declined: /, '')}`);
   } else {
     setStatus(`Not sent: ${result.reason}`);
   }
@@ -283,7 +241,8 @@ function finish(result) {
     reason: result.reason,
     ...(result.phase ? { phase: result.phase } : {}),
     ...(result.seconds !== undefined ? { seconds: result.seconds } : {}),
-    device: info.name,
+    device: target.label,
+    target: target.noun,
   });
   setState(result.ok ? 'done' : result.state === 'declined' ? 'declined' : 'error');
 }
@@ -313,7 +272,8 @@ function wire() {
   el.send.addEventListener('click', send);
   el.cancel.addEventListener('click', cancel);
   el.clear.addEventListener('click', () => { setChosen([]); setState('idle'); el.result.hidden = true; setStatus('Choose files to send.'); });
-  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && sender) cancel(); });
+  // Escape cancels a send, unless it is meant for the consent dialog.
+  document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && sender && !$('consent').open) cancel(); });
 
   // Drag and drop: the zone highlights, a drop anywhere on the page counts.
   let depth = 0;
@@ -357,7 +317,8 @@ async function start() {
     el.deviceName.textContent = info.name;
     el.deviceFp.textContent = shortFingerprint(info.fingerprint);
     el.deviceFp.title = `SHA-256 ${info.fingerprint}`;
-    document.title = `Send to ${info.name} · idrop-lan`;
+    document.title = `${info.name} · idrop-lan`;
+    targets.setInfo(info);
     el.version.textContent = `idrop-lan ${info.version || ''}`.trim();
     if (info.protocol !== undefined && info.protocol !== 1)
       setStatus(`This device speaks protocol ${info.protocol}; this page speaks 1.`);
@@ -370,48 +331,65 @@ async function start() {
     document.body.dataset.device = 'error';
     setState('error');
   }
+  await ident;  // attach() needs the key, even when the device did not answer
   setChosen(chosen);
   if (typeof RTCPeerConnection === 'undefined') {
-    setStatus('This browser cannot make WebRTC connections, which sending needs.');
+    setStatus('This browser cannot make WebRTC connections, which sending and receiving need.');
     el.send.disabled = true;
   }
 }
 
-// The devices this device sees on the LAN (a browser cannot browse mDNS):
-// each links to its own page. Text only, never markup from the network.
-async function showNearby() {
-  let list;
-  try {
-    const r = await fetch('/api/devices', { cache: 'no-store' });
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    list = (await r.json()).devices || [];
-  } catch (e) {
-    return;
-  }
-  const ul = $('nearby');
-  ul.replaceChildren();
-  const others = list.filter((d) => !d.this_device && d.kind === 'device');
-  if (others.length === 0) {
-    const li = document.createElement('li');
-    li.className = 'muted';
-    li.textContent = 'No other device seen yet.';
-    ul.append(li);
-    return;
-  }
-  for (const d of others.sort((a, b) => a.name.localeCompare(b.name))) {
-    const li = document.createElement('li');
-    const host = d.address.includes(':') ? `[${d.address}]` : d.address;
-    const a = document.createElement('a');
-    a.href = `http://${host}:${d.port}/`;
-    a.textContent = d.name;
-    const fp = document.createElement('code');
-    fp.textContent = ` ${shortFingerprint(d.fingerprint)}`;
-    fp.title = `SHA-256 ${d.fingerprint}`;
-    li.append(a, fp);
-    ul.append(li);
-  }
+// ---------------------------------------------------------------- receiving
+
+const receiveUI = new ReceiveUI({
+  el: {
+    dialog: $('consent'), text: $('consent-text'), files: $('consent-files'), timer: $('consent-timer'),
+    accept: $('consent-accept'), decline: $('consent-decline'),
+    status: $('receive-status'), list: $('incoming'), clear: $('receive-clear'),
+  },
+  onCancel: (conn) => attachment && attachment.cancel(conn, `${currentName()} cancelled the transfer`),
+});
+
+function setVisible(text, attached, id = null) {
+  el.visible.textContent = text;
+  document.body.dataset.attached = attached ? 'yes' : 'no';
+  if (id) document.body.dataset.tabId = id;
+  else delete document.body.dataset.tabId;
+  targets.setMyTab(id);
 }
 
-start();
-showNearby();
-setInterval(showNearby, 5000);
+// Announces this tab through the device, once its key is known.
+function attach() {
+  if (!identity || !identity.fingerprint) {
+    setVisible('Not visible to other devices: this browser has no key.', false);
+    return;
+  }
+  attachment = new Attachment({
+    identity, name: currentName(), maxBytes: RECEIVE_MAX_BYTES,
+    ask: (offer, signal) => receiveUI.ask(offer, signal),
+    onEvent: (ev) => {
+      if (ev.type === 'attached') setVisible(`Visible to other devices as “${ev.name}”.`, true, ev.id);
+      else if (ev.type === 'name') el.visible.textContent = `Visible to other devices as “${ev.name}” (the name was taken).`;
+      else if (ev.type === 'detached') {
+        setVisible(ev.retryIn ? `Not visible to other devices: ${ev.reason}; trying again in ${Math.round(ev.retryIn / 1000)} s.`
+          : `Not visible to other devices: ${ev.reason}.`, false);
+      } else if (ev.type === 'log') console.warn(`idrop: ${ev.text}`);
+      else receiveUI.onEvent(ev);
+    },
+  });
+  attachment.start();
+}
+
+// ---------------------------------------------------------------- targets
+
+const targets = new Targets({
+  container: $('targets'), nearby: $('nearby'),
+  onChange: (t, why) => {
+    if (sender) return;
+    if (why === 'gone') setStatus(`The target you picked left; sending to ${t ? t.label : 'this device'} instead.`);
+    else if (chosen.length && t) setStatus(`Ready to send to ${t.label}.`);
+  },
+});
+
+start().then(attach);
+targets.start();

@@ -4,6 +4,10 @@
 //   const info = await fetchInfo('');            // GET /api/info
 //   const s = new Sender({ base: '', name, certificate, deviceFingerprint: info.fingerprint,
 //                          files: [{ file, path }], onEvent });
+//   // or to another peer: offerUrl 'http://10.0.0.5:7757/api/offer' (a device)
+//   // or '/api/offer?to=TAB' (a browser tab attached to a device), with the
+//   // fingerprint it was listed with and peerNoun 'browser' for the messages:
+//   new Sender({ offerUrl, expectedFingerprint, peerNoun: 'browser', name, certificate, files, onEvent });
 //   const result = await s.run();                // never throws
 //   s.cancel('reason');                          // at any time
 //
@@ -13,8 +17,13 @@
 // { type: 'progress', index, sent, size, hashing } and { type: 'log', text }.
 
 import { Sha256 } from './sha256.js';
+import {
+  PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, utf8Length, truncateUtf8, cleanName, normalizeFingerprint,
+  shortFingerprint, sdpFingerprint, sdpMaxMessageSize, cleanPath, uniquePaths, randomTransferId, IdropError, refusal,
+} from './common.js';
 
-export const PROTOCOL_VERSION = 1;
+export * from './common.js';
+
 const LABEL = 'idrop';
 const SUBPROTOCOL = 'idrop/1';
 const CONTROL_MAX = 64 * 1024;        // a control message, in bytes
@@ -27,174 +36,19 @@ const GATHER_TIMEOUT_MS = 15000;
 const CONNECT_TIMEOUT_MS = 30000;
 const CANCEL_LINGER_MS = 3000;        // wait this long for the receiver to close after our cancel
 
-const enc = new TextEncoder();
-export const utf8Length = (s) => enc.encode(s).length;
-// Unicode Cc: U+0000-001F and U+007F-009F.
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;  // eslint-disable-line no-control-regex
-const CONTROL_RE_G = /[\u0000-\u001f\u007f-\u009f]/g;  // eslint-disable-line no-control-regex
-
-// Cuts s to at most max bytes of UTF-8 without splitting a character.
-export function truncateUtf8(s, max) {
-  let out = '', n = 0;
-  for (const ch of s) {
-    const l = utf8Length(ch);
-    if (n + l > max) break;
-    out += ch; n += l;
-  }
-  return out;
-}
-
-// A display name as the protocol wants it: 1 to 63 bytes, no control characters.
-export function cleanName(s, fallback = 'Browser') {
-  const t = truncateUtf8(String(s || '').replace(CONTROL_RE_G, ' ').trim(), 63).trim();
-  return t || fallback;
-}
-
-// "AB:CD:..." or "abcd..." -> 64 lowercase hex digits, or null.
-export function normalizeFingerprint(fp) {
-  const h = String(fp || '').replace(/:/g, '').trim().toLowerCase();
-  return /^[0-9a-f]{64}$/.test(h) ? h : null;
-}
-
-// "1a2b 3c4d": the first 8 hex digits, in two groups.
-export const shortFingerprint = (fp) => {
-  const h = normalizeFingerprint(fp);
-  return h ? `${h.slice(0, 4)} ${h.slice(4, 8)}` : '????';
-};
-
-// The SHA-256 fingerprint of an SDP's DTLS certificate (session or media level), or null.
-export function sdpFingerprint(sdp) {
-  const m = /^a=fingerprint:sha-256[ \t]+([0-9A-Fa-f:]+)[ \t]*\r?$/mi.exec(sdp);
-  return m ? normalizeFingerprint(m[1]) : null;
-}
-
-// The answer's a=max-message-size, or 0 when absent.
-export function sdpMaxMessageSize(sdp) {
-  const m = /^a=max-message-size:(\d+)[ \t]*\r?$/m.exec(sdp);
-  return m ? Number(m[1]) : 0;
-}
-
-// A file's path as the protocol allows: components of 1..255 bytes, not . or
-// .., no control characters or backslashes, 4096 bytes at most. Control
-// characters and backslashes become "_"; what cannot be fixed throws.
-export function cleanPath(p) {
-  const parts = String(p).split('/').filter((c) => c !== '' && c !== '.');
-  if (parts.length === 0) throw new Error(`file name ${JSON.stringify(p)} is empty`);
-  const out = parts.map((c) => {
-    if (c === '..') throw new Error(`file path ${JSON.stringify(p)} contains ".."`);
-    c = c.replace(CONTROL_RE_G, '_').replace(/\\/g, '_');
-    if (utf8Length(c) > 255) throw new Error(`file name ${JSON.stringify(c.slice(0, 40))}... is longer than 255 bytes`);
-    return c;
-  }).join('/');
-  if (utf8Length(out) > 4096) throw new Error(`file path ${JSON.stringify(out.slice(0, 40))}... is longer than 4096 bytes`);
-  return out;
-}
-
-// Distinct paths: a second "a.txt" becomes "a (2).txt".
-export function uniquePaths(paths) {
-  const seen = new Set();
-  return paths.map((p) => {
-    let q = p;
-    for (let n = 2; seen.has(q); n++) {
-      const slash = p.lastIndexOf('/');
-      const dot = p.lastIndexOf('.');
-      q = dot > slash + 1 ? `${p.slice(0, dot)} (${n})${p.slice(dot)}` : `${p} (${n})`;
-    }
-    seen.add(q);
-    return q;
-  });
-}
-
-export function randomTransferId() {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
-}
-
-export async function fetchInfo(base = '', timeoutMs = 10000) {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), timeoutMs);
-  try {
-    const r = await fetch(`${base}/api/info`, { cache: 'no-store', signal: ctl.signal });
-    if (!r.ok) throw new Error(`GET /api/info: HTTP ${r.status}`);
-    const info = await r.json();
-    if (!info || typeof info.name !== 'string' || !normalizeFingerprint(info.fingerprint))
-      throw new Error('GET /api/info: not a device description');
-    return info;
-  } catch (e) {
-    if (e.name === 'AbortError') throw new Error('GET /api/info: no answer from the device');
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// The browser's identity: a persistent ECDSA P-256 certificate in IndexedDB.
-const DB_NAME = 'idrop', DB_STORE = 'identity', DB_KEY = 'certificate';
-const CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
-
-function idb(mode, fn) {
-  return new Promise((resolve, reject) => {
-    if (typeof indexedDB === 'undefined') return reject(new Error('no IndexedDB'));
-    const open = indexedDB.open(DB_NAME, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
-    open.onerror = () => reject(open.error || new Error('IndexedDB open failed'));
-    open.onsuccess = () => {
-      const db = open.result;
-      const tx = db.transaction(DB_STORE, mode);
-      let out;
-      tx.oncomplete = () => { db.close(); resolve(out); };
-      tx.onerror = tx.onabort = () => { db.close(); reject(tx.error || new Error('IndexedDB failed')); };
-      const req = fn(tx.objectStore(DB_STORE));
-      req.onsuccess = () => { out = req.result; };
-    };
-  });
-}
-
-// Returns { certificate, fingerprint (64 hex), stored (false when it could not be kept) }.
-export async function loadIdentity() {
-  let cert = null, stored = true;
-  try {
-    cert = await idb('readonly', (s) => s.get(DB_KEY));
-  } catch (e) {
-    stored = false;
-  }
-  const fresh = (c) => c && typeof c.getFingerprints === 'function' && c.expires > Date.now() + 3600 * 1000;
-  if (!fresh(cert)) {
-    const algo = { name: 'ECDSA', namedCurve: 'P-256' };
-    try {
-      cert = await RTCPeerConnection.generateCertificate({ ...algo, expires: CERT_LIFETIME_MS });
-    } catch (e) {
-      cert = await RTCPeerConnection.generateCertificate(algo);
-    }
-    if (stored) {
-      try { await idb('readwrite', (s) => s.put(cert, DB_KEY)); } catch (e) { stored = false; }
-    }
-  }
-  const fps = cert.getFingerprints ? cert.getFingerprints() : [];
-  const fp = fps.find((f) => String(f.algorithm).toLowerCase() === 'sha-256');
-  return { certificate: cert, fingerprint: fp ? normalizeFingerprint(fp.value) : null, stored };
-}
-
-// An error with the phase it happened in, for the page to show.
-export class IdropError extends Error {
-  constructor(phase, message, kind = 'error') {
-    super(message);
-    this.phase = phase;
-    this.kind = kind;  // 'error', 'declined', 'cancelled' (by the receiver), 'aborted' (by us)
-  }
-}
-
 const isInt = (v) => Number.isSafeInteger(v) && v >= 0;
-const isHex = (v, n) => typeof v === 'string' && v.length === n && /^[0-9a-fA-F]+$/.test(v);
 const reasonOf = (m) => (typeof m.reason === 'string' && m.reason ? m.reason : 'no reason given');
 
 export class Sender {
-  constructor({ base = '', name, certificate = null, deviceFingerprint = null, files, onEvent = () => {} }) {
-    this.base = base;
+  constructor({
+    base = '', offerUrl = null, name, certificate = null, deviceFingerprint = null, expectedFingerprint = null,
+    peerNoun = 'device', files, onEvent = () => {},
+  }) {
+    this.offerUrl = offerUrl || `${base}/api/offer`;
     this.name = cleanName(name);
     this.certificate = certificate;
-    this.deviceFingerprint = normalizeFingerprint(deviceFingerprint);
+    this.deviceFingerprint = normalizeFingerprint(expectedFingerprint || deviceFingerprint);
+    this.noun = peerNoun;
     const paths = uniquePaths(files.map((f) => cleanPath(f.path || f.file.name)));
     this.files = files.map((f, i) => ({
       file: f.file, path: paths[i], size: f.file.size,
@@ -280,11 +134,11 @@ export class Sender {
       'offer', 'file', 'file-end', 'done'];
     if (!known.includes(m.type)) {
       this._sendCancel('unsupported');
-      this._fail(new IdropError(this.phase, `the device sent an unknown message type '${m.type}'`));
+      this._fail(new IdropError(this.phase, `the ${this.noun} sent an unknown message type '${m.type}'`));
       return;
     }
     if (m.type === 'cancel') {
-      this._fail(new IdropError(this.phase, `the device cancelled: ${reasonOf(m)}`, 'cancelled'));
+      this._fail(new IdropError(this.phase, `the ${this.noun} cancelled: ${reasonOf(m)}`, 'cancelled'));
       this.cancelReason = reasonOf(m);
       return;
     }
@@ -302,7 +156,7 @@ export class Sender {
   _protocolError(what) {
     const reason = truncateUtf8(`protocol error: ${what}`, 1000);
     this._sendCancel(reason);
-    this._fail(new IdropError(this.phase, `the device broke the protocol: ${what}`));
+    this._fail(new IdropError(this.phase, `the ${this.noun} broke the protocol: ${what}`));
     return this.failure;
   }
 
@@ -343,16 +197,16 @@ export class Sender {
       this.channelClosed = true;
       if (this.finished) return;
       this._fail(new IdropError(this.phase, this.phase === 'data channel' || this.phase === 'ICE' || this.phase === 'DTLS'
-        ? 'data channel: the device closed the channel before it opened'
-        : 'the connection to the device was closed'));
+        ? `data channel: the ${this.noun} closed the channel before it opened`
+        : `the connection to the ${this.noun} was closed`));
     };
     pc.oniceconnectionstatechange = () => {
       const s = pc.iceConnectionState;
       if (s === 'connected' || s === 'completed') this.iceConnected = true;
       if (s === 'failed') {
         this._fail(new IdropError('ICE', this.iceConnected
-          ? 'ICE: the network path to the device was lost'
-          : 'ICE failed: no network path to the device (is it on the same network, not blocked by a firewall or client isolation?)'));
+          ? `ICE: the network path to the ${this.noun} was lost`
+          : `ICE failed: no network path to the ${this.noun} (is it on the same network, not blocked by a firewall or client isolation?)`));
       }
       this._wake();
     };
@@ -361,11 +215,11 @@ export class Sender {
       if (s === 'connected') this.dtlsConnected = true;
       if (s === 'failed') {
         if (!this.iceConnected)
-          this._fail(new IdropError('ICE', 'ICE failed: no network path to the device'));
+          this._fail(new IdropError('ICE', `ICE failed: no network path to the ${this.noun}`));
         else if (!this.dtlsConnected)
-          this._fail(new IdropError('DTLS', 'DTLS failed: the secure handshake with the device did not complete'));
+          this._fail(new IdropError('DTLS', `DTLS failed: the secure handshake with the ${this.noun} did not complete`));
         else
-          this._fail(new IdropError(this.phase, 'the connection to the device failed'));
+          this._fail(new IdropError(this.phase, `the connection to the ${this.noun} failed`));
       }
       this._wake();
     };
@@ -383,14 +237,17 @@ export class Sender {
       await this._waitEvent(left);
     }
 
-    this._setPhase('signalling', 'Contacting the device…');
+    this._setPhase('signalling', `Contacting the ${this.noun}…`);
     let resp, body;
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), 20000);
-    const onFail = () => ctl.abort();
+    // Every wake-up calls the waiters (and forgets them): abort only on a
+    // failure (a cancel), else keep listening. A relayed offer takes
+    // seconds, and ICE events come meanwhile.
+    const onFail = () => { if (this.failure) ctl.abort(); else this.waiters.add(onFail); };
     this.waiters.add(onFail);
     try {
-      resp = await fetch(`${this.base}/api/offer`, {
+      resp = await fetch(this.offerUrl, {
         method: 'POST',
         headers: { 'Content-Type': 'application/sdp' },
         body: pc.localDescription.sdp,
@@ -401,28 +258,27 @@ export class Sender {
     } catch (e) {
       if (this.failure) throw this.failure;
       throw new IdropError('signalling', e.name === 'AbortError'
-        ? 'signalling: the device did not answer the offer'
-        : `signalling: cannot reach the device (${e.message})`);
+        ? `signalling: the ${this.noun} did not answer the offer`
+        : `signalling: cannot reach the ${this.noun} (${e.message})`);
     } finally {
       clearTimeout(timer);
       this.waiters.delete(onFail);
     }
     if (this.failure) throw this.failure;
-    if (resp.status !== 201)
-      throw new IdropError('signalling', `signalling: the device refused the connection (HTTP ${resp.status}: ${body.trim().slice(0, 300) || resp.statusText})`);
-    if (!/^v=0/.test(body)) throw new IdropError('signalling', 'signalling: the device answered with something that is not SDP');
+    if (resp.status !== 201) throw new IdropError('signalling', `signalling: ${refusal(resp.status, body, this.noun)}`);
+    if (!/^v=0/.test(body)) throw new IdropError('signalling', `signalling: the ${this.noun} answered with something that is not SDP`);
     const fp = sdpFingerprint(body);
     if (!fp) throw new IdropError('signalling', 'signalling: the answer carries no SHA-256 certificate fingerprint');
     if (this.deviceFingerprint && fp !== this.deviceFingerprint)
       throw new IdropError('signalling',
-        `signalling: the answer's certificate fingerprint ${shortFingerprint(fp)} is not the device's ` +
+        `signalling: the answer's certificate fingerprint ${shortFingerprint(fp)} is not the ${this.noun}'s ` +
         `${shortFingerprint(this.deviceFingerprint)}: someone may be in the middle; refusing to connect`);
     const mms = sdpMaxMessageSize(body);
     this.chunk = mms > 0 ? Math.min(CHUNK_MAX, mms) : CHUNK_MAX;
     try {
       await pc.setRemoteDescription({ type: 'answer', sdp: body });
     } catch (e) {
-      throw new IdropError('signalling', `signalling: the device's answer was refused by the browser: ${e.message}`);
+      throw new IdropError('signalling', `signalling: the ${this.noun}'s answer was refused by the browser: ${e.message}`);
     }
 
     // ICE -> DTLS -> SCTP/DCEP, each with its own message on failure or timeout.
@@ -433,8 +289,8 @@ export class Sender {
       if (this.dtlsConnected && this.phase !== 'data channel') this._setPhase('data channel', 'Opening the data channel…');
       const left = connectUntil - performance.now();
       if (left <= 0) {
-        const what = { ICE: 'ICE: no network path to the device was found',
-          DTLS: 'DTLS: the secure handshake with the device did not finish',
+        const what = { ICE: `ICE: no network path to the ${this.noun} was found`,
+          DTLS: `DTLS: the secure handshake with the ${this.noun} did not finish`,
           'data channel': 'data channel: the channel did not open' }[this.phase];
         throw new IdropError(this.phase, `${what} within ${CONNECT_TIMEOUT_MS / 1000} s`);
       }
@@ -446,9 +302,9 @@ export class Sender {
   // ---------------------------------------------------------------- protocol
 
   async _hello() {
-    this._setPhase('hello', 'Greeting the device…');
+    this._setPhase('hello', `Greeting the ${this.noun}…`);
     this._send({ type: 'hello', version: PROTOCOL_VERSION, name: this.name, kind: 'browser' });
-    const m = await this._recv(30000, 'waiting for the device to say hello');
+    const m = await this._recv(30000, `waiting for the ${this.noun} to say hello`);
     if (m.type !== 'hello') throw this._protocolError(`expected hello, got ${m.type}`);
     if (!isInt(m.version) || m.version < 1) throw this._protocolError('hello without a valid version');
     if (typeof m.name !== 'string' || !m.name || utf8Length(m.name) > 63 || CONTROL_RE.test(m.name))
@@ -481,13 +337,13 @@ export class Sender {
       const f = this.files[fi];
       return { id, path: f.path, size: f.size, mtime: f.mtime };
     });
-    this._setPhase('offer', 'Waiting for the device to accept…');
+    this._setPhase('offer', `Waiting for the ${this.noun} to accept…`);
     this._send({ type: 'offer', transfer, files });
     const m = await this._recv(0);  // a person may be asked: no timer (the device bounds it)
     if (m.type === 'decline') {
       if (String(m.transfer).toLowerCase() !== transfer) throw this._protocolError('decline for another transfer');
       for (const fi of indices) this._fileStatus(fi, 'skipped');
-      throw new IdropError('offer', `the device declined: ${reasonOf(m)}`, 'declined');
+      throw new IdropError('offer', `the ${this.noun} declined: ${reasonOf(m)}`, 'declined');
     }
     if (m.type !== 'accept') throw this._protocolError(`expected accept or decline, got ${m.type}`);
     if (String(m.transfer).toLowerCase() !== transfer) throw this._protocolError('accept for another transfer');
@@ -528,7 +384,7 @@ export class Sender {
       await this._sendFile(indices[id], id, offsets.get(id));
     }
     this._send({ type: 'done' });
-    this._setPhase('receipt', 'Waiting for the device to confirm…');
+    this._setPhase('receipt', `Waiting for the ${this.noun} to confirm…`);
     await reader;
     if (this.failure) throw this.failure;
     // The receipt is the last word on each file.

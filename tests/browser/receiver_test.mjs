@@ -1,0 +1,489 @@
+#!/usr/bin/env node
+// tests/browser/receiver_test.mjs -- the page's Receiver (web/page/receiver.js),
+// its strict JSON (web/page/json_strict.js) and two pure helpers of the
+// page (refusal(): the words for a refused offer; hostPort(): where a listed
+// device is reached) in Node, no browser: a
+// scripted sender talks docs/PROTOCOL.md to the Receiver through a fake
+// RTCDataChannel, honest and hostile (bad paths, oversize messages, a wrong
+// hash, more or fewer bytes than announced, messages out of order, cancel
+// from either side, the connection lost).
+//
+//   node tests/browser/receiver_test.mjs [-v]
+//
+// Prints TAP ("ok N - ..." / "not ok N - ..."), then "N passed, N failed";
+// exits 1 when any case failed. The hashes the scripted sender sends come
+// from node:crypto, not from the page's sha256.js: an independent check.
+//
+// Node 18 treats the page's .js files as CommonJS (no package.json says
+// otherwise), so they are copied to a temporary folder that says "module".
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const verbose = process.argv.includes('-v');
+const PAGE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web/page');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-receiver-test-'));
+for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'targets.js']) fs.copyFileSync(path.join(PAGE, f), path.join(tmp, f));
+fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
+const { Receiver, pathProblem } = await import(path.join(tmp, 'receiver.js'));
+const { parseStrict } = await import(path.join(tmp, 'json_strict.js'));
+const { refusal } = await import(path.join(tmp, 'common.js'));
+const { hostPort } = await import(path.join(tmp, 'targets.js'));
+fs.rmSync(tmp, { recursive: true, force: true });
+
+// ---------------------------------------------------------------- harness
+
+let n = 0, passed = 0, failed = 0;
+function ok(cond, desc, detail) {
+  n++;
+  if (cond) { passed++; console.log(`ok ${n} - ${desc}`); return; }
+  failed++;
+  console.log(`not ok ${n} - ${desc}`);
+  if (detail !== undefined) console.log(`  # ${String(typeof detail === 'string' ? detail : JSON.stringify(detail)).slice(0, 600)}`);
+}
+const tick = () => new Promise((r) => setTimeout(r, 0));
+const sha = (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+const FP = 'ab'.repeat(32);
+
+// An RTCDataChannel as the Receiver sees it: what it sends is kept in `out`.
+class FakeChannel {
+  constructor() {
+    this.readyState = 'open';
+    this.out = [];
+    this.closedByReceiver = false;
+  }
+  send(data) {
+    if (this.readyState !== 'open') throw new Error('channel not open');
+    this.out.push(data);
+  }
+  close() {
+    if (this.readyState === 'closed') return;
+    this.closedByReceiver = true;
+    this.readyState = 'closed';
+    setTimeout(() => this.onclose && this.onclose(), 0);
+  }
+  // The sender's side.
+  deliver(data) { if (this.readyState === 'open' && this.onmessage) this.onmessage({ data }); }
+  json(msg) { this.deliver(typeof msg === 'string' ? msg : JSON.stringify(msg)); }
+  remoteClose() {
+    if (this.readyState === 'closed') return;
+    this.readyState = 'closed';
+    if (this.onclose) this.onclose();
+  }
+  msgs() { return this.out.filter((d) => typeof d === 'string').map((d) => JSON.parse(d)); }
+  types() { return this.msgs().map((m) => m.type); }
+}
+
+// One Receiver on a fake channel; answer is what the person says.
+function session({ answer = true, maxBytes } = {}) {
+  const ch = new FakeChannel();
+  const events = [];
+  const downloads = [];
+  const asked = [];
+  const r = new Receiver({
+    channel: ch, name: 'Test tab', remoteFingerprint: FP, maxBytes,
+    ask: async (offer, signal) => {
+      asked.push({ offer, signal });
+      return typeof answer === 'function' ? answer(offer, signal) : answer;
+    },
+    onEvent: (ev) => {
+      events.push(ev);
+      if (ev.type === 'download') downloads.push(ev);
+      if (verbose && ev.type !== 'progress') console.log('  # event', JSON.stringify({ ...ev, blob: undefined }));
+    },
+  });
+  const result = r.run();
+  let settled = null;
+  result.then((v) => { settled = v; });
+  return { ch, r, events, downloads, asked, result, settled: () => settled };
+}
+
+const TRANSFER = '0123456789abcdef0123456789abcdef';
+const hello = (over = {}) => ({ type: 'hello', version: 1, name: 'Sender', kind: 'device', ...over });
+const offerOf = (files, over = {}) => ({
+  type: 'offer', transfer: TRANSFER,
+  files: files.map((f, id) => ({ id, path: f.path, size: f.data ? f.data.length : f.size, mtime: 1700000000 })), ...over,
+});
+
+// Sends one file's bytes in 64 KiB messages (the last one shorter).
+function sendBytes(ch, data, chunk = 65536) {
+  for (let o = 0; o < data.length; o += chunk) ch.deliver(ab(data.subarray(o, Math.min(data.length, o + chunk))));
+}
+
+// The honest sender: hello, offer, (accepted) each file, done.
+async function honest(s, files) {
+  s.ch.json(hello());
+  s.ch.json(offerOf(files));
+  await tick(); await tick();
+  files.forEach((f, id) => {
+    s.ch.json({ type: 'file', id, offset: 0 });
+    sendBytes(s.ch, f.data);
+    s.ch.json({ type: 'file-end', id, sha256: sha(f.data) });
+  });
+  s.ch.json({ type: 'done' });
+}
+
+// A Buffer's own bytes as an ArrayBuffer (a small Buffer shares a pooled one).
+const ab = (b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+const blobBytes = async (b) => Buffer.from(await b.arrayBuffer());
+// A hostile or broken offer/message: the Receiver cancels with "protocol error: ..." and closes.
+const protocolErrored = (s) => {
+  const last = s.ch.msgs().at(-1);
+  return last && last.type === 'cancel' && /^protocol error: /.test(last.reason) && s.ch.closedByReceiver;
+};
+
+// ---------------------------------------------------------------- pure parts
+
+const badPaths = [
+  ['', 'empty'], ['/etc/passwd', 'absolute'], ['../x', '..'], ['a/../b', '.. inside'], ['./a', '. component'],
+  ['a//b', 'doubled /'], ['a/', 'trailing /'], ['a\\b', 'backslash'], ['a\u0001b', 'control character'],
+  ['a\u0085b', 'C1 control character'], ['a\u007fb', 'DEL'], ['x'.repeat(256), 'component over 255 bytes'],
+  ['é'.repeat(128), 'component of 256 bytes in 128 characters'], [('d'.repeat(200) + '/').repeat(21) + 'f', 'path over 4096 bytes'],
+  ['a\ud800b', 'lone surrogate'], [42, 'not a string'], [null, 'null'],
+];
+for (const [p, why] of badPaths) ok(pathProblem(p) !== null, `pathProblem refuses a path: ${why}`, pathProblem(p));
+const goodPaths = ['a', 'photos/2026/a.jpg', 'über/ünïcödé ✓.txt', 'x'.repeat(255), '.hidden', '..a', 'a..', 'a b/c'];
+for (const p of goodPaths) ok(pathProblem(p) === null, `pathProblem takes ${JSON.stringify(p.slice(0, 30))}`, pathProblem(p));
+
+const badJson = [
+  ['{"type":"a","type":"b"}', 'a member named twice'],
+  ['{"a":{"x":1,"x":2}}', 'a member named twice in a nested object'],
+  ['{"type":"hello","name":"a\\u0000b"}', '\\u0000 in a string'],
+  ['{"id":1.0}', 'an integer with a fraction'], ['{"size":1e3}', 'an integer with an exponent'],
+  ['{"offset":-0}', 'a negative zero'], ['{"type":"x",}', 'a trailing comma'], ["{'type':'x'}", 'single quotes'],
+  ['{"type":"x"} {}', 'data after the value'], ['{"type":"x"/*c*/}', 'a comment'], ['{"a":01}', 'a leading zero'],
+  ['['.repeat(17) + ']'.repeat(17), 'nesting deeper than 16'],
+  [JSON.stringify({ type: 'x', pad: 'y'.repeat(65536) }), 'over 64 KiB'],
+  [JSON.stringify({ type: 'x', pad: 'é'.repeat(33000) }), 'over 64 KiB of UTF-8 in fewer characters'],
+];
+for (const [t, why] of badJson) {
+  let threw = false;
+  try { parseStrict(t); } catch (e) { threw = true; }
+  ok(threw, `parseStrict refuses ${why}`);
+}
+const goodJson = ['{"type":"file","id":0,"offset":0}', '{"x":1.5,"y":-2e3,"type":"t"}', '{"a":"\\"}\\\\","b":["a","a"]}',
+  '{"k":{"a":1},"j":{"a":2}}', JSON.stringify({ type: 'x', pad: 'y'.repeat(65000) })];
+for (const t of goodJson) {
+  let v = null;
+  try { v = parseStrict(t); } catch (e) { v = e.message; }
+  ok(v && typeof v === 'object', `parseStrict takes ${t.slice(0, 40)}`, v);
+}
+
+// What the page says when POST /api/offer gives no answer (README, "Browser tabs").
+const refusals = [
+  [[404, '{"error":"no browser tab with this id"}', 'browser'], /^that browser tab is closed$/],
+  [[502, '{"error":"the browser refused: busy"}', 'browser'], /^the browser tab refused the connection: the browser refused: busy$/],
+  [[504, '', 'browser'], /^the browser did not answer$/],
+  [[503, '{"error":"too many"}', 'device'], /^the device refused the connection \(HTTP 503: too many\)$/],
+  [[400, 'plain\u0007text', 'device'], /^the device refused the connection \(HTTP 400: plain text\)$/],
+  [[404, '{"error":"no such file"}', 'device'], /HTTP 404: no such file/],
+];
+for (const [args, re] of refusals) ok(re.test(refusal(...args)), `refusal(${args[0]}, ${args[2]}): ${re}`, refusal(...args));
+
+// Where a listed device is reached: IPv4 first, IPv6 in brackets, never a scoped address.
+const hosts = [
+  [{ address: '10.0.0.5', port: 7757 }, '10.0.0.5:7757'],
+  [{ address: 'fe80::1%eth0', addresses: ['fe80::1%eth0', '10.0.0.6'], port: 80 }, '10.0.0.6:80'],
+  [{ address: '2001:db8::1', port: 7757 }, '[2001:db8::1]:7757'],
+  [{ address: 'fe80::1%eth0', port: 7757 }, null],
+  [{ address: '10.0.0.5', port: 0 }, null],
+  [{ address: '10.0.0.5', port: '7757x' }, null],
+  [{ address: '', port: 7757 }, null],
+];
+for (const [e, want] of hosts) ok(hostPort(e) === want, `hostPort(${JSON.stringify(e)}) is ${want}`, hostPort(e));
+
+// ---------------------------------------------------------------- honest transfers
+
+{
+  const rnd = crypto.randomBytes(1024 * 1024 + 123);
+  const files = [{ path: 'empty.txt', data: Buffer.alloc(0) }, { path: 'photos/2026/a.jpg', data: Buffer.from('hello ✓\n') },
+    { path: 'photos/big.bin', data: rnd }];
+  const s = session();
+  await honest(s, files);
+  await tick();
+  const m = s.ch.msgs();
+  ok(m[0] && m[0].type === 'hello' && m[0].version === 1 && m[0].kind === 'browser' && m[0].name === 'Test tab',
+    'answers hello with its own (version 1, kind browser)', m[0]);
+  ok(s.asked.length === 1 && s.asked[0].offer.count === 3 && s.asked[0].offer.total === files.reduce((a, f) => a + f.data.length, 0) &&
+    s.asked[0].offer.peer === 'Sender' && s.asked[0].offer.short === 'abab abab' &&
+    s.asked[0].offer.files[1].path === 'photos/2026/a.jpg', 'asks the page with name, short fingerprint, count, total, paths',
+  s.asked[0] && s.asked[0].offer);
+  ok(m[1] && m[1].type === 'accept' && m[1].transfer === TRANSFER && JSON.stringify(m[1].files) ===
+    JSON.stringify([{ id: 0, offset: 0 }, { id: 1, offset: 0 }, { id: 2, offset: 0 }]), 'accepts every file at offset 0', m[1]);
+  ok(JSON.stringify(s.ch.types()) === JSON.stringify(['hello', 'accept', 'file-ok', 'file-ok', 'file-ok', 'receipt']),
+    'answers each file-end with file-ok, then done with the receipt', s.ch.types());
+  const rc = m.at(-1);
+  ok(rc.transfer === TRANSFER && rc.files.length === 3 && rc.files.every((f, i) => f.id === i && f.status === 'verified'),
+    'the receipt lists every file as verified', rc);
+  ok(s.downloads.length === 3 && s.downloads.map((d) => d.name).join('|') === 'empty.txt|a.jpg|big.bin',
+    'hands each verified file over under the last component of its path', s.downloads.map((d) => d.name));
+  const bytes = await Promise.all(s.downloads.map((d) => blobBytes(d.blob)));
+  ok(bytes.every((b, i) => b.equals(files[i].data)) && s.downloads.every((d) => d.blob.type === 'application/octet-stream'),
+    'the Blobs hold exactly the bytes sent, typed application/octet-stream');
+  ok(s.events.some((e) => e.type === 'phase' && e.phase === 'done'), 'says done once the receipt is sent');
+  ok(s.settled() === null, 'the run goes on after the receipt (the sender may offer more)');
+  s.ch.remoteClose();
+  const res = await s.result;
+  ok(res.ok === true && res.state === 'done' && res.files.every((f) => f.status === 'verified') && res.peer === 'Sender',
+    'the sender closing after the receipt ends the run: ok', res);
+}
+
+{
+  // 40 MiB in one file: several 8 MiB Blob steps, unaligned chunks.
+  const big = crypto.randomBytes(40 * 1024 * 1024 + 7);
+  const s = session();
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'big', data: big }]));
+  await tick(); await tick();
+  s.ch.json({ type: 'file', id: 0, offset: 0 });
+  sendBytes(s.ch, big, 60000);
+  s.ch.json({ type: 'file-end', id: 0, sha256: sha(big).toUpperCase() });
+  s.ch.json({ type: 'done' });
+  const got = s.downloads[0] ? await blobBytes(s.downloads[0].blob) : Buffer.alloc(0);
+  ok(got.length === big.length && got.equals(big), 'a 40 MiB file arrives whole through several Blob parts (hash in upper case taken)');
+  const prog = s.events.filter((e) => e.type === 'progress');
+  ok(prog.length > 10 && prog.at(-1).received === big.length, 'progress is reported while it arrives', prog.length);
+}
+
+{
+  // Two transfers on one connection; the same base name twice.
+  const s = session();
+  s.ch.json(hello());
+  const a = Buffer.from('first');
+  const b = Buffer.from('second');
+  for (const [i, data] of [[0, a], [1, b]]) {
+    s.ch.json(offerOf([{ path: `dir${i}/same.txt`, data }], { transfer: String(i).repeat(32) }));
+    await tick(); await tick();
+    s.ch.json({ type: 'file', id: 0, offset: 0 });
+    sendBytes(s.ch, data);
+    s.ch.json({ type: 'file-end', id: 0, sha256: sha(data) });
+    s.ch.json({ type: 'done' });
+  }
+  s.ch.remoteClose();
+  const res = await s.result;
+  ok(res.ok && s.downloads.map((d) => d.name).join('|') === 'same.txt|same (2).txt' && s.asked.length === 2,
+    'a second offer on the same connection is asked and received; a repeated name is numbered',
+    { names: s.downloads.map((d) => d.name), res });
+}
+
+// ---------------------------------------------------------------- consent
+
+{
+  const s = session({ answer: false });
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'a', data: Buffer.from('x') }]));
+  await tick(); await tick();
+  const m = s.ch.msgs().at(-1);
+  ok(m.type === 'decline' && m.transfer === TRANSFER && m.reason === 'declined', 'a "no" is sent as decline', m);
+  s.ch.remoteClose();
+  const res = await s.result;
+  ok(!res.ok && res.state === 'declined' && res.files[0].status === 'skipped' && s.downloads.length === 0,
+    'a declined offer ends declined, its files skipped', res);
+}
+{
+  const s = session({ answer: { accept: false, reason: 'not now\u0007' } });
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'a', data: Buffer.from('x') }]));
+  await tick(); await tick();
+  const m = s.ch.msgs().at(-1);
+  ok(m.type === 'decline' && m.reason === 'not now', "the page's reason goes in the decline, control characters out", m);
+  s.ch.remoteClose();
+}
+{
+  const s = session({ maxBytes: 100 });
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'a', size: 60 }, { path: 'b', size: 41 }]));
+  await tick(); await tick();
+  const m = s.ch.msgs().at(-1);
+  ok(m.type === 'decline' && s.asked.length === 0, 'an offer over the size limit is declined before anyone is asked', m);
+  s.ch.remoteClose();
+}
+{
+  let aborted = false;
+  const s = session({ answer: (offer, signal) => new Promise((resolve) => signal.addEventListener('abort', () => { aborted = true; resolve(true); })) });
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'a', size: 1 }]));
+  await tick();
+  s.ch.remoteClose();
+  const res = await s.result;
+  await tick();
+  ok(aborted && res.state === 'error' && !s.ch.types().includes('accept'),
+    'the sender leaving while the page asks aborts the question; nothing accepted', res);
+}
+
+// ---------------------------------------------------------------- hostile senders
+
+// Runs msgs (objects, strings, or Buffers for binary) after hello/offer as given; expects a protocol error.
+async function hostile(desc, steps, { accept = true, check } = {}) {
+  const s = session({ answer: accept });
+  for (const st of steps) {
+    if (st === 'tick') { await tick(); await tick(); continue; }
+    if (Buffer.isBuffer(st)) s.ch.deliver(ab(st));
+    else s.ch.json(st);
+  }
+  await tick();
+  const res = await Promise.race([s.result, new Promise((r) => setTimeout(() => r(null), 1000))]);
+  const good = protocolErrored(s) && res && !res.ok && s.downloads.length === 0 && (!check || check(s, res));
+  ok(good, `cancels with "protocol error" and closes: ${desc}`, { sent: s.ch.msgs(), res });
+  return s;
+}
+
+for (const [p, why] of badPaths) {
+  const s = await hostile(`offered path ${why}`, [hello(), { type: 'offer', transfer: TRANSFER, files: [{ id: 0, path: p, size: 1, mtime: 0 }] }]);
+  if (s.asked.length) ok(false, `... and asks nobody (${why})`);
+}
+const file1 = { id: 0, path: 'a', size: 3, mtime: 0 };
+await hostile('offer before hello', [offerOf([{ path: 'a', size: 1 }])]);
+await hostile('a second hello', [hello(), hello()]);
+await hostile('hello with an unknown kind', [hello({ kind: 'toaster' })]);
+await hostile('hello with a name of 64 bytes', [hello({ name: 'n'.repeat(64) })]);
+await hostile('hello with a version written 1.0', ['{"type":"hello","version":1.0,"name":"x","kind":"device"}']);
+await hostile('the same path twice', [hello(), { type: 'offer', transfer: TRANSFER, files: [file1, { ...file1, id: 1 }] }]);
+await hostile('an id that is not the index', [hello(), { type: 'offer', transfer: TRANSFER, files: [{ ...file1, id: 1 }] }]);
+await hostile('a negative size', [hello(), { type: 'offer', transfer: TRANSFER, files: [{ ...file1, size: -1 }] }]);
+await hostile('a size beyond 2^53-1', [hello(), { type: 'offer', transfer: TRANSFER, files: [{ ...file1, size: 2 ** 53 }] }]);
+await hostile('a size as a string', [hello(), { type: 'offer', transfer: TRANSFER, files: [{ ...file1, size: '3' }] }]);
+await hostile('no files', [hello(), { type: 'offer', transfer: TRANSFER, files: [] }]);
+await hostile('a transfer id that is not 32 hex digits', [hello(), { type: 'offer', transfer: 'xyz', files: [file1] }]);
+await hostile('10,001 files', [hello(), {
+  type: 'offer', transfer: TRANSFER,
+  files: Array.from({ length: 10001 }, (_, id) => ({ id, path: `${id}`, size: 0, mtime: 0 })),
+}]);
+await hostile('an offer over 64 KiB', [hello(), {
+  type: 'offer', transfer: TRANSFER,
+  files: Array.from({ length: 300 }, (_, id) => ({ id, path: `${id}`.padEnd(250, 'p'), size: 0, mtime: 0 })),
+}]);
+await hostile('a repeated member in the offer',
+  [hello(), `{"type":"offer","transfer":"${TRANSFER}","files":[{"id":0,"path":"a","path":"../a","size":0,"mtime":0}]}`]);
+await hostile('binary data before an accepted offer', [hello(), Buffer.from('x')]);
+await hostile('messages while the page is asking', [hello(), offerOf([{ path: 'a', size: 1 }]), { type: 'file', id: 0, offset: 0 }],
+  { accept: () => new Promise(() => {}) });
+await hostile('binary data outside a file', [hello(), offerOf([{ path: 'a', size: 1 }]), 'tick', Buffer.from('x')]);
+await hostile('a file at an offset that was not accepted', [hello(), offerOf([{ path: 'a', size: 3 }]), 'tick', { type: 'file', id: 0, offset: 1 }]);
+await hostile('files out of order', [hello(), offerOf([{ path: 'a', size: 1 }, { path: 'b', size: 1 }]), 'tick', { type: 'file', id: 1, offset: 0 }]);
+await hostile('a file id outside the offer', [hello(), offerOf([{ path: 'a', size: 1 }]), 'tick', { type: 'file', id: 5, offset: 0 }]);
+await hostile('a second file before file-end', [hello(), offerOf([{ path: 'a', size: 1 }, { path: 'b', size: 1 }]), 'tick',
+  { type: 'file', id: 0, offset: 0 }, { type: 'file', id: 1, offset: 0 }]);
+await hostile('done before file-end', [hello(), offerOf([{ path: 'a', size: 1 }]), 'tick', { type: 'file', id: 0, offset: 0 }, { type: 'done' }]);
+await hostile('file-end for another file', [hello(), offerOf([{ path: 'a', size: 1 }]), 'tick', { type: 'file', id: 0, offset: 0 },
+  Buffer.from('x'), { type: 'file-end', id: 1, sha256: sha(Buffer.from('x')) }]);
+await hostile('file-end with a short hash', [hello(), offerOf([{ path: 'a', size: 1 }]), 'tick', { type: 'file', id: 0, offset: 0 },
+  Buffer.from('x'), { type: 'file-end', id: 0, sha256: 'abc' }]);
+await hostile('a binary message over 64 KiB', [hello(), offerOf([{ path: 'a', size: 70000 }]), 'tick', { type: 'file', id: 0, offset: 0 },
+  Buffer.alloc(70000)]);
+await hostile('an accept from the sender', [hello(), { type: 'accept', transfer: TRANSFER, files: [] }]);
+await hostile('not JSON', [hello(), '{"type":']);
+await hostile('a JSON array', [hello(), '[1,2]']);
+{
+  const s = session();
+  s.ch.json(hello());
+  s.ch.json({ type: 'teleport' });
+  const res = await s.result;
+  const last = s.ch.msgs().at(-1);
+  ok(last.type === 'cancel' && last.reason === 'unsupported' && s.ch.closedByReceiver && !res.ok,
+    'an unknown message type is answered with cancel "unsupported"', last);
+}
+{
+  const s = session();
+  s.ch.json(hello({ version: 0 }));
+  const res = await s.result;
+  const last = s.ch.msgs().at(-1);
+  ok(last.type === 'cancel' && last.reason === 'version' && !res.ok, 'a version below 1 is answered with cancel "version"', last);
+}
+{
+  const s = session();
+  s.ch.json(hello({ version: 7 }));
+  ok(s.ch.msgs()[0].version === 1, 'a sender speaking version 7 is answered with version 1 (the lower)');
+}
+
+// Wrong data: answered with file-error at file-end (PROTOCOL.md), never handed over.
+async function badFile(desc, data, size, hashOf, reasonRe) {
+  const s = session();
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'bad', size }, { path: 'good', size: 2 }]));
+  await tick(); await tick();
+  s.ch.json({ type: 'file', id: 0, offset: 0 });
+  sendBytes(s.ch, data);
+  s.ch.json({ type: 'file-end', id: 0, sha256: sha(hashOf) });
+  s.ch.json({ type: 'file', id: 1, offset: 0 });
+  s.ch.deliver(ab(Buffer.from('ok')));
+  s.ch.json({ type: 'file-end', id: 1, sha256: sha(Buffer.from('ok')) });
+  s.ch.json({ type: 'done' });
+  s.ch.remoteClose();
+  const res = await s.result;
+  const m = s.ch.msgs();
+  const fe = m.find((x) => x.type === 'file-error');
+  const rc = m.find((x) => x.type === 'receipt');
+  ok(fe && fe.id === 0 && reasonRe.test(fe.reason) && m.some((x) => x.type === 'file-ok' && x.id === 1) &&
+    rc && rc.files[0].status === 'failed' && rc.files[1].status === 'verified' &&
+    s.downloads.length === 1 && s.downloads[0].name === 'good' && !res.ok && res.files[0].status === 'failed',
+  `${desc}: file-error, not handed over; the next file still arrives; the receipt says failed`, { m, res });
+}
+{
+  const data = crypto.randomBytes(5000);
+  const other = Buffer.from(data);
+  other[4999] ^= 1;
+  await badFile('a wrong hash', data, 5000, other, /SHA-256/);
+  await badFile('more bytes than announced', data, 4000, data.subarray(0, 4000), /more bytes/);
+  await badFile('fewer bytes than announced', data, 6000, data, /fewer bytes/);
+}
+{
+  const s = session();
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'a', size: 1 }, { path: 'b', size: 1 }]));
+  await tick(); await tick();
+  s.ch.json({ type: 'file', id: 0, offset: 0 });
+  s.ch.deliver(ab(Buffer.from('a')));
+  s.ch.json({ type: 'file-end', id: 0, sha256: sha(Buffer.from('a')) });
+  s.ch.json({ type: 'done' });
+  const rc = s.ch.msgs().at(-1);
+  ok(rc.type === 'receipt' && rc.files[0].status === 'verified' && rc.files[1].status === 'failed',
+    'done before every accepted file was sent: the receipt says failed for the missing one', rc);
+}
+
+// ---------------------------------------------------------------- cancel and loss
+
+async function midFile(stop) {
+  const s = session();
+  s.ch.json(hello());
+  s.ch.json(offerOf([{ path: 'a', size: 100000 }]));
+  await tick(); await tick();
+  s.ch.json({ type: 'file', id: 0, offset: 0 });
+  s.ch.deliver(new ArrayBuffer(50000));
+  stop(s);
+  return { s, res: await s.result };
+}
+{
+  const { s, res } = await midFile((x) => x.ch.json({ type: 'cancel', reason: 'changed my mind' }));
+  ok(res.state === 'cancelled' && /changed my mind/.test(res.reason) && res.files[0].status === 'cancelled' &&
+    s.ch.closedByReceiver && s.downloads.length === 0, "the sender's cancel stops it; the receiver closes the channel", res);
+}
+{
+  const { s, res } = await midFile((x) => x.r.cancel('stop it'));
+  const last = s.ch.msgs().at(-1);
+  ok(last.type === 'cancel' && last.reason === 'stop it' && s.ch.closedByReceiver && res.kind === 'aborted' &&
+    res.files[0].status === 'cancelled', "the page's cancel is sent and the channel closed", { last, res });
+}
+{
+  const { res } = await midFile((x) => x.ch.remoteClose());
+  ok(res.state === 'error' && res.files[0].status === 'cancelled' && /closed/.test(res.reason),
+    'the channel closing mid-file is an error', res);
+}
+{
+  const { res } = await midFile((x) => x.r.connectionLost('ICE: gone'));
+  ok(res.state === 'error' && /ICE: gone/.test(res.reason), 'a lost connection mid-file is an error naming why', res);
+}
+{
+  const s = session();
+  s.ch.json(hello());
+  s.ch.remoteClose();
+  const res = await s.result;
+  ok(!res.ok && res.state === 'error', 'a sender that closes before offering anything is not ok', res);
+}
+
+console.log(`1..${n}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exitCode = failed ? 1 : 0;

@@ -1,0 +1,183 @@
+// common.js -- what the sending and the receiving side of the page share:
+// UTF-8 lengths, display names, certificate fingerprints (from SDP too),
+// path rules, the device's /api/info, the browser's persistent identity,
+// the error type with its phase, and the words for a refused offer.
+// idrop.js re-exports all of it, so older imports keep working.
+
+export const PROTOCOL_VERSION = 1;
+
+const enc = new TextEncoder();
+export const utf8Length = (s) => enc.encode(s).length;
+// Unicode Cc: U+0000-001F and U+007F-009F.
+export const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;  // eslint-disable-line no-control-regex
+export const CONTROL_RE_G = /[\u0000-\u001f\u007f-\u009f]/g;  // eslint-disable-line no-control-regex
+
+// Cuts s to at most max bytes of UTF-8 without splitting a character.
+export function truncateUtf8(s, max) {
+  let out = '', n = 0;
+  for (const ch of s) {
+    const l = utf8Length(ch);
+    if (n + l > max) break;
+    out += ch; n += l;
+  }
+  return out;
+}
+
+// A display name as the protocol wants it: 1 to 63 bytes, no control characters.
+export function cleanName(s, fallback = 'Browser') {
+  const t = truncateUtf8(String(s || '').replace(CONTROL_RE_G, ' ').trim(), 63).trim();
+  return t || fallback;
+}
+
+// "AB:CD:..." or "abcd..." -> 64 lowercase hex digits, or null.
+export function normalizeFingerprint(fp) {
+  const h = String(fp || '').replace(/:/g, '').trim().toLowerCase();
+  return /^[0-9a-f]{64}$/.test(h) ? h : null;
+}
+
+// "1a2b 3c4d": the first 8 hex digits, in two groups.
+export const shortFingerprint = (fp) => {
+  const h = normalizeFingerprint(fp);
+  return h ? `${h.slice(0, 4)} ${h.slice(4, 8)}` : '????';
+};
+
+// The SHA-256 fingerprint of an SDP's DTLS certificate (session or media level), or null.
+export function sdpFingerprint(sdp) {
+  const m = /^a=fingerprint:sha-256[ \t]+([0-9A-Fa-f:]+)[ \t]*\r?$/mi.exec(sdp);
+  return m ? normalizeFingerprint(m[1]) : null;
+}
+
+// The answer's a=max-message-size, or 0 when absent.
+export function sdpMaxMessageSize(sdp) {
+  const m = /^a=max-message-size:(\d+)[ \t]*\r?$/m.exec(sdp);
+  return m ? Number(m[1]) : 0;
+}
+
+// A file's path as the protocol allows: components of 1..255 bytes, not . or
+// .., no control characters or backslashes, 4096 bytes at most. Control
+// characters and backslashes become "_"; what cannot be fixed throws.
+export function cleanPath(p) {
+  const parts = String(p).split('/').filter((c) => c !== '' && c !== '.');
+  if (parts.length === 0) throw new Error(`file name ${JSON.stringify(p)} is empty`);
+  const out = parts.map((c) => {
+    if (c === '..') throw new Error(`file path ${JSON.stringify(p)} contains ".."`);
+    c = c.replace(CONTROL_RE_G, '_').replace(/\\/g, '_');
+    if (utf8Length(c) > 255) throw new Error(`file name ${JSON.stringify(c.slice(0, 40))}... is longer than 255 bytes`);
+    return c;
+  }).join('/');
+  if (utf8Length(out) > 4096) throw new Error(`file path ${JSON.stringify(out.slice(0, 40))}... is longer than 4096 bytes`);
+  return out;
+}
+
+// Distinct paths: a second "a.txt" becomes "a (2).txt".
+export function uniquePaths(paths) {
+  const seen = new Set();
+  return paths.map((p) => {
+    let q = p;
+    for (let n = 2; seen.has(q); n++) {
+      const slash = p.lastIndexOf('/');
+      const dot = p.lastIndexOf('.');
+      q = dot > slash + 1 ? `${p.slice(0, dot)} (${n})${p.slice(dot)}` : `${p} (${n})`;
+    }
+    seen.add(q);
+    return q;
+  });
+}
+
+export function randomTransferId() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+export async function fetchInfo(base = '', timeoutMs = 10000) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  try {
+    const r = await fetch(`${base}/api/info`, { cache: 'no-store', signal: ctl.signal });
+    if (!r.ok) throw new Error(`GET /api/info: HTTP ${r.status}`);
+    const info = await r.json();
+    if (!info || typeof info.name !== 'string' || !normalizeFingerprint(info.fingerprint))
+      throw new Error('GET /api/info: not a device description');
+    return info;
+  } catch (e) {
+    if (e.name === 'AbortError') throw new Error('GET /api/info: no answer from the device');
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// The browser's identity: a persistent ECDSA P-256 certificate in IndexedDB.
+const DB_NAME = 'idrop', DB_STORE = 'identity', DB_KEY = 'certificate';
+const CERT_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+
+function idb(mode, fn) {
+  return new Promise((resolve, reject) => {
+    if (typeof indexedDB === 'undefined') return reject(new Error('no IndexedDB'));
+    const open = indexedDB.open(DB_NAME, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
+    open.onerror = () => reject(open.error || new Error('IndexedDB open failed'));
+    open.onsuccess = () => {
+      const db = open.result;
+      const tx = db.transaction(DB_STORE, mode);
+      let out;
+      tx.oncomplete = () => { db.close(); resolve(out); };
+      tx.onerror = tx.onabort = () => { db.close(); reject(tx.error || new Error('IndexedDB failed')); };
+      const req = fn(tx.objectStore(DB_STORE));
+      req.onsuccess = () => { out = req.result; };
+    };
+  });
+}
+
+// Returns { certificate, fingerprint (64 hex), stored (false when it could not be kept) }.
+export async function loadIdentity() {
+  let cert = null, stored = true;
+  try {
+    cert = await idb('readonly', (s) => s.get(DB_KEY));
+  } catch (e) {
+    stored = false;
+  }
+  const fresh = (c) => c && typeof c.getFingerprints === 'function' && c.expires > Date.now() + 3600 * 1000;
+  if (!fresh(cert)) {
+    const algo = { name: 'ECDSA', namedCurve: 'P-256' };
+    try {
+      cert = await RTCPeerConnection.generateCertificate({ ...algo, expires: CERT_LIFETIME_MS });
+    } catch (e) {
+      cert = await RTCPeerConnection.generateCertificate(algo);
+    }
+    if (stored) {
+      try { await idb('readwrite', (s) => s.put(cert, DB_KEY)); } catch (e) { stored = false; }
+    }
+  }
+  const fps = cert.getFingerprints ? cert.getFingerprints() : [];
+  const fp = fps.find((f) => String(f.algorithm).toLowerCase() === 'sha-256');
+  return { certificate: cert, fingerprint: fp ? normalizeFingerprint(fp.value) : null, stored };
+}
+
+// An error with the phase it happened in, for the page to show.
+export class IdropError extends Error {
+  constructor(phase, message, kind = 'error') {
+    super(message);
+    this.phase = phase;
+    this.kind = kind;  // 'error', 'declined', 'cancelled' (by the receiver), 'aborted' (by us)
+  }
+}
+
+// Why POST /api/offer did not give an answer, for people. A relay to a
+// browser tab (README "Browser tabs") has statuses of its own.
+export function refusal(status, body, noun = 'device') {
+  let why = String(body || '').trim();
+  try {
+    const j = JSON.parse(why);
+    if (j && typeof j.error === 'string') why = j.error;
+  } catch (e) { /* not JSON: show the text */ }
+  why = why.replace(CONTROL_RE_G, ' ').slice(0, 300);
+  if (noun === 'browser') {
+    if (status === 404) return 'that browser tab is closed';
+    if (status === 502) return `the browser tab refused the connection${why ? `: ${why}` : ''}`;
+    if (status === 504) return 'the browser did not answer';
+  }
+  if (status === 429) return `the ${noun} is busy (too many offers); try again in a few seconds`;
+  return `the ${noun} refused the connection (HTTP ${status}${why ? `: ${why}` : ''})`;
+}
