@@ -203,7 +203,7 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 			s->files->len == 1 ? "" : "s",
 			cli_format_size(idl_files_total(s->files), total, sizeof(total)),
 			res->name[0] ? res->name : res->address, res->kind == 'b' ? "a browser on " : "",
-			res->kind == 'b' ? res->device : "", res->kind == 'b' ? ", relayed by" : "", res->address,
+			res->kind == 'b' ? res->device : "", res->kind == 'b' ? ", relayed by " : "", res->address,
 			res->port, shortfp[0] ? shortfp : "unknown: learned on connect");
 }
 

@@ -97,6 +97,11 @@ static void get_devices(const struct idl_http_request *req, struct idl_http_resp
 		json_builder_add_string_value(b, d->host);
 		json_builder_set_member_name(b, "address");
 		json_builder_add_string_value(b, d->addresses && d->addresses[0] ? d->addresses[0] : "");
+		json_builder_set_member_name(b, "addresses");
+		json_builder_begin_array(b);
+		for (char **a = d->addresses; a && *a; a++)
+			json_builder_add_string_value(b, *a);
+		json_builder_end_array(b);
 		json_builder_set_member_name(b, "port");
 		json_builder_add_int_value(b, d->port);
 		json_builder_set_member_name(b, "fingerprint");

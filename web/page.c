@@ -1,14 +1,16 @@
 /* page: serve the embedded page. See page.h. Each file gets its content
  * type from its extension and a strict Content-Security-Policy: the page
- * loads only its own files and talks only to its own device. */
+ * loads only its own files; it may talk to any device over http. */
 #include "web/page.h"
 
 #include <string.h>
 #include <gio/gio.h>
 
 #define PAGE_ROOT "/org/idrop/page/"
+/* connect-src allows any http: origin because the page sends to other
+ * devices (and tabs attached to them) at addresses only discovery knows. */
 #define PAGE_CSP "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " \
-		 "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+		 "connect-src 'self' http:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 static const struct {
 	const char *ext;
