@@ -4,7 +4,10 @@
 // with a browser would.
 //
 //   node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR]
-//                      [--screenshots DIR] [-v]
+//                      [--screenshots DIR] [--target NAME] [-v]
+// --target NAME: send to the device or browser listed under NAME in the
+// page's targets (it may take a few seconds to appear: discovery), instead
+// of the device that serves the page.
 // --screenshots DIR: page-desktop.png (1280 wide) and page-phone.png (390
 // wide) of the page with the files chosen, before sending.
 //
@@ -34,12 +37,12 @@ import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './ch
 
 function usage(msg) {
   if (msg) process.stderr.write(`page_send.mjs: ${msg}\n`);
-  process.stderr.write('usage: node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR] [--screenshots DIR] [-v]\n');
+  process.stderr.write('usage: node page_send.mjs URL FILE... [--timeout S] [--name NAME] [--profile DIR] [--screenshots DIR] [--target NAME] [-v]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const o = { url: null, files: [], timeout: 60, name: null, profile: null, shots: null, verbose: false };
+  const o = { url: null, files: [], timeout: 60, name: null, profile: null, shots: null, target: null, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--timeout') {
@@ -53,6 +56,9 @@ function parseArgs(argv) {
     } else if (a === '--screenshots') {
       o.shots = argv[++i];
       if (!o.shots) usage('--screenshots wants a directory');
+    } else if (a === '--target') {
+      o.target = argv[++i];
+      if (!o.target) usage('--target wants a name as the page lists it');
     } else if (a === '--profile') {
       o.profile = argv[++i];
       if (!o.profile) usage('--profile wants a directory');
@@ -171,6 +177,26 @@ async function run() {
     await page.screenshot({ path: path.join(opts.shots, 'page-phone.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });
     summary.screenshots = opts.shots;
+  }
+  if (opts.target !== null) {
+    // The target list is rebuilt from /api/devices every few seconds.
+    const pick = () => page.evaluate((name) => {
+      for (const l of document.querySelectorAll('#targets label')) {
+        const n = l.querySelector('.target-name');
+        const i = l.querySelector('input');
+        if (n && i && n.textContent === name) { i.click(); return i.checked ? i.value : null; }
+      }
+      return null;
+    }, opts.target);
+    try {
+      await page.waitForFunction((name) => Array.from(document.querySelectorAll('#targets .target-name'))
+        .some((n) => n.textContent === name), opts.target, { timeout: left(), polling: 200 });
+    } catch (e) {
+      throw new DriverError(`the page never listed the target ${JSON.stringify(opts.target)}`);
+    }
+    summary.target = await pick();
+    if (!summary.target) throw new DriverError(`cannot pick the target ${JSON.stringify(opts.target)}`);
+    vlog('target', summary.target);
   }
   await page.waitForFunction(() => !document.getElementById('send').disabled, null, { timeout: left() });
   await page.click('#send', { timeout: left() });

@@ -64,7 +64,7 @@ lan_check "... with a Retry-After header" \
 		"http://$A:7757/api/offer" | grep -i '^retry-after: [0-9]')"
 
 # --- nearby devices, as a's own discovery sees them ------------------------------
-lan_spawn d "$(log serve-d)" "$BIN" serve --name "Other $tag" --accept=none --dir "$LAN_DIR/dl-d"
+lan_spawn d "$(log serve-d)" "$BIN" serve --name "Other $tag" --accept=all --dir "$LAN_DIR/dl-d"
 pid_d=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log serve-d)" || lan_fail "serve on d advertised"
 seen_other() { lan_run c curl -s "http://$A:7757/api/devices" | grep -q "\"Other $tag\""; }
@@ -82,7 +82,6 @@ lan_check "Chromium loads the page from a and sends a 20 MiB file and a small on
 	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium)" | json "d['ok']" 2>/dev/null)" = True
 lan_check "the page lists the other device nearby (from a's discovery)" \
 	test "$(tail -n 1 "$(log chromium)" | json "'Other $tag' in d['nearby']" 2>/dev/null)" = True
-lan_stop "$pid_d" TERM 10 || true
 lan_check "... both land in a's folder, identical" \
 	cmp -s "$SRC/random20.bin" "$DL/random20.bin"
 lan_check "... the small one with its UTF-8 name" cmp -s "$SRC/note über.txt" "$DL/note über.txt"
@@ -91,6 +90,16 @@ lan_check "screenshots of the page at desktop and phone width (docs/ keeps a cop
 	png "$LAN_DIR/shots/page-desktop.png" && png "$LAN_DIR/shots/page-phone.png"
 lan_check "serve saw a browser and saved both" \
 	test "$(grep -c '^saved: ' "$(log serve)")" = 2
+
+# --- the page of a sends to another device (d), straight from the browser ---------
+rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/note über.txt" --target "Other $tag" \
+	--timeout 90 >"$(log chromium-other)" 2>&1 || rc=$?
+lan_diag "chromium (to d): $(tail -n 1 "$(log chromium-other)" | cut -c1-300)"
+lan_check "the page served by a sends to device d, picked among its targets (CORS + fingerprint check)" \
+	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium-other)" | json "d['target'].startswith('d:')" 2>/dev/null)" = True
+lan_check "... the file lands in d's folder, not a's" \
+	cmp -s "$SRC/note über.txt" "$LAN_DIR/dl-d/note über.txt"
+lan_stop "$pid_d" TERM 10 || true
 rc=0; lan_stop "$pid" TERM 10 || rc=$?
 lan_check "serve exits 0 afterwards: no leak, no sanitizer report (got $rc)" test "$rc" = 0
 
