@@ -66,13 +66,18 @@ struct idl_http_stream {
 
 static void rearm(struct idl_http *h);
 
+static void run_mhd(struct idl_http *h)
+{
+	MHD_run(h->daemon);
+	rearm(h);
+}
+
 static gboolean on_timer(gpointer user)
 {
 	struct idl_http *h = user;
 
 	h->timer_source = 0;
-	MHD_run(h->daemon);
-	rearm(h);
+	run_mhd(h);
 	return G_SOURCE_REMOVE;
 }
 
@@ -93,8 +98,7 @@ static gboolean on_ready(gint fd, GIOCondition cond, gpointer user)
 
 	(void)fd;
 	(void)cond;
-	MHD_run(h->daemon);
-	rearm(h);
+	run_mhd(h);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -191,8 +195,7 @@ static gboolean on_kick(gpointer user)
 	struct idl_http *h = user;
 
 	h->kick_source = 0;
-	MHD_run(h->daemon);
-	rearm(h);
+	run_mhd(h);
 	return G_SOURCE_REMOVE;
 }
 

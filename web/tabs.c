@@ -50,6 +50,14 @@ static void random_hex(char *out, size_t bytes)
 		g_snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
+/* A fresh id (16 hex digits) that is not a key of table yet. */
+static void unique_id(GHashTable *table, char out[IDL_TXT_TAB_LEN + 1])
+{
+	do
+		random_hex(out, IDL_TXT_TAB_LEN / 2);
+	while (g_hash_table_contains(table, out));
+}
+
 /* One server-sent event; the data is a JSON object on one line. */
 static int send_event(struct tab *t, const char *event, JsonBuilder *b)
 {
@@ -221,9 +229,7 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	}
 	t = g_new0(struct tab, 1);
 	t->ts = ts;
-	do
-		random_hex(t->id, IDL_TXT_TAB_LEN / 2);
-	while (g_hash_table_contains(ts->tabs, t->id));
+	unique_id(ts->tabs, t->id);
 	random_hex(t->token, 16);
 	g_strlcpy(t->name, name, sizeof(t->name));
 	idl_fingerprint_to_hex(raw, t->fingerprint);
@@ -334,9 +340,7 @@ void idl_tabs_relay_offer(struct idl_tabs *ts, const char *to, const struct idl_
 	}
 	r = g_new0(struct relay, 1);
 	r->ts = ts;
-	do
-		random_hex(r->rid, IDL_TXT_TAB_LEN / 2);
-	while (g_hash_table_contains(ts->relays, r->rid));
+	unique_id(ts->relays, r->rid);
 	g_strlcpy(r->tab, t->id, sizeof(r->tab));
 	b = object_begin();
 	member(b, "rid", r->rid);

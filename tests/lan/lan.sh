@@ -78,6 +78,18 @@ lan_require() {
 	done
 }
 
+# lan_require_browser: skip unless the headless-browser tests can run:
+# Debian's Chromium, node, and tests/browser/node_modules (make deps
+# installs all three).
+lan_require_browser() {
+	local top
+	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	[[ -x /usr/bin/chromium ]] || lan_skip "no /usr/bin/chromium (make deps installs it)"
+	command -v node >/dev/null 2>&1 || lan_skip "no node (make deps installs nodejs)"
+	[[ -f "$top/tests/browser/node_modules/playwright-core/package.json" ]] ||
+		lan_skip "no tests/browser/node_modules (make deps runs npm ci)"
+}
+
 # Microseconds since the epoch (locale-proof).
 lan__now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo "$((10#$t))"; }
 

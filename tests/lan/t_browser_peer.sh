@@ -17,10 +17,7 @@ BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
 RECV=$TOP/tests/browser/page_receive.mjs
 PAIR=$TOP/tests/browser/page_pair.mjs
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
-[[ -x /usr/bin/chromium ]] || lan_skip "no /usr/bin/chromium (make deps installs it)"
-command -v node >/dev/null 2>&1 || lan_skip "no node (make deps installs nodejs)"
-[[ -f "$TOP/tests/browser/node_modules/playwright-core/package.json" ]] ||
-	lan_skip "no tests/browser/node_modules (make deps runs npm ci)"
+lan_require_browser
 lan_require timeout cmp
 lan_init
 lan_add_hosts a b c

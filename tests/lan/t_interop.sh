@@ -15,10 +15,7 @@ PY=/usr/bin/python3
 AIORTC=$TOP/tests/interop/aiortc_peer.py
 BROWSER=$TOP/tests/browser/peer.mjs
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
-[[ -x /usr/bin/chromium ]] || lan_skip "no /usr/bin/chromium (make deps installs it)"
-command -v node >/dev/null 2>&1 || lan_skip "no node (make deps installs nodejs)"
-[[ -f "$TOP/tests/browser/node_modules/playwright-core/package.json" ]] ||
-	lan_skip "no tests/browser/node_modules (make deps runs npm ci)"
+lan_require_browser
 "$PY" -c 'import aiortc' 2>/dev/null || { echo "Bail out! $PY cannot import aiortc: make deps installs python3-aiortc"; exit 1; }
 lan_require timeout curl
 lan_init

@@ -13,10 +13,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
 DRIVER=$TOP/tests/browser/page_send.mjs
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
-[[ -x /usr/bin/chromium ]] || lan_skip "no /usr/bin/chromium (make deps installs it)"
-command -v node >/dev/null 2>&1 || lan_skip "no node (make deps installs nodejs)"
-[[ -f "$TOP/tests/browser/node_modules/playwright-core/package.json" ]] ||
-	lan_skip "no tests/browser/node_modules (make deps runs npm ci)"
+lan_require_browser
 lan_require timeout curl cmp
 lan_init
 lan_add_hosts a c d
