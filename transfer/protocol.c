@@ -16,7 +16,7 @@ static const char *const type_names[] = {
 	[IDL_MSG_HELLO] = "hello", [IDL_MSG_OFFER] = "offer", [IDL_MSG_ACCEPT] = "accept",
 	[IDL_MSG_DECLINE] = "decline", [IDL_MSG_FILE] = "file", [IDL_MSG_FILE_END] = "file-end",
 	[IDL_MSG_FILE_OK] = "file-ok", [IDL_MSG_FILE_ERROR] = "file-error", [IDL_MSG_DONE] = "done",
-	[IDL_MSG_RECEIPT] = "receipt", [IDL_MSG_CANCEL] = "cancel",
+	[IDL_MSG_RECEIPT] = "receipt", [IDL_MSG_CANCEL] = "cancel", [IDL_MSG_SAS] = "sas",
 };
 static const char *const kind_names[] = { [IDL_PEER_DEVICE] = "device", [IDL_PEER_BROWSER] = "browser" };
 static const char *const status_names[] = {
@@ -211,6 +211,7 @@ static int check_msg(const struct idl_msg *m, GError **err)
 	case IDL_MSG_CANCEL:
 		return check_text(where, "reason", m->reason, 0, IDL_MSG_REASON_MAX, err);
 	case IDL_MSG_DONE:
+	case IDL_MSG_SAS:
 		return 0;
 	}
 	return 0;
@@ -333,6 +334,28 @@ static int get_hex(JsonObject *o, const char *where, const char *name, size_t di
 	return 0;
 }
 
+/* A SHA-256-sized value written as 64 hex digits, into raw bytes. */
+static int get_raw32(JsonObject *o, const char *where, const char *name, uint8_t out[IDL_SHA256_SIZE],
+		     GError **err)
+{
+	char hex[2 * IDL_SHA256_SIZE + 1];
+	int r;
+
+	if ((r = get_hex(o, where, name, 2 * IDL_SHA256_SIZE, hex, err)) < 0)
+		return r;
+	for (size_t i = 0; i < IDL_SHA256_SIZE; i++)
+		out[i] = (uint8_t)(g_ascii_xdigit_value(hex[2 * i]) << 4 | g_ascii_xdigit_value(hex[2 * i + 1]));
+	return 0;
+}
+
+/* The same, for a member that may be absent. */
+static int get_raw32_opt(JsonObject *o, const char *where, const char *name, bool *has,
+			 uint8_t out[IDL_SHA256_SIZE], GError **err)
+{
+	*has = json_object_has_member(o, name);
+	return *has ? get_raw32(o, where, name, out, err) : 0;
+}
+
 static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 {
 	const char *where = idl_msg_type_name(m->type);
@@ -415,7 +438,12 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 		if ((r = get_enum(o, where, "kind", kind_names, G_N_ELEMENTS(kind_names), &k, err)) < 0)
 			return r;
 		m->kind = (enum idl_peer_kind)k;
-		return 0;
+		if ((r = get_raw32_opt(o, where, "sas_commit", &m->has_sas_commit, m->sas_commit, err)) < 0)
+			return r;
+		return get_raw32_opt(o, where, "sas_nonce", &m->has_sas_nonce, m->sas_nonce, err);
+	case IDL_MSG_SAS:
+		m->has_sas_nonce = true;
+		return get_raw32(o, where, "nonce", m->sas_nonce, err);
 	case IDL_MSG_OFFER:
 	case IDL_MSG_ACCEPT:
 	case IDL_MSG_RECEIPT:
@@ -431,15 +459,10 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 			return r;
 		m->offset = v;
 		return 0;
-	case IDL_MSG_FILE_END: {
-		char hex[2 * IDL_SHA256_SIZE + 1];
-		if ((r = get_id(o, where, &m->id, err)) < 0 ||
-		    (r = get_hex(o, where, "sha256", 2 * IDL_SHA256_SIZE, hex, err)) < 0)
+	case IDL_MSG_FILE_END:
+		if ((r = get_id(o, where, &m->id, err)) < 0)
 			return r;
-		for (size_t i = 0; i < IDL_SHA256_SIZE; i++)
-			m->sha256[i] = (uint8_t)(g_ascii_xdigit_value(hex[2 * i]) << 4 | g_ascii_xdigit_value(hex[2 * i + 1]));
-		return 0;
-	}
+		return get_raw32(o, where, "sha256", m->sha256, err);
 	case IDL_MSG_FILE_OK:
 		return get_id(o, where, &m->id, err);
 	case IDL_MSG_FILE_ERROR:
@@ -516,6 +539,15 @@ static void add_str(JsonBuilder *b, const char *name, const char *v)
 	json_builder_add_string_value(b, v ? v : "");
 }
 
+static void add_raw32(JsonBuilder *b, const char *name, const uint8_t raw[IDL_SHA256_SIZE])
+{
+	char hex[2 * IDL_SHA256_SIZE + 1];
+
+	for (size_t i = 0; i < IDL_SHA256_SIZE; i++)
+		g_snprintf(hex + 2 * i, 3, "%02x", raw[i]);
+	add_str(b, name, hex);
+}
+
 static void add_files(JsonBuilder *b, const struct idl_msg *m)
 {
 	json_builder_set_member_name(b, "files");
@@ -560,6 +592,13 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 		add_int(b, "version", m->version);
 		add_str(b, "name", m->name);
 		add_str(b, "kind", kind_names[m->kind]);
+		if (m->has_sas_commit)
+			add_raw32(b, "sas_commit", m->sas_commit);
+		if (m->has_sas_nonce)
+			add_raw32(b, "sas_nonce", m->sas_nonce);
+		break;
+	case IDL_MSG_SAS:
+		add_raw32(b, "nonce", m->sas_nonce);
 		break;
 	case IDL_MSG_OFFER:
 	case IDL_MSG_ACCEPT:
@@ -575,14 +614,10 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 		add_int(b, "id", m->id);
 		add_int(b, "offset", m->offset);
 		break;
-	case IDL_MSG_FILE_END: {
-		char hex[2 * IDL_SHA256_SIZE + 1];
-		for (size_t i = 0; i < IDL_SHA256_SIZE; i++)
-			g_snprintf(hex + 2 * i, 3, "%02x", m->sha256[i]);
+	case IDL_MSG_FILE_END:
 		add_int(b, "id", m->id);
-		add_str(b, "sha256", hex);
+		add_raw32(b, "sha256", m->sha256);
 		break;
-	}
 	case IDL_MSG_FILE_OK:
 		add_int(b, "id", m->id);
 		break;
@@ -632,7 +667,12 @@ gboolean idl_msg_equal(const struct idl_msg *a, const struct idl_msg *b)
 		return FALSE;
 	switch (a->type) {
 	case IDL_MSG_HELLO:
-		return a->version == b->version && strcmp(a->name, b->name) == 0 && a->kind == b->kind;
+		return a->version == b->version && strcmp(a->name, b->name) == 0 && a->kind == b->kind &&
+		       a->has_sas_commit == b->has_sas_commit && a->has_sas_nonce == b->has_sas_nonce &&
+		       (!a->has_sas_commit || !memcmp(a->sas_commit, b->sas_commit, IDL_SHA256_SIZE)) &&
+		       (!a->has_sas_nonce || !memcmp(a->sas_nonce, b->sas_nonce, IDL_SHA256_SIZE));
+	case IDL_MSG_SAS:
+		return memcmp(a->sas_nonce, b->sas_nonce, IDL_SHA256_SIZE) == 0;
 	case IDL_MSG_OFFER:
 	case IDL_MSG_ACCEPT:
 	case IDL_MSG_RECEIPT:

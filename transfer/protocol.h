@@ -6,6 +6,7 @@
 #ifndef IDL_PROTOCOL_H
 #define IDL_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
@@ -32,6 +33,7 @@ enum idl_msg_type {
 	IDL_MSG_DONE,
 	IDL_MSG_RECEIPT,
 	IDL_MSG_CANCEL,
+	IDL_MSG_SAS,
 };
 
 enum idl_peer_kind { IDL_PEER_DEVICE = 1, IDL_PEER_BROWSER };
@@ -54,6 +56,11 @@ struct idl_msg {
 	uint64_t version;            /* >= 1 */
 	char name[IDL_MSG_NAME_MAX + 1];
 	enum idl_peer_kind kind;
+	/* hello, optional (the verification code, transfer/sas.h): the
+	 * sender's commitment, the receiver's nonce; sas: the sender's nonce */
+	bool has_sas_commit, has_sas_nonce;
+	uint8_t sas_commit[IDL_SHA256_SIZE];
+	uint8_t sas_nonce[IDL_SHA256_SIZE];
 	/* offer, accept, decline, receipt: 32 lowercase hex digits */
 	char transfer[IDL_TRANSFER_ID_HEX_LEN + 1];
 	/* offer, accept, receipt */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "transfer/sas.h"
 #include "transfer/store.h"
 #include "transfer/worker.h"
 
@@ -62,6 +63,12 @@ struct idl_receiver {
 	size_t block_len;
 	GPtrArray *live;              /* struct rfile *, until their END/ABORT is done */
 	bool transfer_failed;
+	/* verification code: the sender's commitment, our nonce, the code */
+	char fp_ours[65];
+	bool sas_pending;             /* committed to, nonce not revealed yet */
+	uint8_t sas_commit[IDL_SHA256_SIZE];
+	uint8_t nonce[IDL_SAS_NONCE_SIZE];
+	char code[IDL_SAS_CODE_LEN + 1];
 	struct idl_receiver_stats st;
 };
 
@@ -250,7 +257,7 @@ static void planned(struct idl_receiver *r, struct job *j)
 {
 	struct idl_offer_info info = {
 		.peer_name = r->st.peer_name, .peer_kind = r->peer_kind, .peer_fingerprint = r->peer_fp,
-		.offer = &r->offer,
+		.offer = &r->offer, .code = r->code[0] ? r->code : NULL,
 	};
 	uint64_t need = 0;
 
@@ -451,6 +458,44 @@ static void on_file_end(struct idl_receiver *r, const struct idl_msg *m)
 	r->next_id = rf->id + 1;
 }
 
+/* A sender that committed to a nonce gets ours in our hello and must
+ * reveal its own (message sas) before it offers anything. */
+static void on_hello(struct idl_receiver *r, const struct idl_msg *m)
+{
+	struct idl_msg h = { .type = IDL_MSG_HELLO, .version = 1, .kind = IDL_PEER_DEVICE };
+
+	g_strlcpy(h.name, r->name, sizeof(h.name));
+	g_strlcpy(r->st.peer_name, m->name, sizeof(r->st.peer_name));
+	r->peer_kind = m->kind;
+	r->state = R_IDLE;
+	if (m->has_sas_commit && r->fp_ours[0] && idl_sas_nonce(r->nonce) == 0) {
+		r->sas_pending = true;
+		memcpy(r->sas_commit, m->sas_commit, sizeof(r->sas_commit));
+		h.has_sas_nonce = true;
+		memcpy(h.sas_nonce, r->nonce, sizeof(r->nonce));
+	}
+	send_msg(r, &h);
+}
+
+static void on_sas(struct idl_receiver *r, const struct idl_msg *m)
+{
+	uint8_t commit[IDL_SHA256_SIZE];
+
+	idl_sas_commit(m->sas_nonce, commit);
+	if (memcmp(commit, r->sas_commit, sizeof(commit)) != 0) {
+		protocol_error(r, "sas nonce does not match the commitment in hello");
+		return;
+	}
+	r->sas_pending = false;
+	if (idl_sas_code(r->peer_fp, r->fp_ours, m->sas_nonce, r->nonce, r->code) < 0)
+		r->code[0] = 0;
+}
+
+void idl_receiver_set_local_fingerprint(struct idl_receiver *r, const char *ours)
+{
+	g_strlcpy(r->fp_ours, ours, sizeof(r->fp_ours));
+}
+
 void idl_receiver_feed(struct idl_receiver *r, bool binary, const uint8_t *data, size_t len)
 {
 	struct idl_msg m;
@@ -480,13 +525,10 @@ void idl_receiver_feed(struct idl_receiver *r, bool binary, const uint8_t *data,
 		finish(r, IDL_XFER_CANCELLED, why);
 		g_free(why);
 	} else if (r->state == R_HELLO && m.type == IDL_MSG_HELLO) {
-		struct idl_msg h = { .type = IDL_MSG_HELLO, .version = 1, .kind = IDL_PEER_DEVICE };
-		g_strlcpy(h.name, r->name, sizeof(h.name));
-		g_strlcpy(r->st.peer_name, m.name, sizeof(r->st.peer_name));
-		r->peer_kind = m.kind;
-		r->state = R_IDLE;
-		send_msg(r, &h);
-	} else if (r->state == R_IDLE && m.type == IDL_MSG_OFFER) {
+		on_hello(r, &m);
+	} else if (r->state == R_IDLE && r->sas_pending && m.type == IDL_MSG_SAS) {
+		on_sas(r, &m);
+	} else if (r->state == R_IDLE && !r->sas_pending && m.type == IDL_MSG_OFFER) {
 		on_offer(r, &m);
 	} else if (r->state == R_RECEIVING && m.type == IDL_MSG_FILE) {
 		on_file(r, &m);

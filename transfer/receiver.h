@@ -24,6 +24,8 @@ struct idl_offer_info {
 	const struct idl_msg *offer;  /* the decoded offer (paths, sizes) */
 	uint64_t total;               /* bytes of all files */
 	uint64_t held;                /* bytes already here from an interrupted transfer */
+	const char *code;             /* verification code "123 456", NULL when the
+	                                 sender offers none (transfer/sas.h) */
 };
 
 struct idl_receiver_callbacks {
@@ -61,6 +63,10 @@ struct idl_receiver_stats {
 int idl_receiver_new(const char *dir, const char *state_dir, const char *name, const char *peer_fp,
 		     const struct idl_link *link, const struct idl_receiver_callbacks *cb, void *user,
 		     struct idl_receiver **out, GError **err);
+
+/* Our DTLS fingerprint (64 hex digits, copied), for the verification code;
+ * before the first message. Without it there is no code. */
+void idl_receiver_set_local_fingerprint(struct idl_receiver *r, const char *ours);
 
 /* One message from the sender (data borrowed for the call). */
 void idl_receiver_feed(struct idl_receiver *r, bool binary, const uint8_t *data, size_t len);

@@ -14,7 +14,9 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "transfer/sas.h"
 #include "transfer/worker.h"
+#include "transport/identity.h"
 
 #define BLOCK (256 * 1024)               /* one read */
 #define READ_AHEAD (4 * 1024 * 1024)     /* bytes read and not yet sent */
@@ -55,6 +57,10 @@ struct idl_sender {
 	bool rd_opened;
 	size_t ahead;                    /* weight scheduled and not yet sent */
 	GQueue ready;                    /* struct job *: read, waiting for room */
+	/* verification code: our nonce, committed to in hello */
+	char fp_ours[IDL_FINGERPRINT_HEX_LEN + 1], fp_peer[IDL_FINGERPRINT_HEX_LEN + 1];
+	bool sas;
+	uint8_t nonce[IDL_SAS_NONCE_SIZE];
 	/* figures */
 	struct idl_sender_stats st;
 	bool verify_failed;
@@ -426,6 +432,20 @@ static void on_receipt(struct idl_sender *s, const struct idl_msg *m)
 	       s->verify_failed ? "the receiver did not verify every file" : NULL);
 }
 
+/* The receiver answered our commitment with its nonce: reveal ours (it
+ * checks it against the commitment) and derive the code. */
+static int reveal_nonce(struct idl_sender *s, const uint8_t peer_nonce[IDL_SAS_NONCE_SIZE])
+{
+	struct idl_msg m = { .type = IDL_MSG_SAS, .has_sas_nonce = true };
+
+	memcpy(m.sas_nonce, s->nonce, sizeof(s->nonce));
+	if (send_msg(s, &m) < 0)
+		return -EPIPE;
+	if (idl_sas_code(s->fp_ours, s->fp_peer, s->nonce, peer_nonce, s->st.code) == 0 && s->cb->code)
+		s->cb->code(s, s->st.code, s->user);
+	return 0;
+}
+
 void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, size_t len)
 {
 	struct idl_msg m;
@@ -453,7 +473,10 @@ void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, siz
 		g_free(why);
 	} else if (s->state == S_HELLO && m.type == IDL_MSG_HELLO) {
 		g_strlcpy(s->st.peer_name, m.name, sizeof(s->st.peer_name));
-		send_offer(s);
+		if (s->sas && m.has_sas_nonce && reveal_nonce(s, m.sas_nonce) < 0)
+			finish(s, IDL_XFER_CLOSED, "the data channel refused our nonce");
+		else
+			send_offer(s);
 	} else if (s->state == S_OFFERED && m.type == IDL_MSG_ACCEPT) {
 		on_accept(s, &m);
 	} else if (s->state == S_OFFERED && m.type == IDL_MSG_DECLINE) {
@@ -471,6 +494,13 @@ void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, siz
 	idl_msg_clear(&m);
 }
 
+void idl_sender_set_fingerprints(struct idl_sender *s, const char *ours, const char *peers)
+{
+	g_strlcpy(s->fp_ours, ours, sizeof(s->fp_ours));
+	g_strlcpy(s->fp_peer, peers, sizeof(s->fp_peer));
+	s->sas = idl_sas_nonce(s->nonce) == 0;
+}
+
 void idl_sender_start(struct idl_sender *s)
 {
 	struct idl_msg m = { .type = IDL_MSG_HELLO, .version = 1, .kind = IDL_PEER_DEVICE };
@@ -478,6 +508,10 @@ void idl_sender_start(struct idl_sender *s)
 	if (s->state != S_NEW)
 		return;
 	g_strlcpy(m.name, s->name, sizeof(m.name));
+	if (s->sas) {
+		m.has_sas_commit = true;
+		idl_sas_commit(s->nonce, m.sas_commit);
+	}
 	s->state = S_HELLO;
 	if (send_msg(s, &m) < 0)
 		finish(s, IDL_XFER_CLOSED, "the data channel refused hello");

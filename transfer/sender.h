@@ -25,6 +25,9 @@ struct idl_sender_callbacks {
 	/* The end; no callback follows. reason says why for anything but OK
 	 * (borrowed for the call). Free the sender later, not inside. */
 	void (*finished)(struct idl_sender *s, enum idl_xfer_result result, const char *reason, void *user);
+	/* The verification code ("123 456") is known: both fingerprints were
+	 * given and the receiver takes part. Before the first offer. May be NULL. */
+	void (*code)(struct idl_sender *s, const char *code, void *user);
 };
 
 struct idl_sender_stats {
@@ -35,6 +38,7 @@ struct idl_sender_stats {
 	uint64_t resumed;           /* bytes the receiver already held */
 	uint64_t sent;              /* file bytes sent on this connection */
 	char peer_name[IDL_MSG_NAME_MAX + 1];  /* from its hello, "" before */
+	char code[8];               /* verification code, "" when there is none */
 };
 
 /* files (of struct idl_send_file *) is borrowed and must outlive the
@@ -42,6 +46,11 @@ struct idl_sender_stats {
  * *out is owned by the caller. */
 int idl_sender_new(const GPtrArray *files, const char *name, const struct idl_link *link,
 		   const struct idl_sender_callbacks *cb, void *user, struct idl_sender **out, GError **err);
+
+/* Our DTLS fingerprint and the receiver's (64 hex digits, copied), for the
+ * verification code (transfer/sas.h); before idl_sender_start. Without
+ * them there is no code. */
+void idl_sender_set_fingerprints(struct idl_sender *s, const char *ours, const char *peers);
 
 /* The channel is open: says hello. */
 void idl_sender_start(struct idl_sender *s);

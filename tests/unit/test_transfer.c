@@ -49,6 +49,9 @@ struct pair {
 	guint transfers;
 	bool accept;
 	uint64_t offered_held;
+	char s_code[8];               /* the verification code each end derived */
+	char r_code[8];
+	bool r_had_code;
 };
 
 static void msg_free(gpointer p)
@@ -143,6 +146,8 @@ static void r_offer(struct idl_receiver *r, const struct idl_offer_info *info, v
 	g_assert_cmpstr(info->peer_name, ==, "test sender");
 	g_assert_cmpstr(info->peer_fingerprint, ==, FP_A);
 	p->offered_held = info->held;
+	p->r_had_code = info->code != NULL;
+	g_strlcpy(p->r_code, info->code ? info->code : "", sizeof(p->r_code));
 	idl_receiver_decide(r, p->accept, "not today");
 }
 
@@ -166,7 +171,15 @@ static void r_finished(struct idl_receiver *r, enum idl_xfer_result res, const c
 	p->r_result = res;
 }
 
-static const struct idl_sender_callbacks scb = { NULL, NULL, s_finished };
+static void s_code(struct idl_sender *s, const char *code, void *user)
+{
+	struct pair *p = user;
+
+	(void)s;
+	g_strlcpy(p->s_code, code, sizeof(p->s_code));
+}
+
+static const struct idl_sender_callbacks scb = { NULL, NULL, s_finished, s_code };
 static const struct idl_receiver_callbacks rcb = { r_offer, NULL, r_transfer_done, r_finished };
 
 static gboolean timed_out(gpointer p)
@@ -573,6 +586,108 @@ static void test_out_of_order(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(count_entries(f->dst), ==, 0);
 }
 
+/* ---- the verification code (transfer/sas.h) ---- */
+
+#define FP_B "bb00000000000000000000000000000000000000000000000000000000000000"
+
+static bool is_code(const char *c)
+{
+	return strlen(c) == 7 && g_ascii_isdigit(c[0]) && g_ascii_isdigit(c[1]) && g_ascii_isdigit(c[2]) &&
+	       c[3] == ' ' && g_ascii_isdigit(c[4]) && g_ascii_isdigit(c[5]) && g_ascii_isdigit(c[6]);
+}
+
+static void test_code(struct fx *f, gconstpointer data)
+{
+	char *a = make_file(f->src, "a", 1000, 1);
+	GPtrArray *files = collect(&a, 1);
+	struct pair *p;
+	char first[8];
+
+	(void)data;
+	/* Both ends know both fingerprints: the same code on each side. */
+	p = pair_new(files, f->dst, f->state, false);
+	idl_sender_set_fingerprints(p->sender, FP_A, FP_B);
+	idl_receiver_set_local_fingerprint(p->receiver, FP_B);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_DECLINED);
+	g_assert_true(is_code(p->s_code));
+	g_assert_cmpstr(p->s_code, ==, p->r_code);
+	g_strlcpy(first, p->s_code, sizeof(first));
+	pair_free(p);
+
+	/* Fresh nonces every connection: the code is not a function of the two
+	 * identities alone (else an attacker could grind one in advance). Two
+	 * equal codes in a row happen once in a million runs. */
+	p = pair_new(files, f->dst, f->state, false);
+	idl_sender_set_fingerprints(p->sender, FP_A, FP_B);
+	idl_receiver_set_local_fingerprint(p->receiver, FP_B);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpstr(p->s_code, ==, p->r_code);
+	g_assert_cmpstr(p->s_code, !=, first);
+	pair_free(p);
+
+	/* The fingerprints each end sees differ (someone in between): the
+	 * codes differ. */
+	p = pair_new(files, f->dst, f->state, false);
+	idl_sender_set_fingerprints(p->sender, FP_A, "cc00000000000000000000000000000000000000000000000000000000000000");
+	idl_receiver_set_local_fingerprint(p->receiver, FP_B);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_true(is_code(p->s_code) && is_code(p->r_code));
+	g_assert_cmpstr(p->s_code, !=, p->r_code);
+	pair_free(p);
+
+	/* A peer that does not take part (an older one): no code, and the
+	 * transfer works as before. */
+	p = pair_new(files, f->dst, f->state, false);
+	idl_receiver_set_local_fingerprint(p->receiver, FP_B);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_DECLINED);
+	g_assert_false(p->r_had_code);
+	g_assert_cmpstr(p->s_code, ==, "");
+	pair_free(p);
+	p = pair_new(files, f->dst, f->state, false);
+	idl_sender_set_fingerprints(p->sender, FP_A, FP_B);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_DECLINED);
+	g_assert_cmpstr(p->s_code, ==, "");
+	pair_free(p);
+	g_ptr_array_unref(files);
+	g_free(a);
+}
+
+/* A sender that commits to one nonce and reveals another, or offers before
+ * revealing, is stopped before its offer is even looked at. */
+static void test_code_hostile(struct fx *f, gconstpointer data)
+{
+	static const char *const committed =
+		"{\"type\":\"hello\",\"version\":1,\"name\":\"test sender\",\"kind\":\"device\","
+		"\"sas_commit\":\"0000000000000000000000000000000000000000000000000000000000000000\"}";
+	struct pair *p;
+
+	(void)data;
+	p = pair_new(NULL, f->dst, f->state, true);
+	idl_receiver_set_local_fingerprint(p->receiver, FP_B);
+	feed_text(p, committed);
+	feed_text(p, "{\"type\":\"sas\",\"nonce\":\"1111111111111111111111111111111111111111111111111111111111111111\"}");
+	g_assert_true(p->r_done);
+	g_assert_cmpint(p->r_result, ==, IDL_XFER_PROTOCOL);
+	pair_free(p);
+
+	p = pair_new(NULL, f->dst, f->state, true);
+	idl_receiver_set_local_fingerprint(p->receiver, FP_B);
+	feed_text(p, committed);
+	feed_text(p, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[{\"id\":0,\"path\":\"x\",\"size\":1,\"mtime\":1}]}");
+	g_assert_true(p->r_done);
+	g_assert_cmpint(p->r_result, ==, IDL_XFER_PROTOCOL);
+	pair_free(p);
+	g_assert_cmpuint(count_entries(f->dst), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -583,5 +698,7 @@ int main(int argc, char **argv)
 	ADD("many-offers", test_many_offers);
 	ADD("hostile", test_hostile);
 	ADD("out-of-order", test_out_of_order);
+	ADD("code", test_code);
+	ADD("code-hostile", test_code_hostile);
 	return g_test_run();
 }
