@@ -207,10 +207,22 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 			res->port, shortfp[0] ? shortfp : "unknown: learned on connect");
 }
 
+/* People who want to be sure nobody sits in between compare this with the
+ * code the receiver shows (docs/PROTOCOL.md, "Verification code"). */
+static void on_code(struct idl_sender *sender, const char *code, void *user)
+{
+	struct send *s = user;
+
+	(void)sender;
+	if (!s->quiet && !s->json)
+		fprintf(stderr, "idrop-lan: send: verification code %s (the receiver shows the same code, "
+			"or someone is in between)\n", code);
+}
+
 static void on_connected(struct idl_peer *p, void *user)
 {
 	static const struct idl_channel_callbacks ccb = { ch_open, ch_message, ch_low, ch_closed };
-	static const struct idl_sender_callbacks scb = { on_accepted, on_file_result, on_finished };
+	static const struct idl_sender_callbacks scb = { on_accepted, on_file_result, on_finished, on_code };
 	struct send *s = user;
 	struct idl_link link;
 	GError *err = NULL;
@@ -234,7 +246,9 @@ static void on_connected(struct idl_peer *p, void *user)
 	if (idl_sender_new(s->files, s->name, &link, &scb, s, &s->sender, &err) < 0) {
 		stop(s, IDL_EXIT_FAILURE, "%s", err->message);
 		g_error_free(err);
+		return;
 	}
+	idl_sender_set_fingerprints(s->sender, idl_identity_fingerprint(s->id), idl_peer_remote_fingerprint(p));
 }
 
 static void on_failed(enum cli_connect_failure kind, const char *message, void *user)

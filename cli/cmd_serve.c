@@ -332,6 +332,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	partial_dir = g_build_filename(state_dir, "partial", NULL);
 	iopt.state_dir = partial_dir;
 	iopt.name = name;
+	iopt.fingerprint = s.dev.fingerprint;
 	s.incoming = cli_incoming_new(&iopt, on_ended, &s);
 	idl_signal_new(http, id, hopt.interface, &scb, &s, &signal);
 

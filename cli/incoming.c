@@ -32,6 +32,7 @@ struct conn {
 	char *last_reason;
 	size_t offer_files;           /* the offer being asked about */
 	uint64_t offer_total;
+	char code[8];                 /* verification code, "" when the sender has none */
 };
 
 struct cli_incoming {
@@ -71,7 +72,8 @@ static const char *who(struct conn *c, char *buf, size_t len)
 	st.peer_name[0] = 0;
 	if (c->r)
 		idl_receiver_stats(c->r, &st);
-	g_snprintf(buf, len, "\"%s\" [fingerprint %s]", st.peer_name[0] ? st.peer_name : "?", shortfp);
+	g_snprintf(buf, len, "\"%s\" [fingerprint %s%s%s]", st.peer_name[0] ? st.peer_name : "?", shortfp,
+		   c->code[0] ? ", code " : "", c->code);
 	return buf;
 }
 
@@ -191,6 +193,7 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 	char total[32], held[32], size[32], w[128];
 	size_t n = info->offer->n_files;
 
+	g_strlcpy(c->code, info->code ? info->code : "", sizeof(c->code));
 	say(c, "incoming: %zu file%s (%s) from %s%s%s", n, n == 1 ? "" : "s",
 	    cli_format_size(info->total, total, sizeof(total)), who(c, w, sizeof(w)),
 	    info->held ? ", resuming after " : "", info->held ? cli_format_size(info->held, held, sizeof(held)) : "");
@@ -347,6 +350,8 @@ void cli_incoming_channel(struct cli_incoming *in, struct idl_peer *p, struct id
 		idl_channel_close(ch);
 		return;
 	}
+	if (in->o.fingerprint)
+		idl_receiver_set_local_fingerprint(c->r, in->o.fingerprint);
 	if (in->o.progress)
 		c->progress = cli_progress_new("receiving", false);
 	g_ptr_array_add(in->conns, c);

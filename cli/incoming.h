@@ -20,6 +20,7 @@ struct cli_incoming_options {
 	const char *dir;        /* download folder */
 	const char *state_dir;  /* where resume records go (serve: STATE/partial) */
 	const char *name;       /* our display name, for hello */
+	const char *fingerprint;/* ours, for the verification code; NULL: none */
 	enum cli_accept_policy policy;
 	bool progress;          /* a progress bar for each transfer (receive) */
 };
