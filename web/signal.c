@@ -10,6 +10,7 @@ struct idl_signal {
 	const struct idl_identity *id;
 	char *interface;
 	GList *peers;          /* struct idl_peer *, owned */
+	GHashTable *half_open; /* struct idl_peer * -> client address (owned): not up yet */
 	GList *dead;           /* failed peers waiting to be freed */
 	guint reaper;
 	struct idl_signal_callbacks cb;
@@ -29,11 +30,24 @@ static gboolean reap(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
+static unsigned half_open_from(struct idl_signal *s, const char *address)
+{
+	GHashTableIter it;
+	gpointer v;
+	unsigned n = 0;
+
+	g_hash_table_iter_init(&it, s->half_open);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		n += strcmp(v, address) == 0;
+	return n;
+}
+
 static void on_connected(struct idl_peer *p, void *user)
 {
+	struct idl_signal *s = user;
 	char *d = idl_peer_describe(p);
 
-	(void)user;
+	g_hash_table_remove(s->half_open, p);
 	g_message("peer connected: %s", d);
 	g_free(d);
 }
@@ -51,6 +65,7 @@ static void on_failed(struct idl_peer *p, enum idl_peer_phase phase, const GErro
 	struct idl_signal *s = user;
 
 	g_message("peer closed (%s): %s", idl_peer_phase_name(phase), err->message);
+	g_hash_table_remove(s->half_open, p);
 	/* Never free a peer inside its own callback: move it aside and free it
 	 * from the loop. */
 	if (s->cb.closed)
@@ -94,6 +109,11 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 			idl_http_error(resp, 404, "this device relays to no browser tabs");
 		return;
 	}
+	if (half_open_from(s, req->remote) >= IDL_SIGNAL_HALF_OPEN_PER_ADDRESS) {
+		idl_http_error(resp, 429, "too many connections from this address are still being set up: try again in a few seconds");
+		resp->retry_after = 5;
+		return;
+	}
 	if (g_list_length(s->peers) >= IDL_SIGNAL_MAX_PEERS) {
 		idl_http_error(resp, 503, "too many connections to this device: try again later");
 		resp->retry_after = 5;
@@ -113,6 +133,7 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 		return;
 	}
 	s->peers = g_list_prepend(s->peers, p);
+	g_hash_table_insert(s->half_open, p, g_strdup(req->remote));
 	resp->status = 201;
 	resp->content_type = "application/sdp";
 	resp->body = answer;
@@ -128,6 +149,7 @@ int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char
 	s->interface = g_strdup(interface);
 	s->cb = *cb;
 	s->user = user;
+	s->half_open = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	s->rate = idl_rate_new(IDL_SIGNAL_OFFER_BURST, G_USEC_PER_SEC / IDL_SIGNAL_OFFERS_PER_S);
 	idl_http_route(h, "POST", "/api/offer", post_offer, s);
 	idl_http_allow_cors(h, "/api/offer");
@@ -147,6 +169,7 @@ void idl_signal_free(struct idl_signal *s)
 		return;
 	if (s->reaper)
 		g_source_remove(s->reaper);
+	g_hash_table_destroy(s->half_open);
 	g_list_free_full(s->peers, (GDestroyNotify)idl_peer_free);
 	g_list_free_full(s->dead, (GDestroyNotify)idl_peer_free);
 	g_free(s->interface);

@@ -10,6 +10,10 @@
 #include "web/http.h"
 
 #define IDL_SIGNAL_MAX_PEERS 16
+/* Connections one address may have that are not up yet: a flood of offers
+ * that never connect from one host cannot take every slot (they are
+ * dropped 20 s after the answer anyway). */
+#define IDL_SIGNAL_HALF_OPEN_PER_ADDRESS 4
 /* Offers one address may make: a burst, then a steady rate (429 beyond:
  * every offer costs an ICE agent, sockets and a DTLS handshake). */
 #define IDL_SIGNAL_OFFER_BURST 20

@@ -1,0 +1,78 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # helpers are called through lan_wait_for
+# Floods do not stop a real transfer: host d sends serve on a a burst of
+# real-looking offers (an aiortc offer that will never connect: half-open
+# connections) and of bogus ones, and host b's `send` still completes while
+# they are pending. One address may hold only a few half-open connections;
+# the rest get 429 with Retry-After, and serve drops the half-open ones on
+# its own.
+set -eu -o pipefail
+# shellcheck source=lan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
+
+BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
+PY=/usr/bin/python3
+[[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
+"$PY" -c 'import aiortc' 2>/dev/null || { echo "Bail out! $PY cannot import aiortc: make deps installs python3-aiortc"; exit 1; }
+lan_require timeout curl cmp
+lan_init
+lan_add_hosts a b d
+tag=${LAN_PREFIX: -4}
+A=$(lan_addr a)
+log() { echo "$LAN_DIR/$1.log"; }
+
+mkdir -p "$LAN_DIR/src"
+head -c $((4 * 1024 * 1024)) /dev/urandom >"$LAN_DIR/src/real.bin"
+
+lan_spawn a "$(log serve)" "$BIN" serve --name "Flooded $tag" --accept=all --dir "$LAN_DIR/dl"
+pid=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
+
+# A genuine SDP offer from aiortc on d; d never answers ICE for it (the
+# process is gone), so every connection serve makes from it stays half-open.
+lan_run d timeout 20 "$PY" -c '
+import asyncio
+from aiortc import RTCPeerConnection
+async def main():
+    pc = RTCPeerConnection()
+    pc.createDataChannel("idrop", protocol="idrop/1")
+    await pc.setLocalDescription(await pc.createOffer())
+    print(pc.localDescription.sdp, end="")
+    await pc.close()
+asyncio.run(main())' >"$LAN_DIR/offer.sdp"
+lan_check "aiortc made an offer to flood with" grep -q '^a=fingerprint:sha-256' "$LAN_DIR/offer.sdp"
+
+codes=$(lan_run d sh -c "for i in \$(seq 1 12); do curl -s -o /dev/null -w '%{http_code} ' \
+	-H 'Content-Type: application/sdp' --data-binary @$LAN_DIR/offer.sdp http://$A:7757/api/offer; done")
+lan_diag "12 offers that never connect, from d: $codes"
+n201=$(grep -o 201 <<<"$codes" | wc -l) n429=$(grep -o 429 <<<"$codes" | wc -l)
+lan_check "one address gets 4 half-open connections (201), then 429" test "$n201" = 4 -a "$n429" = 8
+lan_check "... with Retry-After" \
+	test -n "$(lan_run d curl -s -D - -o /dev/null -H 'Content-Type: application/sdp' \
+		--data-binary @"$LAN_DIR/offer.sdp" "http://$A:7757/api/offer" | grep -i '^retry-after: [0-9]')"
+# And bogus offers on top, in the background, while the real send runs.
+lan_spawn d "$(log bogus)" sh -c "for i in \$(seq 1 30); do curl -s -o /dev/null -w '%{http_code} ' \
+	-H 'Content-Type: application/sdp' --data-binary 'v=0 bogus' http://$A:7757/api/offer; sleep 0.1; done"
+bogus=$LAN_PID
+
+rc=0
+lan_run b timeout 60 "$BIN" send --name "Real $tag" --timeout 30 "$A" "$LAN_DIR/src/real.bin" \
+	>"$(log send)" 2>&1 || rc=$?
+lan_diag "send: $(tail -n 1 "$(log send)")"
+lan_check "meanwhile a real send from b completes (exit 0)" test "$rc" = 0
+lan_check "... and the file is there, identical" cmp -s "$LAN_DIR/src/real.bin" "$LAN_DIR/dl/real.bin"
+lan_stop "$bogus" TERM 5 || true
+lan_diag "bogus offers: $(cat "$(log bogus)")"
+
+# The half-open connections go on their own (20 s after the answer), and d
+# may then try again.
+gone() { [[ "$(grep -c 'peer closed' "$(log serve)")" -ge 4 ]]; }
+lan_wait_for 40 gone || true
+lan_check "serve drops the half-open connections by itself" gone
+code=$(lan_run d curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/sdp' \
+	--data-binary @"$LAN_DIR/offer.sdp" "http://$A:7757/api/offer")
+lan_check "... after which d is answered again (201, got $code)" test "$code" = 201
+
+rc=0; lan_stop "$pid" TERM 10 || rc=$?
+lan_check "serve exits 0 afterwards: no leak, no sanitizer report (got $rc)" test "$rc" = 0
+lan_done
