@@ -141,6 +141,7 @@ test: deps
 bench: all
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_transfer.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
+	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_browser.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
