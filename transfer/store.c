@@ -37,6 +37,7 @@ struct idl_store {
 	char *dir;                   /* as given, for messages */
 	char *real;                  /* canonical, part of each record's key */
 	char *state_dir;
+	mode_t file_mode;            /* of kept files: rw as the umask allows, never executable */
 };
 
 struct idl_store_file {
@@ -309,6 +310,20 @@ static int record_save(struct idl_store_file *f, const struct stat *st, GError *
 
 /* ---- The store --------------------------------------------------------- */
 
+/* The process umask, read without changing it (umask() would race with
+ * the worker threads): Linux reports it in /proc/self/status. */
+static mode_t current_umask(void)
+{
+	char *status = NULL, *line;
+	unsigned mask = 022;
+
+	if (g_file_get_contents("/proc/self/status", &status, NULL, NULL) &&
+	    (line = strstr(status, "\nUmask:")))
+		sscanf(line + 7, "%o", &mask);
+	g_free(status);
+	return (mode_t)(mask & 0777);
+}
+
 int idl_store_open(const char *dir, const char *state_dir, struct idl_store **out, GError **err)
 {
 	struct idl_store *s = g_new0(struct idl_store, 1);
@@ -317,6 +332,9 @@ int idl_store_open(const char *dir, const char *state_dir, struct idl_store **ou
 
 	*out = NULL;
 	s->dirfd = -1;
+	/* A received file is data, whatever the sender had: never executable,
+	 * readable as the user's umask says (the .part stays 0600 until kept). */
+	s->file_mode = 0666 & ~current_umask();
 	s->dir = g_strdup(dir);
 	s->state_dir = g_strdup(state_dir);
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -654,7 +672,7 @@ int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **
 		idl_store_discard(f);
 		return r;
 	}
-	if (futimens(f->fd, times) < 0 || fchmod(f->fd, 0644) < 0 || fsync(f->fd) < 0) {
+	if (futimens(f->fd, times) < 0 || fchmod(f->fd, f->s->file_mode) < 0 || fsync(f->fd) < 0) {
 		r = fail(err, -errno, "cannot save %s: %s: check the disk, then send again to resume", f->where,
 			 g_strerror(errno));
 		goto out;

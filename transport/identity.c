@@ -62,6 +62,28 @@ static void free_secret(gnutls_datum_t *d)
 	d->size = 0;
 }
 
+/* The state directory holds the key, the peers we know and resume
+ * records: another user who can write in it could swap any of them. A
+ * missing directory is fine here (nothing to load, or created 0700). */
+static int check_dir(const char *dir, GError **err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return errno == ENOENT ? 0 : set_error(err, errno, "cannot check %s: %s", dir, g_strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return set_error(err, ENOTDIR, "%s is not a directory: set IDROP_STATE_DIR (or --state-dir) to a directory", dir);
+	if (st.st_uid != geteuid())
+		return set_error(err, EPERM,
+				 "the state directory %s is owned by uid %u, not by the current user (uid %u): use your own with --state-dir",
+				 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+	if (st.st_mode & 022)
+		return set_error(err, EACCES,
+				 "the state directory %s is writable by other users (mode %04o), who could replace the identity or the known peers: run chmod 700 %s",
+				 dir, (unsigned)(st.st_mode & 07777), dir);
+	return 0;
+}
+
 static int path_exists(const char *path, bool *exists, GError **err)
 {
 	struct stat st;
@@ -508,6 +530,9 @@ static int load_common(const char *dir, bool create, struct idl_identity **out, 
 			      dir, g_strerror(e));
 		goto fail;
 	}
+	r = check_dir(dir, err);
+	if (r < 0)
+		goto fail;
 	r = path_exists(key_path, &have_key, err);
 	if (r < 0)
 		goto fail;

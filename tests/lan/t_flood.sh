@@ -24,7 +24,10 @@ log() { echo "$LAN_DIR/$1.log"; }
 mkdir -p "$LAN_DIR/src"
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$LAN_DIR/src/real.bin"
 
-lan_spawn a "$(log serve)" "$BIN" serve --name "Flooded $tag" --accept=all --dir "$LAN_DIR/dl"
+# umask 077: a user who wants private files gets them (received files follow
+# the umask, never executable).
+lan_spawn a "$(log serve)" sh -c 'umask 077 && exec env IDROP_STATE_DIR="$1" "$2" serve -v --name "$3" --accept=all --dir "$4"' \
+	sh "$LAN_DIR/state-a" "$BIN" "Flooded $tag" "$LAN_DIR/dl"
 pid=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
 
@@ -72,6 +75,20 @@ lan_check "serve drops the half-open connections by itself" gone
 code=$(lan_run d curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/sdp' \
 	--data-binary @"$LAN_DIR/offer.sdp" "http://$A:7757/api/offer")
 lan_check "... after which d is answered again (201, got $code)" test "$code" = 201
+
+# The identity key is never served nor logged (serve ran with -v).
+served=""
+for path in /key.pem /cert.pem /state/key.pem /..%2fkey.pem /%2e%2e/%2e%2e/key.pem /api/info /api/devices; do
+	served+=$(lan_run d curl -s --path-as-is "http://$A:7757$path")
+done
+key_line=$(sed -n '2p' "$LAN_DIR/state-a/key.pem")
+lan_check "the private key is not served at any path tried, nor in serve's verbose log" \
+	test -n "$key_line" -a -z "$(grep -F -- "$key_line" <<<"$served")" -a -z "$(grep -F 'PRIVATE KEY' <<<"$served")" \
+	-a -z "$(grep -F -- "$key_line" "$(log serve)")" -a -z "$(grep -F 'PRIVATE KEY' "$(log serve)")"
+lan_check "the state directory is private (0700) and the key 0600" \
+	test "$(stat -c %a "$LAN_DIR/state-a")" = 700 -a "$(stat -c %a "$LAN_DIR/state-a/key.pem")" = 600
+lan_check "a received file follows serve's umask 077 (0600, never executable; got $(stat -c %a "$LAN_DIR/dl/real.bin"))" \
+	test "$(stat -c %a "$LAN_DIR/dl/real.bin")" = 600
 
 rc=0; lan_stop "$pid" TERM 10 || rc=$?
 lan_check "serve exits 0 afterwards: no leak, no sanitizer report (got $rc)" test "$rc" = 0

@@ -652,6 +652,40 @@ static void test_load_creates_nothing(void)
 	g_free(dir);
 }
 
+/* Whoever can write in the state directory can swap the key or the known
+ * peers: a directory writable by group or others is refused, untouched. */
+static void test_dir_mode(void)
+{
+	static const struct {
+		mode_t mode;
+		bool accepted;
+	} cases[] = { { 0700, true }, { 0755, true }, { 0775, false }, { 0757, false }, { 0777, false } };
+	char *dir = make_tmpdir();
+	char *advice = g_strdup_printf("run chmod 700 %s", dir);
+	const char *needles[] = { advice, NULL };
+	struct idl_identity *id = create_ok(dir);
+
+	idl_identity_free(id);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct stat st;
+
+		g_test_message("state dir mode %04o", (unsigned)cases[i].mode);
+		g_assert_cmpint(g_chmod(dir, cases[i].mode), ==, 0);
+		if (cases[i].accepted) {
+			id = create_ok(dir);
+			idl_identity_free(id);
+		} else {
+			assert_refused(dir, EACCES, G_IO_ERROR_PERMISSION_DENIED, needles);
+		}
+		g_assert_cmpint(stat(dir, &st), ==, 0);
+		g_assert_cmpint(st.st_mode & 07777, ==, cases[i].mode);
+	}
+	g_assert_cmpint(g_chmod(dir, 0700), ==, 0);
+	remove_tree(dir);
+	g_free(advice);
+	g_free(dir);
+}
+
 static void test_dir_is_a_file(void)
 {
 	char *tmp = make_tmpdir();
@@ -905,6 +939,7 @@ int main(int argc, char *argv[])
 	g_test_add_func("/identity/half-identity", test_half_identity);
 	g_test_add_func("/identity/mismatch", test_mismatch);
 	g_test_add_func("/identity/load-creates-nothing", test_load_creates_nothing);
+	g_test_add_func("/identity/dir-mode", test_dir_mode);
 	g_test_add_func("/identity/dir-is-a-file", test_dir_is_a_file);
 	g_test_add_func("/identity/create-failure-leaves-nothing", test_create_failure_leaves_nothing);
 	g_test_add_func("/identity/default-dir", test_default_dir);
