@@ -1,0 +1,43 @@
+/* libFuzzer target: the file-name rules every offered path passes
+ * (idl_path_check, transfer/protocol.c) before the receiver opens anything.
+ * Any input gives 0 or -EINVAL; a path accepted is relative, valid UTF-8,
+ * at most 4096 bytes, and none of its components is empty, ".", "..", over
+ * 255 bytes, or holds a backslash or a control character. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+
+#include "transfer/protocol.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_accepted(const char *p)
+{
+	char **parts;
+
+	if (!p[0] || p[0] == '/' || strlen(p) > IDL_PATH_MAX || !g_utf8_validate(p, -1, NULL) || strchr(p, '\\'))
+		abort();
+	for (const char *c = p; *c; c = g_utf8_next_char(c))
+		if (g_unichar_iscntrl(g_utf8_get_char(c)))
+			abort();
+	parts = g_strsplit(p, "/", -1);
+	for (char **s = parts; *s; s++)
+		if (!**s || !strcmp(*s, ".") || !strcmp(*s, "..") || strlen(*s) > IDL_PATH_COMPONENT_MAX)
+			abort();
+	g_strfreev(parts);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *p = g_strndup((const char *)data, size);   /* stops at a NUL, as JSON decoding would refuse it */
+	int r = idl_path_check(p, NULL);
+
+	if (r != 0 && r != -EINVAL)
+		abort();
+	if (r == 0)
+		check_accepted(p);
+	g_free(p);
+	return 0;
+}
