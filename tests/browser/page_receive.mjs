@@ -18,6 +18,7 @@
 // data-receive says done, declined or error and no download is pending.
 // Progress goes to stderr; one JSON line to stdout:
 //   {"ok", "id", "name", "state", "files": [{name, size}], "asked": "dialog text",
+//    "code": "123 456" (the verification code in the dialog; null when none),
 //    "status", "page_errors", "ms": {...}, "error"}
 // Exit 0 when N files were saved (with --decline: when the page says
 // declined and nothing was saved); 1 otherwise or on timeout (--timeout,
@@ -178,7 +179,10 @@ async function run() {
   } catch (e) {
     throw new DriverError('no offer came (the consent dialog never opened)');
   }
-  summary.asked = await page.evaluate(() => document.getElementById('consent-text').textContent);
+  Object.assign(summary, await page.evaluate(() => ({
+    asked: document.getElementById('consent-text').textContent,
+    code: document.getElementById('consent').dataset.code || null,
+  })));
   log(`asked: ${summary.asked}`);
   const tAsked = performance.now();
   await page.click(opts.decline ? '#consent-decline' : '#consent-accept', { timeout: left() });

@@ -21,7 +21,9 @@
 // and waits (bounded by --timeout, default 60 s) for body data-state to be
 // done, declined or error. It prints one JSON line: the page's #result
 // ({"ok", "files": [{name, size, status}], "reason", ...}) plus what the
-// driver saw (state, status text, page errors, CSP violations, timings).
+// driver saw (state, status text, "code": the verification code the page
+// showed (body data-code; null when the receiver shows none), page errors,
+// CSP violations, timings).
 // Exit 0 only when the page says ok; 1 otherwise or on timeout; 2 on usage
 // errors. Chromium is always closed and its profile removed, also on
 // SIGINT/SIGTERM. --profile DIR uses (and keeps) DIR as Chromium's profile
@@ -216,12 +218,14 @@ async function run() {
     return {
       state: document.body.dataset.state,
       status: document.getElementById('status').textContent,
+      code: document.body.dataset.code || null,
       result: r,
       rows: Array.from(document.querySelectorAll('#list li'), (li) => `${li.dataset.status}: ${li.querySelector('.detail').textContent}`),
     };
   });
   summary.state = out.state;
   summary.status = out.status;
+  summary.code = out.code;
   // The page's list of nearby devices (refreshed every 5 s from /api/devices).
   summary.nearby = await page.evaluate(
     () => [...document.querySelectorAll('#nearby a')].map((a) => a.textContent)).catch(() => []);

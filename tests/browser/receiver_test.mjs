@@ -1,18 +1,21 @@
 #!/usr/bin/env node
 // tests/browser/receiver_test.mjs -- the page's Receiver (web/page/receiver.js),
-// its strict JSON (web/page/json_strict.js) and two pure helpers of the
+// its strict JSON (web/page/json_strict.js) and pure helpers of the
 // page (refusal(): the words for a refused offer; hostPort(): where a listed
-// device is reached) in Node, no browser: a
+// device is reached; sasCode(): the verification code) in Node, no browser: a
 // scripted sender talks docs/PROTOCOL.md to the Receiver through a fake
 // RTCDataChannel, honest and hostile (bad paths, oversize messages, a wrong
 // hash, more or fewer bytes than announced, messages out of order, cancel
-// from either side, the connection lost).
+// from either side, the connection lost, a nonce that breaks its
+// commitment). The page's Sender (web/page/idrop.js) meets a scripted
+// receiver the same way for its part of the verification code.
 //
 //   node tests/browser/receiver_test.mjs [-v]
 //
 // Prints TAP ("ok N - ..." / "not ok N - ..."), then "N passed, N failed";
 // exits 1 when any case failed. The hashes the scripted sender sends come
-// from node:crypto, not from the page's sha256.js: an independent check.
+// from node:crypto, not from the page's sha256.js: an independent check; so
+// do the verification codes the page's are compared with.
 //
 // Node 18 treats the page's .js files as CommonJS (no package.json says
 // otherwise), so they are copied to a temporary folder that says "module".
@@ -24,13 +27,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const verbose = process.argv.includes('-v');
+// The page's modules use the global WebCrypto (getRandomValues): Node 18 has
+// it only behind a flag.
+if (!globalThis.crypto) globalThis.crypto = crypto.webcrypto;
 const PAGE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web/page');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-receiver-test-'));
-for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'targets.js']) fs.copyFileSync(path.join(PAGE, f), path.join(tmp, f));
+for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'targets.js', 'idrop.js']) fs.copyFileSync(path.join(PAGE, f), path.join(tmp, f));
 fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
 const { Receiver, pathProblem } = await import(path.join(tmp, 'receiver.js'));
 const { parseStrict } = await import(path.join(tmp, 'json_strict.js'));
-const { refusal } = await import(path.join(tmp, 'common.js'));
+const { refusal, sasCode, sasCommit } = await import(path.join(tmp, 'common.js'));
+const { Sender } = await import(path.join(tmp, 'idrop.js'));
 const { hostPort } = await import(path.join(tmp, 'targets.js'));
 fs.rmSync(tmp, { recursive: true, force: true });
 
@@ -77,14 +84,15 @@ class FakeChannel {
   types() { return this.msgs().map((m) => m.type); }
 }
 
-// One Receiver on a fake channel; answer is what the person says.
-function session({ answer = true, maxBytes } = {}) {
+// One Receiver on a fake channel; answer is what the person says; local is
+// the tab's own fingerprint (needed for a verification code).
+function session({ answer = true, maxBytes, local = null } = {}) {
   const ch = new FakeChannel();
   const events = [];
   const downloads = [];
   const asked = [];
   const r = new Receiver({
-    channel: ch, name: 'Test tab', remoteFingerprint: FP, maxBytes,
+    channel: ch, name: 'Test tab', remoteFingerprint: FP, localFingerprint: local, maxBytes,
     ask: async (offer, signal) => {
       asked.push({ offer, signal });
       return typeof answer === 'function' ? answer(offer, signal) : answer;
@@ -317,8 +325,8 @@ for (const [e, want] of hosts) ok(hostPort(e) === want, `hostPort(${JSON.stringi
 // ---------------------------------------------------------------- hostile senders
 
 // Runs msgs (objects, strings, or Buffers for binary) after hello/offer as given; expects a protocol error.
-async function hostile(desc, steps, { accept = true, check } = {}) {
-  const s = session({ answer: accept });
+async function hostile(desc, steps, { accept = true, check, local = null } = {}) {
+  const s = session({ answer: accept, local });
   for (const st of steps) {
     if (st === 'tick') { await tick(); await tick(); continue; }
     if (Buffer.isBuffer(st)) s.ch.deliver(ab(st));
@@ -482,6 +490,233 @@ async function midFile(stop) {
   s.ch.remoteClose();
   const res = await s.result;
   ok(!res.ok && res.state === 'error', 'a sender that closes before offering anything is not ok', res);
+}
+
+// ---------------------------------------------------------------- verification code
+
+// PROTOCOL.md, "Verification code", computed with node:crypto.
+const FP_S = FP;                       // the sender's fingerprint, as the Receiver is told
+const FP_R = 'cd'.repeat(32);          // the tab's own
+function sasRef(fs, fr, ns, nr) {
+  const hex = (f) => Buffer.from(f.replace(/:/g, ''), 'hex');
+  const d = crypto.createHash('sha256').update(Buffer.from('idrop-lan sas 1', 'ascii'))
+    .update(hex(fs)).update(hex(fr)).update(ns).update(nr).digest();
+  const v = d.readUInt32BE(0) % 1000000;
+  return `${String(Math.floor(v / 1000)).padStart(3, '0')} ${String(v % 1000).padStart(3, '0')}`;
+}
+const u8 = (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+const colons = (h) => h.toUpperCase().match(/../g).join(':');
+{
+  let same = 0;
+  const bad = [];
+  for (let i = 0; i < 25; i++) {
+    const fs = crypto.randomBytes(32).toString('hex'), fr = crypto.randomBytes(32).toString('hex');
+    const ns = crypto.randomBytes(32), nr = crypto.randomBytes(32);
+    const want = sasRef(fs, fr, ns, nr);
+    // Fingerprints as SDP writes them (upper case, colons) give the same code.
+    const got = await sasCode(i % 2 ? colons(fs) : fs, i % 3 ? fr : colons(fr), u8(ns), u8(nr));
+    if (got === want && /^\d{3} \d{3}$/.test(got)) same++;
+    else bad.push({ fs, fr, want, got });
+  }
+  ok(same === 25, 'sasCode gives the code node:crypto computes, for 25 random fingerprints and nonces', bad[0]);
+}
+{
+  // Known answers from the C side: transfer/sas.c's idl_sas_code on these inputs.
+  const fps = [['aa' + '0'.repeat(62), 'bb' + '0'.repeat(62)],
+    ['0123456789abcdef'.repeat(4), colons('fedcba9876543210'.repeat(4))]];
+  const want = [['518 438', '721 254', '170 898'], ['757 111', '099 334', '027 310']];
+  const got = [];
+  for (let c = 0; c < 2; c++) {
+    got.push([]);
+    for (let k = 0; k < 3; k++) {
+      const ns = Uint8Array.from({ length: 32 }, (_, i) => (i * 7 + k * 31 + c) & 255);
+      const nr = Uint8Array.from({ length: 32 }, (_, i) => (255 - i * 3 - k * 17 - c) & 255);
+      got[c].push(await sasCode(fps[c][0], fps[c][1], ns, nr));
+    }
+  }
+  ok(JSON.stringify(got) === JSON.stringify(want), "sasCode gives the C side's digits (leading zeros kept)", got);
+  const refs = got.map((row, c) => row.map((_, k) => sasRef(fps[c][0], fps[c][1],
+    Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 7 + k * 31 + c) & 255)),
+    Buffer.from(Array.from({ length: 32 }, (_, i) => (255 - i * 3 - k * 17 - c) & 255)))));
+  ok(JSON.stringify(refs) === JSON.stringify(want), '... and so does the node:crypto computation', refs);
+}
+{
+  const n1 = crypto.randomBytes(32);
+  ok((await sasCommit(u8(n1))) === sha(n1), 'sasCommit is the SHA-256 of the nonce, in hex');
+  const ns = new Uint8Array(32).fill(1), nr = new Uint8Array(32).fill(2);
+  const codes = [await sasCode(FP_S, FP_R, ns, nr), await sasCode('ee'.repeat(32), FP_R, ns, nr),
+    await sasCode(FP_S, 'ee'.repeat(32), ns, nr), await sasCode(FP_S, FP_R, nr, ns)];
+  ok(new Set(codes).size === 4, 'another fingerprint on either side (someone in between), or the nonces swapped: another code', codes);
+  const throws = async (f) => { try { await f(); return false; } catch (e) { return true; } };
+  ok(await throws(() => sasCode('ab'.repeat(31), FP_R, ns, nr)) && await throws(() => sasCode(FP_S, null, ns, nr)) &&
+    await throws(() => sasCode(FP_S, FP_R, ns.subarray(1), nr)) && await throws(() => sasCode(FP_S, FP_R, ns, [1, 2])),
+  'sasCode refuses a fingerprint that is not 64 hex digits, or a nonce that is not 32 bytes');
+}
+
+// The Receiver: a sender that commits in hello and reveals in sas.
+function committedHello(nonce) { return hello({ sas_commit: sha(nonce) }); }
+{
+  const ns = crypto.randomBytes(32);
+  const data = Buffer.from('verified with a code');
+  const s = session({ local: FP_R });
+  s.ch.json(committedHello(ns));
+  const h = s.ch.msgs()[0];
+  ok(h && h.type === 'hello' && /^[0-9a-f]{64}$/.test(h.sas_nonce), 'a sender that commits gets a hello with sas_nonce (64 hex digits)', h);
+  const nr = Buffer.from(h.sas_nonce, 'hex');
+  s.ch.json({ type: 'sas', nonce: ns.toString('hex').toUpperCase() });
+  s.ch.json(offerOf([{ path: 'a.txt', data }]));  // at once: held until the nonce is checked
+  for (let i = 0; i < 5; i++) await tick();
+  const want = sasRef(FP_S, FP_R, ns, nr);
+  ok(s.asked.length === 1 && s.asked[0].offer.code === want,
+    'the offer after a sas that keeps the commitment is asked with the code node:crypto computes', { asked: s.asked[0] && s.asked[0].offer.code, want });
+  ok(s.events.some((e) => e.type === 'code' && e.code === want), 'the code is also an event');
+  s.ch.json({ type: 'file', id: 0, offset: 0 });
+  sendBytes(s.ch, data);
+  s.ch.json({ type: 'file-end', id: 0, sha256: sha(data) });
+  s.ch.json({ type: 'done' });
+  s.ch.remoteClose();
+  const res = await s.result;
+  ok(res.ok && res.code === want && JSON.stringify(s.ch.types()) === JSON.stringify(['hello', 'accept', 'file-ok', 'receipt']),
+    'the transfer then goes as usual; the result names the code', { res, types: s.ch.types() });
+}
+{
+  // Two connections: a fresh nonce each time.
+  const a = session({ local: FP_R }), b = session({ local: FP_R });
+  a.ch.json(committedHello(crypto.randomBytes(32)));
+  b.ch.json(committedHello(crypto.randomBytes(32)));
+  ok(a.ch.msgs()[0].sas_nonce !== b.ch.msgs()[0].sas_nonce, 'every connection gets a fresh receiver nonce');
+  a.ch.remoteClose(); b.ch.remoteClose();
+}
+await hostile('a sas nonce that breaks the commitment', [committedHello(crypto.randomBytes(32)),
+  { type: 'sas', nonce: crypto.randomBytes(32).toString('hex') }, offerOf([{ path: 'a', size: 1 }])],
+{ local: FP_R, check: (s) => s.asked.length === 0 && /commitment/.test(s.ch.msgs().at(-1).reason) });
+await hostile('an offer before sas', [committedHello(crypto.randomBytes(32)), offerOf([{ path: 'a', size: 1 }])],
+  { local: FP_R, check: (s) => s.asked.length === 0 && /before sas/.test(s.ch.msgs().at(-1).reason) });
+await hostile('a sas nonce that is not 64 hex digits', [committedHello(crypto.randomBytes(32)), { type: 'sas', nonce: 'abc' }],
+  { local: FP_R });
+await hostile('a hello sas_commit that is not 64 hex digits', [hello({ sas_commit: 'x'.repeat(64) })],
+  { local: FP_R, check: (s) => !('sas_nonce' in (s.ch.msgs()[0] || {})) });
+await hostile('a sas after hello without a commitment', [hello(), { type: 'sas', nonce: crypto.randomBytes(32).toString('hex') }],
+  { local: FP_R });
+{
+  const ns = crypto.randomBytes(32);
+  await hostile('a second sas', [committedHello(ns), { type: 'sas', nonce: ns.toString('hex') }, 'tick',
+    { type: 'sas', nonce: ns.toString('hex') }], { local: FP_R });
+}
+{
+  // An older sender (no sas_commit): no nonce, no code, works as before.
+  const data = Buffer.from('old sender');
+  const s = session({ local: FP_R });
+  await honest(s, [{ path: 'old.txt', data }]);
+  s.ch.remoteClose();
+  const res = await s.result;
+  ok(!('sas_nonce' in s.ch.msgs()[0]) && s.asked.length === 1 && s.asked[0].offer.code === null && res.ok && res.code === null,
+    'a hello without sas_commit: no sas_nonce, the question has no code, the transfer works', { hello: s.ch.msgs()[0], res });
+}
+{
+  // A tab that does not know its own fingerprint cannot show a code: it
+  // leaves sas_nonce out, and the committed sender's offer is taken.
+  const data = Buffer.from('no local fingerprint');
+  const s = session();
+  s.ch.json(committedHello(crypto.randomBytes(32)));
+  s.ch.json(offerOf([{ path: 'n.txt', data }]));
+  await tick(); await tick();
+  ok(!('sas_nonce' in s.ch.msgs()[0]) && s.asked.length === 1 && s.asked[0].offer.code === null,
+    'without its own fingerprint the tab sends no sas_nonce and expects no sas', s.ch.msgs());
+  s.ch.remoteClose();
+}
+
+// The Sender (idrop.js) against a scripted receiver. Its _connect (WebRTC,
+// signalling) is replaced by a fake channel with the fingerprints set.
+class ScriptChannel {
+  constructor(script) {
+    this.readyState = 'open';
+    this.bufferedAmount = 0;
+    this.out = [];
+    this.script = script;
+  }
+  send(data) {
+    if (this.readyState !== 'open') throw new Error('channel not open');
+    const copy = typeof data === 'string' ? data : Buffer.from(data);
+    this.out.push(copy);
+    if (typeof data === 'string') setTimeout(() => this.script(JSON.parse(data), this), 0);
+  }
+  close() { this.readyState = 'closed'; }
+  reply(msg) { setTimeout(() => this.onmessage && this.onmessage({ data: JSON.stringify(msg) }), 0); }
+  msgs() { return this.out.filter((d) => typeof d === 'string').map((d) => JSON.parse(d)); }
+  types() { return this.msgs().map((m) => m.type); }
+}
+// A receiver that accepts everything; with nonce (a Buffer), it shows codes.
+function scriptedReceiver({ nonce = null, helloOver = {} } = {}) {
+  return (m, ch) => {
+    if (m.type === 'hello') ch.reply({ type: 'hello', version: 1, name: 'Scripted', kind: 'device', ...(nonce ? { sas_nonce: nonce.toString('hex') } : {}), ...helloOver });
+    else if (m.type === 'offer') ch.reply({ type: 'accept', transfer: m.transfer, files: m.files.map((f) => ({ id: f.id, offset: 0 })) });
+    else if (m.type === 'file-end') ch.reply({ type: 'file-ok', id: m.id });
+    else if (m.type === 'done') ch.reply({ type: 'receipt', transfer: ch.msgs().find((x) => x.type === 'offer').transfer, files: [{ id: 0, status: 'verified' }] });
+  };
+}
+async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
+  const ch = new ScriptChannel(script);
+  const events = [];
+  const s = new Sender({
+    offerUrl: 'http://127.0.0.1:9/api/offer', name: 'Node sender',
+    files: [{ file: new Blob([Buffer.from('sent with a code')]), path: 'code.txt' }], onEvent: (e) => events.push(e),
+  });
+  s._connect = async function connect() {
+    this.ch = ch;
+    ch.onmessage = (ev) => this._onMessage(ev);
+    this.localFingerprint = local;
+    this.remoteFingerprint = remote;
+  };
+  const res = await Promise.race([s.run(), new Promise((r) => setTimeout(() => r(null), 5000))]);
+  return { ch, events, res };
+}
+{
+  const nr = crypto.randomBytes(32);
+  const { ch, events, res } = await runSender(scriptedReceiver({ nonce: nr }));
+  const m = ch.msgs();
+  const h = m[0], sas = m.find((x) => x.type === 'sas');
+  ok(h && /^[0-9a-f]{64}$/.test(h.sas_commit), "the Sender's hello carries sas_commit (64 hex digits)", h);
+  ok(sas && /^[0-9a-f]{64}$/.test(sas.nonce) && sha(Buffer.from(sas.nonce, 'hex')) === h.sas_commit,
+    'to a receiver that sent sas_nonce it reveals a nonce whose SHA-256 is its commitment', { h, sas });
+  ok(JSON.stringify(ch.types()) === JSON.stringify(['hello', 'sas', 'offer', 'file', 'file-end', 'done']),
+    'sas goes right after hello, before the offer', ch.types());
+  const want = sas ? sasRef(FP_S, FP_R, Buffer.from(sas.nonce, 'hex'), nr) : null;
+  const codes = events.filter((e) => e.type === 'code');
+  ok(codes.length === 1 && codes[0].code === want, 'it emits the code node:crypto computes from both fingerprints and nonces',
+    { codes, want });
+  ok(res && res.ok && res.code === want, 'the transfer goes through; the result names the code', res);
+}
+{
+  const a = await runSender(scriptedReceiver({ nonce: crypto.randomBytes(32) }));
+  const b = await runSender(scriptedReceiver({ nonce: crypto.randomBytes(32) }));
+  ok(a.ch.msgs()[0].sas_commit !== b.ch.msgs()[0].sas_commit, 'every connection commits to a fresh nonce');
+}
+{
+  const { ch, events, res } = await runSender(scriptedReceiver());
+  ok(!ch.types().includes('sas') && !events.some((e) => e.type === 'code') && res && res.ok && res.code === null,
+    'a receiver hello without sas_nonce (an older peer): no sas, no code, the transfer works', { types: ch.types(), res });
+}
+{
+  const { ch, res } = await runSender(scriptedReceiver({ helloOver: { sas_nonce: 'abc' } }));
+  const last = ch.msgs().at(-1);
+  ok(res && !res.ok && last.type === 'cancel' && /^protocol error: /.test(last.reason) && !ch.types().includes('offer') &&
+    !ch.types().includes('sas'), 'a receiver sas_nonce that is not 64 hex digits is a protocol error; nothing offered', { types: ch.types(), res });
+}
+{
+  // Without its own fingerprint the Sender cannot show a code: it does not commit.
+  const { ch, events, res } = await runSender(scriptedReceiver({ nonce: crypto.randomBytes(32) }), { local: null });
+  ok(!('sas_commit' in ch.msgs()[0]) && !ch.types().includes('sas') && !events.some((e) => e.type === 'code') && res && res.ok,
+    'a Sender that does not know its fingerprint commits to nothing and sends no sas', ch.types());
+}
+{
+  const { ch, res } = await runSender((m, c) => {
+    if (m.type === 'hello') c.reply({ type: 'hello', version: 1, name: 'Scripted', kind: 'device' });
+    else if (m.type === 'offer') c.reply({ type: 'sas', nonce: '00'.repeat(32) });
+  });
+  const last = ch.msgs().at(-1);
+  ok(res && !res.ok && last.type === 'cancel' && /^protocol error: /.test(last.reason),
+    'a sas from the receiver is a protocol error (not "unsupported")', { last, res });
 }
 
 console.log(`1..${n}`);

@@ -74,6 +74,11 @@ lan_check "... and the downloaded bytes match what b sent" \
 lan_check "... the UTF-8 named one too" cmp -s "$SRC/note über.txt" "$LAN_DIR/got/note über.txt"
 lan_check "the page's consent dialog named the sender and the files" \
 	test -n "$(result recv | json "d['asked']" 2>/dev/null | grep -F "“Laptop $tag”" | grep -F '2 files')"
+scode=$(sed -n 's/.*verification code \([0-9]\{3\} [0-9]\{3\}\).*/\1/p' "$(log send)" | head -n 1)
+pcode=$(result recv | json "d['code']" 2>/dev/null)
+lan_diag "verification code: send says '$scode', the page says '$pcode'"
+lan_check "send (C) and the page (JavaScript) derive the same verification code" \
+	test -n "$scode" -a "$scode" = "$pcode"
 lan_check "a relayed, a did not carry the data: its log shows the relay and no saved file" \
 	test -n "$(grep -F 'relaying an offer' "$(log serve)")" -a -z "$(grep '^saved: ' "$(log serve)")"
 
@@ -111,6 +116,9 @@ lan_diag "pair: $(result pair | cut -c1-400)"
 lan_check "two browser contexts attached to a exchange a file (a relays the signalling)" \
 	test "$rc" = 0 -a "$(result pair | json "d['ok']" 2>/dev/null)" = True
 lan_check "... the received bytes match" cmp -s "$SRC/photo.bin" "$LAN_DIR/got-pair/photo.bin"
+lan_check "... both tabs showed the same verification code" \
+	test -n "$(result pair | json "d['sender']['code']" 2>/dev/null)" \
+	-a -n "$(result pair | json "d['sender']['code'] in d['asked']" 2>/dev/null | grep -x True)"
 
 rc=0; lan_stop "$serve" TERM 10 || rc=$?
 lan_check "serve exits 0 afterwards: no leak, no sanitizer report (got $rc)" test "$rc" = 0

@@ -85,6 +85,9 @@ lan_check "... the small one with its UTF-8 name" cmp -s "$SRC/note über.txt" "
 png() { [[ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" == 89504e470d0a1a0a && $(stat -c %s "$1") -gt 10000 ]]; }
 lan_check "screenshots of the page at desktop and phone width (docs/ keeps a copy for the README)" \
 	png "$LAN_DIR/shots/page-desktop.png" && png "$LAN_DIR/shots/page-phone.png"
+pcode=$(tail -n 1 "$(log chromium)" | json "d['code']" 2>/dev/null)
+lan_check "the page (JavaScript) and serve (C) show the same verification code ($pcode)" \
+	test -n "$pcode" -a -n "$(grep -F "code $pcode]" "$(log serve)")"
 lan_check "serve saw a browser and saved both" \
 	test "$(grep -c '^saved: ' "$(log serve)")" = 2
 

@@ -8,13 +8,15 @@
 // device's info is shown ("error" if it could not be fetched);
 // data-attached is "yes" while the device announces this tab, with
 // data-tab-id its id; data-receive is idle | asking | receiving | done |
-// declined | error (receive_ui.js). When a send ends, #result holds
-// {"ok", "files": [{name, size, status}], "reason", "device", "target", ...}.
+// declined | error (receive_ui.js); data-code is the verification code of
+// the current send ("123 456") once the receiver answered with its nonce.
+// When a send ends, #result holds {"ok", "files": [{name, size, status}],
+// "reason", "device", "target", "code", ...}.
 
 import {
   Sender, fetchInfo, loadIdentity, shortFingerprint, cleanName, truncateUtf8, utf8Length,
 } from './idrop.js';
-import { fmtBytes, FileRow } from './ui.js';
+import { fmtBytes, FileRow, showCode } from './ui.js';
 import { Targets } from './targets.js';
 import { Attachment } from './attach.js';
 import { ReceiveUI } from './receive_ui.js';
@@ -29,7 +31,7 @@ const el = {
   drop: $('drop'), files: $('files'), folder: $('folder'), selection: $('selection'),
   send: $('send'), cancel: $('cancel'), clear: $('clear'),
   status: $('status'), overall: $('overall'), list: $('list'), result: $('result'), version: $('version'),
-  visible: $('visible'),
+  visible: $('visible'), code: $('code'),
 };
 
 let info = null;
@@ -42,6 +44,12 @@ let attachment = null; // this tab, announced by the device (attach.js)
 
 const setState = (s) => { document.body.dataset.state = s; };
 const setStatus = (t) => { el.status.textContent = t; };
+// The send's verification code (PROTOCOL.md, "Verification code"), or null.
+function setCode(code) {
+  if (code) document.body.dataset.code = code;
+  else delete document.body.dataset.code;
+  showCode(el.code, code, 'Verification code ', `: ${target ? target.label : 'the receiver'} shows the same code, or someone is in between.`);
+}
 
 // ---------------------------------------------------------------- the browser's name
 
@@ -184,6 +192,7 @@ async function send() {
   renderRows();
   el.result.hidden = true;
   el.result.textContent = '';
+  setCode(null);
   setState('connecting');
   setStatus(`Connecting to ${target.label}…`);
   el.send.disabled = true;
@@ -206,6 +215,7 @@ async function send() {
           else if (ev.text && ev.phase !== 'done') setStatus(ev.text);
         } else if (ev.type === 'file') rowStatus(ev.index, ev.status, ev.reason);
         else if (ev.type === 'progress') rowProgress(ev);
+        else if (ev.type === 'code') setCode(ev.code);
       },
     });
     result = await sender.run();
@@ -243,6 +253,7 @@ function finish(result) {
     ...(result.seconds !== undefined ? { seconds: result.seconds } : {}),
     device: target.label,
     target: target.noun,
+    code: result.code || null,
   });
   setState(result.ok ? 'done' : result.state === 'declined' ? 'declined' : 'error');
 }
@@ -271,7 +282,9 @@ function wire() {
   el.folder.addEventListener('change', () => { setChosen(fromInput(el.folder)); el.folder.value = ''; });
   el.send.addEventListener('click', send);
   el.cancel.addEventListener('click', cancel);
-  el.clear.addEventListener('click', () => { setChosen([]); setState('idle'); el.result.hidden = true; setStatus('Choose files to send.'); });
+  el.clear.addEventListener('click', () => {
+    setChosen([]); setState('idle'); setCode(null); el.result.hidden = true; setStatus('Choose files to send.');
+  });
   // Escape cancels a send, unless it is meant for the consent dialog.
   document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && sender && !$('consent').open) cancel(); });
 

@@ -200,8 +200,10 @@ export class Attachment {
       }
       clearTimeout(peer.timer);
       const name = this.session ? this.session.name : this.name;
+      // Ours as our answer gave it (the handshake checks it): the tab's identity.
+      const local = (pc.localDescription && sdpFingerprint(pc.localDescription.sdp)) || this.fp;
       peer.receiver = new Receiver({
-        channel: ch, name, remoteFingerprint: fingerprint, ask: this.ask, maxBytes: this.maxBytes,
+        channel: ch, name, remoteFingerprint: fingerprint, localFingerprint: local, ask: this.ask, maxBytes: this.maxBytes,
         onEvent: (rev) => this.emit({ type: 'receiver', conn, ev: rev }),
       });
       peer.receiver.run().then((result) => {

@@ -1,8 +1,11 @@
 // common.js -- what the sending and the receiving side of the page share:
 // UTF-8 lengths, display names, certificate fingerprints (from SDP too),
 // path rules, the device's /api/info, the browser's persistent identity,
-// the error type with its phase, and the words for a refused offer.
+// the error type with its phase, the words for a refused offer, and the
+// verification code (PROTOCOL.md, "Verification code").
 // idrop.js re-exports all of it, so older imports keep working.
+
+import { Sha256 } from './sha256.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -84,10 +87,63 @@ export function uniquePaths(paths) {
   });
 }
 
+export const toHex = (bytes) => Array.from(bytes, (x) => x.toString(16).padStart(2, '0')).join('');
+
+// n hex digits (any case) -> n/2 bytes, or null.
+export function fromHex(h, n = 64) {
+  if (typeof h !== 'string' || h.length !== n || !/^[0-9a-fA-F]*$/.test(h)) return null;
+  const out = new Uint8Array(n / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
 export function randomTransferId() {
   const b = new Uint8Array(16);
   crypto.getRandomValues(b);
-  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+  return toHex(b);
+}
+
+// ---------------------------------------------------------------- verification code
+//
+// PROTOCOL.md, "Verification code": the sender commits to a nonce Ns in its
+// hello (sas_commit = SHA-256(Ns)), the receiver answers with its nonce Nr
+// (sas_nonce), the sender reveals Ns (message sas), and both show
+// SHA-256("idrop-lan sas 1" || FPs || FPr || Ns || Nr), its first 4 bytes
+// big-endian modulo 10^6, as "ddd ddd".
+// The hashing is sha256.js, not WebCrypto: crypto.subtle exists only in a
+// secure context, and the page is served over plain http:// on the LAN.
+
+export const SAS_NONCE_SIZE = 32;
+const SAS_LABEL = new TextEncoder().encode('idrop-lan sas 1');
+
+const asBytes = (b, what) => {
+  if (!(b instanceof Uint8Array) || b.length !== SAS_NONCE_SIZE) throw new Error(`${what} is not ${SAS_NONCE_SIZE} bytes`);
+  return b;
+};
+
+// 32 fresh random bytes.
+export function sasNonce() {
+  const b = new Uint8Array(SAS_NONCE_SIZE);
+  crypto.getRandomValues(b);
+  return b;
+}
+
+// The commitment: SHA-256 of the nonce, as 64 lowercase hex digits.
+export async function sasCommit(nonce) {
+  return new Sha256().update(asBytes(nonce, 'the nonce')).hex();
+}
+
+// The code "ddd ddd" from the sender's and the receiver's certificate
+// fingerprints (64 hex digits, any case, colons allowed) and their nonces.
+// Throws on a malformed fingerprint or nonce.
+export async function sasCode(senderFp, receiverFp, senderNonce, receiverNonce) {
+  const fs = fromHex(normalizeFingerprint(senderFp)), fr = fromHex(normalizeFingerprint(receiverFp));
+  if (!fs || !fr) throw new Error('a certificate fingerprint is not 64 hex digits');
+  const d = new Sha256().update(SAS_LABEL).update(fs).update(fr)
+    .update(asBytes(senderNonce, "the sender's nonce")).update(asBytes(receiverNonce, "the receiver's nonce")).digest();
+  const v = (((d[0] << 24) >>> 0) + (d[1] << 16) + (d[2] << 8) + d[3]) % 1000000;
+  const s = String(v).padStart(6, '0');
+  return `${s.slice(0, 3)} ${s.slice(3)}`;
 }
 
 export async function fetchInfo(base = '', timeoutMs = 10000) {

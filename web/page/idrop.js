@@ -14,12 +14,16 @@
 // result: { ok, reason, files: [{ name, size, status }] } with status one of
 // verified, failed, skipped, cancelled, unsent.
 // onEvent(ev) gets { type: 'phase', phase, text }, { type: 'file', index, status, reason },
-// { type: 'progress', index, sent, size, hashing } and { type: 'log', text }.
+// { type: 'progress', index, sent, size, hashing }, { type: 'log', text } and,
+// when the receiver shows verification codes (PROTOCOL.md, "Verification
+// code"), { type: 'code', code } with the six digits ("123 456") before the
+// first offer; result.code holds them too (null with a receiver that does not).
 
 import { Sha256 } from './sha256.js';
 import {
   PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, utf8Length, truncateUtf8, cleanName, normalizeFingerprint,
   shortFingerprint, sdpFingerprint, sdpMaxMessageSize, cleanPath, uniquePaths, randomTransferId, IdropError, refusal,
+  toHex, fromHex, sasNonce, sasCommit, sasCode,
 } from './common.js';
 
 export * from './common.js';
@@ -64,6 +68,12 @@ export class Sender {
     this.waiters = new Set(); // wake-ups for anything that happens
     this.chunk = CHUNK_MAX;
     this.cancelSent = false;
+    // The certificate fingerprints of this connection, as in the SDP (the
+    // DTLS handshake checks them): ours from the offer, the peer's from its
+    // answer. Both are needed for a verification code.
+    this.localFingerprint = null;
+    this.remoteFingerprint = null;
+    this.code = null;
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -131,7 +141,7 @@ export class Sender {
       return;
     }
     const known = ['hello', 'accept', 'decline', 'file-ok', 'file-error', 'receipt', 'cancel',
-      'offer', 'file', 'file-end', 'done'];
+      'offer', 'file', 'file-end', 'done', 'sas'];
     if (!known.includes(m.type)) {
       this._sendCancel('unsupported');
       this._fail(new IdropError(this.phase, `the ${this.noun} sent an unknown message type '${m.type}'`));
@@ -236,6 +246,7 @@ export class Sender {
       if (left <= 0) throw new IdropError('ICE', 'ICE: gathering local network addresses did not finish');
       await this._waitEvent(left);
     }
+    this.localFingerprint = sdpFingerprint(pc.localDescription.sdp);
 
     this._setPhase('signalling', `Contacting the ${this.noun}…`);
     let resp, body;
@@ -273,6 +284,7 @@ export class Sender {
       throw new IdropError('signalling',
         `signalling: the answer's certificate fingerprint ${shortFingerprint(fp)} is not the ${this.noun}'s ` +
         `${shortFingerprint(this.deviceFingerprint)}: someone may be in the middle; refusing to connect`);
+    this.remoteFingerprint = fp;
     const mms = sdpMaxMessageSize(body);
     this.chunk = mms > 0 ? Math.min(CHUNK_MAX, mms) : CHUNK_MAX;
     try {
@@ -301,16 +313,31 @@ export class Sender {
 
   // ---------------------------------------------------------------- protocol
 
+  // hello both ways; with a receiver that answers our commitment with its
+  // nonce, the verification code: we reveal our nonce (sas) before any offer.
   async _hello() {
     this._setPhase('hello', `Greeting the ${this.noun}…`);
-    this._send({ type: 'hello', version: PROTOCOL_VERSION, name: this.name, kind: 'browser' });
+    const hello = { type: 'hello', version: PROTOCOL_VERSION, name: this.name, kind: 'browser' };
+    let nonce = null;
+    if (this.localFingerprint && this.remoteFingerprint) {
+      nonce = sasNonce();  // fresh for every connection: one Sender runs one
+      hello.sas_commit = await sasCommit(nonce);
+    }
+    this._send(hello);
     const m = await this._recv(30000, `waiting for the ${this.noun} to say hello`);
     if (m.type !== 'hello') throw this._protocolError(`expected hello, got ${m.type}`);
     if (!isInt(m.version) || m.version < 1) throw this._protocolError('hello without a valid version');
     if (typeof m.name !== 'string' || !m.name || utf8Length(m.name) > 63 || CONTROL_RE.test(m.name))
       throw this._protocolError('hello without a valid name');
     if (m.kind !== 'device' && m.kind !== 'browser') throw this._protocolError('hello with an unknown kind');
+    const peerNonce = m.sas_nonce === undefined ? null : fromHex(m.sas_nonce);
+    if (m.sas_nonce !== undefined && !peerNonce) throw this._protocolError('hello sas_nonce is not 64 hex digits');
     this.peerName = m.name;
+    if (nonce && peerNonce) {
+      this._send({ type: 'sas', nonce: toHex(nonce) });
+      this.code = await sasCode(this.localFingerprint, this.remoteFingerprint, nonce, peerNonce);
+      this.emit({ type: 'code', code: this.code });
+    }
     if (this.failure) throw this.failure;
     return m;
   }
@@ -509,6 +536,7 @@ export class Sender {
       reason: ok ? null : failure ? failure.message
         : failedFile ? `${failedFile.path}: ${failedFile.reason || 'failed'}` : 'not every file was verified',
       device: this.peerName || null,
+      code: this.code,
       seconds: Math.round((performance.now() - t0) / 100) / 10,
       files: this.files.map((f) => ({ name: f.path, size: f.size, status: f.status, ...(f.reason ? { reason: f.reason } : {}) })),
     };

@@ -11,9 +11,10 @@
 // visible link stays in its row. Object URLs are revoked when the person
 // clears the list or when old transfers drop off it (KEEP_TRANSFERS).
 // For tests: document.body.dataset.receive is idle | asking | receiving |
-// done | declined | error.
+// done | declined | error; the dialog's data-code is the verification code
+// of the question on screen ("123 456"), empty when the sender shows none.
 
-import { fmtBytes, FileRow } from './ui.js';
+import { fmtBytes, FileRow, showCode } from './ui.js';
 
 const ASK_TIMEOUT_S = 60;
 const DIALOG_FILES = 5;          // files listed in the dialog; the rest are counted
@@ -64,6 +65,15 @@ export class ReceiveUI {
     const n = o.count === 1 ? '1 file' : `${o.count} files`;
     const who = o.kind === 'browser' ? `The browser “${o.peer}”` : `“${o.peer}”`;
     this.el.text.textContent = `${who} [key ${o.short}] wants to send you ${n} (${fmtBytes(o.total)}).`;
+    // The verification code (PROTOCOL.md): in the same paragraph, so that
+    // whoever reads the question reads it too.
+    this.el.dialog.dataset.code = o.code || '';
+    if (o.code) {
+      const sas = document.createElement('span');
+      sas.className = 'sas';
+      showCode(sas, o.code, ' Verification code ', ' — the sender\'s screen shows the same code, or someone is in between.');
+      this.el.text.append(sas);
+    }
     this.el.files.replaceChildren(...o.files.slice(0, DIALOG_FILES).map((f) => {
       const li = document.createElement('li');
       li.textContent = `${f.path} (${fmtBytes(f.size)})`;
@@ -141,6 +151,8 @@ export class ReceiveUI {
       if (ev.phase === 'transfer' && c.block) c.block.status.textContent = ev.text;
     } else if (ev.type === 'peer') {
       c.peer = ev.name;
+    } else if (ev.type === 'code') {
+      c.code = ev.code;
     } else if (ev.type === 'transfer') {
       this._newBlock(conn, c, ev.files);
       c.first = ev.first;
@@ -176,7 +188,8 @@ export class ReceiveUI {
     const from = document.createElement('p');
     from.className = 'from';
     const total = files.reduce((a, f) => a + f.size, 0);
-    from.textContent = `From ${c.peer || 'a peer'} · ${files.length === 1 ? '1 file' : `${files.length} files`}, ${fmtBytes(total)}`;
+    from.textContent = `From ${c.peer || 'a peer'} · ${files.length === 1 ? '1 file' : `${files.length} files`}, ${fmtBytes(total)}` +
+      (c.code ? ` · code ${c.code}` : '');
     const status = document.createElement('p');
     status.className = 'status';
     status.setAttribute('role', 'status');

@@ -2,12 +2,19 @@
 // version 1 (docs/PROTOCOL.md), for a browser tab. No DOM: attach.js hands
 // it the `idrop` data channel a peer opened, app.js asks the person.
 //
-//   const r = new Receiver({ channel, name, remoteFingerprint, ask, onEvent });
+//   const r = new Receiver({ channel, name, remoteFingerprint, localFingerprint, ask, onEvent });
 //   const result = await r.run();      // never throws; ends when the channel does
 //   r.cancel('reason');                // at any time
 //
+// remoteFingerprint is the sender's certificate fingerprint (its SDP offer),
+// localFingerprint ours (our answer): with both, a sender that commits to a
+// nonce in its hello gets ours, must reveal its own (sas) before any offer,
+// and the six-digit verification code goes with the question
+// (PROTOCOL.md, "Verification code").
+//
 // ask(offer, signal) is the page's consent: offer = { peer, kind,
-// fingerprint, short, transfer, files: [{ path, size }], count, total };
+// fingerprint, short, code ("123 456", or null when the sender does not
+// show codes), transfer, files: [{ path, size }], count, total };
 // it resolves to true / false or { accept, reason }; signal aborts when the
 // sender goes away meanwhile. Every accepted file is asked from offset 0: a
 // browser cannot resume into its downloads.
@@ -26,14 +33,14 @@
 // becomes "a (2).jpg"): a download cannot create folders.
 //
 // result: { ok, state: done | declined | cancelled | error, kind, phase,
-// reason, peer, fingerprint, seconds, files: [{ name, size, status, reason }] }
+// reason, peer, fingerprint, code, seconds, files: [{ name, size, status, reason }] }
 // with status verified, failed, skipped, cancelled or unsent.
 
 import { Sha256 } from './sha256.js';
 import { parseStrict } from './json_strict.js';
 import {
   PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, IdropError, utf8Length, truncateUtf8, normalizeFingerprint,
-  shortFingerprint,
+  shortFingerprint, toHex, fromHex, sasNonce, sasCommit, sasCode,
 } from './common.js';
 
 const CHUNK_MAX = 64 * 1024;          // a binary message, at most (PROTOCOL.md)
@@ -81,10 +88,16 @@ function downloadName(path, taken) {
 }
 
 export class Receiver {
-  constructor({ channel, name, remoteFingerprint = null, ask, onEvent = () => {}, maxBytes = Infinity }) {
+  constructor({
+    channel, name, remoteFingerprint = null, localFingerprint = null, ask, onEvent = () => {}, maxBytes = Infinity,
+  }) {
     this.ch = channel;
     this.name = name;
     this.peerFingerprint = normalizeFingerprint(remoteFingerprint);
+    this.fingerprint = normalizeFingerprint(localFingerprint);
+    this.sas = null;          // { commit, nonce } from hello until the sender's sas
+    this.held = null;         // messages that came while its nonce was being checked
+    this.code = null;         // the verification code, once derived
     this.ask = ask;
     this.maxBytes = maxBytes;
     this.emit = (ev) => { try { onEvent(ev); } catch (e) { /* the page's problem */ } };
@@ -185,6 +198,10 @@ export class Receiver {
 
   _onMessage(data) {
     if (this.state === 'finished') return;
+    if (this.held) {  // in order, after the sas check
+      this.held.push(data);
+      return;
+    }
     if (typeof data !== 'string') {
       this._onData(data);
       return;
@@ -201,7 +218,7 @@ export class Receiver {
       return;
     }
     const handler = {
-      hello: this._onHello, offer: this._onOffer, file: this._onFile, 'file-end': this._onFileEnd,
+      hello: this._onHello, sas: this._onSas, offer: this._onOffer, file: this._onFile, 'file-end': this._onFileEnd,
       done: this._onDone, cancel: this._onCancel,
     }[m.type];
     const known = ['accept', 'decline', 'file-ok', 'file-error', 'receipt'];
@@ -223,11 +240,41 @@ export class Receiver {
     if (m.version < 1) return this._stop(new IdropError('hello', `the sender speaks version ${m.version}`), 'version');
     if (textProblem(m.name, NAME_MAX)) return this._protocolError('hello without a valid name');
     if (m.kind !== 'device' && m.kind !== 'browser') return this._protocolError('hello with an unknown kind');
+    const commit = m.sas_commit === undefined ? null : fromHex(m.sas_commit);
+    if (m.sas_commit !== undefined && !commit) return this._protocolError('hello sas_commit is not 64 hex digits');
     this.peer = { name: m.name, kind: m.kind };
-    this._send({ type: 'hello', version: Math.min(PROTOCOL_VERSION, m.version), name: this.name, kind: 'browser' });
+    const hello = { type: 'hello', version: Math.min(PROTOCOL_VERSION, m.version), name: this.name, kind: 'browser' };
+    // A code needs both fingerprints; without ours the sender sends no sas.
+    if (commit && this.fingerprint && this.peerFingerprint) {
+      this.sas = { commit: toHex(commit), nonce: sasNonce() };
+      hello.sas_nonce = toHex(this.sas.nonce);
+    }
+    this._send(hello);
     this.state = 'idle';
     this.emit({ type: 'peer', name: m.name, kind: m.kind });
     this._setPhase('offer', `Connected to ${m.name}; waiting for its files…`);
+  }
+
+  // The sender reveals the nonce its hello committed to. Hashing is async:
+  // what comes meanwhile is held and handled after, in order.
+  _onSas(m) {
+    if (this.state !== 'idle' || !this.sas) return this._protocolError('unexpected sas');
+    const nonce = fromHex(m.nonce);
+    if (!nonce) return this._protocolError('sas nonce is not 64 hex digits');
+    const { commit, nonce: ours } = this.sas;
+    this.sas = null;
+    this.held = [];
+    (async () => {
+      if ((await sasCommit(nonce)) !== commit) throw new Error('sas nonce does not match the commitment in hello');
+      return sasCode(this.peerFingerprint, this.fingerprint, nonce, ours);
+    })().then((code) => {
+      this.code = code;
+      this.emit({ type: 'code', code });
+    }, (e) => this._protocolError(e.message)).then(() => {
+      const held = this.held;
+      this.held = null;
+      for (const d of held || []) this._onMessage(d);
+    });
   }
 
   // ---------------------------------------------------------------- offer and consent
@@ -252,6 +299,7 @@ export class Receiver {
 
   async _onOffer(m) {
     if (this.state !== 'idle') return this._protocolError(this.state === 'hello' ? 'offer before hello' : 'unexpected offer');
+    if (this.sas) return this._protocolError('offer before sas (the sender committed to a nonce in its hello)');
     const problem = this._offerProblem(m);
     if (problem) return this._protocolError(problem);
     const transfer = m.transfer.toLowerCase();
@@ -271,7 +319,7 @@ export class Receiver {
     try {
       answer = await this.ask({
         peer: this.peer.name, kind: this.peer.kind, fingerprint: this.peerFingerprint,
-        short: shortFingerprint(this.peerFingerprint), transfer, files, count: files.length, total,
+        short: shortFingerprint(this.peerFingerprint), code: this.code, transfer, files, count: files.length, total,
       }, this.asking.signal);
     } catch (e) {
       answer = { accept: false, reason: `could not ask: ${e.message}` };
@@ -411,6 +459,7 @@ export class Receiver {
         : failed ? `${failed.path}: ${failed.reason || 'failed'}` : 'the sender closed before sending anything',
       peer: this.peer ? this.peer.name : null,
       fingerprint: this.peerFingerprint,
+      code: this.code,
       seconds: Math.round((performance.now() - this.started) / 100) / 10,
       files: this.files.map((f) => ({
         name: f.name || f.path, path: f.path, size: f.size, status: f.status, ...(f.reason ? { reason: f.reason } : {}),

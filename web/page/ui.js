@@ -17,6 +17,21 @@ export function fmtDuration(s) {
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(sec).padStart(2, '0')}` : `${m}:${String(sec).padStart(2, '0')}`;
 }
 
+// Fills el with "before", the verification code in bold, and "after"; an
+// empty code empties and hides el.
+export function showCode(el, code, before, after) {
+  if (!code) {
+    el.replaceChildren();
+    el.hidden = true;
+    return;
+  }
+  const digits = document.createElement('strong');
+  digits.className = 'sas-digits';
+  digits.textContent = code;
+  el.replaceChildren(before, digits, after);
+  el.hidden = false;
+}
+
 export const STATUS_TEXT = {
   queued: 'queued', sending: 'sending', receiving: 'receiving', checking: 'checking…', verified: 'received ✓',
   failed: 'failed', skipped: 'skipped', cancelled: 'cancelled', unsent: 'not sent', offered: 'offered',
