@@ -151,12 +151,13 @@ install: all
 # Debian 12 packages: build (-dev), and what the tests run for real
 # (avahi-daemon and its own D-Bus per simulated host, avahi-utils as the
 # independent DNS-SD peer, iproute2 for the namespaces, mandoc to lint the man page;
-# iperf3 and OpenSSH (scp) are the baselines `make bench` measures us against).
+# iperf3 and OpenSSH (scp) are the baselines `make bench` measures us against;
+# iptables plays the on-path attacker of t_attacker).
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
             libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev libcurl4-gnutls-dev libqrencode-dev \
             avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
-            chromium python3-aiortc iperf3 openssh-client openssh-server
+            chromium python3-aiortc iperf3 openssh-client openssh-server iptables
 
 # Node.js may come from elsewhere (this machine kind ships NodeSource's);
 # Debian's nodejs and npm are installed only when there is no node at all.
