@@ -29,6 +29,9 @@ int cmd_id(int argc, char *argv[]);
 int cmd_ping(int argc, char *argv[]);
 int cmd_send(int argc, char *argv[]);
 int cmd_receive(int argc, char *argv[]);
+int cmd_peers(int argc, char *argv[]);
+int cmd_trust(int argc, char *argv[]);
+int cmd_forget(int argc, char *argv[]);
 
 /* Prints "idrop-lan: CMD: MESSAGE" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
@@ -61,6 +64,25 @@ void cli_channel_link(struct idl_channel *ch, struct idl_link *out);
 /* Runs the main loop until ch has sent what it queued, or max_ms passed:
  * a last message (cancel, receipt) leaves before the connection closes. */
 void cli_drain(struct idl_channel *ch, unsigned max_ms);
+
+/* ---- known peers (cmd_peers.c) ---- */
+
+struct idl_known_peer;
+
+/* t (Unix seconds) as a local date, "2026-11-20", or with the time,
+ * "2026-11-20 10:31", into out. */
+void cli_format_date(gint64 t, bool with_time, char *out, size_t len);
+
+/* The command line that forgets name, with --state-dir when state_dir is
+ * not the default, quoted for a shell. Owned by the caller. */
+char *cli_forget_command(const char *state_dir, const char *name);
+
+/* The warning for a known name that comes with another fingerprint: lines
+ * ending in '\n', the first starting with first; both fingerprints in full,
+ * done (what was done instead: "Nothing was sent."), the forget command and
+ * then (what to do after it). Owned by the caller. */
+char *cli_known_warning(const char *first, const struct idl_known_peer *old, const char *new_fp,
+			const char *state_dir, const char *done, const char *then);
 
 /* Prints n as one line of JSON on stdout and flushes; takes ownership of n. */
 void cli_print_json(JsonNode *n);

@@ -17,6 +17,7 @@
 #include "discovery/txt.h"
 #include "transfer/files.h"
 #include "transfer/sender.h"
+#include "transport/known.h"
 
 #define TICK_MS 100
 
@@ -34,6 +35,8 @@ struct send {
 	struct cli_progress *progress;
 	guint tick, deadline;
 	gint64 t_start;             /* the channel opened */
+	struct idl_known *known;    /* known_peers, for pinning the target's name */
+	const char *state_dir;
 	int exit_code;              /* -1 while running */
 	char *failure;
 };
@@ -207,6 +210,70 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 			res->port, shortfp[0] ? shortfp : "unknown: learned on connect");
 }
 
+/* ---- known peers ---- */
+
+/* Pinning: a name known_peers has with another fingerprint is refused
+ * before our offer goes out, whether the name was typed or found from a
+ * host name, and whether it is a device or a browser tab. An IP target has
+ * no name discovery vouched for: nothing to pin. */
+static bool vet_target(const struct idl_resolved *res, void *user)
+{
+	struct send *s = user;
+	const struct idl_known_peer *old;
+	char *warning;
+
+	if (!res->name[0] || !res->fingerprint[0])
+		return true;
+	old = idl_known_find_name(s->known, res->name);
+	if (!old || g_ascii_strcasecmp(old->fingerprint, res->fingerprint) == 0)
+		return true;
+	warning = cli_known_warning("idrop-lan: send: ", old, res->fingerprint, s->state_dir, "Nothing was sent.",
+				    "then send again, and compare the verification code with the one the receiver shows.");
+	fputs(warning, stderr);
+	g_free(warning);
+	stop(s, IDL_EXIT_FINGERPRINT, "refused: \"%s\" does not have the fingerprint it had before (see above)",
+	     res->name);
+	return false;
+}
+
+/* An IP target's id is compared by hand; say when it is one we know. */
+static void note_known_id(const struct send *s, const char *fp)
+{
+	const struct idl_known_peer *p = idl_known_find_fingerprint(s->known, fp);
+	char since[16];
+
+	if (!p)
+		return;
+	cli_format_date(p->first_seen, false, since, sizeof(since));
+	fprintf(stderr, "idrop-lan: send: that id is the known peer \"%s\" (%s, since %s)\n", p->name,
+		idl_known_trusted(s->known, fp) ? "trusted" : "seen", since);
+}
+
+/* After a verified transfer the target's name is pinned to its key (or its
+ * last-seen time moves). Nothing is recorded for an IP target: the only
+ * name at hand would be /api/info's, plain HTTP that nothing in this
+ * session vouched for, and pinning it would refuse the real device later. */
+static void remember_target(struct send *s)
+{
+	const struct idl_resolved *res = cli_connect_target(s->conn);
+	struct idl_peer *p = cli_connect_peer(s->conn);
+	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
+	GError *err = NULL;
+	int r;
+
+	if (!res->name[0] || !p)
+		return;
+	r = idl_known_remember(s->state_dir, res->name, idl_peer_remote_fingerprint(p), &err);
+	idl_fingerprint_short(idl_peer_remote_fingerprint(p), shortfp);
+	if (r == 1 && !s->quiet && !s->json)
+		fprintf(stderr, "idrop-lan: send: remembered \"%s\" (id %s) as a known peer: another id under this "
+			"name will be refused\n", res->name, shortfp);
+	if (r < 0) {
+		cli_error("send", "not remembered as a known peer: %s", err->message);
+		g_error_free(err);
+	}
+}
+
 /* People who want to be sure nobody sits in between compare this with the
  * code the receiver shows (docs/PROTOCOL.md, "Verification code"). */
 static void on_code(struct idl_sender *sender, const char *code, void *user)
@@ -233,9 +300,11 @@ static void on_connected(struct idl_peer *p, void *user)
 		g_source_remove(s->deadline);
 		s->deadline = 0;
 	}
-	if (!cli_connect_target(s->conn)->fingerprint[0] && !s->quiet && !s->json)
+	if (!cli_connect_target(s->conn)->fingerprint[0] && !s->quiet && !s->json) {
 		fprintf(stderr, "idrop-lan: send: connected to id %s: compare it with `idrop-lan id` on the device\n",
 			idl_peer_remote_fingerprint(p));
+		note_known_id(s, idl_peer_remote_fingerprint(p));
+	}
 	s->ch = idl_peer_open_channel(p, "idrop", "idrop/1", true, &ccb, s, &err);
 	if (!s->ch) {
 		stop(s, IDL_EXIT_LOST, "data channel: %s", err->message);
@@ -376,11 +445,13 @@ int cmd_send(int argc, char *argv[])
 		goto out;
 	}
 	state_dir = cli_state_dir(state_opt);
-	if (idl_identity_load_or_create(state_dir, &s.id, &err) < 0) {
+	if (idl_identity_load_or_create(state_dir, &s.id, &err) < 0 || idl_known_load(state_dir, &s.known, &err) < 0) {
 		cli_error("send", "%s", err->message);
 		s.exit_code = IDL_EXIT_FAILURE;
 		goto out;
 	}
+	s.state_dir = state_dir;
+	copt.vet = vet_target;
 	copt.target = argv[optind];
 	copt.timeout_ms = s.timeout_ms;
 	copt.id = s.id;
@@ -413,6 +484,8 @@ int cmd_send(int argc, char *argv[])
 		cli_drain(s.ch, 1000);   /* our cancel, if any, goes out first */
 	if (s.failure)
 		cli_error("send", "%s", s.failure);
+	if (s.exit_code == IDL_EXIT_OK)
+		remember_target(&s);
 	print_summary(&s);
 out:
 	if (s.tick)
@@ -424,6 +497,7 @@ out:
 	cli_connect_free(s.conn);
 	idl_sender_free(s.sender);
 	idl_identity_free(s.id);
+	idl_known_free(s.known);
 	if (s.files)
 		g_ptr_array_unref(s.files);
 	if (skipped)
@@ -431,5 +505,6 @@ out:
 	g_free(s.failure);
 	g_free(msg);
 	g_free(state_dir);
+	g_clear_error(&err);
 	return s.exit_code;
 }

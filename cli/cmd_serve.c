@@ -19,6 +19,7 @@
 #include "discovery/mdns.h"
 #include "discovery/txt.h"
 #include "transport/identity.h"
+#include "transport/known.h"
 #include "web/api.h"
 #include "web/devices.h"
 #include "web/http.h"
@@ -125,8 +126,9 @@ static void usage(FILE *f, bool once)
 			: "Usage: idrop-lan serve [OPTIONS]\n"
 			  "Advertises this device on the local network and receives files.\n\n");
 	fprintf(f,
-		"  --accept POLICY    ask (on the terminal; refuse without one), all or none\n"
-		"                     (default ask)\n"
+		"  --accept POLICY    ask (on the terminal; refuse without one), trusted (peers\n"
+		"                     marked with `idrop-lan trust` unasked, the others as ask),\n"
+		"                     all or none (default ask)\n"
 		"  --name NAME        display name (default: the host name)\n"
 		"  --port PORT        HTTP port (default %u, or a free one if taken; 0 = any)\n"
 		"  --interface IF     advertise and listen only on this interface\n"
@@ -259,6 +261,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	const char *cmd = once ? "receive" : "serve";
 	const char *name = g_get_host_name(), *state_opt = NULL, *dir_opt = NULL;
 	struct idl_identity *id = NULL;
+	struct idl_known *known = NULL;
 	struct idl_http *http = NULL;
 	struct idl_signal *signal = NULL;
 	struct idl_mdns *mdns = NULL;
@@ -311,6 +314,10 @@ static int serve_main(int argc, char *argv[], bool once)
 	state_dir = cli_state_dir(state_opt);
 	if (idl_identity_load_or_create(state_dir, &id, &err) < 0)
 		goto fail;
+	/* Read for every offer; a file that would refuse them all stops us now. */
+	if (idl_known_load(state_dir, &known, &err) < 0)
+		goto fail;
+	idl_known_free(known);
 	if (dir_opt)
 		dl_dir = g_strdup(dir_opt);
 	else if (g_get_user_special_dir(G_USER_DIRECTORY_DOWNLOAD))
@@ -332,6 +339,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	partial_dir = g_build_filename(state_dir, "partial", NULL);
 	iopt.state_dir = partial_dir;
 	iopt.name = name;
+	iopt.known_dir = state_dir;
 	iopt.fingerprint = s.dev.fingerprint;
 	s.incoming = cli_incoming_new(&iopt, on_ended, &s);
 	idl_signal_new(http, id, hopt.interface, &scb, &s, &signal);

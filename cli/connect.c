@@ -117,6 +117,10 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 	c->target = *res;
 	if (c->cb->resolved)
 		c->cb->resolved(res, c->user);
+	if (c->o.vet && !c->o.vet(res, c->user)) {
+		c->over = true;
+		return;
+	}
 	idl_peer_new(c->o.id, c->o.interface, c->o.timeout_ms, &pcb, c, &c->peer, NULL);
 	offer = idl_peer_create_offer(c->peer, c->o.dtls_client, &e);
 	if (!offer) {

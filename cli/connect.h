@@ -27,6 +27,11 @@ struct cli_connect_options {
 	unsigned timeout_ms;          /* discovery is bounded by min(this, 5 s) */
 	enum idl_mdns_backend backend;
 	const struct idl_identity *id;/* borrowed, outlives the connection */
+	/* Called with the callbacks' user after resolved, before anything is
+	 * sent to the device: false ends the attempt there (send's pinning: a
+	 * known name with another fingerprint must not even get our offer). No
+	 * callback follows; the caller reports. May be NULL. */
+	bool (*vet)(const struct idl_resolved *res, void *user);
 };
 
 struct cli_connect_callbacks {

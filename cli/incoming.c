@@ -16,6 +16,7 @@
 #include "sctp/sctp.h"
 #include "transfer/receiver.h"
 #include "transport/identity.h"
+#include "transport/known.h"
 
 #define ASK_TIMEOUT_S 60
 #define LIST_FILES 5          /* file names shown with the question */
@@ -33,6 +34,9 @@ struct conn {
 	size_t offer_files;           /* the offer being asked about */
 	uint64_t offer_total;
 	char code[8];                 /* verification code, "" when the sender has none */
+	/* known_peers on the offer being decided (check_known) */
+	char known_note[96];          /* ", new", ", known since 2026-11-20", ", trusted" */
+	bool trusted;
 };
 
 struct cli_incoming {
@@ -56,8 +60,10 @@ int cli_parse_accept(const char *cmd, const char *s, enum cli_accept_policy *out
 		*out = CLI_ACCEPT_ALL;
 	else if (!strcmp(s, "none"))
 		*out = CLI_ACCEPT_NONE;
+	else if (!strcmp(s, "trusted"))
+		*out = CLI_ACCEPT_TRUSTED;
 	else {
-		cli_error(cmd, "--accept must be ask, all or none, not \"%s\"", s);
+		cli_error(cmd, "--accept must be ask, trusted, all or none, not \"%s\"", s);
 		return -1;
 	}
 	return 0;
@@ -72,8 +78,8 @@ static const char *who(struct conn *c, char *buf, size_t len)
 	st.peer_name[0] = 0;
 	if (c->r)
 		idl_receiver_stats(c->r, &st);
-	g_snprintf(buf, len, "\"%s\" [fingerprint %s%s%s]", st.peer_name[0] ? st.peer_name : "?", shortfp,
-		   c->code[0] ? ", code " : "", c->code);
+	g_snprintf(buf, len, "\"%s\" [fingerprint %s%s%s%s]", st.peer_name[0] ? st.peer_name : "?", shortfp,
+		   c->known_note, c->code[0] ? ", code " : "", c->code);
 	return buf;
 }
 
@@ -172,7 +178,7 @@ static gboolean on_ask_timeout(gpointer user)
 static void ask_next(struct cli_incoming *in)
 {
 	struct conn *c = g_queue_peek_head(&in->asking);
-	char total[32], w[128];
+	char total[32], w[256];
 
 	if (!c || in->stdin_watch)
 		return;
@@ -184,14 +190,101 @@ static void ask_next(struct cli_incoming *in)
 	in->ask_timeout = g_timeout_add_seconds(ASK_TIMEOUT_S, on_ask_timeout, in);
 }
 
+/* ---- known peers (pinning, trust) ---- */
+
+enum pin { PIN_OK, PIN_CHANGED, PIN_UNREADABLE };
+
+/* What known_peers says of this sender: its note in who(), whether it is
+ * trusted, and PIN_CHANGED (*warning set, owned by the caller) when its
+ * name is known with another fingerprint. Read afresh for every offer, so
+ * `trust` and `forget` apply without restarting serve. */
+static enum pin check_known(struct conn *c, const struct idl_offer_info *info, char **warning)
+{
+	const struct idl_known_peer *byname, *byfp;
+	struct idl_known *k = NULL;
+	GError *err = NULL;
+	char since[16];
+
+	c->trusted = false;
+	c->known_note[0] = 0;
+	if (idl_known_load(c->in->o.known_dir, &k, &err) < 0) {
+		say(c, "cannot check the sender against the known peers: %s", err->message);
+		g_error_free(err);
+		return PIN_UNREADABLE;
+	}
+	byname = idl_known_find_name(k, info->peer_name);
+	byfp = byname ? byname : idl_known_find_fingerprint(k, info->peer_fingerprint);
+	if (byname && g_ascii_strcasecmp(byname->fingerprint, info->peer_fingerprint) != 0) {
+		*warning = cli_known_warning("", byname, info->peer_fingerprint, c->in->o.known_dir,
+					     "Its offer was declined.",
+					     "then have it send again, and compare the verification code before accepting.");
+		g_strlcpy(c->known_note, ", NOT the one known by this name", sizeof(c->known_note));
+		idl_known_free(k);
+		return PIN_CHANGED;
+	}
+	c->trusted = idl_known_trusted(k, info->peer_fingerprint);
+	if (byfp)
+		cli_format_date(byfp->first_seen, false, since, sizeof(since));
+	if (c->trusted)
+		g_strlcpy(c->known_note, ", trusted", sizeof(c->known_note));
+	else if (byname)
+		g_snprintf(c->known_note, sizeof(c->known_note), ", known since %s", since);
+	else if (byfp)
+		g_snprintf(c->known_note, sizeof(c->known_note), ", known as \"%s\" since %s", byfp->name, since);
+	else
+		g_strlcpy(c->known_note, ", new", sizeof(c->known_note));
+	idl_known_free(k);
+	return PIN_OK;
+}
+
+/* Declines an offer check_known refused, loudly. */
+static void refuse_known(struct conn *c, struct idl_receiver *r, enum pin pin, char *warning,
+			 const struct idl_offer_info *info)
+{
+	char *forget, *reason;
+
+	if (pin == PIN_UNREADABLE) {
+		say(c, "declined: the known peers cannot be checked (see above)");
+		idl_receiver_decide(r, false, "the receiving device cannot read its list of known peers");
+		return;
+	}
+	g_strchomp(warning);
+	say(c, "%s", warning);
+	forget = cli_forget_command(c->in->o.known_dir, info->peer_name);
+	reason = g_strdup_printf("this device knows \"%s\" with another fingerprint; if your identity changed, "
+				 "its user must first run: %s", info->peer_name, forget);
+	idl_receiver_decide(r, false, reason);
+	g_free(reason);
+	g_free(forget);
+}
+
+/* After a verified transfer: the sender's name is pinned to its key from
+ * now on (or its last-seen time moves). */
+static void remember_sender(struct conn *c, const char *name)
+{
+	const char *fp = idl_peer_remote_fingerprint(c->peer);
+	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
+	GError *err = NULL;
+	int r = idl_known_remember(c->in->o.known_dir, name, fp, &err);
+
+	idl_fingerprint_short(fp, shortfp);
+	if (r == 1)
+		say(c, "remembered: \"%s\" [fingerprint %s] is a known peer now (idrop-lan peers)", name, shortfp);
+	if (r < 0) {
+		say(c, "not remembered as a known peer: %s", err->message);
+		g_error_free(err);
+	}
+}
+
 /* ---- the receiver ---- */
 
 static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, void *user)
 {
 	struct conn *c = user;
 	struct cli_incoming *in = c->in;
-	char total[32], held[32], size[32], w[128];
+	char total[32], held[32], size[32], w[256], *warning = NULL;
 	size_t n = info->offer->n_files;
+	enum pin pin = check_known(c, info, &warning);
 
 	g_strlcpy(c->code, info->code ? info->code : "", sizeof(c->code));
 	say(c, "incoming: %zu file%s (%s) from %s%s%s", n, n == 1 ? "" : "s",
@@ -203,11 +296,17 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 	if (n > LIST_FILES)
 		say(c, "  ... and %zu more", n - LIST_FILES);
 
-	if (in->o.policy == CLI_ACCEPT_ALL) {
-		idl_receiver_decide(r, true, NULL);
-	} else if (in->o.policy == CLI_ACCEPT_NONE) {
+	if (in->o.policy == CLI_ACCEPT_NONE) {
 		say(c, "declined (--accept=none)");
 		idl_receiver_decide(r, false, "this device accepts no files");
+	} else if (pin != PIN_OK) {
+		refuse_known(c, r, pin, warning, info);
+	} else if (in->o.policy == CLI_ACCEPT_ALL || (in->o.policy == CLI_ACCEPT_TRUSTED && c->trusted)) {
+		idl_receiver_decide(r, true, NULL);
+	} else if (in->o.policy == CLI_ACCEPT_TRUSTED && !isatty(STDIN_FILENO)) {
+		say(c, "declined: not a trusted peer, and no terminal to ask on; after comparing ids, "
+		       "`idrop-lan trust NAME` makes it one");
+		idl_receiver_decide(r, false, "the receiving device takes files from trusted peers only");
 	} else if (!isatty(STDIN_FILENO)) {
 		say(c, "declined: no terminal to ask on; start serve with --accept=all to take files unasked");
 		idl_receiver_decide(r, false, "nobody is at the receiving device to accept it");
@@ -217,6 +316,7 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 		g_queue_push_tail(&in->asking, c);
 		ask_next(in);
 	}
+	g_free(warning);
 }
 
 static gboolean on_tick(gpointer user)
@@ -247,7 +347,7 @@ static void on_transfer_done(struct idl_receiver *r, enum idl_xfer_result res, c
 {
 	struct conn *c = user;
 	struct idl_receiver_stats st;
-	char w[128], total[32];
+	char w[256], total[32];
 
 	idl_receiver_stats(r, &st);
 	if (c->tick)
@@ -260,6 +360,7 @@ static void on_transfer_done(struct idl_receiver *r, enum idl_xfer_result res, c
 	if (res == IDL_XFER_OK) {
 		say(c, "done: %u file%s (%s) from %s, all verified", st.files, st.files == 1 ? "" : "s",
 		    cli_format_size(st.total, total, sizeof(total)), who(c, w, sizeof(w)));
+		remember_sender(c, st.peer_name);
 	} else {
 		c->any_bad = true;
 		if (res != IDL_XFER_DECLINED)
@@ -271,7 +372,7 @@ static void on_finished(struct idl_receiver *r, enum idl_xfer_result res, const 
 {
 	struct conn *c = user;
 	struct cli_incoming *in = c->in;
-	char w[128];
+	char w[256];
 
 	/* A question still on screen for it is void now. */
 	if (g_queue_peek_head(&in->asking) == c) {

@@ -14,12 +14,15 @@ enum cli_accept_policy {
 	CLI_ACCEPT_ASK,     /* ask on the terminal; refuse when there is none */
 	CLI_ACCEPT_ALL,
 	CLI_ACCEPT_NONE,
+	CLI_ACCEPT_TRUSTED, /* trusted peers (known_peers) unasked; the others as ASK */
 };
 
 struct cli_incoming_options {
 	const char *dir;        /* download folder */
 	const char *state_dir;  /* where resume records go (serve: STATE/partial) */
 	const char *name;       /* our display name, for hello */
+	const char *known_dir;  /* the state directory: known_peers pins sender names,
+	                           says who is trusted, and records verified senders */
 	const char *fingerprint;/* ours, for the verification code; NULL: none */
 	enum cli_accept_policy policy;
 	bool progress;          /* a progress bar for each transfer (receive) */
@@ -44,7 +47,7 @@ void cli_incoming_peer_closed(struct cli_incoming *in, struct idl_peer *p);
 /* Stops every transfer (partial files kept for a resume). NULL is a no-op. */
 void cli_incoming_free(struct cli_incoming *in);
 
-/* Parses --accept=ask|all|none. Returns 0, or -1 after telling the user. */
+/* Parses --accept=ask|trusted|all|none. Returns 0, or -1 after telling the user. */
 int cli_parse_accept(const char *cmd, const char *s, enum cli_accept_policy *out);
 
 #endif

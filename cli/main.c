@@ -18,6 +18,9 @@ static const struct {
 	{ "receive", cmd_receive, "receive one transfer into a folder, then exit" },
 	{ "ping", cmd_ping, "connect to a device and time each phase, round trips and throughput" },
 	{ "id", cmd_id, "print this device's name and fingerprint" },
+	{ "peers", cmd_peers, "list the peers met before, pinned to their fingerprints" },
+	{ "trust", cmd_trust, "trust a known peer: --accept=trusted takes its files unasked" },
+	{ "forget", cmd_forget, "forget a known peer, to accept a new fingerprint for it" },
 };
 
 static void usage(FILE *f)

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "transport/known.h"
+
 static const struct {
 	const char *token;
 	unsigned bit;
@@ -13,18 +15,13 @@ static const struct {
 	{ "webrtc", IDL_CAP_WEBRTC },
 };
 
+/* The rule lives with known_peers (transport/known.h), which keys on these
+ * names and sits below discovery: one rule, not two copies. */
+G_STATIC_ASSERT(IDL_TXT_NAME_MAX == IDL_KNOWN_NAME_MAX);
+
 gboolean idl_txt_name_valid(const char *s, size_t len)
 {
-	if (len == 0 || len > IDL_TXT_NAME_MAX)
-		return FALSE;
-	if (!g_utf8_validate(s, (gssize)len, NULL))
-		return FALSE;
-	for (const char *p = s; p < s + len; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-		if (g_unichar_iscntrl(c) || c == 0)
-			return FALSE;
-	}
-	return TRUE;
+	return idl_known_name_valid(s, len);
 }
 
 gboolean idl_txt_tab_valid(const char *s, size_t len)

@@ -1,0 +1,69 @@
+/* libFuzzer target: the known_peers parser. The file lives in the state
+ * directory, where another program, a hand edit or a disk that lost power
+ * may have left anything. Any input must give 0 or -EINVAL (with a message
+ * and no list); a list accepted must hold only valid entries, and format
+ * to text that parses back to the same text. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transport/known.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_entries(const struct idl_known *k)
+{
+	for (guint i = 0; i < idl_known_count(k); i++) {
+		const struct idl_known_peer *p = idl_known_get(k, i);
+
+		if (strlen(p->fingerprint) != IDL_FINGERPRINT_HEX_LEN ||
+		    strspn(p->fingerprint, "0123456789abcdef") != IDL_FINGERPRINT_HEX_LEN ||
+		    !idl_known_name_valid(p->name, strlen(p->name)) || idl_known_find_name(k, p->name) != p)
+			abort();
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct idl_known *k = NULL, *again = NULL;
+	GError *err = NULL;
+	char *text, *text2;
+	int r;
+
+	r = idl_known_parse((const char *)data, size, &k, &err);
+	if (r != 0 && r != -EINVAL)
+		abort();
+	if (r != 0) {
+		if (k || !err)
+			abort();
+		g_error_free(err);
+		return 0;
+	}
+	if (!k || err)
+		abort();
+	check_entries(k);
+	text = idl_known_format(k);
+	if (idl_known_parse(text, strlen(text), &again, NULL) != 0 || idl_known_count(again) != idl_known_count(k))
+		abort();
+	text2 = idl_known_format(again);
+	if (strcmp(text, text2) != 0)
+		abort();
+	/* The edits keep the list valid too. */
+	if (idl_known_count(k) > 0) {
+		const struct idl_known_peer *p = idl_known_get(k, 0);
+		char name[IDL_KNOWN_NAME_MAX + 1], fp[IDL_FINGERPRINT_HEX_LEN + 1];
+
+		memcpy(name, p->name, sizeof(name));
+		memcpy(fp, p->fingerprint, sizeof(fp));
+		if (idl_known_record(k, name, fp, 0) != 0 || idl_known_trust(k, name) < 1 || !idl_known_trusted(k, fp) ||
+		    idl_known_forget(k, fp) < 1 || idl_known_find_fingerprint(k, fp))
+			abort();
+		check_entries(k);
+	}
+	g_free(text);
+	g_free(text2);
+	idl_known_free(k);
+	idl_known_free(again);
+	return 0;
+}

@@ -1,0 +1,633 @@
+/* known: the known_peers file (see known.h). The parser refuses rather
+ * than skips: a line it could not read may have been a pin, and dropping a
+ * pin silently is what an impostor wants. Writers serialise on a lock file
+ * and replace the file by rename, so readers never see half a file and no
+ * writer loses another's entry. */
+#include "transport/known.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <gio/gio.h>
+
+#define LOCK_NAME IDL_KNOWN_FILE ".lock"
+#define LOCK_WAIT_MS 5000
+#define TIME_LEN 20                      /* "2026-11-20T10:31:02Z" */
+#define HEADER "# idrop-lan known peers: FINGERPRINT trusted|seen FIRST_SEEN LAST_SEEN NAME\n" \
+	       "# Written by idrop-lan; see `idrop-lan peers`, `trust` and `forget`.\n"
+
+struct idl_known {
+	GArray *peers;                   /* struct idl_known_peer */
+};
+
+static int set_error(GError **err, int errnum, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static int set_error(GError **err, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_set_error_literal(err, G_IO_ERROR, g_io_error_from_errno(errnum), msg);
+	g_free(msg);
+	return -errnum;
+}
+
+gboolean idl_known_name_valid(const char *s, size_t len)
+{
+	if (s == NULL || len == 0 || len > IDL_KNOWN_NAME_MAX)
+		return FALSE;
+	/* With a length, g_utf8_validate also refuses NUL bytes. */
+	if (!g_utf8_validate(s, (gssize)len, NULL))
+		return FALSE;
+	for (const char *p = s; p < s + len; p = g_utf8_next_char(p))
+		if (g_unichar_iscntrl(g_utf8_get_char(p)))
+			return FALSE;
+	return TRUE;
+}
+
+struct idl_known *idl_known_new(void)
+{
+	struct idl_known *k = g_new0(struct idl_known, 1);
+
+	k->peers = g_array_new(FALSE, TRUE, sizeof(struct idl_known_peer));
+	return k;
+}
+
+void idl_known_free(struct idl_known *k)
+{
+	if (k == NULL)
+		return;
+	g_array_unref(k->peers);
+	g_free(k);
+}
+
+/* 64 lowercase hex digits from any form idl_fingerprint_parse takes. */
+static int normalize_fp(const char *text, char out[IDL_FINGERPRINT_HEX_LEN + 1])
+{
+	unsigned char raw[IDL_FINGERPRINT_SIZE];
+
+	if (text == NULL || idl_fingerprint_parse(text, raw) < 0)
+		return -EINVAL;
+	idl_fingerprint_to_hex(raw, out);
+	return 0;
+}
+
+/* ---- time ---- */
+
+void idl_known_format_time(gint64 t, char out[TIME_LEN + 1])
+{
+	GDateTime *dt = g_date_time_new_from_unix_utc(t);
+
+	if (dt == NULL) {
+		g_strlcpy(out, "1970-01-01T00:00:00Z", TIME_LEN + 1);
+		return;
+	}
+	/* Not g_date_time_format's %Y, which does not pad years below 1000. */
+	g_snprintf(out, TIME_LEN + 1, "%04d-%02d-%02dT%02d:%02d:%02dZ", g_date_time_get_year(dt),
+		   g_date_time_get_month(dt), g_date_time_get_day_of_month(dt), g_date_time_get_hour(dt),
+		   g_date_time_get_minute(dt), g_date_time_get_second(dt));
+	g_date_time_unref(dt);
+}
+
+static int digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/* Exactly the form idl_known_format_time writes, and a real date. */
+static int parse_time(const char *s, gint64 *out)
+{
+	static const char pattern[] = "dddd-dd-ddTdd:dd:ddZ";
+	GDateTime *dt;
+
+	for (size_t i = 0; i < TIME_LEN; i++)
+		if (pattern[i] == 'd' ? !g_ascii_isdigit(s[i]) : s[i] != pattern[i])
+			return -EINVAL;
+	if (digits(s, 4) < 1 || digits(s + 17, 2) > 59)
+		return -EINVAL;
+	dt = g_date_time_new_utc(digits(s, 4), digits(s + 5, 2), digits(s + 8, 2), digits(s + 11, 2),
+				 digits(s + 14, 2), digits(s + 17, 2));
+	if (dt == NULL)
+		return -EINVAL;
+	*out = g_date_time_to_unix(dt);
+	g_date_time_unref(dt);
+	return 0;
+}
+
+/* ---- parsing ---- */
+
+/* One entry line (no '\n'). Returns 0, or -EINVAL with *why. */
+static int parse_entry(const char *line, size_t len, struct idl_known_peer *p, const char **why)
+{
+	char fp[IDL_FINGERPRINT_HEX_LEN + 1];
+	const char *cur = line, *end = line + len;
+
+	memset(p, 0, sizeof(*p));
+	if (len < IDL_FINGERPRINT_HEX_LEN + 1 || line[IDL_FINGERPRINT_HEX_LEN] != ' ') {
+		*why = "it does not start with a fingerprint of 64 hex digits and a space";
+		return -EINVAL;
+	}
+	memcpy(fp, line, IDL_FINGERPRINT_HEX_LEN);
+	fp[IDL_FINGERPRINT_HEX_LEN] = '\0';
+	if (normalize_fp(fp, p->fingerprint) < 0) {
+		*why = "the fingerprint is not 64 hex digits";
+		return -EINVAL;
+	}
+	cur += IDL_FINGERPRINT_HEX_LEN + 1;
+	if ((size_t)(end - cur) > 8 && memcmp(cur, "trusted ", 8) == 0) {
+		p->trusted = true;
+		cur += 8;
+	} else if ((size_t)(end - cur) > 5 && memcmp(cur, "seen ", 5) == 0) {
+		cur += 5;
+	} else {
+		*why = "the status after the fingerprint is not \"trusted\" or \"seen\"";
+		return -EINVAL;
+	}
+	if (end - cur < 2 * (TIME_LEN + 1) || cur[TIME_LEN] != ' ' || cur[2 * TIME_LEN + 1] != ' ' ||
+	    parse_time(cur, &p->first_seen) < 0 || parse_time(cur + TIME_LEN + 1, &p->last_seen) < 0) {
+		*why = "the first and last seen times are not two UTC times like 2026-11-20T10:31:02Z";
+		return -EINVAL;
+	}
+	cur += 2 * (TIME_LEN + 1);
+	if (!idl_known_name_valid(cur, (size_t)(end - cur))) {
+		*why = "the name at the end is not 1 to 63 bytes of UTF-8 text without control characters";
+		return -EINVAL;
+	}
+	memcpy(p->name, cur, (size_t)(end - cur));
+	return 0;
+}
+
+/* Adds p to k unless its name is already there (seen: lowercased names). */
+static int add_parsed(struct idl_known *k, GHashTable *seen, const struct idl_known_peer *p, const char **why)
+{
+	char *key;
+
+	if (k->peers->len >= IDL_KNOWN_PEERS_MAX) {
+		*why = "there are more than " G_STRINGIFY(IDL_KNOWN_PEERS_MAX) " peers";
+		return -EINVAL;
+	}
+	key = g_ascii_strdown(p->name, -1);
+	if (!g_hash_table_add(seen, key)) {
+		*why = "an earlier line has the same name (names are compared without regard to ASCII case)";
+		return -EINVAL;
+	}
+	g_array_append_val(k->peers, *p);
+	return 0;
+}
+
+int idl_known_parse(const char *text, size_t len, struct idl_known **out, GError **err)
+{
+	struct idl_known *k = idl_known_new();
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	const char *cur = text, *end = text + len, *why = NULL;
+	struct idl_known_peer p;
+	unsigned line = 0;
+	int r = 0;
+
+	*out = NULL;
+	if (len > IDL_KNOWN_FILE_MAX || (len > 0 && memchr(text, '\0', len) != NULL)) {
+		r = set_error(err, EINVAL, "it is over %d bytes or holds a NUL byte: it is not a known_peers file",
+			      IDL_KNOWN_FILE_MAX);
+		goto fail;
+	}
+	while (cur < end) {
+		const char *nl = memchr(cur, '\n', (size_t)(end - cur));
+		size_t n = (size_t)((nl ? nl : end) - cur);
+
+		line++;
+		if (n > 0 && cur[0] != '#') {
+			r = parse_entry(cur, n, &p, &why);
+			if (r == 0)
+				r = add_parsed(k, seen, &p, &why);
+			if (r < 0) {
+				r = set_error(err, EINVAL, "line %u: %s", line, why);
+				goto fail;
+			}
+		}
+		cur = nl ? nl + 1 : end;
+	}
+	*out = k;
+	k = NULL;
+fail:
+	g_hash_table_unref(seen);
+	idl_known_free(k);
+	return r;
+}
+
+char *idl_known_format(const struct idl_known *k)
+{
+	GString *s = g_string_new(HEADER);
+	char first[TIME_LEN + 1], last[TIME_LEN + 1];
+
+	for (guint i = 0; i < k->peers->len; i++) {
+		const struct idl_known_peer *p = &g_array_index(k->peers, struct idl_known_peer, i);
+
+		idl_known_format_time(p->first_seen, first);
+		idl_known_format_time(p->last_seen, last);
+		g_string_append_printf(s, "%s %s %s %s %s\n", p->fingerprint, p->trusted ? "trusted" : "seen",
+				       first, last, p->name);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* ---- lookups and edits ---- */
+
+guint idl_known_count(const struct idl_known *k)
+{
+	return k->peers->len;
+}
+
+const struct idl_known_peer *idl_known_get(const struct idl_known *k, guint i)
+{
+	g_return_val_if_fail(i < k->peers->len, NULL);
+	return &g_array_index(k->peers, struct idl_known_peer, i);
+}
+
+const struct idl_known_peer *idl_known_find_name(const struct idl_known *k, const char *name)
+{
+	for (guint i = 0; name != NULL && i < k->peers->len; i++)
+		if (g_ascii_strcasecmp(g_array_index(k->peers, struct idl_known_peer, i).name, name) == 0)
+			return &g_array_index(k->peers, struct idl_known_peer, i);
+	return NULL;
+}
+
+const struct idl_known_peer *idl_known_find_fingerprint(const struct idl_known *k, const char *fp)
+{
+	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
+
+	if (normalize_fp(fp, hex) < 0)
+		return NULL;
+	for (guint i = 0; i < k->peers->len; i++)
+		if (strcmp(g_array_index(k->peers, struct idl_known_peer, i).fingerprint, hex) == 0)
+			return &g_array_index(k->peers, struct idl_known_peer, i);
+	return NULL;
+}
+
+bool idl_known_trusted(const struct idl_known *k, const char *fp)
+{
+	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
+
+	if (normalize_fp(fp, hex) < 0)
+		return false;
+	for (guint i = 0; i < k->peers->len; i++) {
+		const struct idl_known_peer *p = &g_array_index(k->peers, struct idl_known_peer, i);
+		if (p->trusted && strcmp(p->fingerprint, hex) == 0)
+			return true;
+	}
+	return false;
+}
+
+bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key)
+{
+	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
+
+	if (key == NULL)
+		return false;
+	if (normalize_fp(key, hex) == 0)
+		return strcmp(p->fingerprint, hex) == 0;
+	return g_ascii_strcasecmp(p->name, key) == 0;
+}
+
+int idl_known_record(struct idl_known *k, const char *name, const char *fp, gint64 now)
+{
+	struct idl_known_peer p = { .first_seen = now, .last_seen = now };
+	struct idl_known_peer *old;
+
+	if (normalize_fp(fp, p.fingerprint) < 0 || name == NULL || !idl_known_name_valid(name, strlen(name)))
+		return -EINVAL;
+	old = (struct idl_known_peer *)idl_known_find_name(k, name);
+	if (old != NULL) {
+		if (strcmp(old->fingerprint, p.fingerprint) != 0)
+			return -EEXIST;
+		old->last_seen = now;
+		return 0;
+	}
+	if (k->peers->len >= IDL_KNOWN_PEERS_MAX)
+		return -ENOSPC;
+	g_strlcpy(p.name, name, sizeof(p.name));
+	/* Trust is the fingerprint's: a new name for it inherits it. */
+	p.trusted = idl_known_trusted(k, p.fingerprint);
+	g_array_append_val(k->peers, p);
+	return 1;
+}
+
+int idl_known_trust(struct idl_known *k, const char *key)
+{
+	const struct idl_known_peer *hit = NULL;
+	char fp[IDL_FINGERPRINT_HEX_LEN + 1];
+	int n = 0;
+
+	for (guint i = 0; hit == NULL && i < k->peers->len; i++)
+		if (idl_known_peer_matches(&g_array_index(k->peers, struct idl_known_peer, i), key))
+			hit = &g_array_index(k->peers, struct idl_known_peer, i);
+	if (hit == NULL)
+		return -ENOENT;
+	memcpy(fp, hit->fingerprint, sizeof(fp));
+	for (guint i = 0; i < k->peers->len; i++) {
+		struct idl_known_peer *p = &g_array_index(k->peers, struct idl_known_peer, i);
+		if (strcmp(p->fingerprint, fp) == 0) {
+			p->trusted = true;
+			n++;
+		}
+	}
+	return n;
+}
+
+int idl_known_forget(struct idl_known *k, const char *key)
+{
+	int n = 0;
+
+	for (guint i = k->peers->len; i-- > 0;) {
+		if (idl_known_peer_matches(&g_array_index(k->peers, struct idl_known_peer, i), key)) {
+			g_array_remove_index(k->peers, i);
+			n++;
+		}
+	}
+	return n > 0 ? n : -ENOENT;
+}
+
+/* ---- the file ---- */
+
+char *idl_known_path(const char *dir)
+{
+	return g_build_filename(dir, IDL_KNOWN_FILE, NULL);
+}
+
+/* Whoever can write known_peers can unpin any peer or trust their own key:
+ * only we may. */
+static int check_file(const char *path, const struct stat *st, GError **err)
+{
+	if (!S_ISREG(st->st_mode))
+		return set_error(err, EINVAL, "%s is not a regular file: move it away (this forgets every known peer)",
+				 path);
+	if (st->st_uid != geteuid())
+		return set_error(err, EPERM,
+				 "%s is owned by uid %u, not by the current user (uid %u): if the file is really yours, run chown %u %s",
+				 path, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+	if (st->st_mode & 022)
+		return set_error(err, EACCES,
+				 "%s can be changed by other users (mode %04o), who could then unpin or trust any peer: "
+				 "check it, then run chmod 600 %s",
+				 path, (unsigned)(st->st_mode & 07777), path);
+	if (st->st_size > IDL_KNOWN_FILE_MAX)
+		return set_error(err, EFBIG, "%s is larger than %d bytes: it is not a known_peers file; move it away",
+				 path, IDL_KNOWN_FILE_MAX);
+	return 0;
+}
+
+/* Reads path whole after check_file. -ENOENT (no *err) when missing. */
+static int read_checked(const char *path, char **text, size_t *len, GError **err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, r, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+	if (fd < 0) {
+		e = errno;
+		if (e == ENOENT)
+			return -ENOENT;
+		if (e == ELOOP)
+			return set_error(err, e, "%s is a symbolic link: idrop-lan only reads a regular file there; "
+					 "replace the link with the file", path);
+		return set_error(err, e, "cannot open %s: %s; check its permissions", path, g_strerror(e));
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		r = set_error(err, e, "cannot check %s: %s", path, g_strerror(e));
+		goto fail;
+	}
+	r = check_file(path, &st, err);
+	if (r < 0)
+		goto fail;
+	buf = g_malloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			r = set_error(err, e, "cannot read %s: %s", path, g_strerror(e));
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	*text = buf;
+	*len = got;
+	return 0;
+fail:
+	g_free(buf);
+	close(fd);
+	return r;
+}
+
+int idl_known_load(const char *dir, struct idl_known **out, GError **err)
+{
+	char *path = idl_known_path(dir), *text = NULL;
+	GError *perr = NULL;
+	size_t len = 0;
+	int r;
+
+	*out = NULL;
+	r = read_checked(path, &text, &len, err);
+	if (r == -ENOENT) {
+		*out = idl_known_new();
+		r = 0;
+	} else if (r == 0 && idl_known_parse(text, len, out, &perr) < 0) {
+		r = set_error(err, EINVAL, "%s, %s: fix or delete that line (deleting it forgets that peer)", path,
+			      perr->message);
+		g_error_free(perr);
+	}
+	g_free(text);
+	g_free(path);
+	return r;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, data, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Temp file + fsync + rename + fsync of the directory: after a crash the
+ * file is the old one or the new one, never a mix. */
+static int save(const char *dir, const struct idl_known *k, GError **err)
+{
+	char *tmp = g_build_filename(dir, "." IDL_KNOWN_FILE ".XXXXXX", NULL);
+	char *path = idl_known_path(dir), *text = idl_known_format(k);
+	int fd, r;
+
+	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = -errno;
+		set_error(err, -r, "cannot create a file in %s: %s; check that the directory is writable", dir,
+			  g_strerror(-r));
+		g_clear_pointer(&tmp, g_free);
+		goto fail;
+	}
+	r = write_all(fd, text, strlen(text));
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		set_error(err, -r, "cannot write %s: %s; check the free space and permissions of %s", path,
+			  g_strerror(-r), dir);
+		goto fail;
+	}
+	g_clear_pointer(&tmp, g_free);
+	r = sync_dir(dir);
+	if (r < 0)
+		set_error(err, -r, "cannot flush %s to disk: %s", dir, g_strerror(-r));
+fail:
+	if (tmp != NULL)
+		unlink(tmp);
+	g_free(tmp);
+	g_free(path);
+	g_free(text);
+	return r;
+}
+
+/* An exclusive flock on dir/known_peers.lock, waited for a bounded time so
+ * a stuck process cannot hang a serve that wants to record. The lock file
+ * stays: removing it would let two writers lock two different files. */
+static int lock_dir(const char *dir, int *out, GError **err)
+{
+	char *path = g_build_filename(dir, LOCK_NAME, NULL);
+	gint64 end = g_get_monotonic_time() + (gint64)LOCK_WAIT_MS * 1000;
+	int fd, r = 0;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	if (fd < 0) {
+		r = -errno;
+		set_error(err, -r, "cannot open %s: %s; check the permissions of %s", path, g_strerror(-r), dir);
+		goto fail;
+	}
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			r = -errno;
+			set_error(err, -r, "cannot lock %s: %s", path, g_strerror(-r));
+			break;
+		}
+		if (g_get_monotonic_time() >= end) {
+			r = set_error(err, ETIMEDOUT,
+				      "%s stayed locked for %d s: another idrop-lan is changing the known peers; "
+				      "try again, or look for a stuck idrop-lan process",
+				      path, LOCK_WAIT_MS / 1000);
+			break;
+		}
+		g_usleep(10 * 1000);
+	}
+	if (r < 0) {
+		close(fd);
+		fd = -1;
+	}
+	*out = fd;
+fail:
+	g_free(path);
+	return r;
+}
+
+int idl_known_update(const char *dir, idl_known_edit_fn edit, void *user, GError **err)
+{
+	struct idl_known *k = NULL;
+	int lock = -1, r;
+
+	if (g_mkdir_with_parents(dir, 0700) < 0) {
+		r = -errno;
+		return set_error(err, -r, "cannot create the state directory %s: %s; check the permissions of its parent",
+				 dir, g_strerror(-r));
+	}
+	r = lock_dir(dir, &lock, err);
+	if (r < 0)
+		goto fail;
+	r = idl_known_load(dir, &k, err);
+	if (r < 0)
+		goto fail;
+	r = edit(k, user, err);
+	if (r > 0) {
+		int s = save(dir, k, err);
+		if (s < 0)
+			r = s;
+	}
+fail:
+	if (lock >= 0)
+		close(lock);   /* releases the flock */
+	idl_known_free(k);
+	return r;
+}
+
+struct remember {
+	const char *name, *fp;
+	int result;
+};
+
+static int remember_edit(struct idl_known *k, void *user, GError **err)
+{
+	struct remember *m = user;
+	const struct idl_known_peer *old;
+
+	m->result = idl_known_record(k, m->name, m->fp, g_get_real_time() / G_USEC_PER_SEC);
+	switch (m->result) {
+	case 0:
+	case 1:
+		return 1;
+	case -EEXIST:
+		old = idl_known_find_name(k, m->name);
+		return set_error(err, EEXIST, "\"%s\" is known with another fingerprint (%s), not %s", m->name,
+				 old ? old->fingerprint : "?", m->fp);
+	case -ENOSPC:
+		return set_error(err, ENOSPC, "the list of known peers is full (%d): forget some with `idrop-lan forget`",
+				 IDL_KNOWN_PEERS_MAX);
+	default:
+		return set_error(err, EINVAL, "\"%s\" cannot be remembered: not a usable name or fingerprint", m->name);
+	}
+}
+
+int idl_known_remember(const char *dir, const char *name, const char *fp, GError **err)
+{
+	struct remember m = { name, fp, 0 };
+	int r = idl_known_update(dir, remember_edit, &m, err);
+
+	return r < 0 ? r : m.result;
+}
