@@ -36,11 +36,9 @@
 // success, 1 on failure or timeout, 2 on usage errors. Chromium is always
 // closed and its profile removed, also on SIGINT/SIGTERM.
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './chromium.mjs';
+import {
+  DriverError, closeChromium, collectPageErrors, drive, launchChromium, loadPage, makeDeadline, numberOption,
+} from './chromium.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`bench_c2c.mjs: ${msg}\n`);
@@ -54,12 +52,7 @@ function parseArgs(argv) {
     bytes: 256 * 1024 * 1024, timeout: 120, url: null, mode: 'one',
     chunk: 64 * 1024, high: 8 * 1024 * 1024, low: 4 * 1024 * 1024, verbose: false,
   };
-  const num = (name, v, min, max) => {
-    if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) usage(`${name} wants a number`);
-    const n = Number(v);
-    if (n < min || n > max) usage(`${name} must be in ${min}..${max}`);
-    return n;
-  };
+  const num = numberOption(usage);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--bytes') o.bytes = Math.floor(num(a, argv[++i], 1, 2 ** 40));
@@ -217,49 +210,25 @@ function install(who) {
 
 // ---------------------------------------------------------------- the driver
 
-// browsers[i] and profiles[i]: one Chromium, or two with --mode browsers.
-const browsers = [];
-const profiles = [];
+// One Chromium, or two with --mode browsers: { browser, userDataDir } each.
+const launched = [];
 
 async function launch(left) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-chromium-'));
-  profiles.push(dir);
-  const b = await chromium.launch({
-    executablePath: CHROMIUM,
-    ignoreDefaultArgs: true,
-    handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-    timeout: Math.max(1000, left()),
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${dir}`, '--remote-debugging-pipe', 'about:blank'],
-  });
-  browsers.push(b);
-  return b;
+  const into = {};
+  launched.push(into);
+  return (await launchChromium({ left, into })).browser;
 }
 
 async function run() {
-  const deadline = t0 + opts.timeout * 1000;
-  const left = () => {
-    const l = deadline - performance.now();
-    if (l <= 0) throw new DriverError(`timed out after ${opts.timeout} s`);
-    return Math.ceil(l);
-  };
-  if (!fs.existsSync(CHROMIUM)) throw new DriverError(`${CHROMIUM} not found (apt-get install chromium)`);
+  const left = makeDeadline(opts.timeout, t0);
   const browser = await launch(left);
   summary.chromium = browser.version();
 
   const pageErrors = [];
   const newPage = async (ctx) => {
     const page = await ctx.newPage();
-    page.on('pageerror', (e) => pageErrors.push(`${e.message}`));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`); vlog(`page ${m.type()}:`, m.text()); });
-    if (opts.url) {
-      let resp;
-      try {
-        resp = await page.goto(opts.url, { waitUntil: 'load', timeout: left() });
-      } catch (e) {
-        throw new DriverError(`cannot load ${opts.url}: ${e.message.split('\n')[0]}`);
-      }
-      if (!resp || !resp.ok()) throw new DriverError(`GET ${opts.url}: HTTP ${resp ? resp.status() : 'no response'}`);
-    }
+    collectPageErrors(page, pageErrors, { log: vlog });
+    if (opts.url) await loadPage(page, opts.url, left);
     summary.secure_context = await page.evaluate(() => window.isSecureContext);
     return page;
   };
@@ -324,8 +293,7 @@ async function run() {
 }
 
 async function closeBrowser() {
-  while (browsers.length || profiles.length) await closeChromium(browsers.shift(), profiles.shift());
-  if (summary.page_errors && summary.page_errors.length === 0) delete summary.page_errors;
+  for (const c of launched.splice(0)) await closeChromium(c.browser, c.userDataDir);
   summary.ms_total = Math.round(performance.now() - t0);
 }
 

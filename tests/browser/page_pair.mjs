@@ -19,12 +19,10 @@
 // Exit 0 when A says every file was verified and B saved a file of FILE's
 // size; 1 otherwise or on timeout (--timeout, default 90 s); 2 on usage errors.
 
-import { chromium } from 'playwright-core';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './chromium.mjs';
+import { DriverError, closeChromium, collectPageErrors, drive, launchChromium, loadPage, makeDeadline } from './chromium.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`page_pair.mjs: ${msg}\n`);
@@ -63,24 +61,12 @@ const t0 = performance.now();
 const ms = (a, b) => Math.round(b - a);
 const summary = { driver: 'page_pair', url: opts.url, ok: false, file: path.basename(opts.file), size: fs.statSync(opts.file).size };
 
-let browser = null;
-let userDataDir = null;
+const chrome = {};  // { browser, userDataDir }: launchChromium fills it in
 
 async function run() {
-  const deadline = t0 + opts.timeout * 1000;
-  const left = () => {
-    const l = deadline - performance.now();
-    if (l <= 0) throw new DriverError(`timed out after ${opts.timeout} s`);
-    return Math.ceil(l);
-  };
-  if (!fs.existsSync(CHROMIUM)) throw new DriverError(`${CHROMIUM} not found (apt-get install chromium)`);
+  const left = makeDeadline(opts.timeout, t0);
+  const { browser } = await launchChromium({ left, into: chrome });
   fs.mkdirSync(opts.out, { recursive: true });
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-chromium-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, ignoreDefaultArgs: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-    timeout: Math.max(1000, left()),
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`, '--remote-debugging-pipe', 'about:blank'],
-  });
   summary.chromium = browser.version();
   const rand = crypto.randomBytes(2).toString('hex');
   const errors = [];
@@ -91,15 +77,9 @@ async function run() {
     const ctx = await browser.newContext({ acceptDownloads: true });
     const page = await ctx.newPage();
     const name = `Tab ${label} ${rand}`;
-    page.on('pageerror', (e) => errors.push(`${label}: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`${label} console: ${m.text()}`);
-      if (opts.verbose) log(`${label} ${m.type()}:`, m.text());
-    });
+    collectPageErrors(page, errors, { label, log: opts.verbose ? log : null });
     await page.addInitScript((n) => { try { localStorage.setItem('idrop.name', n); } catch { /* */ } }, name);
-    const resp = await page.goto(opts.url, { waitUntil: 'load', timeout: left() })
-      .catch((e) => { throw new DriverError(`${label}: cannot load ${opts.url}: ${e.message.split('\n')[0]}`); });
-    if (!resp || !resp.ok()) throw new DriverError(`${label}: GET ${opts.url}: HTTP ${resp ? resp.status() : 'no response'}`);
+    await loadPage(page, opts.url, left, label);
     return { page, name };
   };
   const attached = async (label, tab) => {
@@ -159,12 +139,7 @@ async function run() {
   if (summary.saved.size !== summary.size) throw new DriverError(`B saved ${summary.saved.size} bytes of ${summary.size}`);
 }
 
-async function closeBrowser() {
-  const b = browser, dir = userDataDir;
-  browser = null;
-  userDataDir = null;
-  await closeChromium(b, dir);
-  if (summary.page_errors && summary.page_errors.length === 0) delete summary.page_errors;
-}
-
-drive({ name: 'page_pair.mjs', summary, timeoutS: opts.timeout, slackMs: 10000, run, close: closeBrowser });
+drive({
+  name: 'page_pair.mjs', summary, timeoutS: opts.timeout, slackMs: 10000, run,
+  close: () => closeChromium(chrome.browser, chrome.userDataDir),
+});

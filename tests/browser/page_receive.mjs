@@ -26,11 +26,9 @@
 // Chromium runs with CHROMIUM_ARGS (mDNS hiding of local IPs stays ON) and
 // a fresh profile, removed at the end (--profile DIR: kept).
 
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './chromium.mjs';
+import { DriverError, closeChromium, collectPageErrors, drive, launchChromium, loadPage, makeDeadline } from './chromium.mjs';
 
 function usage(msg) {
   if (msg) process.stderr.write(`page_receive.mjs: ${msg}\n`);
@@ -77,29 +75,12 @@ const t0 = performance.now();
 const ms = (a, b) => Math.round(b - a);
 const summary = { driver: 'page_receive', url: opts.url, ok: false, files: [] };
 
-let browser = null;
-let userDataDir = null;
+const chrome = {};  // { browser, userDataDir }: launchChromium fills it in
 
 // Launches Chromium and returns a page whose downloads are accepted.
 async function launch(left) {
-  if (!fs.existsSync(CHROMIUM)) throw new DriverError(`${CHROMIUM} not found (apt-get install chromium)`);
-  const launchOpts = {
-    executablePath: CHROMIUM, ignoreDefaultArgs: true, handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false,
-    timeout: Math.max(1000, left()),
-  };
-  if (opts.profile) {
-    fs.mkdirSync(opts.profile, { recursive: true });
-    browser = await chromium.launchPersistentContext(opts.profile, {
-      ...launchOpts, acceptDownloads: true,
-      args: [...CHROMIUM_ARGS, `--user-data-dir=${opts.profile}`, '--remote-debugging-pipe', 'about:blank'],
-    });
-    return browser.pages()[0] || browser.newPage();
-  }
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-chromium-'));
-  browser = await chromium.launch({
-    ...launchOpts,
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`, '--remote-debugging-pipe', 'about:blank'],
-  });
+  const { browser } = await launchChromium({ left, profile: opts.profile, context: { acceptDownloads: true }, into: chrome });
+  if (opts.profile) return browser.pages()[0] || browser.newPage();
   const context = await browser.newContext({ acceptDownloads: true });
   return context.newPage();
 }
@@ -114,21 +95,12 @@ function saveName(suggested, taken) {
 }
 
 async function run() {
-  const deadline = t0 + opts.timeout * 1000;
-  const left = () => {
-    const l = deadline - performance.now();
-    if (l <= 0) throw new DriverError(`timed out after ${opts.timeout} s`);
-    return Math.ceil(l);
-  };
+  const left = makeDeadline(opts.timeout, t0);
   fs.mkdirSync(opts.out, { recursive: true });
   const page = await launch(left);
-  summary.chromium = browser.version ? browser.version() : null;
+  summary.chromium = chrome.browser.version ? chrome.browser.version() : null;
   const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(`${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-    vlog(`page ${m.type()}:`, m.text());
-  });
+  collectPageErrors(page, pageErrors, { log: vlog });
   summary.page_errors = pageErrors;
 
   // Every download is saved as it comes; `saving` holds the pending saves.
@@ -148,13 +120,7 @@ async function run() {
   // announced under the default one first (the page keeps it in localStorage).
   if (opts.name !== null) await page.addInitScript((n) => { try { localStorage.setItem('idrop.name', n); } catch { /* */ } }, opts.name);
   const tLaunch = performance.now();
-  let resp;
-  try {
-    resp = await page.goto(opts.url, { waitUntil: 'load', timeout: left() });
-  } catch (e) {
-    throw new DriverError(`cannot load ${opts.url}: ${e.message.split('\n')[0]}`);
-  }
-  if (!resp || !resp.ok()) throw new DriverError(`GET ${opts.url}: HTTP ${resp ? resp.status() : 'no response'}`);
+  await loadPage(page, opts.url, left);
   try {
     await page.waitForFunction(() => document.body.dataset.attached === 'yes', null, { timeout: left(), polling: 100 });
   } catch (e) {
@@ -220,12 +186,7 @@ async function run() {
     throw new DriverError(`${summary.files.length} of ${opts.count} file(s) saved; the page says ${out.state}: ${out.status}`);
 }
 
-async function closeBrowser() {
-  const b = browser, dir = userDataDir;
-  browser = null;
-  userDataDir = null;
-  await closeChromium(b, dir);
-  if (summary.page_errors && summary.page_errors.length === 0) delete summary.page_errors;
-}
-
-drive({ name: 'page_receive.mjs', summary, timeoutS: opts.timeout, slackMs: 10000, run, close: closeBrowser });
+drive({
+  name: 'page_receive.mjs', summary, timeoutS: opts.timeout, slackMs: 10000, run,
+  close: () => closeChromium(chrome.browser, chrome.userDataDir),
+});

@@ -30,11 +30,9 @@
 // instead: the page's identity (IndexedDB) survives, so a second run resumes
 // what a cancelled first run left.
 
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './chromium.mjs';
+import { DriverError, closeChromium, collectPageErrors, drive, launchChromium, loadPage, makeDeadline } from './chromium.mjs';
 
 
 function usage(msg) {
@@ -91,64 +89,27 @@ const ms = (a, b) => Math.round(b - a);
 const summary = { driver: 'page_send', url: opts.url, ok: false };
 
 
-let browser = null;
-let userDataDir = null;
+const chrome = {};  // { browser, userDataDir }: launchChromium fills it in
 
 async function run() {
-  const deadline = t0 + opts.timeout * 1000;
-  const left = () => {
-    const l = deadline - performance.now();
-    if (l <= 0) throw new DriverError(`timed out after ${opts.timeout} s`);
-    return Math.ceil(l);
-  };
-
-  if (!fs.existsSync(CHROMIUM)) throw new DriverError(`${CHROMIUM} not found (apt-get install chromium)`);
-  const launchOpts = {
-    executablePath: CHROMIUM,
-    // Our flags only: Playwright's defaults are switched off, but it needs its pipe.
-    ignoreDefaultArgs: true,
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-    timeout: Math.max(1000, left()),
-  };
+  const left = makeDeadline(opts.timeout, t0);
+  // With --profile, the browser's default context: its storage (the page's identity) is kept in DIR.
+  const { browser } = await launchChromium({ left, profile: opts.profile, into: chrome });
   let page;
   if (opts.profile) {
-    // The browser's default context: its storage (the page's identity) is kept in DIR.
-    fs.mkdirSync(opts.profile, { recursive: true });
-    browser = await chromium.launchPersistentContext(opts.profile, {
-      ...launchOpts,
-      args: [...CHROMIUM_ARGS, `--user-data-dir=${opts.profile}`, '--remote-debugging-pipe', 'about:blank'],
-    });
     summary.chromium = browser.browser() ? browser.browser().version() : null;
     page = browser.pages()[0] || await browser.newPage();
   } else {
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-chromium-'));
-    browser = await chromium.launch({
-      ...launchOpts,
-      args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`, '--remote-debugging-pipe', 'about:blank'],
-    });
     summary.chromium = browser.version();
     page = await browser.newPage();
   }
   const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(`${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') pageErrors.push(`console: ${m.text()}`);
-    vlog(`page ${m.type()}:`, m.text());
-  });
-  page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText || ''}`));
+  collectPageErrors(page, pageErrors, { log: vlog, requests: true });
   summary.page_errors = pageErrors;
   const tLaunch = performance.now();
 
   // -- load the page and wait for the device's info
-  let resp;
-  try {
-    resp = await page.goto(opts.url, { waitUntil: 'load', timeout: left() });
-  } catch (e) {
-    throw new DriverError(`cannot load ${opts.url}: ${e.message.split('\n')[0]}`);
-  }
-  if (!resp || !resp.ok()) throw new DriverError(`GET ${opts.url}: HTTP ${resp ? resp.status() : 'no response'}`);
+  const resp = await loadPage(page, opts.url, left);
   summary.csp = resp.headers()['content-security-policy'] || null;
   try {
     await page.waitForFunction(() => document.body && document.body.dataset.device, null, { timeout: left() });
@@ -255,13 +216,8 @@ async function run() {
   if (!result.files.every((f) => f.status === 'verified')) throw new DriverError('page says ok but not every file is verified');
 }
 
-async function closeBrowser() {
-  const b = browser, dir = userDataDir;
-  browser = null;
-  userDataDir = null;
-  await closeChromium(b, dir);
-  if (summary.page_errors && summary.page_errors.length === 0) delete summary.page_errors;
-}
-
 // The backstop is generous: run() bounds each step itself.
-drive({ name: 'page_send.mjs', summary, timeoutS: opts.timeout, slackMs: 10000, run, close: closeBrowser });
+drive({
+  name: 'page_send.mjs', summary, timeoutS: opts.timeout, slackMs: 10000, run,
+  close: () => closeChromium(chrome.browser, chrome.userDataDir),
+});

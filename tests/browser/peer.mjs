@@ -28,11 +28,7 @@
 // timeout (message on stderr, "ok": false in the JSON), 2 on usage errors.
 // Chromium is always closed and its profile removed, also on SIGINT/SIGTERM.
 
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { CHROMIUM, CHROMIUM_ARGS, DriverError, closeChromium, drive } from './chromium.mjs';
+import { DriverError, closeChromium, drive, launchChromium, makeDeadline, numberOption } from './chromium.mjs';
 
 
 function usage(msg) {
@@ -44,12 +40,7 @@ function usage(msg) {
 
 function parseArgs(argv) {
   const o = { url: null, text: 10, binaryBytes: 0, chunk: 65536, timeout: 30, verbose: false };
-  const num = (name, v, min, max) => {
-    if (v === undefined || !/^\d+(\.\d+)?$/.test(v)) usage(`${name} wants a number`);
-    const n = Number(v);
-    if (n < min || n > max) usage(`${name} must be in ${min}..${max}`);
-    return n;
-  };
+  const num = numberOption(usage);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--text') o.text = Math.floor(num(a, argv[++i], 0, 1e7));
@@ -273,29 +264,11 @@ function sdpInfo(sdp) {
   };
 }
 
-let browser = null;
-let userDataDir = null;
+const chrome = {};  // { browser, userDataDir }: launchChromium fills it in
 
 async function run() {
-  const deadline = t0 + opts.timeout * 1000;
-  const left = () => {
-    const l = deadline - performance.now();
-    if (l <= 0) throw new DriverError(`timed out after ${opts.timeout} s`);
-    return l;
-  };
-
-  if (!fs.existsSync(CHROMIUM)) throw new DriverError(`${CHROMIUM} not found (apt-get install chromium)`);
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-chromium-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    // Our flags only: Playwright's defaults are switched off, but it needs its pipe.
-    ignoreDefaultArgs: true,
-    args: [...CHROMIUM_ARGS, `--user-data-dir=${userDataDir}`, '--remote-debugging-pipe', 'about:blank'],
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-    timeout: Math.ceil(Math.max(1000, left())),
-  });
+  const left = makeDeadline(opts.timeout, t0);
+  const { browser } = await launchChromium({ left, into: chrome });
   summary.chromium = browser.version();
   const page = await browser.newPage();
   if (opts.verbose) page.on('console', (m) => vlog('page:', m.text()));
@@ -303,7 +276,7 @@ async function run() {
   const tLaunch = performance.now();
 
   // -- gather (in the page)
-  const offer = await page.evaluate(pageMakeOffer, { gatherTimeoutMs: Math.ceil(Math.max(100, left())) });
+  const offer = await page.evaluate(pageMakeOffer, { gatherTimeoutMs: Math.max(100, left()) });
   const tGather = performance.now();
   summary.secure_context = offer.secureContext;
   summary.offer = sdpInfo(offer.sdp);
@@ -316,7 +289,7 @@ async function run() {
       method: 'POST',
       headers: { 'Content-Type': 'application/sdp', Accept: 'application/sdp' },
       body: offer.sdp,
-      signal: AbortSignal.timeout(Math.ceil(Math.max(100, left()))),
+      signal: AbortSignal.timeout(Math.max(100, left())),
     });
     body = await resp.text();
   } catch (e) {
@@ -337,7 +310,7 @@ async function run() {
   // -- connect + transfer (in the page)
   const res = await page.evaluate(pageRun, {
     answer: body, text: opts.text, binaryBytes: opts.binaryBytes, chunk: opts.chunk,
-    timeoutMs: Math.ceil(Math.max(100, left())),
+    timeoutMs: Math.max(100, left()),
   });
   const tDone = performance.now();
   summary.connection_states = res.states;
@@ -364,11 +337,7 @@ async function run() {
     summary.binary_MBps = Math.round((2 * opts.binaryBytes) / (res.ms.transfer / 1000) / 1e4) / 100;
 }
 
-async function closeBrowser() {
-  const b = browser, dir = userDataDir;
-  browser = null;
-  userDataDir = null;
-  await closeChromium(b, dir);
-}
-
-drive({ name: 'peer.mjs', summary, timeoutS: opts.timeout, slackMs: 2000, run, close: closeBrowser });
+drive({
+  name: 'peer.mjs', summary, timeoutS: opts.timeout, slackMs: 2000, run,
+  close: () => closeChromium(chrome.browser, chrome.userDataDir),
+});
