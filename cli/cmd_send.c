@@ -281,9 +281,14 @@ static void on_code(struct idl_sender *sender, const char *code, void *user)
 	struct send *s = user;
 
 	(void)sender;
-	if (!s->quiet && !s->json)
+	if (s->quiet || s->json)
+		return;
+	if (code)
 		fprintf(stderr, "idrop-lan: send: verification code %s (the receiver shows the same code, "
 			"or someone is in between)\n", code);
+	else
+		fprintf(stderr, "idrop-lan: send: no verification code: the receiver does not show one (an older "
+			"version, or someone in between removed it)\n");
 }
 
 static void on_connected(struct idl_peer *p, void *user)

@@ -34,6 +34,7 @@ struct conn {
 	size_t offer_files;           /* the offer being asked about */
 	uint64_t offer_total;
 	char code[8];                 /* verification code, "" when the sender has none */
+	bool offered;                 /* an offer came: code says all there is to say */
 	/* known_peers on the offer being decided (check_known) */
 	char known_note[96];          /* ", new", ", known since 2026-11-20", ", trusted" */
 	bool trusted;
@@ -79,7 +80,7 @@ static const char *who(struct conn *c, char *buf, size_t len)
 	if (c->r)
 		idl_receiver_stats(c->r, &st);
 	g_snprintf(buf, len, "\"%s\" [fingerprint %s%s%s%s]", st.peer_name[0] ? st.peer_name : "?", shortfp,
-		   c->known_note, c->code[0] ? ", code " : "", c->code);
+		   c->known_note, c->code[0] ? ", code " : c->offered ? ", no verification code" : "", c->code);
 	return buf;
 }
 
@@ -287,6 +288,7 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 	enum pin pin = check_known(c, info, &warning);
 
 	g_strlcpy(c->code, info->code ? info->code : "", sizeof(c->code));
+	c->offered = true;
 	say(c, "incoming: %zu file%s (%s) from %s%s%s", n, n == 1 ? "" : "s",
 	    cli_format_size(info->total, total, sizeof(total)), who(c, w, sizeof(w)),
 	    info->held ? ", resuming after " : "", info->held ? cli_format_size(info->held, held, sizeof(held)) : "");

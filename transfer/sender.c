@@ -473,6 +473,8 @@ void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, siz
 		g_free(why);
 	} else if (s->state == S_HELLO && m.type == IDL_MSG_HELLO) {
 		g_strlcpy(s->st.peer_name, m.name, sizeof(s->st.peer_name));
+		if (s->sas && !m.has_sas_nonce && s->cb->code)
+			s->cb->code(s, NULL, s->user);
 		if (s->sas && m.has_sas_nonce && reveal_nonce(s, m.sas_nonce) < 0)
 			finish(s, IDL_XFER_CLOSED, "the data channel refused our nonce");
 		else

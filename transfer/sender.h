@@ -26,7 +26,10 @@ struct idl_sender_callbacks {
 	 * (borrowed for the call). Free the sender later, not inside. */
 	void (*finished)(struct idl_sender *s, enum idl_xfer_result result, const char *reason, void *user);
 	/* The verification code ("123 456") is known: both fingerprints were
-	 * given and the receiver takes part. Before the first offer. May be NULL. */
+	 * given and the receiver takes part. code is NULL when we offered one
+	 * and the receiver's hello took no part (an older peer, or someone in
+	 * between who removed it): worth saying. Before the first offer. May
+	 * be NULL. */
 	void (*code)(struct idl_sender *s, const char *code, void *user);
 };
 
