@@ -73,6 +73,9 @@ export class ReceiveUI {
       sas.className = 'sas';
       showCode(sas, o.code, ' Verification code ', ' — the sender\'s screen shows the same code, or someone is in between.');
       this.el.text.append(sas);
+    } else {
+      // Said, not silent: someone in between could have stripped it.
+      this.el.text.append(' No verification code: the sender does not show one (an older version, or someone in between removed it).');
     }
     this.el.files.replaceChildren(...o.files.slice(0, DIALOG_FILES).map((f) => {
       const li = document.createElement('li');
