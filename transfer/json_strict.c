@@ -5,19 +5,11 @@
 #include <string.h>
 #include <gio/gio.h>
 
-static int fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static int fail(GError **err, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
+#include "transport/error.h"
 
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, msg);
-	g_free(msg);
-	return -1;
-}
+/* Every failure here is data that is not strict JSON. */
+#define fail(err, ...) idl_error_set((err), G_IO_ERROR_INVALID_DATA, -1, __VA_ARGS__)
+
 
 static int check_token(const char *s, size_t n, GError **err)
 {

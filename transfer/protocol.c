@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 
 #include "transfer/json_strict.h"
+#include "transport/error.h"
 
 static const char *const type_names[] = {
 	[IDL_MSG_HELLO] = "hello", [IDL_MSG_OFFER] = "offer", [IDL_MSG_ACCEPT] = "accept",
@@ -36,21 +37,16 @@ static int lookup(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
-static int fail(GError **err, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static int fail(GError **err, int code, const char *fmt, ...)
+/* code is a negative errno value, returned; the G_IO_ERROR code says the
+ * same to GError readers. */
+static int io_code(int code)
 {
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(err, G_IO_ERROR,
-			    code == -EPROTONOSUPPORT ? G_IO_ERROR_NOT_SUPPORTED :
-			    code == -EMSGSIZE ? G_IO_ERROR_MESSAGE_TOO_LARGE : G_IO_ERROR_INVALID_DATA, msg);
-	g_free(msg);
-	return code;
+	return code == -EPROTONOSUPPORT ? G_IO_ERROR_NOT_SUPPORTED
+	       : code == -EMSGSIZE ? G_IO_ERROR_MESSAGE_TOO_LARGE : G_IO_ERROR_INVALID_DATA;
 }
+
+#define fail(err, code, ...) idl_error_set((err), io_code(code), (code), __VA_ARGS__)
+
 
 /* ---- Strings ---------------------------------------------------------- */
 

@@ -23,6 +23,7 @@
 #include <gnutls/crypto.h>
 
 #include "transfer/protocol.h"
+#include "transport/error.h"
 
 #define HASH_CHUNK (256 * 1024)            /* bytes read at a time to hash a resumed prefix */
 #define WRITE_CHUNK (1 << 30)              /* bytes per pwrite, well under SSIZE_MAX */
@@ -60,19 +61,9 @@ struct record {
 	uint64_t dev, ino, gen;
 };
 
-static int fail(GError **err, int code, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static int fail(GError **err, int code, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
+/* code is a negative errno value: the G_IO_ERROR for it, and code returned. */
+#define fail(err, code, ...) idl_error_set((err), g_io_error_from_errno(-(code)), (code), __VA_ARGS__)
 
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(err, G_IO_ERROR, g_io_error_from_errno(-code), msg);
-	g_free(msg);
-	return code;
-}
 
 /* path's folders ("" for none); *base gets its last component, in path. */
 static char *dir_of(const char *path, const char **base)

@@ -19,6 +19,8 @@
 #include <gio/gio.h>
 #include <gnutls/crypto.h>
 
+#include "transport/error.h"
+
 #define KEY_NAME "key.pem"
 #define CERT_NAME "cert.pem"
 #define CERT_CN "idrop-lan"
@@ -38,20 +40,9 @@ struct idl_identity {
 	char fingerprint[IDL_FINGERPRINT_HEX_LEN + 1];
 };
 
-static int set_error(GError **err, int errnum, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* An errno value as a G_IO_ERROR, returned negated. */
+#define set_error(err, e, ...) idl_error_set((err), g_io_error_from_errno(e), -(e), __VA_ARGS__)
 
-static int set_error(GError **err, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(err, G_IO_ERROR, g_io_error_from_errno(errnum), msg);
-	g_free(msg);
-	return -errnum;
-}
 
 static void free_secret(gnutls_datum_t *d)
 {

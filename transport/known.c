@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include <gio/gio.h>
 
+#include "transport/error.h"
+
 #define LOCK_NAME IDL_KNOWN_FILE ".lock"
 #define LOCK_WAIT_MS 5000
 #define TIME_LEN 20                      /* "2026-11-20T10:31:02Z" */
@@ -25,20 +27,9 @@ struct idl_known {
 	GArray *peers;                   /* struct idl_known_peer */
 };
 
-static int set_error(GError **err, int errnum, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+/* An errno value as a G_IO_ERROR, returned negated. */
+#define set_error(err, e, ...) idl_error_set((err), g_io_error_from_errno(e), -(e), __VA_ARGS__)
 
-static int set_error(GError **err, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(err, G_IO_ERROR, g_io_error_from_errno(errnum), msg);
-	g_free(msg);
-	return -errnum;
-}
 
 gboolean idl_known_name_valid(const char *s, size_t len)
 {

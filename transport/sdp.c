@@ -26,6 +26,8 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "transport/error.h"
+
 #define MAX_LINE 4096                 /* longest line accepted, in bytes */
 #define MAX_FIELDS 64                 /* space-separated fields of a candidate */
 #define UFRAG_MIN 4
@@ -59,7 +61,6 @@ struct parser {
 	GError **err;
 };
 
-static int fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static int fail_line(struct parser *p, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Peer text quoted in a message: printable ASCII only (the message may end
@@ -72,18 +73,8 @@ static const char *quoted(const char *s)
 	return s;
 }
 
-static int fail(GError **err, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, msg);
-	g_free(msg);
-	return -EINVAL;
-}
+/* Every failure here is an SDP we refuse. */
+#define fail(err, ...) idl_error_set((err), G_IO_ERROR_INVALID_DATA, -EINVAL, __VA_ARGS__)
 
 static int fail_line(struct parser *p, const char *fmt, ...)
 {
