@@ -5,7 +5,8 @@
 # connections) and of bogus ones, and host b's `send` still completes while
 # they are pending. One address may hold only a few half-open connections;
 # the rest get 429 with Retry-After, and serve drops the half-open ones on
-# its own.
+# its own. Four hosts together fill the device's 16 slots: then 503. The
+# key is never served or logged; received files follow the umask.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -16,7 +17,7 @@ PY=/usr/bin/python3
 "$PY" -c 'import aiortc' 2>/dev/null || { echo "Bail out! $PY cannot import aiortc: make deps installs python3-aiortc"; exit 1; }
 lan_require timeout curl cmp
 lan_init
-lan_add_hosts a b d
+lan_add_hosts a b d e f g h
 tag=${LAN_PREFIX: -4}
 A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
@@ -69,12 +70,27 @@ lan_diag "bogus offers: $(cat "$(log bogus)")"
 
 # The half-open connections go on their own (20 s after the answer), and d
 # may then try again.
-gone() { [[ "$(grep -c 'peer closed' "$(log serve)")" -ge 4 ]]; }
+gone() { [[ "$(grep -c 'peer closed' "$(log serve)")" -ge 5 ]]; }   # 4 half-open + the real send
 lan_wait_for 40 gone || true
 lan_check "serve drops the half-open connections by itself" gone
 code=$(lan_run d curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/sdp' \
 	--data-binary @"$LAN_DIR/offer.sdp" "http://$A:7757/api/offer")
 lan_check "... after which d is answered again (201, got $code)" test "$code" = 201
+
+# The device-wide cap: d's new half-open connection and four hosts with four
+# each would make 17: the 16th slot is the last, then 503 with Retry-After.
+for host in e f g h; do
+	lan_run "$host" sh -c "for i in 1 2 3 4; do curl -s -o /dev/null -w '%{http_code} ' \
+		-H 'Content-Type: application/sdp' --data-binary @$LAN_DIR/offer.sdp http://$A:7757/api/offer; done" \
+		>>"$LAN_DIR/cap.codes"
+done
+hdr=$(lan_run d curl -s -D - -o /dev/null -H 'Content-Type: application/sdp' --data-binary @"$LAN_DIR/offer.sdp" \
+	"http://$A:7757/api/offer" | tr -d '\r')
+lan_diag "4 hosts x 4 offers: $(cat "$LAN_DIR/cap.codes"); then d: $(head -n 1 <<<"$hdr")"
+lan_check "d's connection and 15 from four hosts fill the device (16); then 503 with Retry-After" \
+	test "$(grep -o 201 "$LAN_DIR/cap.codes" | wc -l)" = 15 -a "$(grep -o 503 "$LAN_DIR/cap.codes" | wc -l)" = 1 \
+	-a -n "$(grep '^HTTP/1.1 503' <<<"$hdr")" \
+	-a -n "$(grep -i '^retry-after: [0-9]' <<<"$hdr")"
 
 # The identity key is never served nor logged (serve ran with -v).
 served=""
