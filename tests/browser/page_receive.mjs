@@ -15,7 +15,9 @@
 // sender. It waits for the consent dialog, clicks Accept (Decline with
 // --decline), saves every download into DIR under its suggested name, and
 // ends when N downloads (--count, default 1) arrived, or the page's
-// data-receive says done, declined or error and no download is pending.
+// data-receive says done, declined or error and no download is pending;
+// then, bounded, until the page says the transfer ended (its receipt sent)
+// and 1.5 s more for that last message to leave before Chromium closes.
 // Progress goes to stderr; one JSON line to stdout:
 //   {"ok", "id", "name", "state", "files": [{name, size}], "asked": "dialog text",
 //    "code": "123 456" (the verification code in the dialog; null when none),
@@ -167,6 +169,14 @@ async function run() {
   while (end && saving.length < end.saved && performance.now() < grace) await new Promise((r) => setTimeout(r, 100));
   await Promise.all(saving);
   const tEnd = performance.now();
+  // The last download can come before the page has sent its receipt (the
+  // sender's proof that every file was verified): let the transfer end in
+  // the page, and the receipt leave, before Chromium is closed.
+  if (end && !['done', 'declined', 'error'].includes(end.s)) {
+    await page.waitForFunction(() => ['done', 'declined', 'error'].includes(document.body.dataset.receive),
+      null, { timeout: Math.min(left(), 15000), polling: 100 }).catch(() => {});
+  }
+  await new Promise((r) => setTimeout(r, Math.min(1500, left())));
   const out = await page.evaluate(() => ({
     state: document.body.dataset.receive,
     status: Array.from(document.querySelectorAll('#incoming .status'), (p) => p.textContent).join(' | '),

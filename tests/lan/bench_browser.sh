@@ -202,7 +202,7 @@ d2b_round() {
 	fi
 	rm -rf "$RX"
 	mkdir -p "$RX"
-	lan_spawn c "$(log "page_receive-$i")" node "$PAGE_RECV" "$URL" --out "$RX" --name "tab $tag" \
+	lan_spawn c "$(log "page_receive-$i")" node "$PAGE_RECV" "$URL" --out "$RX" --name "tab $tag-$i" \
 		--timeout "$XFER_TIMEOUT" --count 1 --ready-file "$ready"
 	pid=$LAN_PID
 	if ! lan_wait_for 30 test -s "$ready"; then

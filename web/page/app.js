@@ -70,7 +70,10 @@ function defaultName() {
   else if (/Windows/.test(ua)) os = 'Windows';
   else if (/Macintosh|Mac OS X/.test(ua)) os = navigator.maxTouchPoints > 1 ? 'iPad' : 'Mac';
   else if (/Linux|X11/.test(ua)) os = 'Linux';
-  return os ? `${browser} on ${os}` : browser;
+  // The start of this browser's key keeps two "Chrome on Android" apart:
+  // devices pin names to keys (README, Trust), and bare defaults collide.
+  const tag = identity && identity.fingerprint ? ` ${identity.fingerprint.slice(0, 4)}` : '';
+  return (os ? `${browser} on ${os}` : browser) + tag;
 }
 
 function storedName() {
@@ -319,6 +322,9 @@ async function start() {
   wire();
   const ident = loadIdentity().then((id) => {
     identity = id;
+    // The default name carries the key's start, known only now.
+    el.myName.placeholder = defaultName();
+    if (!storedName()) el.myName.value = defaultName();
     el.myFp.textContent = id.fingerprint ? shortFingerprint(id.fingerprint) : '?';
     if (!id.stored) el.myFp.title = 'This browser could not store its key: the device will not recognise it next time.';
   }).catch((e) => {
