@@ -136,7 +136,12 @@ async function run() {
     fs.mkdirSync(opts.shots, { recursive: true });
     await page.setViewportSize({ width: 1280, height: 800 });
     await page.screenshot({ path: path.join(opts.shots, 'page-desktop.png'), fullPage: true });
+    // A phone's width, and tall enough for the whole page: with a vertical
+    // scrollbar the capture came out 15 px narrower than the layout,
+    // cutting the right edge off.
     await page.setViewportSize({ width: 390, height: 844 });
+    const tall = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.setViewportSize({ width: 390, height: Math.max(844, tall) });
     await page.screenshot({ path: path.join(opts.shots, 'page-phone.png'), fullPage: true });
     await page.setViewportSize({ width: 1280, height: 800 });
     summary.screenshots = opts.shots;
