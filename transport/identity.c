@@ -142,20 +142,9 @@ static int read_pem(const char *dir, const char *path, bool secret, gnutls_datum
 
 	want = (size_t)st.st_size;
 	buf = g_malloc(want + 1);
-	while (len < want) {
-		ssize_t n = read(fd, buf + len, want - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			r = set_error(err, e, "cannot read %s: %s", path, g_strerror(e));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
+	r = idl_read_fd(fd, path, buf, want, &len, err);
+	if (r < 0)
+		goto fail;
 	buf[len] = '\0';
 	close(fd);
 	out->data = buf;

@@ -405,20 +405,9 @@ static int read_checked(const char *path, char **text, size_t *len, GError **err
 	if (r < 0)
 		goto fail;
 	buf = g_malloc((size_t)st.st_size + 1);
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			r = set_error(err, e, "cannot read %s: %s", path, g_strerror(e));
-			goto fail;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
+	r = idl_read_fd(fd, path, buf, (size_t)st.st_size, &got, err);
+	if (r < 0)
+		goto fail;
 	close(fd);
 	*text = buf;
 	*len = got;
