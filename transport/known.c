@@ -440,21 +440,6 @@ int idl_known_load(const char *dir, struct idl_known **out, GError **err)
 	return r;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
@@ -467,42 +452,22 @@ static int sync_dir(const char *dir)
 	return r;
 }
 
-/* Temp file + fsync + rename + fsync of the directory: after a crash the
- * file is the old one or the new one, never a mix. */
+/* GLib's durable replace (a temporary file, fsync, rename) and an fsync of
+ * the directory: after a crash the file is the old one or the new one,
+ * never a mix, and the rename itself is on disk. */
 static int save(const char *dir, const struct idl_known *k, GError **err)
 {
-	char *tmp = g_build_filename(dir, "." IDL_KNOWN_FILE ".XXXXXX", NULL);
 	char *path = idl_known_path(dir), *text = idl_known_format(k);
-	int fd, r;
+	GError *e = NULL;
+	int r = 0;
 
-	fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		set_error(err, -r, "cannot create a file in %s: %s; check that the directory is writable", dir,
-			  g_strerror(-r));
-		g_clear_pointer(&tmp, g_free);
-		goto fail;
-	}
-	r = write_all(fd, text, strlen(text));
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0) {
-		set_error(err, -r, "cannot write %s: %s; check the free space and permissions of %s", path,
-			  g_strerror(-r), dir);
-		goto fail;
-	}
-	g_clear_pointer(&tmp, g_free);
-	r = sync_dir(dir);
-	if (r < 0)
+	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
+				      0600, &e)) {
+		r = set_error(err, EIO, "%s; check the free space and permissions of %s", e->message, dir);
+		g_error_free(e);
+	} else if ((r = sync_dir(dir)) < 0) {
 		set_error(err, -r, "cannot flush %s to disk: %s", dir, g_strerror(-r));
-fail:
-	if (tmp != NULL)
-		unlink(tmp);
-	g_free(tmp);
+	}
 	g_free(path);
 	g_free(text);
 	return r;
