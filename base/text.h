@@ -1,0 +1,45 @@
+/* text: the rules for text a peer chose (device and sender names, DNS-SD
+ * instance names, channel labels, file paths) before it reaches a terminal,
+ * a prompt or a comparison. One place, so every printer escapes the same
+ * characters and every comparison of names sees the same letters.
+ * Pure functions over UTF-8 strings; no I/O. */
+#ifndef IDL_TEXT_H
+#define IDL_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <glib.h>
+
+/* True for a character that draws nothing or reorders what follows:
+ * Unicode format characters (Cf: bidi embeddings, overrides and isolates,
+ * zero-width space/joiners, word joiner, BOM, soft hyphen, ...), the line
+ * and paragraph separators, and the variation selectors. A name or path
+ * holding one can look like another or hide its real end
+ * ("a\u202Etxt.exe" shows as "aexe.txt"). */
+bool idl_text_is_hidden_char(gunichar c);
+
+/* True when s (len bytes of valid UTF-8) holds a hidden character or a
+ * control character (C0, DEL, C1). */
+bool idl_text_has_hidden(const char *s, size_t len);
+
+/* A copy of s (len bytes, any bytes at all) safe to print on a terminal:
+ * control characters (C0, DEL, C1: ESC among them) and bytes that are not
+ * UTF-8 become \xHH, hidden characters \u{XXXX}, a backslash \\; all else
+ * is kept. The result never holds a byte below 0x20, 0x7f or a C1 code, so
+ * it cannot move the cursor, recolour or retitle a terminal. Returns a new
+ * string: free with g_free. */
+char *idl_text_escape(const char *s, size_t len);
+
+/* The form in which two names are the same name: NFKC (full-width and
+ * compatibility letters folded), hidden characters removed, case folded.
+ * "Living Room", "LIVING\u200BROOM" and full-width "Ｌｉｖｉｎｇ Ｒｏｏｍ" share
+ * one key. s must be valid UTF-8. Returns a new string: free with g_free. */
+char *idl_text_name_key(const char *s);
+
+/* The name key with letters of other scripts that draw like Latin ones
+ * (Cyrillic "о", Greek "ο", ...) replaced by those: two names with one
+ * skeleton and different keys look alike on a screen but are not the same
+ * name. s must be valid UTF-8. Returns a new string: free with g_free. */
+char *idl_text_skeleton(const char *s);
+
+#endif

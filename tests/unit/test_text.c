@@ -1,0 +1,126 @@
+/* Unit tests for base/text: terminal escaping of hostile text, hidden
+ * characters, the name key and look-alike skeletons. */
+#include <string.h>
+#include <glib.h>
+
+#include "base/text.h"
+
+static void check_escape(const char *in, size_t len, const char *want)
+{
+	char *got = idl_text_escape(in, len);
+
+	g_assert_cmpstr(got, ==, want);
+	/* Whatever came in, nothing a terminal acts on goes out. */
+	for (const unsigned char *p = (const unsigned char *)got; *p; p++) {
+		g_assert_cmpuint(*p, >=, 0x20);
+		g_assert_cmpuint(*p, !=, 0x7f);
+		if (p[0] == 0xc2)
+			g_assert_false(p[1] >= 0x80 && p[1] <= 0x9f);
+	}
+	g_free(got);
+}
+
+/* Literals are measured by sizeof so that one may hold a NUL byte. */
+#define ESC(lit, want) check_escape(lit, sizeof(lit) - 1, want)
+
+static void test_escape(void)
+{
+	ESC("plain name", "plain name");
+	ESC("Zoë's laptop", "Zoë's laptop");
+	/* The label that redrew serve's question in 0.1.0. */
+	ESC("\r\x1b[2KFAKE: Accept", "\\x0d\\x1b[2KFAKE: Accept");
+	ESC("bell\a", "bell\\x07");
+	ESC("del\x7f", "del\\x7f");
+	ESC("c1 \xc2\x9b" "31m", "c1 \\x9b31m");       /* CSI as one C1 character */
+	ESC("raw \x9b" "31m", "raw \\x9b31m");        /* CSI as a lone byte: not UTF-8 */
+	ESC("osc \x1b]0;title\x07", "osc \\x1b]0;title\\x07");
+	ESC("nul\0x", "nul\\x00x");
+	ESC("back\\slash", "back\\\\slash");
+	ESC("a\xe2\x80\xaetxt.exe", "a\\u{202E}txt.exe");
+	ESC("zero\xe2\x80\x8bwidth", "zero\\u{200B}width");
+	ESC("\xef\xbb\xbf" "bom", "\\u{FEFF}bom");
+	ESC("cut \xe2\x80", "cut \\xe2\\x80");        /* truncated sequence */
+	ESC("", "");
+}
+
+static void test_hidden(void)
+{
+	static const char *const hidden[] = {
+		"a\xe2\x80\xaetxt.exe",     /* U+202E right-to-left override */
+		"a\xe2\x81\xa6" "b",        /* U+2066 left-to-right isolate */
+		"a\xe2\x80\x8f" "b",        /* U+200F right-to-left mark */
+		"living\xe2\x80\x8broom",   /* U+200B zero-width space */
+		"a\xe2\x80\x8d" "b",        /* U+200D zero-width joiner */
+		"a\xe2\x81\xa0" "b",        /* U+2060 word joiner */
+		"\xef\xbb\xbf" "a",         /* U+FEFF byte order mark */
+		"soft\xc2\xad" "hyphen",    /* U+00AD */
+		"a\xef\xb8\x8f" "b",        /* U+FE0F variation selector */
+		"a\xe2\x80\xa8" "b",        /* U+2028 line separator */
+		"a\xe3\x85\xa4" "b",        /* U+3164 Hangul filler */
+		"tab\there", "esc\x1b", "c1\xc2\x85",
+	};
+	static const char *const shown[] = {
+		"living room", "Zoë", "Ann's iPhone", "東京の部屋", "Ελένη", "Саша", "emoji \xf0\x9f\x93\xb1",
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(hidden); i++)
+		g_assert_true(idl_text_has_hidden(hidden[i], strlen(hidden[i])));
+	for (size_t i = 0; i < G_N_ELEMENTS(shown); i++)
+		g_assert_false(idl_text_has_hidden(shown[i], strlen(shown[i])));
+}
+
+static void check_key(const char *a, const char *b, bool same)
+{
+	char *ka = idl_text_name_key(a), *kb = idl_text_name_key(b);
+
+	if (same)
+		g_assert_cmpstr(ka, ==, kb);
+	else
+		g_assert_cmpstr(ka, !=, kb);
+	g_free(ka);
+	g_free(kb);
+}
+
+static void test_name_key(void)
+{
+	check_key("Living Room", "living room", true);
+	check_key("living\xe2\x80\x8broom", "livingroom", true);                 /* zero-width space */
+	check_key("\xef\xbc\xac\xef\xbd\x89ving room", "Living room", true);    /* full-width "Li" */
+	check_key("Zoe\xcc\x88", "Zo\xc3\xab", true);                             /* decomposed ë */
+	check_key("STRASSE", "stra\xc3\x9f" "e", true);                           /* ß folds to ss */
+	check_key("living r\xd0\xbeom", "living room", false);                   /* Cyrillic о: another name */
+	check_key("living room", "living room 2", false);
+}
+
+static void check_skeleton(const char *a, const char *b, bool same)
+{
+	char *sa = idl_text_skeleton(a), *sb = idl_text_skeleton(b);
+
+	if (same)
+		g_assert_cmpstr(sa, ==, sb);
+	else
+		g_assert_cmpstr(sa, !=, sb);
+	g_free(sa);
+	g_free(sb);
+}
+
+static void test_skeleton(void)
+{
+	check_skeleton("living r\xd0\xbeom", "living room", true);    /* Cyrillic о */
+	check_skeleton("living r\xce\xbfom", "living room", true);    /* Greek ο */
+	check_skeleton("\xd0\xa0\xd0\x90\xd0\xa1", "pac", true);          /* Cyrillic РАС, folded */
+	check_skeleton("living r00m", "Living Room", true);
+	check_skeleton("modern", "rnodern", true);
+	check_skeleton("living room", "dining room", false);
+	check_skeleton("Ann's iPhone", "Bob's iPhone", false);
+}
+
+int main(int argc, char *argv[])
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/text/escape", test_escape);
+	g_test_add_func("/text/hidden", test_hidden);
+	g_test_add_func("/text/name-key", test_name_key);
+	g_test_add_func("/text/skeleton", test_skeleton);
+	return g_test_run();
+}
