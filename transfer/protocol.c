@@ -10,6 +10,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "base/text.h"
 #include "transfer/json_strict.h"
 #include "transport/error.h"
 
@@ -58,6 +59,15 @@ static gboolean has_control(const char *s)
 	return FALSE;
 }
 
+/* The first hidden character of s (valid UTF-8), for a message. */
+static gunichar first_hidden(const char *s)
+{
+	for (const char *p = s; *p; p = g_utf8_next_char(p))
+		if (idl_text_is_hidden_char(g_utf8_get_char(p)))
+			return g_utf8_get_char(p);
+	return 0;
+}
+
 int idl_path_check(const char *path, GError **err)
 {
 	size_t len, comp = 1;
@@ -74,6 +84,10 @@ int idl_path_check(const char *path, GError **err)
 		return fail(err, -EINVAL, "path is absolute: it must be relative to the download folder");
 	if (has_control(path))
 		return fail(err, -EINVAL, "path contains a control character");
+	if (idl_text_has_hidden(path, len))
+		return fail(err, -EINVAL, "path contains the hidden character U+%04X (a bidi control or a "
+			    "zero-width character): it would make the name look like another, e.g. "
+			    "\"a\\u202Etxt.exe\" shows as \"aexe.txt\"", (unsigned)first_hidden(path));
 	if (strchr(path, '\\'))
 		return fail(err, -EINVAL, "path contains a backslash: components are separated by '/' only, "
 			    "and a backslash is a separator on some systems");
@@ -81,6 +95,9 @@ int idl_path_check(const char *path, GError **err)
 		const char *end = strchr(start, '/');
 		size_t n = end ? (size_t)(end - start) : strlen(start);
 
+		if (comp > IDL_PATH_DEPTH_MAX)
+			return fail(err, -EINVAL, "path has more than %d components (folders in folders): "
+				    "the limit is %d", IDL_PATH_DEPTH_MAX, IDL_PATH_DEPTH_MAX);
 		if (n == 0)
 			return fail(err, -EINVAL, "path component %zu is empty (a doubled or trailing '/')", comp);
 		if (n > IDL_PATH_COMPONENT_MAX)
@@ -93,6 +110,34 @@ int idl_path_check(const char *path, GError **err)
 			return 0;
 		start = end + 1;
 	}
+}
+
+char *idl_path_visible(const char *path)
+{
+	char *out = g_strdup(path);
+
+	for (char *p = out; *p; p++)
+		if (*p == '.' && (p == out || p[-1] == '/'))
+			*p = '_';
+	return out;
+}
+
+bool idl_path_is_hidden(const char *path)
+{
+	for (const char *p = path; *p; p++)
+		if (*p == '.' && (p == path || p[-1] == '/'))
+			return true;
+	return false;
+}
+
+guint idl_path_folders_add(GHashTable *folders, const char *path)
+{
+	guint added = 0;
+
+	for (const char *p = strchr(path, '/'); p; p = strchr(p + 1, '/'))
+		if (g_hash_table_add(folders, g_strndup(path, (gsize)(p - path))))
+			added++;
+	return added;
 }
 
 static int check_text(const char *where, const char *what, const char *s, size_t min, size_t max, GError **err)
@@ -120,9 +165,24 @@ static gboolean is_hex(const char *s, size_t n)
 
 /* ---- Semantic rules, shared by decode and encode ---------------------- */
 
-static int check_files(const struct idl_msg *m, const char *where, GError **err)
+/* The folders an offer's paths make: each costs an inode and a block on
+ * the receiver's disk, and nests without bound where files do not. */
+static int check_folders(const struct idl_msg *m, GError **err)
 {
-	guint8 seen[(IDL_MSG_FILES_MAX + 7) / 8] = { 0 };
+	GHashTable *folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	guint n = 0;
+
+	for (size_t i = 0; i < m->n_files; i++)
+		n += idl_path_folders_add(folders, m->files[i].path);
+	g_hash_table_destroy(folders);
+	if (n > IDL_OFFER_FOLDERS_MAX)
+		return fail(err, -EINVAL, "offer names %u folders, over the limit of %d: a sender splits more "
+			    "into several offers", n, IDL_OFFER_FOLDERS_MAX);
+	return 0;
+}
+
+static int check_file_entries(const struct idl_msg *m, const char *where, guint8 *seen, GError **err)
+{
 	int r;
 
 	if (m->n_files > IDL_MSG_FILES_MAX)
@@ -165,6 +225,17 @@ static int check_files(const struct idl_msg *m, const char *where, GError **err)
 		}
 	}
 	return 0;
+}
+
+static int check_files(const struct idl_msg *m, const char *where, GError **err)
+{
+	guint8 seen[(IDL_MSG_FILES_MAX + 7) / 8] = { 0 };
+	int r;
+
+	r = check_file_entries(m, where, seen, err);
+	if (r < 0)
+		return r;
+	return m->type == IDL_MSG_OFFER ? check_folders(m, err) : 0;
 }
 
 static int check_msg(const struct idl_msg *m, GError **err)

@@ -323,8 +323,9 @@ static void send_offer(struct idl_sender *s)
 {
 	struct idl_msg m = { .type = IDL_MSG_OFFER };
 	uint8_t rnd[IDL_TRANSFER_ID_HEX_LEN / 2];
+	GHashTable *folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	size_t budget = 200;
-	guint i;
+	guint i, n_folders = 0;
 
 	s->first = s->end;
 	for (i = s->first; i < s->files->len && i - s->first < IDL_MSG_FILES_MAX; i++) {
@@ -332,8 +333,14 @@ static void send_offer(struct idl_sender *s)
 		size_t cost = 2 * strlen(file_at(s, i)->path) + 100;
 		if (budget + cost > OFFER_BUDGET && i > s->first)
 			break;
+		/* A path has fewer folders than IDL_OFFER_FOLDERS_MAX, so the
+		 * first file always fits. */
+		n_folders += idl_path_folders_add(folders, file_at(s, i)->path);
+		if (n_folders > IDL_OFFER_FOLDERS_MAX && i > s->first)
+			break;
 		budget += cost;
 	}
+	g_hash_table_destroy(folders);
 	s->end = i;
 	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
 	for (size_t k = 0; k < sizeof(rnd); k++)

@@ -192,6 +192,14 @@ static const struct hostile hostile[] = {
 	{ "DEL", OFFER(FPATH("a\x7f")), -EINVAL, "control" },
 	{ "C1 control", OFFER(FPATH("a\\u0085b")), -EINVAL, "control" },
 	{ "raw control char", OFFER(FPATH("a\x01")), -EINVAL, "raw control" },
+	/* Issue 11: text that draws one name and is another. */
+	{ "right-to-left override", OFFER(FPATH("a\\u202etxt.exe")), -EINVAL, "U+202E" },
+	{ "raw right-to-left override", OFFER(FPATH("a\xe2\x80\xaetxt.exe")), -EINVAL, "hidden character" },
+	{ "zero-width space", OFFER(FPATH("Holiday/1\\u200b.jpg")), -EINVAL, "U+200B" },
+	{ "right-to-left isolate in a folder", OFFER(FPATH("a\\u2067b/c")), -EINVAL, "U+2067" },
+	{ "BOM", OFFER(FPATH("\\ufeffa")), -EINVAL, "U+FEFF" },
+	{ "33 levels", OFFER(FPATH("a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/x")), -EINVAL,
+	  "more than 32 components" },
 	{ "empty path", OFFER(FPATH("")), -EINVAL, "empty" },
 	{ "NUL escape", OFFER(FPATH("a\\u0000b")), -EINVAL, "NUL" },
 	{ "NUL escape upper", OFFER(FPATH("safe.txt\\u0000/../../x")), -EINVAL, "NUL" },
@@ -410,6 +418,11 @@ static void test_path_check(void)
 		{ ".", FALSE }, { "..", FALSE }, { "a/..", FALSE }, { "./a", FALSE }, { "a\\b", FALSE },
 		{ "C:\\x", FALSE }, { "a\tb", FALSE }, { "a\nb", FALSE }, { "a\x7f", FALSE },
 		{ "a\xc2\x85", FALSE }, { "\xff", FALSE }, { "a\xc3", FALSE },
+		/* issue 11: hidden characters, nesting */
+		{ "a\xe2\x80\xaetxt.exe", FALSE }, { "a\xe2\x80\x8b", FALSE }, { "\xe2\x81\xa6x", FALSE },
+		{ "a\xc2\xad" "b", FALSE }, { "x\xef\xb8\x8f", FALSE }, { "\xe2\x80\xa8", FALSE },
+		{ "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/x", TRUE },
+		{ "a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/x", FALSE },
 	};
 	GError *err = NULL;
 
@@ -423,6 +436,77 @@ static void test_path_check(void)
 		g_clear_error(&err);
 	}
 	g_assert_cmpint(idl_path_check(NULL, NULL), ==, -EINVAL);
+}
+
+/* Issue 11: names starting with '.' are stored visibly, under '_'. */
+static void test_path_visible(void)
+{
+	static const struct {
+		const char *path, *visible;
+	} cases[] = {
+		{ "a", "a" }, { "a/b.c", "a/b.c" }, { "a..b/c.d", "a..b/c.d" },
+		{ ".config/autostart/holiday.desktop", "_config/autostart/holiday.desktop" },
+		{ "project/.gitignore", "project/_gitignore" }, { ".a/.b/.c", "_a/_b/_c" },
+		{ "...", "_.." }, { "a/.../b", "a/_../b" }, { "_x/.x", "_x/_x" },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *v = idl_path_visible(cases[i].path);
+		g_assert_cmpstr(v, ==, cases[i].visible);
+		g_assert_true(idl_path_is_hidden(cases[i].path) == (strcmp(v, cases[i].path) != 0));
+		g_assert_cmpint(idl_path_check(v, NULL), ==, 0);
+		g_free(v);
+	}
+}
+
+/* Issue 11: an offer makes at most IDL_OFFER_FOLDERS_MAX folders. */
+static void test_offer_folders(void)
+{
+	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	struct idl_msg_file *files = g_new0(struct idl_msg_file, 3);
+	struct idl_msg m = { .type = IDL_MSG_OFFER, .transfer = TID, .files = files, .n_files = 3 };
+	GString *s = g_string_new(NULL);
+	GError *err = NULL;
+	char *paths[3];
+	struct idl_msg out;
+
+	g_assert_cmpuint(idl_path_folders_add(set, "a/b/c"), ==, 2);
+	g_assert_cmpuint(idl_path_folders_add(set, "a/b/d"), ==, 0);
+	g_assert_cmpuint(idl_path_folders_add(set, "a/e/f/g"), ==, 2);
+	g_assert_cmpuint(idl_path_folders_add(set, "top"), ==, 0);
+	g_hash_table_destroy(set);
+
+	/* The attack of issue 11 within the depth rule: three empty files,
+	 * each in 31 folders of its own... 93 folders is fine; 1,001 is not. */
+	for (int i = 0; i < 3; i++) {
+		g_string_truncate(s, 0);
+		for (int d = 0; d < IDL_PATH_DEPTH_MAX - 1; d++)
+			g_string_append_printf(s, "%c%d/", 'a' + i, d);
+		g_string_append(s, "f");
+		paths[i] = g_strdup(s->str);
+		files[i] = (struct idl_msg_file){ .id = (uint32_t)i, .path = paths[i] };
+	}
+	g_free(round_trip(&m));
+	for (int i = 0; i < 3; i++)
+		g_free(paths[i]);
+	g_free(files);
+
+	/* 1,001 folders, one file in each, sent by a peer. */
+	g_string_assign(s, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[");
+	for (int i = 0; i <= IDL_OFFER_FOLDERS_MAX; i++)
+		g_string_append_printf(s, "%s{\"id\":%d,\"path\":\"%x/f\",\"size\":0,\"mtime\":0}", i ? "," : "", i, i);
+	g_string_append(s, "]}");
+	g_assert_cmpint(idl_msg_decode(s->str, s->len, &out, &err), ==, -EINVAL);
+	g_assert_nonnull(strstr(err->message, "1001 folders, over the limit of 1000"));
+	g_clear_error(&err);
+	/* One fewer is an offer like any other. */
+	g_string_assign(s, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[");
+	for (int i = 0; i < IDL_OFFER_FOLDERS_MAX; i++)
+		g_string_append_printf(s, "%s{\"id\":%d,\"path\":\"%x/f\",\"size\":0,\"mtime\":0}", i ? "," : "", i, i);
+	g_string_append(s, "]}");
+	g_assert_cmpint(idl_msg_decode(s->str, s->len, &out, &err), ==, 0);
+	idl_msg_clear(&out);
+	g_string_free(s, TRUE);
 }
 
 static void test_truncated_and_random(void)
@@ -476,6 +560,8 @@ int main(int argc, char *argv[])
 	g_test_add_func("/protocol/hostile-sizes", test_hostile_sizes);
 	g_test_add_func("/protocol/encode-refuses", test_encode_refuses);
 	g_test_add_func("/protocol/path-check", test_path_check);
+	g_test_add_func("/protocol/path-visible", test_path_visible);
+	g_test_add_func("/protocol/offer-folders", test_offer_folders);
 	g_test_add_func("/protocol/truncated-and-random", test_truncated_and_random);
 	return g_test_run();
 }
