@@ -41,6 +41,8 @@ struct job {
 	char *final_path;             /* END */
 	uint64_t *held;               /* PLAN: per file */
 	uint64_t free_space;          /* PLAN */
+	guint new_folders;            /* PLAN: folders the offer would create */
+	uint64_t folder_bytes;        /* PLAN: the space they take */
 };
 
 struct idl_receiver {
@@ -83,17 +85,24 @@ static void run_job(void *data, void *user)
 	const struct idl_msg_file *f;
 
 	switch (j->kind) {
-	case JOB_PLAN:
+	case JOB_PLAN: {
+		const char **paths = g_new(const char *, r->offer.n_files);
+
 		j->held = g_new0(uint64_t, r->offer.n_files);
 		for (size_t i = 0; i < r->offer.n_files; i++) {
 			f = &r->offer.files[i];
 			j->held[i] = idl_store_held(r->store, r->peer_fp, f->path, f->size, f->mtime);
+			paths[i] = f->path;
 		}
-		if (idl_store_free_space(r->store, &j->free_space, &err) < 0) {
+		if (idl_store_free_space(r->store, &j->free_space, &err) < 0 ||
+		    idl_store_folder_cost(r->store, paths, r->offer.n_files, &j->new_folders, &j->folder_bytes,
+					  &err) < 0) {
 			j->error = g_strdup(err->message);
 			g_error_free(err);
 		}
+		g_free(paths);
 		return;
+	}
 	case JOB_BEGIN:
 		f = &r->offer.files[rf->id];
 		if (idl_store_begin(r->store, r->peer_fp, f->path, f->size, f->mtime, r->offsets[rf->id],
@@ -271,9 +280,15 @@ static void planned(struct idl_receiver *r, struct job *j)
 		info.held += j->held[i];
 		need += r->offer.files[i].size - j->held[i];
 	}
-	if (need > j->free_space) {
-		char *why = g_strdup_printf("not enough free space: the files need %" G_GUINT64_FORMAT
-					    " bytes, the folder has %" G_GUINT64_FORMAT, need, j->free_space);
+	/* Folders take space too: an offer of empty files is not free. */
+	if (need + j->folder_bytes > j->free_space) {
+		char folders[64] = "";
+		char *why;
+
+		if (j->new_folders)
+			g_snprintf(folders, sizeof(folders), " (%u new folders included)", j->new_folders);
+		why = g_strdup_printf("not enough free space: the files need %" G_GUINT64_FORMAT " bytes%s, the "
+				      "folder has %" G_GUINT64_FORMAT, need + j->folder_bytes, folders, j->free_space);
 		decline(r, why);
 		g_free(why);
 		return;

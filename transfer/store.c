@@ -45,9 +45,10 @@ struct idl_store_file {
 	struct idl_store *s;
 	int fd, pfd;                 /* the .part, and the folder it and the file land in */
 	char *path;                  /* as announced */
+	char *local;                 /* as stored: idl_path_visible(path) */
 	char *where;                 /* where it lands, for messages */
-	char *dir_rel;               /* path's folders, "" at the top */
-	const char *base;            /* path's last component, in path */
+	char *dir_rel;               /* local's folders, "" at the top */
+	const char *base;            /* local's last component, in local */
 	char *part;                  /* the .part's name in pfd */
 	char *record;                /* the resume record's path */
 	uint64_t size, mtime, length;
@@ -377,7 +378,7 @@ int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err)
 
 uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime)
 {
-	char *record, *dir_rel;
+	char *record, *dir_rel, *local;
 	const char *base;
 	struct record rec;
 	struct stat st;
@@ -386,9 +387,10 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
 
 	if (!fp_valid(sender_fp) || idl_path_check(path, NULL) < 0)
 		return 0;
+	local = idl_path_visible(path);
 	record = record_path(s, sender_fp, path, size, mtime);
-	r = record_load(record, path, &rec);
-	dir_rel = dir_of(path, &base);
+	r = record_load(record, local, &rec);
+	dir_rel = dir_of(local, &base);
 	if (r == 0 && open_parent(s, dir_rel, FALSE, &pfd, NULL) == 0 &&
 	    (fd = open_recorded(pfd, &rec, O_RDONLY, &st)) >= 0 && (uint64_t)st.st_size <= size)
 		held = (uint64_t)st.st_size;
@@ -401,7 +403,117 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
 	g_free(rec.part);
 	g_free(dir_rel);
 	g_free(record);
+	g_free(local);
 	return held;
+}
+
+int idl_store_folder_cost(struct idl_store *s, const char *const *paths, size_t n, guint *folders,
+			  uint64_t *bytes, GError **err)
+{
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	struct statvfs v;
+	guint missing = 0;
+
+	*folders = 0;
+	*bytes = 0;
+	if (fstatvfs(s->dirfd, &v) < 0) {
+		g_hash_table_destroy(seen);
+		return fail(err, -errno, "cannot tell the free space in %s: %s", s->dir, g_strerror(errno));
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *local = idl_path_visible(paths[i]);
+
+		for (char *p = strchr(local, '/'); p; p = strchr(p + 1, '/')) {
+			char *folder = g_strndup(local, (gsize)(p - local));
+			struct stat st;
+
+			/* Only an estimate: a symlink on the way is refused later. */
+			if (g_hash_table_add(seen, folder) &&
+			    fstatat(s->dirfd, folder, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+				missing++;
+		}
+		g_free(local);
+	}
+	g_hash_table_destroy(seen);
+	*folders = missing;
+	*bytes = (uint64_t)missing * (v.f_bsize ? v.f_bsize : 4096);
+	return 0;
+}
+
+/* ---- Expiry ------------------------------------------------------------ */
+
+/* The record at name (in the state folder) is stale: removes its .part when
+ * that is still the file recorded (in this download folder) and was not
+ * written to since cutoff either, then the record. */
+static void sweep_record(struct idl_store *s, const char *name, int64_t cutoff, GPtrArray *swept)
+{
+	char *record = g_build_filename(s->state_dir, name, NULL), *text = NULL, *part = NULL, *dir_rel = NULL;
+	const char *line, *base;
+	struct record rec = { 0 };
+	struct stat st;
+	gsize len = 0;
+	int pfd = -1, fd = -1;
+
+	if (!g_file_get_contents(record, &text, &len, NULL) || len > RECORD_MAX)
+		goto remove;
+	/* The parser checks the .part is a sibling of the path it is given:
+	 * give it the one the record names, then check everything else. */
+	line = strstr(text, "\npart=");
+	if (line) {
+		line += 6;
+		part = g_strndup(line, strcspn(line, "\n"));
+	}
+	if (!part || idl_store_record_parse(text, len, part, &rec.part, &rec.dev, &rec.ino, &rec.gen) < 0)
+		goto remove;
+	dir_rel = dir_of(part, &base);
+	if (open_parent(s, dir_rel, FALSE, &pfd, NULL) < 0 || (fd = open_recorded(pfd, &rec, O_RDONLY, &st)) < 0)
+		goto remove;
+	if (st.st_mtim.tv_sec >= cutoff)
+		goto keep;                   /* written to lately: not stale */
+	if (unlinkat(pfd, rec.part, 0) == 0 && swept)
+		g_ptr_array_add(swept, g_strdup_printf("partial file %s/%s (%" G_GUINT64_FORMAT " bytes)", s->dir, part,
+						       (guint64)st.st_size));
+remove:
+	if (unlink(record) == 0 && swept)
+		g_ptr_array_add(swept, g_strdup_printf("resume record %s", record));
+keep:
+	if (fd >= 0)
+		close(fd);
+	if (pfd >= 0)
+		close(pfd);
+	g_free(rec.part);
+	g_free(dir_rel);
+	g_free(part);
+	g_free(text);
+	g_free(record);
+}
+
+int idl_store_sweep(struct idl_store *s, int64_t now, int64_t max_age, GPtrArray *swept, GError **err)
+{
+	int64_t cutoff = now - max_age;
+	GError *e = NULL;
+	const char *name;
+	GDir *d = g_dir_open(s->state_dir, 0, &e);
+
+	if (!d) {
+		int r = fail(err, -EIO, "cannot read the folder of resume records %s: %s", s->state_dir, e->message);
+		g_error_free(e);
+		return r;
+	}
+	while ((name = g_dir_read_name(d))) {
+		struct stat st;
+		char *path;
+
+		/* Records are named by a SHA-256 (record_path); nothing else is ours. */
+		if (strlen(name) != 64 || strspn(name, "0123456789abcdef") != 64)
+			continue;
+		path = g_build_filename(s->state_dir, name, NULL);
+		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtim.tv_sec < cutoff)
+			sweep_record(s, name, cutoff, swept);
+		g_free(path);
+	}
+	g_dir_close(d);
+	return 0;
 }
 
 /* ---- One file ---------------------------------------------------------- */
@@ -415,6 +527,7 @@ static void file_free(struct idl_store_file *f)
 	if (f->hash)
 		gnutls_hash_deinit(f->hash, NULL);
 	g_free(f->path);
+	g_free(f->local);
 	g_free(f->where);
 	g_free(f->dir_rel);
 	g_free(f->part);
@@ -500,17 +613,20 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	f->s = s;
 	f->fd = f->pfd = -1;
 	f->path = g_strdup(path);
-	f->where = g_build_filename(s->dir, path, NULL);
+	/* Never a name starting with '.': hidden, and where configuration
+	 * lives (.config/autostart, .bashrc), so it is stored under '_'. */
+	f->local = idl_path_visible(path);
+	f->where = g_build_filename(s->dir, f->local, NULL);
 	f->size = size;
 	f->mtime = mtime;
-	f->dir_rel = dir_of(f->path, &f->base);
+	f->dir_rel = dir_of(f->local, &f->base);
 	f->record = record_path(s, sender_fp, path, size, mtime);
 	r = open_parent(s, f->dir_rel, TRUE, &f->pfd, err);
 	if (r < 0) {
 		g_prefix_error(err, "cannot receive %s: ", path);
 		goto fail;
 	}
-	r = record_load(f->record, path, &rec);
+	r = record_load(f->record, f->local, &rec);
 	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0)
 		f->part = g_steal_pointer(&rec.part);
 	else if (r != -ENOENT)

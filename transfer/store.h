@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #define IDL_STORE_NAMES_MAX 1000   /* "name (1).ext" .. "name (999).ext", then give up */
+#define IDL_STORE_EXPIRE_S (30 * 24 * 3600)   /* partial data untouched this long is deleted */
 
 struct idl_store;          /* a download folder + where resume records live */
 struct idl_store_file;     /* one file being received */
@@ -36,6 +37,24 @@ void idl_store_free(struct idl_store *s);
 /* Bytes free for an unprivileged writer in the download folder. */
 int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err);
 
+/* What the folders of an offer cost: how many of the folders that paths
+ * (n offer paths, stored as idl_path_visible() names them) would be
+ * created, and *bytes, a file-system block for each, for the free-space
+ * check: folders take disk space too, and an offer of empty files can ask
+ * for thousands of them. Counts each folder once. */
+int idl_store_folder_cost(struct idl_store *s, const char *const *paths, size_t n, guint *folders,
+			  uint64_t *bytes, GError **err);
+
+/* Expires what interrupted transfers left: each resume record not written
+ * since now - max_age (seconds; IDL_STORE_EXPIRE_S) is removed, and with it
+ * its .part in this download folder when that is still the file recorded
+ * and was not written to since then either. A .part that no record names is
+ * never touched (other programs' downloads use that suffix too). When
+ * swept is not NULL, a line for each thing removed is added to it (strings
+ * owned by the array: make it with g_ptr_array_new_with_free_func(g_free)).
+ * Returns 0, or a negative errno value when the state folder cannot be read. */
+int idl_store_sweep(struct idl_store *s, int64_t now, int64_t max_age, GPtrArray *swept, GError **err);
+
 /* Resume: how many bytes of the file identified by sender_fp (64 hex digits,
  * either case), path, size and mtime are held in a .part left by an earlier
  * interrupted transfer into this same download folder. 0 when there is none,
@@ -46,6 +65,7 @@ int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err);
 uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime);
 
 /* Starts receiving path (re-checked with idl_path_check) at byte offset: 0,
+ * stored under idl_path_visible(path) (no component starts with '.'),
  * or what idl_store_held() answered. Creates missing folders on the way
  * (0755); a symlink on the way is refused (-ELOOP), as is a non-folder
  * (-ENOTDIR). Creates "NAME.part" next to where the file will land, or

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <gnutls/crypto.h>
@@ -239,10 +241,11 @@ static void test_name_taken(struct fixture *fx, gconstpointer data)
 		const char *path, *names[3];
 	} cases[] = {
 		{ "name.ext", { "name.ext", "name (1).ext", "name (2).ext" } },
-		{ ".bashrc", { ".bashrc", ".bashrc (1)", ".bashrc (2)" } },
+		/* Never under a name starting with '.' (issue 11): '_' instead. */
+		{ ".bashrc", { "_bashrc", "_bashrc (1)", "_bashrc (2)" } },
 		{ "README", { "README", "README (1)", "README (2)" } },
 		{ "archive.tar.gz", { "archive.tar.gz", "archive.tar (1).gz", "archive.tar (2).gz" } },
-		{ ".config.json", { ".config.json", ".config (1).json", ".config (2).json" } },
+		{ ".config.json", { "_config.json", "_config (1).json", "_config (2).json" } },
 		{ "d/x.txt", { "d/x.txt", "d/x (1).txt", "d/x (2).txt" } },
 	};
 
@@ -533,6 +536,197 @@ static void hold_five(struct fixture *fx, const char *path)
 	write_range(f, (const uint8_t *)"0123456789", 0, 5, 5);
 	idl_store_abort(f);
 	g_assert_cmpuint(idl_store_held(fx->s, FP, path, 10, MTIME), ==, 5);
+}
+
+/* Issue 11: ".config/autostart/holiday.desktop" from a sender lands as
+ * "_config/autostart/holiday.desktop": nothing is ever written under a
+ * name starting with '.', and a resume still finds its .part. */
+static void test_hidden_names(struct fixture *fx, gconstpointer data)
+{
+	const char *text = "[Desktop Entry]\nExec=evil\n";
+	struct idl_store_file *f = NULL;
+	GError *err = NULL;
+	char *final;
+	uint8_t h[32];
+
+	(void)data;
+	final = receive(fx, ".config/autostart/holiday.desktop", (const uint8_t *)text, strlen(text), 5);
+	g_assert_cmpstr(final, ==, "_config/autostart/holiday.desktop");
+	assert_content(fx, final, text, strlen(text));
+	g_assert_false(exists(fx, ".config"));
+	g_free(final);
+	final = receive(fx, "project/.gitignore", (const uint8_t *)"*.o\n", 4, 1);
+	g_assert_cmpstr(final, ==, "project/_gitignore");
+	g_free(final);
+	/* "_x" and ".x" land on one name: the second is numbered, nothing replaced. */
+	put_file(fx, "_bashrc", "mine");
+	final = receive(fx, ".bashrc", (const uint8_t *)"theirs", 6, 6);
+	g_assert_cmpstr(final, ==, "_bashrc (1)");
+	assert_content(fx, "_bashrc", "mine", 4);
+	g_free(final);
+	/* Resume of a hidden name: its .part is "_..." too. */
+	sha256("0123456789", 10, h);
+	hold_five(fx, ".h/.f");
+	g_assert_true(exists(fx, "_h/_f.part"));
+	g_assert_false(exists(fx, ".h"));
+	g_assert_cmpint(idl_store_begin(fx->s, FP, ".h/.f", 10, MTIME, 5, &f, &err), ==, 0);
+	g_assert_no_error(err);
+	write_range(f, (const uint8_t *)"0123456789", 5, 10, 5);
+	g_assert_cmpint(idl_store_finish(f, h, &final, &err), ==, 0);
+	g_assert_cmpstr(final, ==, "_h/_f");
+	assert_content(fx, final, "0123456789", 10);
+	g_free(final);
+}
+
+/* Issue 11: folders are charged in the free-space check, a block each,
+ * counted once, only when they do not exist yet, under their stored names. */
+static void test_folder_cost(struct fixture *fx, gconstpointer data)
+{
+	static const char *const paths[] = { "a/b/c", "a/b/d", "x/y", "top", ".h/z", "_h/w" };
+	GError *err = NULL;
+	struct statvfs v;
+	uint64_t bytes;
+	guint n;
+
+	(void)data;
+	g_assert_cmpint(statvfs(fx->dl, &v), ==, 0);
+	g_assert_cmpint(idl_store_folder_cost(fx->s, paths, G_N_ELEMENTS(paths), &n, &bytes, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(n, ==, 4);                 /* a, a/b, x, _h */
+	g_assert_cmpuint(bytes, ==, 4 * (uint64_t)v.f_bsize);
+	make_at(fx->dl, "a", NULL, TRUE, NULL);
+	make_at(fx->dl, "_h", NULL, TRUE, NULL);
+	g_assert_cmpint(idl_store_folder_cost(fx->s, paths, G_N_ELEMENTS(paths), &n, &bytes, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 2);                 /* a/b, x */
+	g_assert_cmpint(idl_store_folder_cost(fx->s, paths + 3, 1, &n, &bytes, &err), ==, 0);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_cmpuint(bytes, ==, 0);
+}
+
+/* Sets a file's modification time to t. */
+static void age(const char *path, time_t t)
+{
+	struct timespec ts[2] = { { .tv_sec = t }, { .tv_sec = t } };
+
+	g_assert_cmpint(utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW), ==, 0);
+}
+
+/* Holds 5 bytes of path and returns its resume record, the one record in
+ * the state folder not in seen (which gets it). */
+static char *hold_record(struct fixture *fx, const char *path, GHashTable *seen)
+{
+	const char *name;
+	char *found = NULL;
+	GDir *d;
+
+	hold_five(fx, path);
+	d = g_dir_open(fx->state, 0, NULL);
+	while ((name = g_dir_read_name(d)))
+		if (!g_hash_table_contains(seen, name)) {
+			g_assert_null(found);
+			found = g_build_filename(fx->state, name, NULL);
+			g_hash_table_add(seen, g_strdup(name));
+		}
+	g_dir_close(d);
+	g_assert_nonnull(found);
+	return found;
+}
+
+static void age_part(struct fixture *fx, const char *rel, time_t t)
+{
+	char *p = sub(fx, rel);
+
+	age(p, t);
+	g_free(p);
+}
+
+static gboolean swept_has(GPtrArray *swept, const char *what)
+{
+	for (guint i = 0; i < swept->len; i++)
+		if (strstr(swept->pdata[i], what))
+			return TRUE;
+	return FALSE;
+}
+
+/* Issue 11: .part files and resume records untouched for 30 days are
+ * expired (fake mtimes); what is younger, what is written to lately, and
+ * .part files no record names are kept. */
+static void test_sweep(struct fixture *fx, gconstpointer data)
+{
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	GPtrArray *swept = g_ptr_array_new_with_free_func(g_free);
+	time_t now = time(NULL), old = now - IDL_STORE_EXPIRE_S - 3600, young = now - IDL_STORE_EXPIRE_S + 3600;
+	char *r_old, *r_young, *r_busy, *r_gone, *r_swapped, *p;
+	GError *err = NULL;
+
+	(void)data;
+	g_assert_cmpint(idl_store_sweep(fx->s, now, IDL_STORE_EXPIRE_S, swept, &err), ==, 0);
+	g_assert_cmpuint(swept->len, ==, 0);
+	/* Record and .part untouched for 30 days and an hour: both go. */
+	r_old = hold_record(fx, "old/f", seen);
+	age(r_old, old);
+	age_part(fx, "old/f.part", old);
+	/* A record not quite 30 days old: kept, with its old .part. */
+	r_young = hold_record(fx, "young/f", seen);
+	age(r_young, young);
+	age_part(fx, "young/f.part", old);
+	/* An old record whose .part was written to lately: kept. */
+	r_busy = hold_record(fx, "busy/f", seen);
+	age(r_busy, old);
+	/* An old record whose .part is gone: the record goes. */
+	r_gone = hold_record(fx, "gone/f", seen);
+	p = sub(fx, "gone/f.part");
+	g_assert_cmpint(unlink(p), ==, 0);
+	g_free(p);
+	age(r_gone, old);
+	/* An old record whose .part was replaced by another file: the record
+	 * goes, the file (not ours) stays. */
+	r_swapped = hold_record(fx, "swapped/f", seen);
+	p = sub(fx, "swapped/f.part");
+	g_assert_cmpint(unlink(p), ==, 0);
+	put_file(fx, "swapped/f.part", "someone else's");
+	age(p, old);
+	g_free(p);
+	age(r_swapped, old);
+	/* A stranger's old ".part" that no record names (a browser's download). */
+	put_file(fx, "foreign.part", "not ours");
+	age_part(fx, "foreign.part", old);
+	/* Something else in the state folder. */
+	p = g_build_filename(fx->state, "notes", NULL);
+	g_assert_true(g_file_set_contents(p, "x", 1, NULL));
+	age(p, old);
+
+	g_assert_cmpint(idl_store_sweep(fx->s, now, IDL_STORE_EXPIRE_S, swept, &err), ==, 0);
+	g_assert_no_error(err);
+	for (guint i = 0; i < swept->len; i++)
+		g_test_message("swept: %s", (const char *)swept->pdata[i]);
+	g_assert_cmpuint(swept->len, ==, 4);
+	g_assert_true(swept_has(swept, "old/f.part"));
+	g_assert_true(swept_has(swept, r_old));
+	g_assert_true(swept_has(swept, r_gone));
+	g_assert_true(swept_has(swept, r_swapped));
+	g_assert_false(exists(fx, "old/f.part"));
+	g_assert_false(g_file_test(r_old, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(r_gone, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(r_swapped, G_FILE_TEST_EXISTS));
+	g_assert_true(exists(fx, "swapped/f.part"));
+	g_assert_true(exists(fx, "foreign.part"));
+	g_assert_true(g_file_test(p, G_FILE_TEST_EXISTS));
+	g_assert_cmpuint(idl_store_held(fx->s, FP, "young/f", 10, MTIME), ==, 5);
+	g_assert_cmpuint(idl_store_held(fx->s, FP, "busy/f", 10, MTIME), ==, 5);
+	g_assert_cmpuint(idl_store_held(fx->s, FP, "old/f", 10, MTIME), ==, 0);
+	/* A second sweep finds nothing more. */
+	g_ptr_array_set_size(swept, 0);
+	g_assert_cmpint(idl_store_sweep(fx->s, now, IDL_STORE_EXPIRE_S, swept, &err), ==, 0);
+	g_assert_cmpuint(swept->len, ==, 0);
+	g_free(p);
+	g_free(r_old);
+	g_free(r_young);
+	g_free(r_busy);
+	g_free(r_gone);
+	g_free(r_swapped);
+	g_ptr_array_unref(swept);
+	g_hash_table_destroy(seen);
 }
 
 static void test_held_other(struct fixture *fx, gconstpointer data)
@@ -871,6 +1065,9 @@ int main(int argc, char *argv[])
 		{ "/store/resume", test_resume },
 		{ "/store/restart", test_restart },
 		{ "/store/held-other", test_held_other },
+		{ "/store/hidden-names", test_hidden_names },
+		{ "/store/folder-cost", test_folder_cost },
+		{ "/store/sweep", test_sweep },
 		{ "/store/held-spoiled", test_held_spoiled },
 		{ "/store/garbage-record", test_garbage_record },
 		{ "/store/free-space", test_free_space },
