@@ -18,6 +18,7 @@
 #include "cli/incoming.h"
 #include "discovery/mdns.h"
 #include "discovery/txt.h"
+#include "transfer/store.h"
 #include "transport/identity.h"
 #include "transport/known.h"
 #include "web/api.h"
@@ -219,6 +220,59 @@ static int prepare_dir(const char *dir, GError **err)
 	return 0;
 }
 
+/* Received folders land in --dir: in the home folder a sent bin/ or
+ * Documents/ mixes with the user's own. */
+static void warn_home(const char *cmd, const char *dir)
+{
+	char *real = realpath(dir, NULL), *home = realpath(g_get_home_dir(), NULL);
+
+	if (real && home && strcmp(real, home) == 0)
+		cli_error(cmd, "warning: the download folder %s is your home folder: files and folders a "
+			  "sender names (bin/, Documents/) land beside your own; give receiving a folder of its "
+			  "own with --dir (names starting with '.' are saved with '_' wherever you receive)", dir);
+	free(real);
+	free(home);
+}
+
+/* Expiry of what interrupted transfers left (store.h, idl_store_sweep),
+ * once at start, off the loop thread: it reads and deletes files. */
+struct sweep {
+	char *dir, *state_dir;
+};
+
+static gpointer sweep_thread(gpointer data)
+{
+	GPtrArray *swept = g_ptr_array_new_with_free_func(g_free);
+	struct sweep *sw = data;
+	struct idl_store *store = NULL;
+	GError *err = NULL;
+
+	if (idl_store_open(sw->dir, sw->state_dir, &store, &err) < 0 ||
+	    idl_store_sweep(store, g_get_real_time() / G_USEC_PER_SEC, IDL_STORE_EXPIRE_S, swept, &err) < 0) {
+		g_debug("expiry of partial files skipped: %s", err->message);
+		g_error_free(err);
+	}
+	for (guint i = 0; i < swept->len; i++)
+		g_debug("expired, untouched for %d days: %s", IDL_STORE_EXPIRE_S / 86400,
+			(const char *)swept->pdata[i]);
+	g_debug("expiry of partial files: %u removed", swept->len);
+	g_ptr_array_unref(swept);
+	idl_store_free(store);
+	g_free(sw->dir);
+	g_free(sw->state_dir);
+	g_free(sw);
+	return NULL;
+}
+
+static GThread *sweep_start(const char *dir, const char *state_dir)
+{
+	struct sweep *sw = g_new0(struct sweep, 1);
+
+	sw->dir = g_strdup(dir);
+	sw->state_dir = g_strdup(state_dir);
+	return g_thread_new("sweep", sweep_thread, sw);
+}
+
 static void on_ended(enum idl_xfer_result r, const char *reason, void *user)
 {
 	struct serve *s = user;
@@ -268,6 +322,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	struct idl_mdns_advert *advert = NULL;
 	struct idl_devices *devices = NULL;
 	struct idl_tabs *tabs = NULL;
+	GThread *sweeper = NULL;
 	struct idl_txt txt = { .version = IDL_PROTOCOL_VERSION, .kind = 'd', .caps = IDL_CAP_INFO | IDL_CAP_WEBRTC };
 	char *state_dir = NULL, *partial_dir = NULL, *dl_dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	uint8_t wire[IDL_TXT_WIRE_MAX];
@@ -326,6 +381,9 @@ static int serve_main(int argc, char *argv[], bool once)
 		dl_dir = g_build_filename(g_get_home_dir(), "Downloads", NULL);
 	if (prepare_dir(dl_dir, &err) < 0)
 		goto fail;
+	warn_home(cmd, dl_dir);
+	partial_dir = g_build_filename(state_dir, "partial", NULL);
+	sweeper = sweep_start(dl_dir, partial_dir);
 	if (idl_http_new(&hopt, &http, &err) < 0)
 		goto fail;
 
@@ -336,7 +394,6 @@ static int serve_main(int argc, char *argv[], bool once)
 	idl_page_register(http);
 	s.sinks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	iopt.dir = dl_dir;
-	partial_dir = g_build_filename(state_dir, "partial", NULL);
 	iopt.state_dir = partial_dir;
 	iopt.name = name;
 	iopt.known_dir = state_dir;
@@ -389,6 +446,8 @@ out:
 	if (s.sinks)
 		g_hash_table_destroy(s.sinks);
 	idl_identity_free(id);
+	if (sweeper)
+		g_thread_join(sweeper);
 	g_clear_error(&err);
 	g_free(state_dir);
 	g_free(partial_dir);

@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "sctp/sctp.h"
+#include "transfer/protocol.h"
 #include "transfer/receiver.h"
 #include "transport/identity.h"
 #include "transport/known.h"
@@ -32,6 +33,7 @@ struct conn {
 	bool any_done, any_bad;
 	char *last_reason;
 	size_t offer_files;           /* the offer being asked about */
+	size_t offer_hidden;          /* its paths with a component starting with '.' */
 	uint64_t offer_total;
 	char code[8];                 /* verification code, "" when the sender has none */
 	bool offered;                 /* an offer came: code says all there is to say */
@@ -184,8 +186,10 @@ static void ask_next(struct cli_incoming *in)
 	if (!c || in->stdin_watch)
 		return;
 	g_string_truncate(in->answer, 0);
-	printf("Accept %zu file%s (%s) from %s? [y/N] ", c->offer_files, c->offer_files == 1 ? "" : "s",
-	       cli_format_size(c->offer_total, total, sizeof(total)), who(c, w, sizeof(w)));
+	printf("Accept %zu file%s (%s%s%s) from %s? [y/N] ", c->offer_files, c->offer_files == 1 ? "" : "s",
+	       cli_format_size(c->offer_total, total, sizeof(total)), c->offer_hidden ? ", " : "",
+	       c->offer_hidden ? (c->offer_hidden == 1 ? "1 hidden name, listed above" : "hidden names, listed above")
+	       : "", who(c, w, sizeof(w)));
 	fflush(stdout);
 	in->stdin_watch = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, in);
 	in->ask_timeout = g_timeout_add_seconds(ASK_TIMEOUT_S, on_ask_timeout, in);
@@ -284,7 +288,7 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 	struct conn *c = user;
 	struct cli_incoming *in = c->in;
 	char total[32], held[32], size[32], w[256], *warning = NULL;
-	size_t n = info->offer->n_files;
+	size_t n = info->offer->n_files, shown = 0, hidden = 0;
 	enum pin pin = check_known(c, info, &warning);
 
 	g_strlcpy(c->code, info->code ? info->code : "", sizeof(c->code));
@@ -292,11 +296,29 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 	say(c, "incoming: %zu file%s (%s) from %s%s%s", n, n == 1 ? "" : "s",
 	    cli_format_size(info->total, total, sizeof(total)), who(c, w, sizeof(w)),
 	    info->held ? ", resuming after " : "", info->held ? cli_format_size(info->held, held, sizeof(held)) : "");
-	for (size_t i = 0; i < MIN(n, (size_t)LIST_FILES); i++)
-		say(c, "  %s (%s)", info->offer->files[i].path,
-		    cli_format_size(info->offer->files[i].size, size, sizeof(size)));
-	if (n > LIST_FILES)
-		say(c, "  ... and %zu more", n - LIST_FILES);
+	/* The first few names, and every hidden one (a component starting
+	 * with '.', such as .config/autostart/x.desktop) wherever it is in the
+	 * offer: those are never summed up in "... and N more". */
+	for (size_t i = 0; i < n; i++) {
+		const struct idl_msg_file *f = &info->offer->files[i];
+		char *visible;
+
+		if (!idl_path_is_hidden(f->path)) {
+			if (i < LIST_FILES) {
+				say(c, "  %s (%s)", f->path, cli_format_size(f->size, size, sizeof(size)));
+				shown++;
+			}
+			continue;
+		}
+		visible = idl_path_visible(f->path);
+		say(c, "  %s (%s): a hidden name, saved as %s", f->path, cli_format_size(f->size, size, sizeof(size)),
+		    visible);
+		g_free(visible);
+		shown++;
+		hidden++;
+	}
+	if (n > shown)
+		say(c, "  ... and %zu more", n - shown);
 
 	if (in->o.policy == CLI_ACCEPT_NONE) {
 		say(c, "declined (--accept=none)");
@@ -314,6 +336,7 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 		idl_receiver_decide(r, false, "nobody is at the receiving device to accept it");
 	} else {
 		c->offer_files = n;
+		c->offer_hidden = hidden;
 		c->offer_total = info->total;
 		g_queue_push_tail(&in->asking, c);
 		ask_next(in);
@@ -335,14 +358,19 @@ static void on_file_done(struct idl_receiver *r, const char *path, const char *f
 			 void *user)
 {
 	struct conn *c = user;
+	char *visible = idl_path_visible(path);
 
 	(void)r;
 	if (final_path && !strcmp(path, final_path))
 		say(c, "saved: %s", final_path);
+	else if (final_path && !strcmp(visible, final_path))
+		say(c, "saved: %s (sent as %s: a name starting with '.' is hidden, so it is saved with '_')",
+		    final_path, path);
 	else if (final_path)
-		say(c, "saved: %s (a file named %s was there already)", final_path, path);
+		say(c, "saved: %s (a file named %s was there already)", final_path, visible);
 	else
 		say(c, "not kept: %s: %s", path, reason);
+	g_free(visible);
 }
 
 static void on_transfer_done(struct idl_receiver *r, enum idl_xfer_result res, const char *reason, void *user)
