@@ -151,9 +151,14 @@ const badPaths = [
   ['a\u0085b', 'C1 control character'], ['a\u007fb', 'DEL'], ['x'.repeat(256), 'component over 255 bytes'],
   ['é'.repeat(128), 'component of 256 bytes in 128 characters'], [('d'.repeat(200) + '/').repeat(21) + 'f', 'path over 4096 bytes'],
   ['a\ud800b', 'lone surrogate'], [42, 'not a string'], [null, 'null'],
+  // issue 11: hidden characters (shown as "aexe.txt"), nesting
+  ['a\u202etxt.exe', 'right-to-left override'], ['Holiday/1\u200b.jpg', 'zero-width space'],
+  ['a\u2067b/c', 'right-to-left isolate'], ['\ufeffa', 'BOM'], ['a\u00adb', 'soft hyphen'],
+  ['a/'.repeat(32) + 'x', '33 levels'], ['d/'.repeat(2040) + 'a', '2,041 levels'],
 ];
 for (const [p, why] of badPaths) ok(pathProblem(p) !== null, `pathProblem refuses a path: ${why}`, pathProblem(p));
-const goodPaths = ['a', 'photos/2026/a.jpg', 'über/ünïcödé ✓.txt', 'x'.repeat(255), '.hidden', '..a', 'a..', 'a b/c'];
+const goodPaths = ['a', 'photos/2026/a.jpg', 'über/ünïcödé ✓.txt', 'x'.repeat(255), '.hidden', '..a', 'a..', 'a b/c',
+  'a/'.repeat(31) + 'x', '.config/autostart/holiday.desktop'];
 for (const p of goodPaths) ok(pathProblem(p) === null, `pathProblem takes ${JSON.stringify(p.slice(0, 30))}`, pathProblem(p));
 
 const badJson = [
@@ -385,6 +390,50 @@ await hostile('a binary message over 64 KiB', [hello(), offerOf([{ path: 'a', si
 await hostile('an accept from the sender', [hello(), { type: 'accept', transfer: TRANSFER, files: [] }]);
 await hostile('not JSON', [hello(), '{"type":']);
 await hostile('a JSON array', [hello(), '[1,2]']);
+await hostile('1,001 folders in one offer', [hello(), {
+  type: 'offer', transfer: TRANSFER,
+  files: Array.from({ length: 1001 }, (_, id) => ({ id, path: `${id.toString(16)}/f`, size: 0, mtime: 0 })),
+}], { check: (s) => /1001 folders, over the limit of 1000/.test(s.ch.msgs().at(-1).reason) });
+{
+  const s = await hostile('a right-to-left override in a path, saying which character', [hello(),
+    offerOf([{ path: 'a\u202etxt.exe', size: 1 }])], { check: (x) => /U\+202E/.test(x.ch.msgs().at(-1).reason) });
+  if (s.asked.length) ok(false, '... and asks nobody (U+202E)');
+}
+{
+  // issue 11: Holiday/1..5.jpg + .config/autostart/holiday.desktop + .bashrc:
+  // the hidden names reach the consent question marked, and no download
+  // is named with a leading '.'.
+  const files = [1, 2, 3, 4, 5].map((i) => ({ path: `Holiday/${i}.jpg`, data: Buffer.from(`jpeg ${i}`) }));
+  files.push({ path: '.config/autostart/holiday.desktop', data: Buffer.from('[Desktop Entry]\nExec=evil\n') });
+  files.push({ path: '.bashrc', data: Buffer.from('evil') });
+  const s = session();
+  await honest(s, files);
+  await tick(); await tick();
+  s.ch.remoteClose();
+  const res = await s.result;
+  const asked = s.asked[0] && s.asked[0].offer.files;
+  ok(asked && asked.length === 7 && asked.filter((f) => f.hidden).map((f) => f.path).join() ===
+    '.config/autostart/holiday.desktop,.bashrc' && !asked[0].hidden,
+    'the consent question gets every file, the hidden names marked hidden', asked);
+  const names = s.downloads.map((d) => d.name);
+  ok(res.ok && names.length === 7 && !names.some((n) => n.startsWith('.')) && names.includes('_bashrc') &&
+    names.includes('holiday.desktop'), 'no download is named with a leading "." (.bashrc -> _bashrc)', names);
+}
+{
+  const { cleanPath } = await import(path.join(tmp, 'common.js'));
+  ok(cleanPath('a\u202etxt.exe') === 'a_txt.exe' && cleanPath('x\u200by/z') === 'x_y/z',
+    'the page as sender replaces hidden characters in its paths with "_" (never sent for the receiver to refuse)');
+  let threw = null;
+  try { cleanPath('a/'.repeat(32) + 'x'); } catch (e) { threw = e.message; }
+  ok(threw && /nested over 32 levels/.test(threw), 'the page as sender refuses a path nested over 32 levels', threw);
+  const sender = new Sender({
+    offerUrl: 'http://127.0.0.1:9/api/offer', name: 'Node sender',
+    files: Array.from({ length: 1500 }, (_, i) => ({ file: new Blob(['']), path: `d${i}/f` })),
+  });
+  const batches = sender._batches();
+  ok(batches.length === 2 && batches[0].length === 1000 && batches[1].length === 500,
+    'the page as sender splits 1,500 folders into offers of at most 1,000 folders', batches.map((b) => b.length));
+}
 {
   const s = session();
   s.ch.json(hello());

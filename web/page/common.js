@@ -14,6 +14,25 @@ export const utf8Length = (s) => enc.encode(s).length;
 // Unicode Cc: U+0000-001F and U+007F-009F.
 export const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;  // eslint-disable-line no-control-regex
 export const CONTROL_RE_G = /[\u0000-\u001f\u007f-\u009f]/g;  // eslint-disable-line no-control-regex
+// Characters that draw nothing or reorder the text around them: bidi
+// controls, zero-width characters, variation selectors (base/text.c,
+// idl_text_is_hidden_char). A path holding one can pass for another:
+// "a\u202Etxt.exe" shows as "aexe.txt" (PROTOCOL.md refuses them).
+export const HIDDEN_RE = /[\p{Cf}\p{Zl}\p{Zp}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}\u034F\u115F\u1160\u3164\uFFA0\u180E]/u;
+export const HIDDEN_RE_G = new RegExp(HIDDEN_RE.source, 'gu');
+export const PATH_DEPTH_MAX = 32;         // components of one path (PROTOCOL.md)
+export const OFFER_FOLDERS_MAX = 1000;    // distinct folders named by one offer
+
+// Adds the folders of path ("a", "a/b" for "a/b/c") to the Set folders;
+// returns how many were new.
+export function addFolders(folders, path) {
+  let n = 0;
+  for (let i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+    const f = path.slice(0, i);
+    if (!folders.has(f)) { folders.add(f); n++; }
+  }
+  return n;
+}
 
 // Cuts s to at most max bytes of UTF-8 without splitting a character.
 export function truncateUtf8(s, max) {
@@ -57,14 +76,16 @@ export function sdpMaxMessageSize(sdp) {
 }
 
 // A file's path as the protocol allows: components of 1..255 bytes, not . or
-// .., no control characters or backslashes, 4096 bytes at most. Control
-// characters and backslashes become "_"; what cannot be fixed throws.
+// .., at most 32 of them, no control or hidden characters or backslashes,
+// 4096 bytes at most. Control and hidden characters and backslashes become
+// "_"; what cannot be fixed throws.
 export function cleanPath(p) {
   const parts = String(p).split('/').filter((c) => c !== '' && c !== '.');
   if (parts.length === 0) throw new Error(`file name ${JSON.stringify(p)} is empty`);
+  if (parts.length > PATH_DEPTH_MAX) throw new Error(`file path ${JSON.stringify(p.slice(0, 40))}... is nested over ${PATH_DEPTH_MAX} levels deep`);
   const out = parts.map((c) => {
     if (c === '..') throw new Error(`file path ${JSON.stringify(p)} contains ".."`);
-    c = c.replace(CONTROL_RE_G, '_').replace(/\\/g, '_');
+    c = c.replace(CONTROL_RE_G, '_').replace(HIDDEN_RE_G, '_').replace(/\\/g, '_');
     if (utf8Length(c) > 255) throw new Error(`file name ${JSON.stringify(c.slice(0, 40))}... is longer than 255 bytes`);
     return c;
   }).join('/');

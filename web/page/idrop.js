@@ -23,6 +23,7 @@ import { Sha256 } from './sha256.js';
 import {
   PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, utf8Length, truncateUtf8, cleanName, normalizeFingerprint,
   shortFingerprint, sdpFingerprint, sdpMaxMessageSize, cleanPath, uniquePaths, randomTransferId, IdropError, refusal,
+  addFolders, OFFER_FOLDERS_MAX,
   toHex, fromHex, sasNonce, sasCommit, sasCode,
 } from './common.js';
 
@@ -342,16 +343,21 @@ export class Sender {
     return m;
   }
 
-  // Offers may hold 10,000 files and 64 KiB of JSON: more become several transfers.
+  // Offers may hold 10,000 files, 1,000 folders and 64 KiB of JSON: more
+  // become several transfers.
   _batches() {
     const out = [];
-    let cur = [], size = 200;
+    let cur = [], size = 200, folders = new Set();
     this.files.forEach((f, i) => {
       const entry = { id: 0, path: f.path, size: f.size, mtime: f.mtime };
       const len = utf8Length(JSON.stringify(entry)) + 16;
-      if (cur.length && (cur.length >= OFFER_FILES_MAX || size + len > CONTROL_MAX - 512)) {
-        out.push(cur); cur = []; size = 200;
+      const dirs = f.path.split('/').slice(0, -1);
+      const fresh = dirs.filter((_, k) => !folders.has(dirs.slice(0, k + 1).join('/'))).length;
+      if (cur.length && (cur.length >= OFFER_FILES_MAX || size + len > CONTROL_MAX - 512 ||
+          folders.size + fresh > OFFER_FOLDERS_MAX)) {
+        out.push(cur); cur = []; size = 200; folders = new Set();
       }
+      addFolders(folders, f.path);
       cur.push(i); size += len;
     });
     if (cur.length) out.push(cur);

@@ -77,15 +77,19 @@ export class ReceiveUI {
       // Said, not silent: someone in between could have stripped it.
       this.el.text.append(' No verification code: the sender does not show one (an older version, or someone in between removed it).');
     }
-    this.el.files.replaceChildren(...o.files.slice(0, DIALOG_FILES).map((f) => {
+    // The first few, and every hidden name (".config/autostart/x.desktop")
+    // wherever it is: those are never summed up in "and N more".
+    const shown = o.files.filter((f, i) => i < DIALOG_FILES || f.hidden);
+    this.el.files.replaceChildren(...shown.map((f) => {
       const li = document.createElement('li');
-      li.textContent = `${f.path} (${fmtBytes(f.size)})`;
+      li.textContent = `${f.path} (${fmtBytes(f.size)})` +
+        (f.hidden ? ': a hidden name (starts with “.”), saved with “_” instead' : '');
       return li;
     }));
-    if (o.count > DIALOG_FILES) {
+    if (o.count > shown.length) {
       const li = document.createElement('li');
       li.className = 'muted';
-      li.textContent = `and ${o.count - DIALOG_FILES} more`;
+      li.textContent = `and ${o.count - shown.length} more`;
       this.el.files.append(li);
     }
     let left = ASK_TIMEOUT_S;

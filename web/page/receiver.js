@@ -14,7 +14,9 @@
 //
 // ask(offer, signal) is the page's consent: offer = { peer, kind,
 // fingerprint, short, code ("123 456", or null when the sender does not
-// show codes), transfer, files: [{ path, size }], count, total };
+// show codes), transfer, files: [{ path, size, hidden }], count, total };
+// hidden is true for a path with a component starting with '.': the page
+// lists every such path, and downloads it under '_' (visiblePath).
 // it resolves to true / false or { accept, reason }; signal aborts when the
 // sender goes away meanwhile. Every accepted file is asked from offset 0: a
 // browser cannot resume into its downloads.
@@ -39,7 +41,8 @@
 import { Sha256 } from './sha256.js';
 import { parseStrict } from './json_strict.js';
 import {
-  PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, IdropError, utf8Length, truncateUtf8, normalizeFingerprint,
+  PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, HIDDEN_RE, PATH_DEPTH_MAX, OFFER_FOLDERS_MAX, addFolders,
+  IdropError, utf8Length, truncateUtf8, normalizeFingerprint,
   shortFingerprint, toHex, fromHex, sasNonce, sasCommit, sasCode,
 } from './common.js';
 
@@ -63,7 +66,14 @@ export function pathProblem(p) {
   if (utf8Length(p) > PATH_MAX) return `path is over ${PATH_MAX} bytes`;
   if (p.startsWith('/')) return 'path is absolute';
   if (CONTROL_RE.test(p)) return 'path contains a control character';
+  const hidden = HIDDEN_RE.exec(p);
+  if (hidden) {
+    const u = hidden[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+    return `path contains the hidden character U+${u} (a bidi control or a zero-width character): ` +
+      'it would make the name look like another';
+  }
   if (p.includes('\\')) return 'path contains a backslash';
+  if (p.split('/').length > PATH_DEPTH_MAX) return `path has more than ${PATH_DEPTH_MAX} components (folders in folders)`;
   for (const c of p.split('/')) {
     if (c === '') return 'path has an empty component (a doubled or trailing /)';
     if (c === '.' || c === '..') return `path has a "${c}" component`;
@@ -75,9 +85,16 @@ export function pathProblem(p) {
 // A hello.name or a reason: 1..max bytes, no control characters.
 const textProblem = (s, max) => (!isText(s) || s === '' || utf8Length(s) > max || CONTROL_RE.test(s));
 
-// The download name of a path: its last component, numbered when taken.
+// PROTOCOL.md: a component starting with '.' names a hidden file (and the
+// place of configuration, .config/autostart): it is shown with the offer
+// whatever its place in it, and saved with '_' instead of the '.'.
+export const isHiddenPath = (p) => p.split('/').some((c) => c.startsWith('.'));
+export const visiblePath = (p) => p.split('/').map((c) => (c.startsWith('.') ? `_${c.slice(1)}` : c)).join('/');
+
+// The download name of a path: its last component, never starting with
+// '.', numbered when taken.
 function downloadName(path, taken) {
-  const base = path.slice(path.lastIndexOf('/') + 1);
+  const base = visiblePath(path.slice(path.lastIndexOf('/') + 1));
   let name = base;
   for (let n = 2; taken.has(name); n++) {
     const dot = base.lastIndexOf('.');
@@ -283,7 +300,7 @@ export class Receiver {
     if (!isHex(m.transfer, 32)) return 'offer transfer is not 32 hex digits';
     if (!Array.isArray(m.files) || m.files.length === 0) return 'offer without files';
     if (m.files.length > OFFER_FILES_MAX) return `offer of over ${OFFER_FILES_MAX} files`;
-    const paths = new Set();
+    const paths = new Set(), folders = new Set();
     for (let i = 0; i < m.files.length; i++) {
       const f = m.files[i];
       if (!f || typeof f !== 'object' || Array.isArray(f)) return `offer files[${i}] is not an object`;
@@ -293,6 +310,10 @@ export class Receiver {
       if (p) return `offer files[${i}]: ${p}`;
       if (paths.has(f.path)) return 'the offer names a path twice';
       paths.add(f.path);
+      addFolders(folders, f.path);
+    }
+    if (folders.size > OFFER_FOLDERS_MAX) {
+      return `offer names ${folders.size} folders, over the limit of ${OFFER_FOLDERS_MAX}: a sender splits more into several offers`;
     }
     return null;
   }
@@ -304,7 +325,7 @@ export class Receiver {
     if (problem) return this._protocolError(problem);
     const transfer = m.transfer.toLowerCase();
     const first = this.files.length;
-    const files = m.files.map((f) => ({ path: f.path, size: f.size }));
+    const files = m.files.map((f) => ({ path: f.path, size: f.size, ...(isHiddenPath(f.path) ? { hidden: true } : {}) }));
     for (const f of files) this.files.push({ ...f, status: 'offered', reason: null, received: 0 });
     const total = files.reduce((a, f) => a + f.size, 0);
     this.offer = { transfer, first, count: files.length, next: 0 };
