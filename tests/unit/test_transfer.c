@@ -454,6 +454,44 @@ static void test_many_offers(struct fx *f, gconstpointer data)
 	g_free(tree);
 }
 
+/* Issue 11: an offer names at most 1,000 folders, so the sender splits a
+ * tree of 700 files three folders deep each (2,100 folders, in under two
+ * offers' worth of JSON) into offers that each pass; a dot name lands
+ * under '_'. */
+static void test_many_folders(struct fx *f, gconstpointer data)
+{
+	char *tree = g_build_filename(f->src, "dirs", NULL), *name, *p2;
+	GPtrArray *files;
+	struct pair *p;
+	unsigned n = 700;
+
+	(void)data;
+	for (unsigned i = 0; i < n; i++) {
+		name = g_strdup_printf("dirs/%x/a/b/f", i);
+		g_free(make_file(f->src, name, 1, i));
+		g_free(name);
+	}
+	g_free(make_file(f->src, "dirs/.hidden/.x", 3, 1));
+	files = collect(&tree, 1);
+	p = pair_new(files, f->dst, f->state, true);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+	g_assert_cmpuint(p->transfers, ==, 3);     /* 333 + 333 + 35 files */
+	g_free(tree);
+	tree = g_build_filename(f->dst, "dirs", NULL);
+	g_assert_cmpuint(count_entries(tree), ==, n + 1);
+	p2 = g_build_filename(f->dst, "dirs", "_hidden", "_x", NULL);
+	g_assert_true(g_file_test(p2, G_FILE_TEST_IS_REGULAR));
+	g_free(p2);
+	p2 = g_build_filename(f->dst, "dirs", ".hidden", NULL);
+	g_assert_false(g_file_test(p2, G_FILE_TEST_EXISTS));
+	g_free(p2);
+	pair_free(p);
+	g_ptr_array_unref(files);
+	g_free(tree);
+}
+
 /* ---- a hostile sender: scripted messages straight into the receiver ---- */
 
 static const char *const HELLO = "{\"type\":\"hello\",\"version\":1,\"name\":\"test sender\",\"kind\":\"device\"}";
@@ -697,6 +735,7 @@ int main(int argc, char **argv)
 	ADD("decline", test_decline);
 	ADD("resume", test_resume);
 	ADD("many-offers", test_many_offers);
+	ADD("many-folders", test_many_folders);
 	ADD("hostile", test_hostile);
 	ADD("out-of-order", test_out_of_order);
 	ADD("code", test_code);
