@@ -181,15 +181,16 @@ static gboolean on_ask_timeout(gpointer user)
 static void ask_next(struct cli_incoming *in)
 {
 	struct conn *c = g_queue_peek_head(&in->asking);
-	char total[32], w[256];
+	char total[32], w[256], hidden[64] = "";
 
 	if (!c || in->stdin_watch)
 		return;
 	g_string_truncate(in->answer, 0);
-	printf("Accept %zu file%s (%s%s%s) from %s? [y/N] ", c->offer_files, c->offer_files == 1 ? "" : "s",
-	       cli_format_size(c->offer_total, total, sizeof(total)), c->offer_hidden ? ", " : "",
-	       c->offer_hidden ? (c->offer_hidden == 1 ? "1 hidden name, listed above" : "hidden names, listed above")
-	       : "", who(c, w, sizeof(w)));
+	if (c->offer_hidden)
+		g_snprintf(hidden, sizeof(hidden), ", %zu hidden name%s, listed above", c->offer_hidden,
+			   c->offer_hidden == 1 ? "" : "s");
+	printf("Accept %zu file%s (%s%s) from %s? [y/N] ", c->offer_files, c->offer_files == 1 ? "" : "s",
+	       cli_format_size(c->offer_total, total, sizeof(total)), hidden, who(c, w, sizeof(w)));
 	fflush(stdout);
 	in->stdin_watch = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR, on_stdin, in);
 	in->ask_timeout = g_timeout_add_seconds(ASK_TIMEOUT_S, on_ask_timeout, in);

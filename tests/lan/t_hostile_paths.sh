@@ -3,8 +3,9 @@
 # Hostile paths on the simulated LAN (issue 11, items 6, 7 and 9): a sender
 # speaking the protocol (tests/interop/idrop_peer.py, python3-aiortc) offers
 #  - Holiday/1..5.jpg + .config/autostart/holiday.desktop: the prompt lists
-#    the hidden name (never "... and 1 more"), nothing lands under a name
-#    starting with '.' (it is saved as _config/...);
+#    the hidden name (never "... and 1 more") before the question, which
+#    counts it (serve on a terminal); nothing lands under a name starting
+#    with '.' (it is saved as _config/...);
 #  - three empty files 2,040 folders deep, and 1,001 folders in one offer:
 #    refused with the reason, no folder made;
 #  - 300 empty files in 300 new folders on a nearly full disk: declined for
@@ -22,11 +23,11 @@ PY=/usr/bin/python3
 PEER=$TOP/tests/interop/idrop_peer.py
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
 "$PY" -c 'import aiortc' 2>/dev/null || { echo "Bail out! $PY cannot import aiortc: make deps installs python3-aiortc"; exit 1; }
-lan_require timeout mount umount touch find
+lan_require timeout mount umount touch find script mkfifo
 lan_init
-lan_add_hosts a b
+lan_add_hosts a b c
 tag=${LAN_PREFIX: -4}
-A=$(lan_addr a)
+A=$(lan_addr a) C=$(lan_addr c)
 log() { echo "$LAN_DIR/$1.log"; }
 
 SRC=$LAN_DIR/src
@@ -77,6 +78,31 @@ lan_check "... nothing is written under a name starting with '.' (found $(dotnam
 	test "$(dotnames)" = 0 -a ! -e "$DL/.config"
 lan_check "... the photos and the renamed file arrive whole" \
 	cmp -s "$SRC/holiday.desktop" "$DL/_config/autostart/holiday.desktop"
+
+# ... and on a terminal, the person sees it before answering.
+DL_T=$LAN_DIR/dl-t
+FIFO=$LAN_DIR/tty-in
+mkfifo "$FIFO"
+exec {tty_w}<>"$FIFO"   # keeps the pipe open, so the terminal never sees end of file
+export TTY_CMD="$BIN serve --name 'Tty $tag' --dir '$DL_T' --state-dir '$LAN_DIR/state-t'" FIFO
+lan_spawn c "$(log serve-tty)" sh -c 'exec script -qfec "$TTY_CMD" /dev/null <"$FIFO"'
+pid_t=$LAN_PID
+lan_wait_for 10 grep -q 'advertised:' "$(log serve-tty)" || lan_fail "serve on a terminal advertised"
+lan_spawn b "$(log peer-tty)" timeout 60 "$PY" "$PEER" send "http://$C:7757" --timeout 40 --name "aiortc tty" \
+	"${args[@]}" "$SRC/1.jpg" "$SRC/2.jpg" "$SRC/3.jpg" "$SRC/4.jpg" "$SRC/5.jpg" "$SRC/holiday.desktop"
+pid_p=$LAN_PID
+if lan_wait_for 20 grep -q 'Accept 6 files (79 B, 1 hidden name, listed above) from "aiortc tty"' "$(log serve-tty)"; then
+	echo n >&"$tty_w"
+fi
+rc=0; wait "$pid_p" || rc=$?   # bounded by its timeout
+listed=$(grep -n 'config/autostart/holiday.desktop (44 B): a hidden name, saved as _config' "$(log serve-tty)" | cut -d: -f1)
+asked=$(grep -n 'Accept 6 files (79 B, 1 hidden name, listed above)' "$(log serve-tty)" | cut -d: -f1)
+lan_check "on a terminal the hidden path is listed before the question, which counts it" \
+	test -n "$listed" -a -n "$asked" -a "${listed:-0}" -lt "${asked:-0}"
+lan_check "... answered n: declined (exit 3), nothing written" \
+	test "$rc" = 3 -a "$(find "$DL_T" -mindepth 1 | wc -l)" = 0
+lan_stop "$pid_t" TERM 10 || true
+exec {tty_w}>&-
 
 # --- item 7: folders are not free -------------------------------------------------
 before=$(folders)
