@@ -65,8 +65,8 @@ int idl_store_sweep(struct idl_store *s, int64_t now, int64_t max_age, GPtrArray
 uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime);
 
 /* Starts receiving path (re-checked with idl_path_check) at byte offset: 0,
- * stored under idl_path_visible(path) (no component starts with '.'),
- * or what idl_store_held() answered. Creates missing folders on the way
+ * or what idl_store_held() answered. The file and its folders are stored
+ * under idl_path_visible(path): no name starting with '.'. Creates missing folders on the way
  * (0755); a symlink on the way is refused (-ELOOP), as is a non-folder
  * (-ENOTDIR). Creates "NAME.part" next to where the file will land, or
  * "NAME (1).part", ... when that name is taken by anything that is not this
