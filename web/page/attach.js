@@ -25,7 +25,9 @@
 // refused at once with an error ("busy"), which the sender sees as 502.
 
 import { Receiver } from './receiver.js';
-import { sdpFingerprint, normalizeFingerprint } from './common.js';
+import {
+  sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsRemoteFingerprint, normalizeFingerprint, shortFingerprint,
+} from './common.js';
 
 const MAX_PEERS = 3;
 const GATHER_TIMEOUT_MS = 15000;       // the relay waits 20 s for our answer
@@ -147,13 +149,22 @@ export class Attachment {
       await this._answer(session, { rid: d.rid, error: `busy: this tab is receiving from ${MAX_PEERS} peers already` });
       return;
     }
+    // An ambiguous offer is refused before anything is shown (transport/sdp.c
+    // refuses the same ones): its first line could name a key the browser
+    // does not check (issue 11).
+    const { fp, error: fpError } = sdpFingerprintCheck(d.sdp, { oneLine: !canReadRemoteCertificate() });
+    if (!fp) {
+      this.emit({ type: 'log', text: `refused an offer that ${fpError}` });
+      await this._answer(session, { rid: d.rid, error: `the offer ${fpError}` });
+      return;
+    }
     const conn = this.nextConn++;
     const peer = { pc: null, receiver: null, timer: null };
     this.peers.set(conn, peer);
     try {
       const pc = new RTCPeerConnection({ iceServers: [], certificates: [this.identity.certificate] });
       peer.pc = pc;
-      this._watch(conn, peer, sdpFingerprint(d.sdp));
+      this._watch(conn, peer, fp);
       await pc.setRemoteDescription({ type: 'offer', sdp: d.sdp });
       await pc.setLocalDescription(await pc.createAnswer());
       await gathered(pc, GATHER_TIMEOUT_MS);
@@ -199,11 +210,21 @@ export class Attachment {
         return;
       }
       clearTimeout(peer.timer);
+      // The channel is open, so DTLS is connected: the sender's key is the
+      // certificate the browser verified, not what its SDP said.
+      const cert = dtlsRemoteFingerprint(pc);
+      if (cert.error || (cert.fp && cert.fp !== fingerprint)) {
+        this.emit({ type: 'log', text: cert.error ? `refused a peer: ${cert.error}`
+          : `refused a peer whose certificate ${shortFingerprint(cert.fp)} is not the ${shortFingerprint(fingerprint)} its offer named` });
+        ch.close();
+        this._drop(conn);
+        return;
+      }
       const name = this.session ? this.session.name : this.name;
       // Ours as our answer gave it (the handshake checks it): the tab's identity.
       const local = (pc.localDescription && sdpFingerprint(pc.localDescription.sdp)) || this.fp;
       peer.receiver = new Receiver({
-        channel: ch, name, remoteFingerprint: fingerprint, localFingerprint: local, ask: this.ask, maxBytes: this.maxBytes,
+        channel: ch, name, remoteFingerprint: cert.fp || fingerprint, localFingerprint: local, ask: this.ask, maxBytes: this.maxBytes,
         onEvent: (rev) => this.emit({ type: 'receiver', conn, ev: rev }),
       });
       peer.receiver.run().then((result) => {
