@@ -269,7 +269,7 @@ int idl_ice_set_remote(struct idl_ice *ice, const char *ufrag, const char *pwd,
 			char addr[NICE_ADDRESS_STRING_LEN];
 
 			nice_address_to_string(&nc->addr, addr);
-			g_debug("ice: not sending to remote candidate %s port %u: %s, not on this LAN",
+			g_debug("ice: not sending to remote candidate %s port %u (%s): checks go only to the LAN",
 				addr, nice_address_get_port(&nc->addr), why);
 			off_lan++;
 			nice_candidate_free(nc);
