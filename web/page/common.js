@@ -61,13 +61,15 @@ export function sdpFingerprintCheck(sdp, { oneLine = false } = {}) {
   for (const raw of String(sdp || '').split('\n')) {
     const line = raw.replace(/[\r \t]+$/, '');
     if (line.startsWith('m=')) level = ++sections;
-    const m = /^a=fingerprint:(\S+)(?:[ \t]+(.*))?$/.exec(line);
-    if (!m) continue;
+    // Every line that could be read as a fingerprint counts, whatever its
+    // case or spacing: a browser might read it so.
+    if (!/^a=fingerprint(:|$)/i.test(line)) continue;
     levels.add(level);
     lines++;
-    if (m[1].toLowerCase() !== 'sha-256') continue;
+    const [algo = '', value = '', ...rest] = line.slice(14).trim().split(/[ \t]+/);
+    if (algo.toLowerCase() !== 'sha-256') continue;
     sha++;
-    fp = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$/.test(m[2] || '') ? normalizeFingerprint(m[2]) : null;
+    fp = rest.length === 0 && /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$/.test(value) ? normalizeFingerprint(value) : null;
     if (!fp) return { fp: null, error: 'has an a=fingerprint:sha-256 line that is not 32 colon-separated hex bytes' };
   }
   const ambiguous = 'so which certificate the peer presents is ambiguous (a peer that writes this is broken, or someone in between added a line)';
