@@ -26,7 +26,8 @@
 
 import { Receiver } from './receiver.js';
 import {
-  sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsRemoteFingerprint, normalizeFingerprint, shortFingerprint,
+  sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsConnected, dtlsRemoteFingerprint, normalizeFingerprint,
+  shortFingerprint,
 } from './common.js';
 
 const MAX_PEERS = 3;
@@ -203,13 +204,20 @@ export class Attachment {
         this._drop(conn);
       }
     }, CONNECT_TIMEOUT_MS);
-    pc.ondatachannel = (ev) => {
+    pc.ondatachannel = async (ev) => {
       const ch = ev.channel;
-      if (ch.label !== 'idrop' || peer.receiver) {
+      if (ch.label !== 'idrop' || peer.receiver || peer.claimed) {
         ch.close();
         return;
       }
+      peer.claimed = true;  // one idrop channel per connection, also while we wait
       clearTimeout(peer.timer);
+      // What the sender says meanwhile waits for the Receiver, in order.
+      const early = [];
+      ch.binaryType = 'arraybuffer';
+      ch.onmessage = (e) => early.push(e);
+      await dtlsConnected(pc);
+      if (this.peers.get(conn) !== peer) return;  // dropped meanwhile
       // The channel is open, so DTLS is connected: the sender's key is the
       // certificate the browser verified, not what its SDP said.
       const cert = dtlsRemoteFingerprint(pc);
@@ -231,6 +239,7 @@ export class Attachment {
         this.emit({ type: 'finished', conn, result });
         this._drop(conn, CLOSE_LINGER_MS);
       });
+      for (const e of early) ch.onmessage(e);
     };
     pc.onconnectionstatechange = () => {
       const s = pc.connectionState;

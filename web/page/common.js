@@ -97,6 +97,20 @@ export const canReadRemoteCertificate = () => typeof RTCDtlsTransport !== 'undef
 // Returns { fp, error }: fp 64 lowercase hex digits, or null with error
 // saying why (not connected, no certificate); { fp: null, error: null }
 // when the browser cannot tell (canReadRemoteCertificate() is false).
+// Resolves once pc's DTLS transport is connected, or after ms (then
+// dtlsRemoteFingerprint says it is not). An open data channel means DTLS is
+// up, but the transport's state may be told a task later.
+export function dtlsConnected(pc, ms = 3000) {
+  const t = pc && pc.sctp && pc.sctp.transport;
+  if (!t || t.state === 'connected' || !canReadRemoteCertificate()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); t.removeEventListener('statechange', check); resolve(); };
+    const check = () => { if (t.state !== 'connecting' && t.state !== 'new') done(); };
+    const timer = setTimeout(done, ms);
+    t.addEventListener('statechange', check);
+  });
+}
+
 export function dtlsRemoteFingerprint(pc) {
   if (!canReadRemoteCertificate()) return { fp: null, error: null };
   const t = pc && pc.sctp && pc.sctp.transport;

@@ -24,8 +24,8 @@
 import { Sha256 } from './sha256.js';
 import {
   PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, utf8Length, truncateUtf8, cleanName, normalizeFingerprint,
-  shortFingerprint, sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsRemoteFingerprint, sdpMaxMessageSize, cleanPath, uniquePaths, randomTransferId, IdropError, refusal,
-  toHex, fromHex, sasNonce, sasCommit, sasCode,
+  shortFingerprint, sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsConnected, dtlsRemoteFingerprint,
+  sdpMaxMessageSize, cleanPath, uniquePaths, randomTransferId, IdropError, refusal, toHex, fromHex, sasNonce, sasCommit, sasCode,
 } from './common.js';
 
 export * from './common.js';
@@ -314,13 +314,15 @@ export class Sender {
       await this._waitEvent(Math.min(left, 1000));
     }
     if (this.failure) throw this.failure;
-    this._checkCertificate();
+    await this._checkCertificate();
   }
 
   // The channel is open, so DTLS is connected: the certificate the browser
   // verified is the peer's key, whatever the SDP said. Refuses before a
   // single message goes out when it is not the one expected.
-  _checkCertificate() {
+  async _checkCertificate() {
+    await dtlsConnected(this.pc);
+    if (this.failure) throw this.failure;
     const { fp, error } = dtlsRemoteFingerprint(this.pc);
     if (!fp && !error) return;  // this browser cannot tell: the unambiguous answer stands
     if (!fp) throw new IdropError('DTLS', `DTLS: cannot read the ${this.noun}'s certificate (${error}); refusing to send`);
