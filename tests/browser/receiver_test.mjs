@@ -36,7 +36,7 @@ for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'tar
 fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
 const { Receiver, pathProblem } = await import(path.join(tmp, 'receiver.js'));
 const { parseStrict } = await import(path.join(tmp, 'json_strict.js'));
-const { refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint } = await import(path.join(tmp, 'common.js'));
+const { refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint, dtlsConnected } = await import(path.join(tmp, 'common.js'));
 const { Sender } = await import(path.join(tmp, 'idrop.js'));
 const { hostPort } = await import(path.join(tmp, 'targets.js'));
 fs.rmSync(tmp, { recursive: true, force: true });
@@ -763,7 +763,7 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
   const der = crypto.randomBytes(300);
   const buf = der.buffer.slice(der.byteOffset, der.byteOffset + der.length);
   const had = globalThis.RTCDtlsTransport;
-  const FakeDtls = class { getRemoteCertificates() { return this.certs; } };
+  const FakeDtls = class extends EventTarget { getRemoteCertificates() { return this.certs; } };
   globalThis.RTCDtlsTransport = FakeDtls;
   const transport = (state, certs) => Object.assign(new FakeDtls(), { state, certs });
   const pc = (t) => ({ sctp: { transport: t } });
@@ -773,6 +773,18 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
   ok(r2.fp === null && /not established/.test(r2.error), '... and trusts nothing before DTLS is connected', r2);
   const r3 = dtlsRemoteFingerprint(pc(transport('connected', [])));
   ok(r3.fp === null && /no certificate/.test(r3.error), '... nor a connection without a certificate', r3);
+  {
+    // DTLS up a moment later: the check waits for it (bounded), then reads the certificate.
+    const t = transport('connecting', [buf]);
+    setTimeout(() => { t.state = 'connected'; t.dispatchEvent(new Event('statechange')); }, 20);
+    const t0 = performance.now();
+    await dtlsConnected(pc(t), 3000);
+    const r = dtlsRemoteFingerprint(pc(t));
+    ok(r.fp === sha(der) && performance.now() - t0 < 1000, 'dtlsConnected waits for the transport to say connected', r);
+    const t1 = performance.now();
+    await dtlsConnected(pc(transport('connecting', [buf])), 50);
+    ok(performance.now() - t1 < 1000, '... and no longer than it was told (then nothing is trusted)');
+  }
   delete globalThis.RTCDtlsTransport;
   const r4 = dtlsRemoteFingerprint(pc(transport('connected', [buf])));
   ok(r4.fp === null && r4.error === null, '... and says nothing in a browser without getRemoteCertificates', r4);
