@@ -11,6 +11,8 @@
 #include <gio/gio.h>
 #include <nice/agent.h>
 
+#include "transport/lanaddr.h"
+
 G_DEFINE_QUARK(idl-ice-error-quark, idl_ice_error)
 
 /* What we ask the kernel for (see grow_receive_buffer): room for 3640
@@ -223,22 +225,55 @@ char **idl_ice_local_candidates(const struct idl_ice *ice)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* Whether checks may go to the candidate's address: a LAN address
+ * (lanaddr.h), or one on the subnet of a local interface (a LAN numbered
+ * with public addresses). ifs: getifaddrs() of this host, or NULL. */
+static bool lan_candidate(const NiceCandidate *nc, const struct ifaddrs *ifs, char *why, size_t whylen)
+{
+	struct sockaddr_storage sa;
+	enum idl_lanaddr_scope scope;
+
+	nice_address_copy_to_sockaddr(&nc->addr, (struct sockaddr *)&sa);
+	scope = idl_lanaddr_scope((const struct sockaddr *)&sa);
+	if (idl_lanaddr_scope_is_lan(scope))
+		return true;
+	for (const struct ifaddrs *i = ifs; i; i = i->ifa_next)
+		if (i->ifa_addr && idl_lanaddr_on_subnet(i->ifa_addr, i->ifa_netmask, (const struct sockaddr *)&sa))
+			return true;
+	g_strlcpy(why, idl_lanaddr_scope_name(scope), whylen);
+	return false;
+}
+
 int idl_ice_set_remote(struct idl_ice *ice, const char *ufrag, const char *pwd,
 		       const char *const *candidates, GError **err)
 {
 	GSList *list = NULL;
-	unsigned skipped = 0;
+	unsigned skipped = 0, off_lan = 0;
+	struct ifaddrs *ifs = NULL;
 
 	if (!nice_agent_set_remote_credentials(ice->agent, ice->stream, ufrag, pwd)) {
 		g_set_error_literal(err, IDL_ICE_ERROR, IDL_ICE_ERROR_REMOTE,
 				    "the peer's ICE credentials are not usable");
 		return -EINVAL;
 	}
+	if (getifaddrs(&ifs) < 0)
+		ifs = NULL;             /* then only LAN scopes count */
 	for (const char *const *c = candidates; c && *c; c++) {
 		char *line = g_strconcat("a=", *c, NULL);
 		NiceCandidate *nc = nice_agent_parse_remote_candidate_sdp(ice->agent, ice->stream, line);
+		char why[64];
 
-		if (nc && nc->component_id == 1 && nc->transport == NICE_CANDIDATE_TRANSPORT_UDP)
+		if (nc && nc->component_id == 1 && nc->transport == NICE_CANDIDATE_TRANSPORT_UDP &&
+		    !lan_candidate(nc, ifs, why, sizeof(why))) {
+			/* The README promises the LAN: no checks go elsewhere, whoever lists it. */
+			char addr[NICE_ADDRESS_STRING_LEN];
+
+			nice_address_to_string(&nc->addr, addr);
+			g_debug("ice: not sending to remote candidate %s port %u (%s): checks go only to the LAN",
+				addr, nice_address_get_port(&nc->addr), why);
+			off_lan++;
+			nice_candidate_free(nc);
+		} else if (nc && nc->component_id == 1 && nc->transport == NICE_CANDIDATE_TRANSPORT_UDP)
 			list = g_slist_append(list, nc);
 		else {
 			skipped++;
@@ -248,6 +283,10 @@ int idl_ice_set_remote(struct idl_ice *ice, const char *ufrag, const char *pwd,
 		}
 		g_free(line);
 	}
+	if (ifs)
+		freeifaddrs(ifs);
+	if (off_lan)
+		g_debug("ice: %u remote candidates off the LAN dropped", off_lan);
 	if (list)
 		nice_agent_set_remote_candidates(ice->agent, ice->stream, 1, list);
 	if (skipped)

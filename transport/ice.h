@@ -48,7 +48,10 @@ char **idl_ice_local_candidates(const struct idl_ice *ice);
 /* Sets the remote credentials and candidates and starts connectivity checks.
  * Candidates libnice cannot use (a browser's "<uuid>.local" host names) are
  * skipped: the browser's own checks reach us and give peer-reflexive
- * candidates instead. Returns 0 or -EINVAL with *err. */
+ * candidates instead. Candidates off the LAN are dropped too (a -v log line
+ * each): only loopback, private (RFC 1918), link-local and ULA addresses,
+ * or ones on the subnet of a local interface, get checks (lanaddr.h).
+ * Returns 0 or -EINVAL with *err. */
 int idl_ice_set_remote(struct idl_ice *ice, const char *ufrag, const char *pwd,
 		       const char *const *candidates, GError **err);
 

@@ -16,8 +16,13 @@
  *   spaces, so it has no trailing whitespace (what libnice wants).
  * - Single-valued attributes (ice-ufrag, ice-pwd, setup, mid, sctp-port,
  *   max-message-size) repeated within one level are refused as ambiguous.
- *   The first a=fingerprint:sha-256 of a level is used; other hash functions
- *   are ignored. Media level wins over session level. */
+ * - Fingerprints: exactly one a=fingerprint:sha-256 line in the whole SDP,
+ *   and a=fingerprint lines (of any hash function) at one level only. A
+ *   second sha-256 line, or lines at both session and media level, are
+ *   refused as ambiguous: a browser checks the certificate against the
+ *   media-level line while a reader of the first line would show another
+ *   key (issue 11), so no reader may have to choose. Other hash functions
+ *   beside the sha-256 line at the same level are ignored. */
 #include "transport/sdp.h"
 
 #include <arpa/inet.h>
@@ -266,14 +271,21 @@ static int parse_fingerprint(struct parser *p, char *value)
 
 	if (n == 0)
 		return fail_line(p, "a=fingerprint is empty; it needs a hash function and a value");
+	/* Media lines come after session lines: the second level seen is this one. */
+	if (p->cur == &p->media && (p->session.has_fp || p->session.other_fp))
+		return fail_line(p, "a=fingerprint lines both at session level and in the m=application "
+				 "section: which certificate the peer presents is ambiguous; refusing it (a "
+				 "peer that writes this is broken, or someone in between added a line)");
 	if (g_ascii_strcasecmp(f[0], "sha-256") != 0) {
 		p->cur->other_fp = true;           /* sha-1, sha-384, sha-512...: not ours */
 		return 0;
 	}
 	if (n != 2 || strlen(f[1]) != FINGERPRINT_COLON_LEN)
 		return fail_line(p, "a=fingerprint:sha-256 is not 32 colon-separated hex bytes (AB:CD:...)");
-	if (p->cur->has_fp)
-		return 0;                          /* first one wins */
+	if (p->session.has_fp || p->media.has_fp)
+		return fail_line(p, "a second a=fingerprint:sha-256 line: the SDP names two certificates, "
+				 "so which one the peer presents is ambiguous; refusing it (a peer that "
+				 "writes this is broken, or someone in between added a line)");
 	if (idl_fingerprint_parse(f[1], p->cur->fp) < 0)
 		return fail_line(p, "a=fingerprint:sha-256 is not 32 colon-separated hex bytes (AB:CD:...)");
 	p->cur->has_fp = true;
@@ -487,7 +499,7 @@ static int finish(struct parser *p, struct idl_sdp *out)
 
 	g_strlcpy(out->ice_ufrag, m->has_ufrag ? m->ufrag : s->ufrag, sizeof(out->ice_ufrag));
 	g_strlcpy(out->ice_pwd, m->has_pwd ? m->pwd : s->pwd, sizeof(out->ice_pwd));
-	memcpy(out->fingerprint, m->has_fp ? m->fp : s->fp, IDL_FINGERPRINT_SIZE);
+	memcpy(out->fingerprint, m->has_fp ? m->fp : s->fp, IDL_FINGERPRINT_SIZE);   /* only one has it */
 	out->setup = m->has_setup ? m->setup : s->has_setup ? s->setup : IDL_SDP_SETUP_ACTPASS;
 	g_strlcpy(out->mid, p->mid, sizeof(out->mid));
 	out->sctp_port = p->sctp_port;

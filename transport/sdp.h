@@ -24,7 +24,9 @@ enum idl_sdp_setup {
 
 /* What we need from a remote description. Attributes are taken from the
  * media section, falling back to the session level (Firefox puts ice-ufrag,
- * ice-pwd and fingerprint there). */
+ * ice-pwd and fingerprint there). The fingerprint must be unambiguous: one
+ * a=fingerprint:sha-256 line in all, and fingerprint lines at one level
+ * only; anything else is refused (see sdp.c). */
 struct idl_sdp {
 	char ice_ufrag[257];            /* RFC 8839: 4..256 ice-chars */
 	char ice_pwd[257];              /* 22..256 ice-chars */

@@ -21,6 +21,7 @@
 // Progress goes to stderr; one JSON line to stdout:
 //   {"ok", "id", "name", "state", "files": [{name, size}], "asked": "dialog text",
 //    "code": "123 456" (the verification code in the dialog; null when none),
+//    "dtls_certificates": true when the browser has RTCDtlsTransport.getRemoteCertificates(),
 //    "status", "page_errors", "ms": {...}, "error"}
 // Exit 0 when N files were saved (with --decline: when the page says
 // declined and nothing was saved); 1 otherwise or on timeout (--timeout,
@@ -123,6 +124,10 @@ async function run() {
   if (opts.name !== null) await page.addInitScript((n) => { try { localStorage.setItem('idrop.name', n); } catch { /* */ } }, opts.name);
   const tLaunch = performance.now();
   await loadPage(page, opts.url, left);
+  // Whether the page can show the key of the certificate the browser verified
+  // (web/page/common.js, dtlsRemoteFingerprint) rather than one read from SDP.
+  summary.dtls_certificates = await page.evaluate(() => typeof RTCDtlsTransport !== 'undefined' &&
+    typeof RTCDtlsTransport.prototype.getRemoteCertificates === 'function');
   try {
     await page.waitForFunction(() => document.body.dataset.attached === 'yes', null, { timeout: left(), polling: 100 });
   } catch (e) {

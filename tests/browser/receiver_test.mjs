@@ -36,7 +36,7 @@ for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'tar
 fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
 const { Receiver, pathProblem } = await import(path.join(tmp, 'receiver.js'));
 const { parseStrict } = await import(path.join(tmp, 'json_strict.js'));
-const { refusal, sasCode, sasCommit } = await import(path.join(tmp, 'common.js'));
+const { refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint, dtlsConnected } = await import(path.join(tmp, 'common.js'));
 const { Sender } = await import(path.join(tmp, 'idrop.js'));
 const { hostPort } = await import(path.join(tmp, 'targets.js'));
 fs.rmSync(tmp, { recursive: true, force: true });
@@ -743,8 +743,15 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
 }
 {
   const { ch, events, res } = await runSender(scriptedReceiver());
-  ok(!ch.types().includes('sas') && !events.some((e) => e.type === 'code') && res && res.ok && res.code === null,
+  const codes = events.filter((e) => e.type === 'code');
+  ok(!ch.types().includes('sas') && res && res.ok && res.code === null,
     'a receiver hello without sas_nonce (an older peer): no sas, no code, the transfer works', { types: ch.types(), res });
+  // Issue 11, item 2: the Sender committed and got no nonce back; it says so
+  // (as the CLI does), it is not silent: someone in between may have removed it.
+  ok(codes.length === 1 && codes[0].code === null &&
+    /does not show one \(an older version, or someone in between removed it\)/.test(codes[0].missing || '') &&
+    res && res.no_code === codes[0].missing,
+    'committed, no sas_nonce back: one code event with code null saying why, and result.no_code says it too', { codes, res });
 }
 {
   const { ch, res } = await runSender(scriptedReceiver({ helloOver: { sas_nonce: 'abc' } }));
@@ -755,8 +762,10 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
 {
   // Without its own fingerprint the Sender cannot show a code: it does not commit.
   const { ch, events, res } = await runSender(scriptedReceiver({ nonce: crypto.randomBytes(32) }), { local: null });
-  ok(!('sas_commit' in ch.msgs()[0]) && !ch.types().includes('sas') && !events.some((e) => e.type === 'code') && res && res.ok,
+  ok(!('sas_commit' in ch.msgs()[0]) && !ch.types().includes('sas') && !events.some((e) => e.type === 'code' && e.code) && res && res.ok,
     'a Sender that does not know its fingerprint commits to nothing and sends no sas', ch.types());
+  ok(events.some((e) => e.type === 'code' && e.code === null && /could not read the keys/.test(e.missing || '')),
+    '... and says there is no verification code, and why', events.filter((e) => e.type === 'code'));
 }
 {
   const { ch, res } = await runSender((m, c) => {
@@ -766,6 +775,69 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
   const last = ch.msgs().at(-1);
   ok(res && !res.ok && last.type === 'cancel' && /^protocol error: /.test(last.reason),
     'a sas from the receiver is a protocol error (not "unsupported")', { last, res });
+}
+
+// ---------------------------------------------------------------- which key an SDP names (issue 11, item 1)
+{
+  const A = Array.from({ length: 32 }, (_, i) => (i * 7).toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const B = Array.from({ length: 32 }, (_, i) => (255 - i).toString(16).padStart(2, '0').toUpperCase()).join(':');
+  const hexOf = (f) => f.replace(/:/g, '').toLowerCase();
+  const sdp = (session, media, extra = '') => ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', ...session,
+    'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', 'c=IN IP4 0.0.0.0', 'a=mid:0', ...media, extra].join('\r\n');
+  const cases = [
+    // [what, sdp, oneLine, fp wanted (null: refused), words of the error]
+    ['media level only (Chromium, Safari)', sdp([], [`a=fingerprint:sha-256 ${A}`]), false, hexOf(A)],
+    ['session level only (Firefox)', sdp([`a=fingerprint:sha-256 ${A}`], []), false, hexOf(A)],
+    ['lower-case hex, LF line ends', sdp([], [`a=fingerprint:SHA-256 ${A.toLowerCase()}`]).replace(/\r/g, ''), false, hexOf(A)],
+    ['session line B (the expected key) and media line A (the one checked)', sdp([`a=fingerprint:sha-256 ${B}`], [`a=fingerprint:sha-256 ${A}`]), false, null, 'two levels'],
+    ['session sha-512 and media sha-256', sdp(['a=fingerprint:sha-512 00:11'], [`a=fingerprint:sha-256 ${A}`]), false, null, 'two levels'],
+    ['two sha-256 lines in the media section', sdp([], [`a=fingerprint:sha-256 ${B}`, `a=fingerprint:sha-256 ${A}`]), false, null, '2 a=fingerprint:sha-256 lines'],
+    ['a line in a second m-section', sdp([], [`a=fingerprint:sha-256 ${A}`], `m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=fingerprint:sha-256 ${B}`), false, null, 'two levels'],
+    ['no sha-256 line', sdp([], ['a=fingerprint:sha-512 00:11']), false, null, 'no a=fingerprint:sha-256'],
+    ['a second line in another case at media level', sdp([`a=fingerprint:sha-256 ${B}`], [`A=FINGERPRINT:SHA-256 ${A}`]), false, null, 'two levels'],
+    ['a second line with a space after the colon', sdp([], [`a=fingerprint:sha-256 ${B}`, `a=fingerprint: sha-256 ${A}`]), false, null, '2 a=fingerprint:sha-256 lines'],
+    ['a value with something after it', sdp([], [`a=fingerprint:sha-256 ${A} ${B}`]), false, null, 'not 32 colon-separated'],
+    ['a malformed sha-256 line', sdp([], ['a=fingerprint:sha-256 AB:CD']), false, null, 'not 32 colon-separated'],
+    ['sha-384 beside sha-256 at one level (aiortc may): taken', sdp([], ['a=fingerprint:sha-384 00:11', `a=fingerprint:sha-256 ${A}`]), false, hexOf(A)],
+    ['... refused by a browser that cannot tell which one it checked', sdp([], ['a=fingerprint:sha-384 00:11', `a=fingerprint:sha-256 ${A}`]), true, null, 'cannot tell which one'],
+  ];
+  for (const [what, text, oneLine, want, words] of cases) {
+    const r = sdpFingerprintCheck(text, { oneLine });
+    ok(r.fp === want && (want ? r.error === null : r.error.includes(words)) && sdpFingerprint(text) === (oneLine ? sdpFingerprint(text) : want),
+      `SDP fingerprint: ${what} -> ${want ? 'taken' : 'refused'}`, r);
+  }
+}
+{
+  // The key is the certificate the browser verified: the SHA-256 of its DER.
+  const der = crypto.randomBytes(300);
+  const buf = der.buffer.slice(der.byteOffset, der.byteOffset + der.length);
+  const had = globalThis.RTCDtlsTransport;
+  const FakeDtls = class extends EventTarget { getRemoteCertificates() { return this.certs; } };
+  globalThis.RTCDtlsTransport = FakeDtls;
+  const transport = (state, certs) => Object.assign(new FakeDtls(), { state, certs });
+  const pc = (t) => ({ sctp: { transport: t } });
+  const r1 = dtlsRemoteFingerprint(pc(transport('connected', [buf])));
+  ok(r1.fp === sha(der) && r1.error === null, 'dtlsRemoteFingerprint hashes the DER of the first remote certificate', r1);
+  const r2 = dtlsRemoteFingerprint(pc(transport('connecting', [buf])));
+  ok(r2.fp === null && /not established/.test(r2.error), '... and trusts nothing before DTLS is connected', r2);
+  const r3 = dtlsRemoteFingerprint(pc(transport('connected', [])));
+  ok(r3.fp === null && /no certificate/.test(r3.error), '... nor a connection without a certificate', r3);
+  {
+    // DTLS up a moment later: the check waits for it (bounded), then reads the certificate.
+    const t = transport('connecting', [buf]);
+    setTimeout(() => { t.state = 'connected'; t.dispatchEvent(new Event('statechange')); }, 20);
+    const t0 = performance.now();
+    await dtlsConnected(pc(t), 3000);
+    const r = dtlsRemoteFingerprint(pc(t));
+    ok(r.fp === sha(der) && performance.now() - t0 < 1000, 'dtlsConnected waits for the transport to say connected', r);
+    const t1 = performance.now();
+    await dtlsConnected(pc(transport('connecting', [buf])), 50);
+    ok(performance.now() - t1 < 1000, '... and no longer than it was told (then nothing is trusted)');
+  }
+  delete globalThis.RTCDtlsTransport;
+  const r4 = dtlsRemoteFingerprint(pc(transport('connected', [buf])));
+  ok(r4.fp === null && r4.error === null, '... and says nothing in a browser without getRemoteCertificates', r4);
+  if (had) globalThis.RTCDtlsTransport = had;
 }
 
 console.log(`1..${n}`);

@@ -36,12 +36,14 @@ Debian's aiortc 1.4.0 (python3-aiortc). Run it with /usr/bin/python3.
       bytes_sent (binary payload bytes sent), paused, results {"id": {ok,
       reason}} (file-ok / file-error), receipt {"id": status}, messages (every
       control message received, decoded; undecodable ones as {"_raw": text}),
-      binary_received, fingerprint_ok, ms. Errors: "idrop_peer: error: ..." on stderr.
+      binary_received, fingerprint_ok, own_fingerprint (this peer's certificate,
+      64 lowercase hex digits), ms. Errors: "idrop_peer: error: ..." on stderr.
 
   idrop_peer.py receive --port P [--bind ADDR] [--dir DIR] [--decline REASON]
                 [--once] [--name NAME] [-v]
       A stand-in receiving device: POST /api/offer -> 201 answer (as
-      aiortc_peer.py answer). Answers hello with hello, accepts every file at
+      aiortc_peer.py answer; with CORS headers as serve's, so a device's web
+      page in a browser may send to it). Answers hello with hello, accepts every file at
       offset 0 (or declines with REASON), writes file ID into DIR as NAME.part
       (NAME = the path's last component; "ID-NAME" if taken in this transfer),
       renamed to NAME on file-ok; offers with invalid paths (spec rules) are
@@ -60,6 +62,10 @@ Debian's aiortc 1.4.0 (python3-aiortc). Run it with /usr/bin/python3.
       verified (or the decline asked for), else 1. Otherwise runs until SIGTERM.
 
   Both modes: --ice-loopback (self-tests) gathers only a 127.0.0.1 candidate.
+  --sdp-session-fingerprint HEX (attack tests, issue 11): the offer or answer
+  sent also carries "a=fingerprint:sha-256 HEX" at session level, before the
+  m= line; the media-level line stays this peer's own (the one a browser
+  checks), so a reader of the first line sees HEX (someone else's key).
 """
 
 import argparse
@@ -111,6 +117,20 @@ class ProtoError(Exception):
     def __init__(self, code, detail):
         super().__init__("%s: %s" % (code, detail))
         self.code, self.detail = code, detail
+
+
+def sent_sdp(args, sdp):
+    """The SDP this peer sends: its own, or with --sdp-session-fingerprint the added line."""
+    return add_session_fingerprint(sdp, args.sdp_session_fingerprint) if args.sdp_session_fingerprint else sdp
+
+
+def add_session_fingerprint(sdp, hexfp):
+    """sdp with a session-level a=fingerprint:sha-256 line of hexfp (64 hex
+    digits) put before its first m= line."""
+    h = hexfp.replace(":", "").upper()
+    line = "a=fingerprint:sha-256 " + ":".join(h[i:i + 2] for i in range(0, 64, 2)) + "\r\n"
+    at = sdp.find("\r\nm=")
+    return sdp if at < 0 else sdp[:at + 2] + line + sdp[at + 2:]
 
 
 def norm_fp(s):
@@ -289,9 +309,11 @@ async def run_send(args, summary):
             phase = "gather"
             await asyncio.wait_for(pc.setLocalDescription(await pc.createOffer()), left())
             phase = "post"
+            own = [f for f in sdp_attr(pc.localDescription.sdp, "fingerprint") if f.lower().startswith("sha-256 ")]
+            summary["own_fingerprint"] = norm_fp(own[0]).lower() if own else None
             status, headers, body = await asyncio.wait_for(
                 asyncio.get_running_loop().run_in_executor(
-                    None, http_post_sdp, args.url, pc.localDescription.sdp, max(1.0, left())),
+                    None, http_post_sdp, args.url, sent_sdp(args, pc.localDescription.sdp), max(1.0, left())),
                 left())
             hdrs = {k.lower(): v for k, v in headers.items()}
             summary["http_status"] = status
@@ -728,7 +750,7 @@ class Receiver:
             self.pcs.discard(pc)
             await pc.close()
             raise
-        return sid, pc.localDescription.sdp
+        return sid, sent_sdp(self.args, pc.localDescription.sdp)
 
     async def handle(self, reader, writer):
         try:
@@ -737,8 +759,13 @@ class Receiver:
             log.warning("request failed: %r", e)
             status, body = 400, ("%s\n" % (e or "bad request")).encode()
         ctype = "application/sdp" if status == 201 else "text/plain"
-        head = "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % (
-            status, "Created" if status == 201 else "Error", ctype, len(body))
+        # As serve does (web/http.c): a page served by another device may POST here.
+        cors = "Access-Control-Allow-Origin: *\r\n"
+        if status == 204:
+            cors += ("Access-Control-Allow-Methods: POST, OPTIONS\r\nAccess-Control-Allow-Headers: Content-Type\r\n"
+                     "Access-Control-Max-Age: 600\r\n")
+        head = "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n%sConnection: close\r\n\r\n" % (
+            status, {201: "Created", 204: "No Content"}.get(status, "Error"), ctype, len(body), cors)
         try:
             writer.write(head.encode("latin-1") + body)
             await writer.drain()
@@ -752,6 +779,8 @@ class Receiver:
         headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
         if urllib.parse.urlsplit(target).path != "/api/offer":
             return 404, b"not found\n"
+        if method == "OPTIONS":  # a browser's CORS preflight
+            return 204, b""
         if method != "POST":
             return 405, b"use POST\n"
         if headers.get("content-type", "").split(";")[0].strip().lower() != "application/sdp":
@@ -809,8 +838,12 @@ def main(argv):
     for p in (ps, pr):
         p.add_argument("--ice-loopback", action="store_true",
                        help="self-tests: gather only a 127.0.0.1 host candidate")
+        p.add_argument("--sdp-session-fingerprint", metavar="HEX",
+                       help="attack tests: add a session-level a=fingerprint:sha-256 HEX to the SDP sent")
         p.add_argument("-v", "--verbose", action="count", default=0)
     args = ap.parse_args(argv)
+    if args.sdp_session_fingerprint and not re.fullmatch(r"[0-9a-fA-F]{64}", args.sdp_session_fingerprint.replace(":", "")):
+        ap.error("--sdp-session-fingerprint wants 64 hex digits")
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.verbose:

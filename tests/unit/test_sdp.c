@@ -489,6 +489,16 @@ static void test_hostile(void)
 		{ "a=fingerprint:", "a=fingerprint:sha-256", "32 colon-separated hex bytes" },
 		{ "a=fingerprint:", "a=fingerprint:", "a=fingerprint is empty" },
 		{ "a=fingerprint:", "a=fingerprint", "a=fingerprint has no value" },
+		/* Ambiguous fingerprints (issue 11): a browser checks the media-level
+		 * line, a naive reader shows the first one. Each names two keys. */
+		{ "a=group:", "a=fingerprint:sha-256 " FP_B "\r\na=group:BUNDLE 0", "both at session level and" },
+		{ "a=group:", "a=fingerprint:sha-512 " FP_512 "\r\na=group:BUNDLE 0", "both at session level and" },
+		{ "a=fingerprint:", "a=fingerprint:sha-256 " FP_A "\r\na=fingerprint:sha-256 " FP_B,
+		  "a second a=fingerprint:sha-256" },
+		{ "a=fingerprint:", "a=fingerprint:sha-256 " FP_A "\r\na=fingerprint:sha-256 " FP_A,
+		  "a second a=fingerprint:sha-256" },
+		{ "a=fingerprint:", "a=fingerprint:SHA-256 " FP_B "\r\na=fingerprint:sha-256 " FP_A,
+		  "a second a=fingerprint:sha-256" },
 		/* ICE credentials */
 		{ "a=ice-ufrag:", "", "no a=ice-ufrag line" },
 		{ "a=ice-pwd:", "", "no a=ice-pwd line" },

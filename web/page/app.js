@@ -45,10 +45,16 @@ let attachment = null; // this tab, announced by the device (attach.js)
 const setState = (s) => { document.body.dataset.state = s; };
 const setStatus = (t) => { el.status.textContent = t; };
 // The send's verification code (PROTOCOL.md, "Verification code"), or null.
-function setCode(code) {
+// With no code, missing says why (idrop.js): shown, not left out, since
+// someone in between could have removed the code.
+function setCode(code, missing = null) {
   if (code) document.body.dataset.code = code;
   else delete document.body.dataset.code;
   showCode(el.code, code, 'Verification code ', `: ${target ? target.label : 'the receiver'} shows the same code, or someone is in between.`);
+  if (!code && missing) {
+    el.code.textContent = `No verification code: ${missing}.`;
+    el.code.hidden = false;
+  }
 }
 
 // ---------------------------------------------------------------- the browser's name
@@ -218,7 +224,7 @@ async function send() {
           else if (ev.text && ev.phase !== 'done') setStatus(ev.text);
         } else if (ev.type === 'file') rowStatus(ev.index, ev.status, ev.reason);
         else if (ev.type === 'progress') rowProgress(ev);
-        else if (ev.type === 'code') setCode(ev.code);
+        else if (ev.type === 'code') setCode(ev.code, ev.missing);
       },
     });
     result = await sender.run();
@@ -257,6 +263,7 @@ function finish(result) {
     device: target.label,
     target: target.noun,
     code: result.code || null,
+    ...(result.no_code ? { no_code: result.no_code } : {}),
   });
   setState(result.ok ? 'done' : result.state === 'declined' ? 'declined' : 'error');
 }

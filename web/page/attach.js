@@ -25,7 +25,10 @@
 // refused at once with an error ("busy"), which the sender sees as 502.
 
 import { Receiver } from './receiver.js';
-import { sdpFingerprint, normalizeFingerprint } from './common.js';
+import {
+  sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsConnected, dtlsRemoteFingerprint, normalizeFingerprint,
+  shortFingerprint,
+} from './common.js';
 
 const MAX_PEERS = 3;
 const GATHER_TIMEOUT_MS = 15000;       // the relay waits 20 s for our answer
@@ -147,13 +150,22 @@ export class Attachment {
       await this._answer(session, { rid: d.rid, error: `busy: this tab is receiving from ${MAX_PEERS} peers already` });
       return;
     }
+    // An ambiguous offer is refused before anything is shown (transport/sdp.c
+    // refuses the same ones): its first line could name a key the browser
+    // does not check (issue 11).
+    const { fp, error: fpError } = sdpFingerprintCheck(d.sdp, { oneLine: !canReadRemoteCertificate() });
+    if (!fp) {
+      this.emit({ type: 'log', text: `refused an offer that ${fpError}` });
+      await this._answer(session, { rid: d.rid, error: `the offer ${fpError}` });
+      return;
+    }
     const conn = this.nextConn++;
     const peer = { pc: null, receiver: null, timer: null };
     this.peers.set(conn, peer);
     try {
       const pc = new RTCPeerConnection({ iceServers: [], certificates: [this.identity.certificate] });
       peer.pc = pc;
-      this._watch(conn, peer, sdpFingerprint(d.sdp));
+      this._watch(conn, peer, fp);
       await pc.setRemoteDescription({ type: 'offer', sdp: d.sdp });
       await pc.setLocalDescription(await pc.createAnswer());
       await gathered(pc, GATHER_TIMEOUT_MS);
@@ -192,24 +204,42 @@ export class Attachment {
         this._drop(conn);
       }
     }, CONNECT_TIMEOUT_MS);
-    pc.ondatachannel = (ev) => {
+    pc.ondatachannel = async (ev) => {
       const ch = ev.channel;
-      if (ch.label !== 'idrop' || peer.receiver) {
+      if (ch.label !== 'idrop' || peer.receiver || peer.claimed) {
         ch.close();
         return;
       }
+      peer.claimed = true;  // one idrop channel per connection, also while we wait
       clearTimeout(peer.timer);
+      // What the sender says meanwhile waits for the Receiver, in order.
+      const early = [];
+      ch.binaryType = 'arraybuffer';
+      ch.onmessage = (e) => early.push(e);
+      await dtlsConnected(pc);
+      if (this.peers.get(conn) !== peer) return;  // dropped meanwhile
+      // The channel is open, so DTLS is connected: the sender's key is the
+      // certificate the browser verified, not what its SDP said.
+      const cert = dtlsRemoteFingerprint(pc);
+      if (cert.error || (cert.fp && cert.fp !== fingerprint)) {
+        this.emit({ type: 'log', text: cert.error ? `refused a peer: ${cert.error}`
+          : `refused a peer whose certificate ${shortFingerprint(cert.fp)} is not the ${shortFingerprint(fingerprint)} its offer named` });
+        ch.close();
+        this._drop(conn);
+        return;
+      }
       const name = this.session ? this.session.name : this.name;
       // Ours as our answer gave it (the handshake checks it): the tab's identity.
       const local = (pc.localDescription && sdpFingerprint(pc.localDescription.sdp)) || this.fp;
       peer.receiver = new Receiver({
-        channel: ch, name, remoteFingerprint: fingerprint, localFingerprint: local, ask: this.ask, maxBytes: this.maxBytes,
+        channel: ch, name, remoteFingerprint: cert.fp || fingerprint, localFingerprint: local, ask: this.ask, maxBytes: this.maxBytes,
         onEvent: (rev) => this.emit({ type: 'receiver', conn, ev: rev }),
       });
       peer.receiver.run().then((result) => {
         this.emit({ type: 'finished', conn, result });
         this._drop(conn, CLOSE_LINGER_MS);
       });
+      for (const e of early) ch.onmessage(e);
     };
     pc.onconnectionstatechange = () => {
       const s = pc.connectionState;

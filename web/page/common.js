@@ -63,10 +63,82 @@ export const shortFingerprint = (fp) => {
   return h ? `${h.slice(0, 4)} ${h.slice(4, 8)}` : '????';
 };
 
-// The SHA-256 fingerprint of an SDP's DTLS certificate (session or media level), or null.
-export function sdpFingerprint(sdp) {
-  const m = /^a=fingerprint:sha-256[ \t]+([0-9A-Fa-f:]+)[ \t]*\r?$/mi.exec(sdp);
-  return m ? normalizeFingerprint(m[1]) : null;
+// The certificate fingerprint an SDP names, read the way transport/sdp.c
+// reads it (issue 11): exactly one a=fingerprint:sha-256 line, and
+// a=fingerprint lines at one level only (session, or one m-section). A
+// browser checks the certificate against the media-level line, so an SDP
+// with a second line could make a reader show one key while the browser
+// accepts another: it is refused, not guessed at. With oneLine (a browser
+// that cannot tell which certificate it verified, see dtlsRemoteFingerprint)
+// a second line of any hash function is refused too, since such a browser
+// may check that one.
+// Returns { fp: 64 lowercase hex digits, error: null } or { fp: null, error:
+// what is wrong, as words that follow "the offer " or "the answer " }.
+export function sdpFingerprintCheck(sdp, { oneLine = false } = {}) {
+  const levels = new Set();
+  let level = 0, sections = 0, lines = 0, fp = null, sha = 0;   // level 0: session, n: the n-th m-section
+  for (const raw of String(sdp || '').split('\n')) {
+    const line = raw.replace(/[\r \t]+$/, '');
+    if (line.startsWith('m=')) level = ++sections;
+    // Every line that could be read as a fingerprint counts, whatever its
+    // case or spacing: a browser might read it so.
+    if (!/^a=fingerprint(:|$)/i.test(line)) continue;
+    levels.add(level);
+    lines++;
+    const [algo = '', value = '', ...rest] = line.slice(14).trim().split(/[ \t]+/);
+    if (algo.toLowerCase() !== 'sha-256') continue;
+    sha++;
+    fp = rest.length === 0 && /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}$/.test(value) ? normalizeFingerprint(value) : null;
+    if (!fp) return { fp: null, error: 'has an a=fingerprint:sha-256 line that is not 32 colon-separated hex bytes' };
+  }
+  const ambiguous = 'so which certificate the peer presents is ambiguous (a peer that writes this is broken, or someone in between added a line)';
+  if (levels.size > 1) return { fp: null, error: `has a=fingerprint lines at two levels (session and media, or two sections), ${ambiguous}` };
+  if (sha > 1) return { fp: null, error: `has ${sha} a=fingerprint:sha-256 lines, ${ambiguous}` };
+  if (sha === 0) return { fp: null, error: 'carries no a=fingerprint:sha-256 line, so its certificate cannot be checked' };
+  if (oneLine && lines > 1) return { fp: null, error: `has ${lines} a=fingerprint lines and this browser cannot tell which one it checked, ${ambiguous}` };
+  return { fp, error: null };
+}
+
+// The one SHA-256 certificate fingerprint of an SDP, or null when it has
+// none or is ambiguous (sdpFingerprintCheck says why).
+export const sdpFingerprint = (sdp) => sdpFingerprintCheck(sdp).fp;
+
+// Whether this browser can say which certificate its DTLS verified
+// (RTCDtlsTransport.getRemoteCertificates(); Chromium can).
+export const canReadRemoteCertificate = () => typeof RTCDtlsTransport !== 'undefined' &&
+  typeof RTCDtlsTransport.prototype.getRemoteCertificates === 'function';
+
+// The SHA-256 fingerprint of the certificate the peer presented in the DTLS
+// handshake of pc, which the browser checked against the SDP: the key to
+// show, compare and put into the verification code. Trusted only once that
+// transport is connected (the check is done then). Hashed with sha256.js:
+// crypto.subtle does not exist on a plain-http page.
+// Returns { fp, error }: fp 64 lowercase hex digits, or null with error
+// saying why (not connected, no certificate); { fp: null, error: null }
+// when the browser cannot tell (canReadRemoteCertificate() is false).
+// Resolves once pc's DTLS transport is connected, or after ms (then
+// dtlsRemoteFingerprint says it is not). An open data channel means DTLS is
+// up, but the transport's state may be told a task later.
+export function dtlsConnected(pc, ms = 3000) {
+  const t = pc && pc.sctp && pc.sctp.transport;
+  if (!t || t.state === 'connected' || !canReadRemoteCertificate()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); t.removeEventListener('statechange', check); resolve(); };
+    const check = () => { if (t.state !== 'connecting' && t.state !== 'new') done(); };
+    const timer = setTimeout(done, ms);
+    t.addEventListener('statechange', check);
+  });
+}
+
+export function dtlsRemoteFingerprint(pc) {
+  if (!canReadRemoteCertificate()) return { fp: null, error: null };
+  const t = pc && pc.sctp && pc.sctp.transport;
+  if (!t || t.state !== 'connected') return { fp: null, error: 'the secure (DTLS) connection is not established' };
+  let certs;
+  try { certs = t.getRemoteCertificates(); } catch (e) { certs = null; }
+  if (!certs || !certs.length || !(certs[0] instanceof ArrayBuffer) || certs[0].byteLength === 0)
+    return { fp: null, error: 'the browser has no certificate for the peer' };
+  return { fp: new Sha256().update(new Uint8Array(certs[0])).hex(), error: null };
 }
 
 // The answer's a=max-message-size, or 0 when absent.

@@ -17,13 +17,15 @@
 // { type: 'progress', index, sent, size, hashing }, { type: 'log', text } and,
 // when the receiver shows verification codes (PROTOCOL.md, "Verification
 // code"), { type: 'code', code } with the six digits ("123 456") before the
-// first offer; result.code holds them too (null with a receiver that does not).
+// first offer; result.code holds them too. With a receiver that does not
+// show one, { type: 'code', code: null, missing: why } and result.no_code
+// (why, to be shown: the CLI says it too).
 
 import { Sha256 } from './sha256.js';
 import {
   PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, utf8Length, truncateUtf8, cleanName, normalizeFingerprint,
-  shortFingerprint, sdpFingerprint, sdpMaxMessageSize, cleanPath, uniquePaths, randomTransferId, IdropError, refusal,
-  addFolders, OFFER_FOLDERS_MAX,
+  shortFingerprint, sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsConnected, dtlsRemoteFingerprint,
+  sdpMaxMessageSize, cleanPath, uniquePaths, randomTransferId, IdropError, refusal, addFolders, OFFER_FOLDERS_MAX,
   toHex, fromHex, sasNonce, sasCommit, sasCode,
 } from './common.js';
 
@@ -69,12 +71,14 @@ export class Sender {
     this.waiters = new Set(); // wake-ups for anything that happens
     this.chunk = CHUNK_MAX;
     this.cancelSent = false;
-    // The certificate fingerprints of this connection, as in the SDP (the
-    // DTLS handshake checks them): ours from the offer, the peer's from its
-    // answer. Both are needed for a verification code.
+    // The certificate fingerprints of this connection: ours from our offer,
+    // the peer's from the certificate it presented in the DTLS handshake
+    // (where the browser tells; else its answer's one unambiguous line).
+    // Both are needed for a verification code.
     this.localFingerprint = null;
     this.remoteFingerprint = null;
     this.code = null;
+    this.noCode = null;       // why there is no code, once hello is done without one
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -279,8 +283,9 @@ export class Sender {
     if (this.failure) throw this.failure;
     if (resp.status !== 201) throw new IdropError('signalling', `signalling: ${refusal(resp.status, body, this.noun)}`);
     if (!/^v=0/.test(body)) throw new IdropError('signalling', `signalling: the ${this.noun} answered with something that is not SDP`);
-    const fp = sdpFingerprint(body);
-    if (!fp) throw new IdropError('signalling', 'signalling: the answer carries no SHA-256 certificate fingerprint');
+    // Ambiguous answers are refused (transport/sdp.c refuses the same ones).
+    const { fp, error: fpError } = sdpFingerprintCheck(body, { oneLine: !canReadRemoteCertificate() });
+    if (!fp) throw new IdropError('signalling', `signalling: the ${this.noun}'s answer ${fpError}; refusing to connect`);
     if (this.deviceFingerprint && fp !== this.deviceFingerprint)
       throw new IdropError('signalling',
         `signalling: the answer's certificate fingerprint ${shortFingerprint(fp)} is not the ${this.noun}'s ` +
@@ -310,6 +315,25 @@ export class Sender {
       await this._waitEvent(Math.min(left, 1000));
     }
     if (this.failure) throw this.failure;
+    await this._checkCertificate();
+  }
+
+  // The channel is open, so DTLS is connected: the certificate the browser
+  // verified is the peer's key, whatever the SDP said. Refuses before a
+  // single message goes out when it is not the one expected.
+  async _checkCertificate() {
+    await dtlsConnected(this.pc);
+    if (this.failure) throw this.failure;
+    const { fp, error } = dtlsRemoteFingerprint(this.pc);
+    if (!fp && !error) return;  // this browser cannot tell: the unambiguous answer stands
+    if (!fp) throw new IdropError('DTLS', `DTLS: cannot read the ${this.noun}'s certificate (${error}); refusing to send`);
+    const want = this.deviceFingerprint || this.remoteFingerprint;
+    if (fp !== want)
+      throw new IdropError('DTLS',
+        `DTLS: the ${this.noun} presented the key ${shortFingerprint(fp)}, not ` +
+        `${this.deviceFingerprint ? `the ${this.noun}'s` : 'the one its answer named,'} ${shortFingerprint(want)}: ` +
+        'someone may be in the middle; refusing to send');
+    this.remoteFingerprint = fp;
   }
 
   // ---------------------------------------------------------------- protocol
@@ -338,6 +362,13 @@ export class Sender {
       this._send({ type: 'sas', nonce: toHex(nonce) });
       this.code = await sasCode(this.localFingerprint, this.remoteFingerprint, nonce, peerNonce);
       this.emit({ type: 'code', code: this.code });
+    } else {
+      // Said, never silent (PROTOCOL.md, "Verification code"; the CLI says
+      // the same): someone in between could have stripped the nonce.
+      this.noCode = nonce
+        ? `the ${this.noun} does not show one (an older version, or someone in between removed it)`
+        : 'this browser could not read the keys of the connection';
+      this.emit({ type: 'code', code: null, missing: this.noCode });
     }
     if (this.failure) throw this.failure;
     return m;
@@ -543,6 +574,7 @@ export class Sender {
         : failedFile ? `${failedFile.path}: ${failedFile.reason || 'failed'}` : 'not every file was verified',
       device: this.peerName || null,
       code: this.code,
+      ...(this.noCode ? { no_code: this.noCode } : {}),
       seconds: Math.round((performance.now() - t0) / 100) / 10,
       files: this.files.map((f) => ({ name: f.path, size: f.size, status: f.status, ...(f.reason ? { reason: f.reason } : {}) })),
     };

@@ -1,0 +1,80 @@
+#!/bin/bash
+# shellcheck disable=SC2317  # helpers are called through lan_wait_for
+# ICE checks go only to the LAN (issue 11, item 9): an offer may list any
+# address as a candidate, and `serve` used to send its connectivity checks
+# to every one. Host m holds a "public" address too, 198.51.100.7/32 (a
+# documentation range, on m's own interface inside this test's namespaces:
+# nothing leaves them), and posts an offer to serve on a listing one
+# candidate there and one at its LAN address; UDP listeners on m count what
+# arrives. Now: the LAN candidate gets checks, the public one nothing (and
+# serve -v says why); the base build sent to both.
+set -eu -o pipefail
+# shellcheck source=lan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
+
+BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
+PY=/usr/bin/python3
+[[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
+lan_require timeout curl "$PY"
+lan_init
+lan_add_hosts a m
+A=$(lan_addr a) M=$(lan_addr m)
+PUB=198.51.100.7
+log() { echo "$LAN_DIR/$1.log"; }
+lan_run m ip addr add "$PUB/32" dev eth0
+
+# Counts the datagrams that reach each ADDR:PORT for S seconds, then prints
+# {"ADDR:PORT": n, ...}; "listening" once bound.
+cat >"$LAN_DIR/count.py" <<-'EOF'
+	import json, select, socket, sys, time
+	secs, socks = float(sys.argv[1]), {}
+	for ap in sys.argv[2:]:
+	    host, port = ap.rsplit(":", 1)
+	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	    s.bind((host, int(port)))
+	    socks[s] = [ap, 0]
+	print("listening", flush=True)
+	end = time.monotonic() + secs
+	while (left := end - time.monotonic()) > 0:
+	    for s in select.select(list(socks), [], [], left)[0]:
+	        s.recvfrom(2048)
+	        socks[s][1] += 1
+	print(json.dumps({ap: n for ap, n in socks.values()}), flush=True)
+	EOF
+
+lan_spawn a "$(log serve)" "$BIN" serve --name "ICE $$" --accept=none --dir "$LAN_DIR/dl" -v
+pid=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
+
+lan_spawn m "$(log count)" timeout 30 "$PY" "$LAN_DIR/count.py" 8 "$PUB:40000" "$M:40001"
+pid_count=$LAN_PID
+lan_wait_for 10 grep -q '^listening' "$(log count)" || lan_fail "the listeners on m are up"
+
+# A minimal browser-shaped offer; no DTLS will ever happen, only ICE checks.
+FP=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/../&:/g; s/:$//' | tr a-f A-F)
+printf '%s\r\n' "v=0" "o=- 1 2 IN IP4 127.0.0.1" "s=-" "t=0 0" "a=group:BUNDLE 0" \
+	"m=application 9 UDP/DTLS/SCTP webrtc-datachannel" "c=IN IP4 0.0.0.0" "a=mid:0" \
+	"a=ice-ufrag:abcd" "a=ice-pwd:abcdefghijklmnopqrstuv" "a=fingerprint:sha-256 $FP" \
+	"a=setup:actpass" "a=sctp-port:5000" "a=max-message-size:262144" \
+	"a=candidate:1 1 udp 2122260223 $PUB 40000 typ host" \
+	"a=candidate:2 1 udp 2122260222 $M 40001 typ host" "a=end-of-candidates" >"$LAN_DIR/offer.sdp"
+code=$(lan_run m curl -s -o "$LAN_DIR/answer.sdp" -w '%{http_code}' -H 'Content-Type: application/sdp' \
+	--data-binary "@$LAN_DIR/offer.sdp" "http://$A:7757/api/offer")
+lan_check "serve answers the offer (201)" test "$code" = 201
+
+# The listeners end by themselves after 8 s and print their counts.
+lan_wait_for 20 grep -q '^{' "$(log count)" || true
+lan_stop "$pid_count" TERM 5 >/dev/null 2>&1 || true
+counts=$(grep '^{' "$(log count)" | tail -n 1 || true)
+lan_diag "datagrams received on m: ${counts:-none (listener: $(tr '\n' ' ' <"$(log count)"))}"
+n_pub=$("$PY" -c "import json,sys; print(json.loads(sys.argv[1])['$PUB:40000'])" "$counts" 2>/dev/null || echo "?")
+n_lan=$("$PY" -c "import json,sys; print(json.loads(sys.argv[1])['$M:40001'])" "$counts" 2>/dev/null || echo "?")
+lan_check "serve sends ICE checks to the candidate at m's LAN address ($n_lan datagrams)" \
+	test "$n_lan" != "?" -a "$n_lan" != 0
+lan_check "... and none to the candidate at the public address $PUB ($n_pub datagrams)" test "$n_pub" = 0
+lan_check "serve -v says it does not send to $PUB, not on this LAN" \
+	test -n "$(grep -F "not sending to remote candidate $PUB port 40000 (not a LAN address)" "$(log serve)")"
+
+rc=0; lan_stop "$pid" TERM 10 || rc=$?
+lan_check "serve exits 0 on SIGTERM (no leak, no sanitizer report)" test "$rc" = 0
+lan_done
