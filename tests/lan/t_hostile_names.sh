@@ -9,6 +9,7 @@
 #   nothing: the real "living room" still sends there, and that host's own
 #   `send "living room"` still works;
 # - look-alike names (U+200B inside, Cyrillic "о") are flagged, not "new";
+# - serve/send --name with a hidden character is a usage error;
 # - a known_peers over the old 4,096-entry bound still loads and pins.
 # Hosts: a (the user's device), l (the real "living room"), h (the hostile
 # host: python3-aiortc speaking the protocol, avahi-publish advertising).
@@ -70,6 +71,14 @@ LIVING="living room $tag"
 # shellcheck disable=SC2034  # used inside eval
 fp_l=$(id_of l)
 fp_h=$(printf 'ab%.0s' {1..32})   # an advertised id nobody holds
+
+# --- names with hidden characters are refused as --name ----------------------------------
+rc=0; lan_run a timeout 10 "$BIN" serve --name "Ann${RLO}txt.exe" --state-dir "$LAN_DIR/rlo" >"$(log serve-rlo)" 2>&1 || rc=$?
+lan_check "serve --name 'Ann<U+202E>txt.exe': usage error (exit 2) naming the hidden character, escaped" \
+	eval '[ "$rc" = 2 ] && grep -qF "the name \"Ann\\u{202E}txt.exe\" is not usable" "$(log serve-rlo)" && no_rlo "$(log serve-rlo)"'
+send a send-zwsp-name --name "living${ZWSP} room" "Nobody $tag" "$SRC/three"
+lan_check "send --name 'living<U+200B> room': usage error (exit 2) saying zero-width characters are not allowed" \
+	eval '[ "$rc" = 2 ] && grep -qF "hidden (zero-width, right-to-left) characters" "$(log send-zwsp-name)"'
 
 # --- hostile DNS-SD instance names: ignored, and never printed raw --------------------
 publish pub-fake "$FAKE" "$fp_h"
