@@ -230,7 +230,7 @@ static enum pin check_known(struct conn *c, const struct idl_offer_info *info, c
 	c->trusted = idl_known_trusted(k, fp);
 	same = idl_known_find(k, name, fp);
 	byfp = same ? same : idl_known_find_fingerprint(k, fp);
-	taken = idl_known_name_taken(k, name, fp);
+	taken = same ? NULL : idl_known_name_taken(k, name, fp);
 	look = same || taken ? NULL : idl_known_lookalike(k, name);
 	if (byfp)
 		cli_format_date(byfp->first_seen, false, since, sizeof(since));

@@ -441,7 +441,6 @@ bool idl_known_trusted(const struct idl_known *k, const char *fp)
 bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key)
 {
 	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
-
 	char *a, *b;
 	bool same;
 
