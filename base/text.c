@@ -79,6 +79,27 @@ char *idl_text_escape(const char *s, size_t len)
 	return g_string_free(out, FALSE);
 }
 
+char *idl_text_json_safe(const char *json)
+{
+	GString *out = g_string_sized_new(strlen(json) + 8);
+
+	for (const char *p = json; *p; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		/* C0 is the generator's (and may be whitespace between tokens). */
+		if (!(c >= 0x7f && is_control(c)) && !idl_text_is_hidden_char(c)) {
+			g_string_append_len(out, p, g_utf8_next_char(p) - p);
+		} else if (c <= 0xffff) {
+			g_string_append_printf(out, "\\u%04x", (unsigned)c);
+		} else {
+			c -= 0x10000;
+			g_string_append_printf(out, "\\u%04x\\u%04x", 0xd800u + (unsigned)(c >> 10),
+					       0xdc00u + (unsigned)(c & 0x3ff));
+		}
+	}
+	return g_string_free(out, FALSE);
+}
+
 char *idl_text_name_key(const char *s)
 {
 	char *nfkc = g_utf8_normalize(s, -1, G_NORMALIZE_NFKC);

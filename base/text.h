@@ -30,6 +30,14 @@ bool idl_text_has_hidden(const char *s, size_t len);
  * string: free with g_free. */
 char *idl_text_escape(const char *s, size_t len);
 
+/* A copy of json (a JSON text, valid UTF-8) with every character that JSON
+ * lets through raw but a terminal acts on or hides (C1 controls, DEL,
+ * hidden characters) written as a \uXXXX escape (a surrogate pair above
+ * U+FFFF): the same JSON value, safe to print. Generators already escape
+ * C0 controls, quotes and backslashes; outside strings JSON has only ASCII.
+ * Returns a new string: free with g_free. */
+char *idl_text_json_safe(const char *json);
+
 /* The form in which two names are the same name: NFKC (full-width and
  * compatibility letters folded), hidden characters removed, case folded.
  * "Living Room", "LIVING\u200BROOM" and full-width "Ｌｉｖｉｎｇ Ｒｏｏｍ" share

@@ -33,14 +33,27 @@ int cmd_peers(int argc, char *argv[]);
 int cmd_trust(int argc, char *argv[]);
 int cmd_forget(int argc, char *argv[]);
 
-/* Prints "idrop-lan: CMD: MESSAGE" on stderr. */
+/* Prints "idrop-lan: CMD: MESSAGE" on stderr, MESSAGE escaped as a whole
+ * (cli_text): error messages carry what peers said (decline reasons, names
+ * in GError messages). Its arguments are therefore never cli_text'ed. */
 void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Text a peer chose (names, instance names, paths, reasons, labels),
+ * escaped for a terminal by base/text.h idl_text_escape, for use as a
+ * printf argument: "saved: %s", cli_text(path). The copy belongs to a
+ * ring of CLI_TEXT_RING per thread and stays valid until that many more
+ * calls; never keep it. NULL gives "". Every peer-chosen string that
+ * reaches stdout or stderr goes through here, cli_error, the log handler
+ * (cli_setup_logging) or cli_print_json. */
+#define CLI_TEXT_RING 16
+const char *cli_text(const char *s);
 
 /* Reports the option getopt_long just refused (main sets opterr = 0). */
 void cli_bad_option(const char *cmd, char *argv[]);
 
-/* Routes GLib messages to stderr as "idrop-lan: ..." lines; debug ones only
- * when verbose (or G_MESSAGES_DEBUG is set). */
+/* Routes GLib messages to stderr as "idrop-lan: ..." lines, each escaped
+ * as a whole (lower layers log channel labels, names and addresses peers
+ * chose); debug ones only when verbose (or G_MESSAGES_DEBUG is set). */
 void cli_setup_logging(bool verbose);
 
 /* Parses --mdns=auto|daemon|embedded. Returns 0, or -1 after telling the
@@ -84,7 +97,9 @@ char *cli_forget_command(const char *state_dir, const char *name);
 char *cli_known_warning(const char *first, const struct idl_known_peer *old, const char *new_fp,
 			const char *state_dir, const char *done, const char *then);
 
-/* Prints n as one line of JSON on stdout and flushes; takes ownership of n. */
+/* Prints n as one line of JSON on stdout and flushes; takes ownership of n.
+ * C1 controls and hidden characters in strings are \u-escaped
+ * (idl_text_json_safe): the same JSON, harmless on a terminal. */
 void cli_print_json(JsonNode *n);
 
 /* Runs the thread-default main loop until SIGINT or SIGTERM, or until

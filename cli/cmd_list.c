@@ -114,14 +114,16 @@ static char *device_line(const struct device *d, char mark, const struct widths 
 	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	char *addrs = device_addrs(d), *line, *note;
 
+	const char *name = cli_text(d->name);
+
 	idl_fingerprint_short(d->txt.fingerprint, shortfp);
 	if (d->txt.kind == 'b')
-		note = g_strdup_printf("  (browser on %s)", d->txt.device[0] ? d->txt.device : d->host);
+		note = g_strdup_printf("  (browser on %s)", cli_text(d->txt.device[0] ? d->txt.device : d->host));
 	else
 		note = g_strdup(d->self ? "  (this device)" : "");
 	/* %-*s pads bytes, not characters: pad UTF-8 names by hand. */
-	line = g_strdup_printf("%c %s%*s %-*s %-*s %5u  %s%s", mark, d->name,
-			       (int)(w->name - g_utf8_strlen(d->name, -1)), "", w->host, d->host,
+	line = g_strdup_printf("%c %s%*s %-*s %-*s %5u  %s%s", mark, name,
+			       (int)(w->name - g_utf8_strlen(name, -1)), "", w->host, cli_text(d->host),
 			       w->addrs, addrs, d->port, shortfp, note);
 	g_free(note);
 	g_free(addrs);
@@ -180,7 +182,7 @@ static void on_left(const char *name, void *user)
 	if (l->json)
 		cli_print_json(device_json(&gone, "left"));
 	else {
-		printf("- %s\n", name);
+		printf("- %s\n", cli_text(name));
 		fflush(stdout);
 	}
 }
@@ -235,8 +237,8 @@ static void print_result(struct list *l)
 		for (guint i = 0; i < all->len; i++) {
 			struct device *d = all->pdata[i];
 			char *addrs = device_addrs(d);
-			w.name = MAX(w.name, (int)g_utf8_strlen(d->name, -1));
-			w.host = MAX(w.host, (int)strlen(d->host));
+			w.name = MAX(w.name, (int)g_utf8_strlen(cli_text(d->name), -1));
+			w.host = MAX(w.host, (int)strlen(cli_text(d->host)));
 			w.addrs = MAX(w.addrs, (int)strlen(addrs));
 			g_free(addrs);
 		}

@@ -49,12 +49,12 @@ char *cli_known_warning(const char *first, const struct idl_known_peer *old, con
 
 	cli_format_date(old->first_seen, false, since, sizeof(since));
 	g_snprintf(label, sizeof(label), "known since %s:", since);
-	g_string_append_printf(s, "%sWARNING: \"%s\" is known with another fingerprint\n", first, old->name);
+	g_string_append_printf(s, "%sWARNING: \"%s\" is known with another fingerprint\n", first, cli_text(old->name));
 	g_string_append_printf(s, "  %-24s %s\n", label, old->fingerprint);
 	g_string_append_printf(s, "  %-24s %s\n", "now presented:", new_fp);
 	g_string_append_printf(s, "  Someone on this network may be posing as \"%s\", or that peer got a new\n"
-			       "  identity (reinstalled, or another state directory). %s\n", old->name, done);
-	g_string_append_printf(s, "  If you expect the change, accept it with\n      %s\n  %s\n", forget, then);
+			       "  identity (reinstalled, or another state directory). %s\n", cli_text(old->name), done);
+	g_string_append_printf(s, "  If you expect the change, accept it with\n      %s\n  %s\n", cli_text(forget), then);
 	g_free(forget);
 	return g_string_free(s, FALSE);
 }
@@ -131,7 +131,8 @@ static int parse_args(const char *cmd, int argc, char *argv[], const char **stat
 	}
 	*key = peers ? NULL : argv[optind];
 	if (*name && !idl_known_name_valid(*name, strlen(*name))) {
-		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text with --name", *name);
+		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or hidden "
+			  "(zero-width, right-to-left) characters, with --name", *name);
 		return IDL_EXIT_USAGE;
 	}
 	return -1;
@@ -150,7 +151,9 @@ static gint by_name(gconstpointer a, gconstpointer b)
 {
 	const struct idl_known_peer *const *pa = a, *const *pb = b;
 
-	return g_ascii_strcasecmp((*pa)->name, (*pb)->name);
+	int r = g_ascii_strcasecmp((*pa)->name, (*pb)->name);
+
+	return r ? r : (int)(*pa)->source - (int)(*pb)->source;
 }
 
 static JsonNode *peer_json(const struct idl_known_peer *p)
@@ -164,6 +167,7 @@ static JsonNode *peer_json(const struct idl_known_peer *p)
 	json_object_set_string_member(o, "fingerprint", p->fingerprint);
 	json_object_set_string_member(o, "id", shortfp);
 	json_object_set_string_member(o, "status", p->trusted ? "trusted" : "seen");
+	json_object_set_string_member(o, "source", idl_known_source_name(p->source));
 	idl_known_format_time(p->first_seen, t);
 	json_object_set_string_member(o, "first_seen", t);
 	idl_known_format_time(p->last_seen, t);
@@ -176,14 +180,17 @@ static void print_table(GPtrArray *sorted)
 {
 	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1], first[32], last[32];
 
-	printf("  %-24s %-10s %-8s %-17s %s\n", "NAME", "ID", "STATUS", "FIRST SEEN", "LAST SEEN");
+	printf("  %-24s %-10s %-8s %-9s %-17s %s\n", "NAME", "ID", "STATUS", "NAME IS", "FIRST SEEN", "LAST SEEN");
 	for (guint i = 0; i < sorted->len; i++) {
 		const struct idl_known_peer *p = sorted->pdata[i];
+		const char *name = cli_text(p->name);
 
 		idl_fingerprint_short(p->fingerprint, shortfp);
 		cli_format_date(p->first_seen, true, first, sizeof(first));
 		cli_format_date(p->last_seen, true, last, sizeof(last));
-		printf("  %-24s %-10s %-8s %-17s %s\n", p->name, shortfp, p->trusted ? "trusted" : "seen", first, last);
+		/* %-*s pads bytes, not characters: pad UTF-8 names by hand. */
+		printf("  %s%*s %-10s %-8s %-9s %-17s %s\n", name, (int)MAX(0, 24 - g_utf8_strlen(name, -1)), "", shortfp,
+		       p->trusted ? "trusted" : "seen", idl_known_source_name(p->source), first, last);
 	}
 }
 
@@ -264,7 +271,7 @@ static int not_known(struct edit *e, GError **err)
 /* trust FINGERPRINT --name NAME, for a fingerprint not known yet. */
 static int add_named(struct edit *e, struct idl_known *k, GError **err)
 {
-	const struct idl_known_peer *old = idl_known_find_name(k, e->name);
+	const struct idl_known_peer *old = idl_known_pin_conflict(k, e->name, e->key);
 
 	if (old) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -272,8 +279,10 @@ static int add_named(struct edit *e, struct idl_known *k, GError **err)
 			    old->fingerprint);
 		return -EEXIST;
 	}
-	if (idl_known_record(k, e->name, e->key, g_get_real_time() / G_USEC_PER_SEC) < 0) {
-		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "the list of known peers is full: forget some first");
+	/* The user compared the ids: the name is verified, a pin. */
+	if (idl_known_record(k, e->name, e->key, IDL_KNOWN_VERIFIED, g_get_real_time() / G_USEC_PER_SEC) < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+			    "the list of known peers is full of pinned and trusted peers: forget some first");
 		return -ENOSPC;
 	}
 	e->added = true;
@@ -303,6 +312,12 @@ static int trust_edit(struct idl_known *k, void *user, GError **err)
 	for (guint i = 0; i < e->hits->len; i++)
 		e->already = e->already && g_array_index(e->hits, struct idl_known_peer, i).trusted;
 	r = idl_known_trust(k, e->key);
+	if (r == -ENOTUNIQ) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
+			    "several ids have claimed the name \"%s\": trust the one you mean by its fingerprint "
+			    "(idrop-lan peers --json lists them)", e->key);
+		return r;
+	}
 	/* Reported: every name of that fingerprint, as they are now. */
 	g_array_set_size(e->hits, 0);
 	collect(e, k, hit->fingerprint);
@@ -325,7 +340,8 @@ static void print_entry(const char *what, const struct idl_known_peer *p)
 
 	idl_fingerprint_short(p->fingerprint, shortfp);
 	cli_format_date(p->first_seen, false, first, sizeof(first));
-	printf("%s \"%s\" (id %s, %s, known since %s)\n", what, p->name, shortfp, p->trusted ? "trusted" : "seen", first);
+	printf("%s \"%s\" (id %s, %s, %s, known since %s)\n", what, cli_text(p->name), shortfp,
+	       p->trusted ? "trusted" : "seen", idl_known_source_name(p->source), first);
 }
 
 static int run_edit(const char *cmd, int argc, char *argv[], idl_known_edit_fn fn, struct edit *e, char **dir)

@@ -266,7 +266,7 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 	if (res->fingerprint[0])
 		idl_fingerprint_short(res->fingerprint, shortfp);
 	if (!p->json)
-		printf("PING %s (%s port %u) id %s\n", res->name[0] ? res->name : res->address, res->address,
+		printf("PING %s (%s port %u) id %s\n", res->name[0] ? cli_text(res->name) : res->address, res->address,
 		       res->port, shortfp);
 }
 

@@ -60,13 +60,13 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 		cli_print_json(json_builder_get_root(b));
 		g_object_unref(b);
 	} else {
-		printf("name:        %s\n", res->name[0] ? res->name : "(not discovered)");
-		printf("host:        %s\n", res->host[0] ? res->host : "(not discovered)");
+		printf("name:        %s\n", res->name[0] ? cli_text(res->name) : "(not discovered)");
+		printf("host:        %s\n", res->host[0] ? cli_text(res->host) : "(not discovered)");
 		printf("address:     %s\n", res->address);
 		printf("port:        %u\n", res->port);
 		printf("id:          %s\n", res->fingerprint[0] ? res->fingerprint : "(learned on connect)");
 		if (res->kind == 'b')
-			printf("browser:     tab %s on \"%s\"\n", res->tab, res->device);
+			printf("browser:     tab %s on \"%s\"\n", cli_text(res->tab), cli_text(res->device));
 	}
 	cli_quit();
 }

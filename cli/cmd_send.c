@@ -205,28 +205,42 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 		fprintf(stderr, "idrop-lan: send: %u file%s (%s) to %s (%s%s%s%s port %u, id %s)\n", s->files->len,
 			s->files->len == 1 ? "" : "s",
 			cli_format_size(idl_files_total(s->files), total, sizeof(total)),
-			res->name[0] ? res->name : res->address, res->kind == 'b' ? "a browser on " : "",
-			res->kind == 'b' ? res->device : "", res->kind == 'b' ? ", relayed by " : "", res->address,
+			res->name[0] ? cli_text(res->name) : res->address, res->kind == 'b' ? "a browser on " : "",
+			res->kind == 'b' ? cli_text(res->device) : "", res->kind == 'b' ? ", relayed by " : "", res->address,
 			res->port, shortfp[0] ? shortfp : "unknown: learned on connect");
 }
 
 /* ---- known peers ---- */
 
-/* Pinning: a name known_peers has with another fingerprint is refused
- * before our offer goes out, whether the name was typed or found from a
- * host name, and whether it is a device or a browser tab. An IP target has
- * no name discovery vouched for: nothing to pin. */
+/* Pinning: a name known_peers pins (verified by an earlier send, or
+ * trusted) to another fingerprint is refused before our offer goes out,
+ * whether the name was typed or found from a host name, and whether it is
+ * a device or a browser tab. What senders merely claimed pins nothing here:
+ * anyone may claim any name. A name that only looks like a known one (other
+ * letters or hidden characters, one skeleton) is said, not refused: the
+ * user chose it. An IP target has no name discovery vouched for: nothing
+ * to pin. */
 static bool vet_target(const struct idl_resolved *res, void *user)
 {
 	struct send *s = user;
-	const struct idl_known_peer *old;
-	char *warning;
+	const struct idl_known_peer *old, *look;
+	char *warning, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 
 	if (!res->name[0] || !res->fingerprint[0])
 		return true;
-	old = idl_known_find_name(s->known, res->name);
-	if (!old || g_ascii_strcasecmp(old->fingerprint, res->fingerprint) == 0)
+	old = idl_known_pin_conflict(s->known, res->name, res->fingerprint);
+	if (!old) {
+		look = idl_known_find(s->known, res->name, res->fingerprint) ? NULL
+		       : idl_known_lookalike(s->known, res->name);
+		if (look) {
+			idl_fingerprint_short(look->fingerprint, shortfp);
+			fprintf(stderr, "idrop-lan: send: WARNING: \"%s\" looks like the known peer \"%s\" (id %s) but is "
+				"another name (other letters, or hidden characters): if you meant \"%s\", this is not it; "
+				"compare the verification code with the receiver's\n",
+				cli_text(res->name), cli_text(look->name), shortfp, cli_text(look->name));
+		}
 		return true;
+	}
 	warning = cli_known_warning("idrop-lan: send: ", old, res->fingerprint, s->state_dir, "Nothing was sent.",
 				    "then send again, and compare the verification code with the one the receiver shows.");
 	fputs(warning, stderr);
@@ -245,12 +259,13 @@ static void note_known_id(const struct send *s, const char *fp)
 	if (!p)
 		return;
 	cli_format_date(p->first_seen, false, since, sizeof(since));
-	fprintf(stderr, "idrop-lan: send: that id is the known peer \"%s\" (%s, since %s)\n", p->name,
+	fprintf(stderr, "idrop-lan: send: that id is the known peer \"%s\" (%s, since %s)\n", cli_text(p->name),
 		idl_known_trusted(s->known, fp) ? "trusted" : "seen", since);
 }
 
 /* After a verified transfer the target's name is pinned to its key (or its
- * last-seen time moves). Nothing is recorded for an IP target: the only
+ * last-seen time moves): a verified entry, since the device advertised the
+ * name with the fingerprint DTLS then proved. Nothing is recorded for an IP target: the only
  * name at hand would be /api/info's, plain HTTP that nothing in this
  * session vouched for, and pinning it would refuse the real device later. */
 static void remember_target(struct send *s)
@@ -263,11 +278,11 @@ static void remember_target(struct send *s)
 
 	if (!res->name[0] || !p)
 		return;
-	r = idl_known_remember(s->state_dir, res->name, idl_peer_remote_fingerprint(p), &err);
+	r = idl_known_remember(s->state_dir, res->name, idl_peer_remote_fingerprint(p), IDL_KNOWN_VERIFIED, &err);
 	idl_fingerprint_short(idl_peer_remote_fingerprint(p), shortfp);
 	if (r == 1 && !s->quiet && !s->json)
 		fprintf(stderr, "idrop-lan: send: remembered \"%s\" (id %s) as a known peer: another id under this "
-			"name will be refused\n", res->name, shortfp);
+			"name will be refused\n", cli_text(res->name), shortfp);
 	if (r < 0) {
 		cli_error("send", "not remembered as a known peer: %s", err->message);
 		g_error_free(err);
@@ -429,7 +444,8 @@ int cmd_send(int argc, char *argv[])
 		return r;
 	cli_setup_logging(verbose);
 	if (!idl_txt_name_valid(s.name, strlen(s.name))) {
-		cli_error("send", "the name \"%s\" is not usable: give 1 to 63 bytes of text with --name", s.name);
+		cli_error("send", "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or "
+			  "hidden (zero-width, right-to-left) characters, with --name", s.name);
 		return IDL_EXIT_USAGE;
 	}
 	if (idl_target_parse(argv[optind], &target, &err) < 0) {

@@ -115,6 +115,7 @@ static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
 		g_hash_table_insert(s->sinks, ch, k);
 		idl_channel_set_callbacks(ch, &sink, user);
 	} else {
+		/* The label is the peer's: the log handler escapes it. */
 		g_message("closing a channel with unknown label \"%s\"", label);
 		idl_channel_close(ch);
 	}
@@ -177,7 +178,7 @@ static void on_established(const char *name, void *user)
 	struct serve *s = user;
 
 	g_strlcpy(s->dev.name, name, sizeof(s->dev.name));
-	printf("advertised:  \"%s\"\n", name);
+	printf("advertised:  \"%s\"\n", cli_text(name));
 	if (!s->page_shown) {
 		s->page_shown = true;
 		show_page(s);
@@ -362,7 +363,8 @@ static int serve_main(int argc, char *argv[], bool once)
 	}
 	cli_setup_logging(verbose);
 	if (!idl_txt_name_valid(name, strlen(name))) {
-		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text with --name", name);
+		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or hidden "
+			  "(zero-width, right-to-left) characters, with --name", name);
 		return IDL_EXIT_USAGE;
 	}
 
@@ -409,7 +411,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	g_assert(len > 0);   /* every field was validated above */
 
 	idl_fingerprint_short(s.dev.fingerprint, shortfp);
-	printf("idrop-lan %s serving \"%s\"\n", IDL_VERSION, name);
+	printf("idrop-lan %s serving \"%s\"\n", IDL_VERSION, cli_text(name));
 	printf("id:          %s (%s)\n", shortfp, s.dev.fingerprint);
 	printf("discovery:   %s\n", idl_mdns_backend_name(mdns));
 	printf("http port:   %u\n", idl_http_port(http));
@@ -426,7 +428,7 @@ static int serve_main(int argc, char *argv[], bool once)
 
 	sig = cli_run_until_signal();
 	if (sig)
-		printf("stopping (%s): withdrawing \"%s\"\n", strsignal(sig), s.dev.name);
+		printf("stopping (%s): withdrawing \"%s\"\n", strsignal(sig), cli_text(s.dev.name));
 	if (sig && once)
 		s.exit_code = IDL_EXIT_INTERRUPTED;   /* the transfer did not end: run again to resume */
 	goto out;

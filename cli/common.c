@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
+#include "base/text.h"
 #include "sctp/sctp.h"
 #include "transfer/link.h"
 #include "transport/identity.h"
@@ -21,22 +22,40 @@ static bool verbose_logging;
 void cli_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg, *safe;
 
-	fprintf(stderr, "idrop-lan: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	safe = idl_text_escape(msg, strlen(msg));
+	fprintf(stderr, "idrop-lan: %s: %s\n", cmd, safe);
+	g_free(safe);
+	g_free(msg);
+}
+
+const char *cli_text(const char *s)
+{
+	static _Thread_local char *ring[CLI_TEXT_RING];
+	static _Thread_local unsigned next;
+	char **slot = &ring[next++ % CLI_TEXT_RING];
+
+	g_free(*slot);
+	*slot = idl_text_escape(s ? s : "", s ? strlen(s) : 0);
+	return *slot;
 }
 
 static void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
 {
+	char *safe;
+
 	(void)domain;
 	(void)user;
 	if ((level & G_LOG_LEVEL_DEBUG) && !verbose_logging)
 		return;
-	fprintf(stderr, "idrop-lan: %s%s\n",
-		(level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL)) ? "warning: " : "", msg);
+	safe = idl_text_escape(msg, strlen(msg));
+	fprintf(stderr, "idrop-lan: %s%s\n", (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL)) ? "warning: " : "",
+		safe);
+	g_free(safe);
 }
 
 void cli_setup_logging(bool verbose)
@@ -115,12 +134,14 @@ int cli_run_until_signal(void)
 void cli_print_json(JsonNode *n)
 {
 	JsonGenerator *gen = json_generator_new();
-	char *s;
+	char *s, *safe;
 
 	json_generator_set_root(gen, n);
 	s = json_generator_to_data(gen, NULL);
-	puts(s);
+	safe = idl_text_json_safe(s);
+	puts(safe);
 	fflush(stdout);
+	g_free(safe);
 	g_free(s);
 	g_object_unref(gen);
 	json_node_unref(n);

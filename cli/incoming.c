@@ -38,7 +38,7 @@ struct conn {
 	char code[8];                 /* verification code, "" when the sender has none */
 	bool offered;                 /* an offer came: code says all there is to say */
 	/* known_peers on the offer being decided (check_known) */
-	char known_note[96];          /* ", new", ", known since 2026-11-20", ", trusted" */
+	char known_note[512];         /* ", new", ", known since 2026-11-20", ", trusted", ... (escaped) */
 	bool trusted;
 };
 
@@ -81,8 +81,10 @@ static const char *who(struct conn *c, char *buf, size_t len)
 	st.peer_name[0] = 0;
 	if (c->r)
 		idl_receiver_stats(c->r, &st);
-	g_snprintf(buf, len, "\"%s\" [fingerprint %s%s%s%s]", st.peer_name[0] ? st.peer_name : "?", shortfp,
-		   c->known_note, c->code[0] ? ", code " : c->offered ? ", no verification code" : "", c->code);
+	/* The name is the sender's say-so: nothing proves it (docs/PROTOCOL.md). */
+	g_snprintf(buf, len, "a sender that claims to be \"%s\" [fingerprint %s%s%s%s]",
+		   st.peer_name[0] ? cli_text(st.peer_name) : "?", shortfp, c->known_note,
+		   c->code[0] ? ", code " : c->offered ? ", no verification code" : "", c->code);
 	return buf;
 }
 
@@ -181,7 +183,7 @@ static gboolean on_ask_timeout(gpointer user)
 static void ask_next(struct cli_incoming *in)
 {
 	struct conn *c = g_queue_peek_head(&in->asking);
-	char total[32], w[256], hidden[64] = "";
+	char total[32], w[1024], hidden[64] = "";
 
 	if (!c || in->stdin_watch)
 		return;
@@ -202,43 +204,65 @@ enum pin { PIN_OK, PIN_CHANGED, PIN_UNREADABLE };
 
 /* What known_peers says of this sender: its note in who(), whether it is
  * trusted, and PIN_CHANGED (*warning set, owned by the caller) when its
- * name is known with another fingerprint. Read afresh for every offer, so
- * `trust` and `forget` apply without restarting serve. */
+ * name is pinned (verified or trusted) to another fingerprint. A name only
+ * claimed before by another key, or one that merely looks like a known
+ * name, is said in the note, not refused: claims pin nothing, or one
+ * hostile sender could lock the real one out. Read afresh for every offer,
+ * so `trust` and `forget` apply without restarting serve. */
 static enum pin check_known(struct conn *c, const struct idl_offer_info *info, char **warning)
 {
-	const struct idl_known_peer *byname, *byfp;
+	const struct idl_known_peer *pin, *same, *byfp, *taken, *look;
+	const char *name = info->peer_name, *fp = info->peer_fingerprint;
 	struct idl_known *k = NULL;
 	GError *err = NULL;
-	char since[16];
+	char since[16], *note;
 
 	c->trusted = false;
 	c->known_note[0] = 0;
 	if (idl_known_load(c->in->o.known_dir, &k, &err) < 0) {
-		say(c, "cannot check the sender against the known peers: %s", err->message);
+		say(c, "cannot check the sender against the known peers: %s", cli_text(err->message));
 		g_error_free(err);
 		return PIN_UNREADABLE;
 	}
-	byname = idl_known_find_name(k, info->peer_name);
-	byfp = byname ? byname : idl_known_find_fingerprint(k, info->peer_fingerprint);
-	if (byname && g_ascii_strcasecmp(byname->fingerprint, info->peer_fingerprint) != 0) {
-		*warning = cli_known_warning("", byname, info->peer_fingerprint, c->in->o.known_dir,
-					     "Its offer was declined.",
+	pin = idl_known_pin_conflict(k, name, fp);
+	if (pin) {
+		*warning = cli_known_warning("", pin, fp, c->in->o.known_dir, "Its offer was declined.",
 					     "then have it send again, and compare the verification code before accepting.");
 		g_strlcpy(c->known_note, ", NOT the one known by this name", sizeof(c->known_note));
 		idl_known_free(k);
 		return PIN_CHANGED;
 	}
-	c->trusted = idl_known_trusted(k, info->peer_fingerprint);
+	c->trusted = idl_known_trusted(k, fp);
+	same = idl_known_find(k, name, fp);
+	byfp = same ? same : idl_known_find_fingerprint(k, fp);
+	taken = same ? NULL : idl_known_name_taken(k, name, fp);
+	look = same || taken ? NULL : idl_known_lookalike(k, name);
 	if (byfp)
 		cli_format_date(byfp->first_seen, false, since, sizeof(since));
 	if (c->trusted)
-		g_strlcpy(c->known_note, ", trusted", sizeof(c->known_note));
-	else if (byname)
-		g_snprintf(c->known_note, sizeof(c->known_note), ", known since %s", since);
+		note = g_strdup(", trusted");
+	else if (same)
+		note = g_strdup_printf(", known since %s", since);
 	else if (byfp)
-		g_snprintf(c->known_note, sizeof(c->known_note), ", known as \"%s\" since %s", byfp->name, since);
+		note = g_strdup_printf(", known as \"%s\" since %s", cli_text(byfp->name), since);
+	else if (!taken && !look)
+		note = g_strdup(", new");
 	else
-		g_strlcpy(c->known_note, ", new", sizeof(c->known_note));
+		note = g_strdup("");
+	/* Not "new": the name is one the user has seen with another key. */
+	if (taken) {
+		cli_format_date(taken->first_seen, false, since, sizeof(since));
+		g_snprintf(c->known_note, sizeof(c->known_note), "%s, NOT the id that claimed \"%s\" since %s", note,
+			   cli_text(taken->name), since);
+	} else if (look) {
+		cli_format_date(look->first_seen, false, since, sizeof(since));
+		g_snprintf(c->known_note, sizeof(c->known_note),
+			   "%s, looks like the known \"%s\" (since %s) but is another name", note, cli_text(look->name),
+			   since);
+	} else {
+		g_strlcpy(c->known_note, note, sizeof(c->known_note));
+	}
+	g_free(note);
 	idl_known_free(k);
 	return PIN_OK;
 }
@@ -255,7 +279,7 @@ static void refuse_known(struct conn *c, struct idl_receiver *r, enum pin pin, c
 		return;
 	}
 	g_strchomp(warning);
-	say(c, "%s", warning);
+	say(c, "%s", warning);   /* escaped by cli_known_warning */
 	forget = cli_forget_command(c->in->o.known_dir, info->peer_name);
 	reason = g_strdup_printf("this device knows \"%s\" with another fingerprint; if your identity changed, "
 				 "its user must first run: %s", info->peer_name, forget);
@@ -264,20 +288,26 @@ static void refuse_known(struct conn *c, struct idl_receiver *r, enum pin pin, c
 	g_free(forget);
 }
 
-/* After a verified transfer: the sender's name is pinned to its key from
- * now on (or its last-seen time moves). */
+/* After a verified transfer the user accepted (asked, or trusted): the
+ * sender's claimed name is remembered with its key, as a claim that pins
+ * nothing, so the next offer can say "known since". Under --accept all
+ * nobody looked at the sender: nothing is recorded. */
 static void remember_sender(struct conn *c, const char *name)
 {
 	const char *fp = idl_peer_remote_fingerprint(c->peer);
 	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	GError *err = NULL;
-	int r = idl_known_remember(c->in->o.known_dir, name, fp, &err);
+	int r;
 
+	if (c->in->o.policy == CLI_ACCEPT_ALL)
+		return;
+	r = idl_known_remember(c->in->o.known_dir, name, fp, IDL_KNOWN_CLAIMED, &err);
 	idl_fingerprint_short(fp, shortfp);
 	if (r == 1)
-		say(c, "remembered: \"%s\" [fingerprint %s] is a known peer now (idrop-lan peers)", name, shortfp);
+		say(c, "remembered: the sender claiming \"%s\" [fingerprint %s] is a known peer now (idrop-lan peers)",
+		    cli_text(name), shortfp);
 	if (r < 0) {
-		say(c, "not remembered as a known peer: %s", err->message);
+		say(c, "not remembered as a known peer: %s", cli_text(err->message));
 		g_error_free(err);
 	}
 }
@@ -288,7 +318,7 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 {
 	struct conn *c = user;
 	struct cli_incoming *in = c->in;
-	char total[32], held[32], size[32], w[256], *warning = NULL;
+	char total[32], held[32], size[32], w[1024], *warning = NULL;
 	size_t n = info->offer->n_files, shown = 0, hidden = 0;
 	enum pin pin = check_known(c, info, &warning);
 
@@ -306,14 +336,14 @@ static void on_offer(struct idl_receiver *r, const struct idl_offer_info *info, 
 
 		if (!idl_path_is_hidden(f->path)) {
 			if (i < LIST_FILES) {
-				say(c, "  %s (%s)", f->path, cli_format_size(f->size, size, sizeof(size)));
+				say(c, "  %s (%s)", cli_text(f->path), cli_format_size(f->size, size, sizeof(size)));
 				shown++;
 			}
 			continue;
 		}
 		visible = idl_path_visible(f->path);
-		say(c, "  %s (%s): a hidden name, saved as %s", f->path, cli_format_size(f->size, size, sizeof(size)),
-		    visible);
+		say(c, "  %s (%s): a hidden name, saved as %s", cli_text(f->path),
+		    cli_format_size(f->size, size, sizeof(size)), cli_text(visible));
 		g_free(visible);
 		shown++;
 		hidden++;
@@ -363,14 +393,14 @@ static void on_file_done(struct idl_receiver *r, const char *path, const char *f
 
 	(void)r;
 	if (final_path && !strcmp(path, final_path))
-		say(c, "saved: %s", final_path);
+		say(c, "saved: %s", cli_text(final_path));
 	else if (final_path && !strcmp(visible, final_path))
 		say(c, "saved: %s (sent as %s: a name starting with '.' is hidden, so it is saved with '_')",
-		    final_path, path);
+		    cli_text(final_path), cli_text(path));
 	else if (final_path)
-		say(c, "saved: %s (a file named %s was there already)", final_path, visible);
+		say(c, "saved: %s (a file named %s was there already)", cli_text(final_path), cli_text(visible));
 	else
-		say(c, "not kept: %s: %s", path, reason);
+		say(c, "not kept: %s: %s", cli_text(path), cli_text(reason));
 	g_free(visible);
 }
 
@@ -378,7 +408,7 @@ static void on_transfer_done(struct idl_receiver *r, enum idl_xfer_result res, c
 {
 	struct conn *c = user;
 	struct idl_receiver_stats st;
-	char w[256], total[32];
+	char w[1024], total[32];
 
 	idl_receiver_stats(r, &st);
 	if (c->tick)
@@ -395,7 +425,7 @@ static void on_transfer_done(struct idl_receiver *r, enum idl_xfer_result res, c
 	} else {
 		c->any_bad = true;
 		if (res != IDL_XFER_DECLINED)
-			say(c, "ended: transfer from %s: %s", who(c, w, sizeof(w)), reason);
+			say(c, "ended: transfer from %s: %s", who(c, w, sizeof(w)), cli_text(reason));
 	}
 }
 
@@ -403,7 +433,7 @@ static void on_finished(struct idl_receiver *r, enum idl_xfer_result res, const 
 {
 	struct conn *c = user;
 	struct cli_incoming *in = c->in;
-	char w[256];
+	char w[1024];
 
 	/* A question still on screen for it is void now. */
 	if (g_queue_peek_head(&in->asking) == c) {
@@ -414,7 +444,7 @@ static void on_finished(struct idl_receiver *r, enum idl_xfer_result res, const 
 	}
 	g_queue_remove(&in->asking, c);
 	if (res != IDL_XFER_CLOSED || !c->any_done)
-		say(c, "stopped: %s: %s", who(c, w, sizeof(w)), reason);
+		say(c, "stopped: %s: %s", who(c, w, sizeof(w)), cli_text(reason));
 	/* The sender learns the end even if it is waiting for nothing more
 	 * (docs/PROTOCOL.md: a receiver that stops closes the channel). */
 	if (res != IDL_XFER_CLOSED && c->ch)

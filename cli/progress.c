@@ -7,6 +7,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "cli/cli.h"
+
 #define WINDOW 8                      /* samples in the rate window */
 #define TTY_PERIOD_US (100 * 1000)
 #define PLAIN_PERIOD_US (5 * 1000 * 1000)
@@ -76,6 +78,7 @@ void cli_progress_update(struct cli_progress *p, const char *file, uint64_t done
 	if (!p || p->quiet || now - p->last_draw < (p->tty ? TTY_PERIOD_US : PLAIN_PERIOD_US))
 		return;
 	p->last_draw = now;
+	file = cli_text(file);   /* a receiver's file names are the sender's */
 	p->t[p->n % WINDOW] = now;
 	p->b[p->n % WINDOW] = done;
 	p->n++;

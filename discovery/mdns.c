@@ -17,6 +17,7 @@
 #include <avahi-glib/glib-watch.h>
 
 #include "discovery/backend.h"
+#include "discovery/txt.h"
 
 #define MAX_RENAMES 50
 
@@ -423,6 +424,13 @@ void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrow
 	(void)flags;
 	switch (ev) {
 	case AVAHI_BROWSER_NEW:
+		/* An instance name is shown and matched as a device's name: one
+		 * that fails the name rule (control or hidden characters, which
+		 * could redraw a terminal or pass for another name) is nobody's. */
+		if (!idl_txt_name_valid(name, strlen(name))) {
+			g_debug("mDNS: ignoring a service whose instance name is not a usable name: \"%s\"", name);
+			break;
+		}
 		if (find_instance(b, iface, proto, name, NULL))
 			break;
 		in = g_new0(struct instance, 1);

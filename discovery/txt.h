@@ -4,7 +4,7 @@
  * unit tested and fuzzed directly. Keys (documented in README.md):
  *   v   protocol version (decimal, required)
  *   fp  device fingerprint, 64 hex digits (required): the device id
- *   n   display name, UTF-8 without control characters
+ *   n   display name, UTF-8 without control or hidden characters
  *   c   capabilities, comma-separated tokens; unknown tokens are ignored
  *   k   kind: "d" a device, "b" a browser attached to a device
  *   d   browsers: the display name of the device the tab is attached to
@@ -50,7 +50,9 @@ int idl_txt_encode(const struct idl_txt *t, uint8_t *buf, size_t cap);
 int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError **err);
 
 /* True when s (len bytes) is acceptable as a display name: 1..63 bytes of
- * valid UTF-8 without control characters. */
+ * valid UTF-8 without control or hidden characters (the one rule,
+ * transport/known.h idl_known_name_valid). Instance names that fail it are
+ * ignored by browsing (mdns.c). */
 gboolean idl_txt_name_valid(const char *s, size_t len);
 
 /* True when s is a tab id: exactly 16 lowercase hex digits. */

@@ -15,23 +15,28 @@
 #include <unistd.h>
 #include <gio/gio.h>
 
+#include "base/text.h"
 #include "transport/error.h"
 
 #define LOCK_NAME IDL_KNOWN_FILE ".lock"
 #define LOCK_WAIT_MS 5000
 #define TIME_LEN 20                      /* "2026-11-20T10:31:02Z" */
-#define HEADER "# idrop-lan known peers: FINGERPRINT trusted|seen FIRST_SEEN LAST_SEEN NAME\n" \
+#define HEADER "# idrop-lan known peers: FINGERPRINT trusted|seen verified|claimed FIRST_SEEN LAST_SEEN NAME\n" \
 	       "# Written by idrop-lan; see `idrop-lan peers`, `trust` and `forget`.\n"
 
 struct idl_known {
 	GArray *peers;                   /* struct idl_known_peer */
+	GPtrArray *keys;                 /* char *: idl_text_name_key of each peer's name, same index */
 };
 
 /* An errno value as a G_IO_ERROR, returned negated. */
 #define set_error(err, e, ...) idl_error_set((err), g_io_error_from_errno(e), -(e), __VA_ARGS__)
 
 
-gboolean idl_known_name_valid(const char *s, size_t len)
+/* What a name read from the file must be: what 0.1.0 wrote (no control
+ * characters), so that its files still load; hidden characters are then
+ * escaped when shown and stripped when compared. */
+static gboolean name_readable(const char *s, size_t len)
 {
 	if (s == NULL || len == 0 || len > IDL_KNOWN_NAME_MAX)
 		return FALSE;
@@ -44,11 +49,22 @@ gboolean idl_known_name_valid(const char *s, size_t len)
 	return TRUE;
 }
 
+gboolean idl_known_name_valid(const char *s, size_t len)
+{
+	return name_readable(s, len) && !idl_text_has_hidden(s, len);
+}
+
+const char *idl_known_source_name(enum idl_known_source source)
+{
+	return source == IDL_KNOWN_CLAIMED ? "claimed" : "verified";
+}
+
 struct idl_known *idl_known_new(void)
 {
 	struct idl_known *k = g_new0(struct idl_known, 1);
 
 	k->peers = g_array_new(FALSE, TRUE, sizeof(struct idl_known_peer));
+	k->keys = g_ptr_array_new_with_free_func(g_free);
 	return k;
 }
 
@@ -57,7 +73,22 @@ void idl_known_free(struct idl_known *k)
 	if (k == NULL)
 		return;
 	g_array_unref(k->peers);
+	g_ptr_array_unref(k->keys);
 	g_free(k);
+}
+
+/* Every change of the list goes through these two, which keep the name
+ * keys (compared on every lookup) computed once per entry. */
+static void append(struct idl_known *k, const struct idl_known_peer *p)
+{
+	g_array_append_val(k->peers, *p);
+	g_ptr_array_add(k->keys, idl_text_name_key(p->name));
+}
+
+static void remove_at(struct idl_known *k, guint i)
+{
+	g_array_remove_index(k->peers, i);
+	g_ptr_array_remove_index(k->keys, i);
 }
 
 /* 64 lowercase hex digits from any form idl_fingerprint_parse takes. */
@@ -146,13 +177,24 @@ static int parse_entry(const char *line, size_t len, struct idl_known_peer *p, c
 		*why = "the status after the fingerprint is not \"trusted\" or \"seen\"";
 		return -EINVAL;
 	}
+	/* Lines 0.1.0 wrote have no source: read as pins (see known.h). */
+	p->source = IDL_KNOWN_VERIFIED;
+	if ((size_t)(end - cur) > 9 && memcmp(cur, "verified ", 9) == 0) {
+		cur += 9;
+	} else if ((size_t)(end - cur) > 8 && memcmp(cur, "claimed ", 8) == 0) {
+		p->source = IDL_KNOWN_CLAIMED;
+		cur += 8;
+	} else if ((size_t)(end - cur) > 0 && !g_ascii_isdigit(*cur)) {
+		*why = "the source after the status is not \"verified\" or \"claimed\"";
+		return -EINVAL;
+	}
 	if (end - cur < 2 * (TIME_LEN + 1) || cur[TIME_LEN] != ' ' || cur[2 * TIME_LEN + 1] != ' ' ||
 	    parse_time(cur, &p->first_seen) < 0 || parse_time(cur + TIME_LEN + 1, &p->last_seen) < 0) {
 		*why = "the first and last seen times are not two UTC times like 2026-11-20T10:31:02Z";
 		return -EINVAL;
 	}
 	cur += 2 * (TIME_LEN + 1);
-	if (!idl_known_name_valid(cur, (size_t)(end - cur))) {
+	if (!name_readable(cur, (size_t)(end - cur))) {
 		*why = "the name at the end is not 1 to 63 bytes of UTF-8 text without control characters";
 		return -EINVAL;
 	}
@@ -160,21 +202,27 @@ static int parse_entry(const char *line, size_t len, struct idl_known_peer *p, c
 	return 0;
 }
 
-/* Adds p to k unless its name is already there (seen: lowercased names). */
+/* Adds p to k unless its line is there already (seen: lowercased names,
+ * with the fingerprint for claims, which may share a name). */
 static int add_parsed(struct idl_known *k, GHashTable *seen, const struct idl_known_peer *p, const char **why)
 {
-	char *key;
+	char *key, *lower;
 
 	if (k->peers->len >= IDL_KNOWN_PEERS_MAX) {
 		*why = "there are more than " G_STRINGIFY(IDL_KNOWN_PEERS_MAX) " peers";
 		return -EINVAL;
 	}
-	key = g_ascii_strdown(p->name, -1);
+	lower = g_ascii_strdown(p->name, -1);
+	key = p->source == IDL_KNOWN_CLAIMED ? g_strconcat("c ", p->fingerprint, " ", lower, NULL)
+					     : g_strconcat("v ", lower, NULL);
+	g_free(lower);
 	if (!g_hash_table_add(seen, key)) {
-		*why = "an earlier line has the same name (names are compared without regard to ASCII case)";
+		*why = p->source == IDL_KNOWN_CLAIMED
+		       ? "an earlier line has the same claimed name and fingerprint (names are compared without regard to ASCII case)"
+		       : "an earlier line has the same verified name (names are compared without regard to ASCII case)";
 		return -EINVAL;
 	}
-	g_array_append_val(k->peers, *p);
+	append(k, p);
 	return 0;
 }
 
@@ -227,8 +275,8 @@ char *idl_known_format(const struct idl_known *k)
 
 		idl_known_format_time(p->first_seen, first);
 		idl_known_format_time(p->last_seen, last);
-		g_string_append_printf(s, "%s %s %s %s %s\n", p->fingerprint, p->trusted ? "trusted" : "seen",
-				       first, last, p->name);
+		g_string_append_printf(s, "%s %s %s %s %s %s\n", p->fingerprint, p->trusted ? "trusted" : "seen",
+				       idl_known_source_name(p->source), first, last, p->name);
 	}
 	return g_string_free(s, FALSE);
 }
@@ -246,12 +294,122 @@ const struct idl_known_peer *idl_known_get(const struct idl_known *k, guint i)
 	return &g_array_index(k->peers, struct idl_known_peer, i);
 }
 
+#define PEER(k, i) (&g_array_index((k)->peers, struct idl_known_peer, (i)))
+
+static bool is_pin(const struct idl_known_peer *p)
+{
+	return p->source == IDL_KNOWN_VERIFIED || p->trusted;
+}
+
+/* The entries under the key of name, pins first, each group in list
+ * order. The pointers are borrowed until k changes; free the array. */
+static GPtrArray *entries_of(const struct idl_known *k, const char *name)
+{
+	GPtrArray *out = g_ptr_array_new();
+	guint pins = 0;
+	char *key;
+
+	if (name == NULL || !g_utf8_validate(name, -1, NULL))
+		return out;
+	key = idl_text_name_key(name);
+	for (guint i = 0; i < k->peers->len; i++) {
+		if (strcmp(key, k->keys->pdata[i]) != 0)
+			continue;
+		if (is_pin(PEER(k, i)))
+			g_ptr_array_insert(out, (gint)pins++, PEER(k, i));
+		else
+			g_ptr_array_add(out, PEER(k, i));
+	}
+	g_free(key);
+	return out;
+}
+
 const struct idl_known_peer *idl_known_find_name(const struct idl_known *k, const char *name)
 {
-	for (guint i = 0; name != NULL && i < k->peers->len; i++)
-		if (g_ascii_strcasecmp(g_array_index(k->peers, struct idl_known_peer, i).name, name) == 0)
-			return &g_array_index(k->peers, struct idl_known_peer, i);
-	return NULL;
+	GPtrArray *hits = entries_of(k, name);
+	const struct idl_known_peer *p = hits->len ? hits->pdata[0] : NULL;
+
+	g_ptr_array_free(hits, TRUE);
+	return p;
+}
+
+const struct idl_known_peer *idl_known_find(const struct idl_known *k, const char *name, const char *fp)
+{
+	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
+	const struct idl_known_peer *p = NULL;
+	GPtrArray *hits;
+
+	if (normalize_fp(fp, hex) < 0)
+		return NULL;
+	hits = entries_of(k, name);
+	for (guint i = 0; p == NULL && i < hits->len; i++)
+		if (strcmp(((struct idl_known_peer *)hits->pdata[i])->fingerprint, hex) == 0)
+			p = hits->pdata[i];
+	g_ptr_array_free(hits, TRUE);
+	return p;
+}
+
+const struct idl_known_peer *idl_known_pin_conflict(const struct idl_known *k, const char *name, const char *fp)
+{
+	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
+	const struct idl_known_peer *pin = NULL;
+	GPtrArray *hits = entries_of(k, name);
+	bool match = false;
+
+	if (normalize_fp(fp, hex) < 0)
+		hex[0] = 0;
+	for (guint i = 0; i < hits->len; i++) {
+		const struct idl_known_peer *p = hits->pdata[i];
+
+		if (!is_pin(p))
+			continue;
+		if (strcmp(p->fingerprint, hex) == 0)
+			match = true;
+		else if (pin == NULL)
+			pin = p;
+	}
+	g_ptr_array_free(hits, TRUE);
+	return match ? NULL : pin;
+}
+
+const struct idl_known_peer *idl_known_name_taken(const struct idl_known *k, const char *name, const char *fp)
+{
+	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
+	const struct idl_known_peer *p = NULL;
+	GPtrArray *hits = entries_of(k, name);
+
+	if (normalize_fp(fp, hex) < 0)
+		hex[0] = 0;
+	for (guint i = 0; p == NULL && i < hits->len; i++)
+		if (strcmp(((struct idl_known_peer *)hits->pdata[i])->fingerprint, hex) != 0)
+			p = hits->pdata[i];
+	g_ptr_array_free(hits, TRUE);
+	return p;
+}
+
+const struct idl_known_peer *idl_known_lookalike(const struct idl_known *k, const char *name)
+{
+	const struct idl_known_peer *hit = NULL;
+	char *key, *skel;
+
+	if (name == NULL || !g_utf8_validate(name, -1, NULL))
+		return NULL;
+	key = idl_text_name_key(name);
+	skel = idl_text_skeleton(name);
+	for (guint i = 0; i < k->peers->len && !(hit && is_pin(hit)); i++) {
+		const struct idl_known_peer *p = PEER(k, i);
+		char *pskel;
+
+		if ((hit && !is_pin(p)) || strcmp(k->keys->pdata[i], key) == 0)
+			continue;
+		pskel = idl_text_skeleton(p->name);
+		if (strcmp(pskel, skel) == 0)
+			hit = p;
+		g_free(pskel);
+	}
+	g_free(key);
+	g_free(skel);
+	return hit;
 }
 
 const struct idl_known_peer *idl_known_find_fingerprint(const struct idl_known *k, const char *fp)
@@ -283,34 +441,78 @@ bool idl_known_trusted(const struct idl_known *k, const char *fp)
 bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key)
 {
 	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
+	char *a, *b;
+	bool same;
 
 	if (key == NULL)
 		return false;
 	if (normalize_fp(key, hex) == 0)
 		return strcmp(p->fingerprint, hex) == 0;
-	return g_ascii_strcasecmp(p->name, key) == 0;
+	if (!g_utf8_validate(key, -1, NULL))
+		return false;
+	a = idl_text_name_key(p->name);
+	b = idl_text_name_key(key);
+	same = strcmp(a, b) == 0;
+	g_free(a);
+	g_free(b);
+	return same;
 }
 
-int idl_known_record(struct idl_known *k, const char *name, const char *fp, gint64 now)
+/* Makes room for one entry of source: drops the untrusted claim seen least
+ * recently when claims or the whole list are at their bound. Returns 0, or
+ * -ENOSPC when the list is full of pins. */
+static int make_room(struct idl_known *k, enum idl_known_source source)
 {
-	struct idl_known_peer p = { .first_seen = now, .last_seen = now };
-	struct idl_known_peer *old;
+	guint claims = 0, oldest = G_MAXUINT;
 
-	if (normalize_fp(fp, p.fingerprint) < 0 || name == NULL || !idl_known_name_valid(name, strlen(name)))
+	for (guint i = 0; i < k->peers->len; i++) {
+		const struct idl_known_peer *p = PEER(k, i);
+
+		if (is_pin(p))
+			continue;
+		claims++;
+		if (oldest == G_MAXUINT || p->last_seen < PEER(k, oldest)->last_seen)
+			oldest = i;
+	}
+	if (k->peers->len < IDL_KNOWN_PEERS_MAX && (source != IDL_KNOWN_CLAIMED || claims < IDL_KNOWN_CLAIMS_MAX))
+		return 0;
+	if (oldest == G_MAXUINT)
+		return -ENOSPC;
+	remove_at(k, oldest);
+	return 0;
+}
+
+int idl_known_record(struct idl_known *k, const char *name, const char *fp, enum idl_known_source source,
+		     gint64 now)
+{
+	struct idl_known_peer p = { .first_seen = now, .last_seen = now, .source = source };
+	struct idl_known_peer *old;
+	GPtrArray *hits;
+
+	if (normalize_fp(fp, p.fingerprint) < 0 || name == NULL || !idl_known_name_valid(name, strlen(name)) ||
+	    (source != IDL_KNOWN_VERIFIED && source != IDL_KNOWN_CLAIMED))
 		return -EINVAL;
-	old = (struct idl_known_peer *)idl_known_find_name(k, name);
+	if (source == IDL_KNOWN_VERIFIED && idl_known_pin_conflict(k, name, fp) != NULL)
+		return -EEXIST;
+	/* Moves the last-seen time of this key's entry of that source. */
+	hits = entries_of(k, name);
+	old = NULL;
+	for (guint i = 0; old == NULL && i < hits->len; i++) {
+		struct idl_known_peer *h = hits->pdata[i];
+		if (h->source == source && strcmp(h->fingerprint, p.fingerprint) == 0)
+			old = h;
+	}
+	g_ptr_array_free(hits, TRUE);
 	if (old != NULL) {
-		if (strcmp(old->fingerprint, p.fingerprint) != 0)
-			return -EEXIST;
-		old->last_seen = now;
+		old->last_seen = MAX(old->last_seen, now);
 		return 0;
 	}
-	if (k->peers->len >= IDL_KNOWN_PEERS_MAX)
+	if (make_room(k, source) < 0)
 		return -ENOSPC;
 	g_strlcpy(p.name, name, sizeof(p.name));
 	/* Trust is the fingerprint's: a new name for it inherits it. */
 	p.trusted = idl_known_trusted(k, p.fingerprint);
-	g_array_append_val(k->peers, p);
+	append(k, &p);
 	return 1;
 }
 
@@ -320,9 +522,16 @@ int idl_known_trust(struct idl_known *k, const char *key)
 	char fp[IDL_FINGERPRINT_HEX_LEN + 1];
 	int n = 0;
 
-	for (guint i = 0; hit == NULL && i < k->peers->len; i++)
-		if (idl_known_peer_matches(&g_array_index(k->peers, struct idl_known_peer, i), key))
-			hit = &g_array_index(k->peers, struct idl_known_peer, i);
+	for (guint i = 0; i < k->peers->len; i++) {
+		const struct idl_known_peer *p = PEER(k, i);
+
+		if (!idl_known_peer_matches(p, key))
+			continue;
+		/* A name several keys claimed: which one is meant? */
+		if (hit != NULL && strcmp(hit->fingerprint, p->fingerprint) != 0)
+			return -ENOTUNIQ;
+		hit = p;
+	}
 	if (hit == NULL)
 		return -ENOENT;
 	memcpy(fp, hit->fingerprint, sizeof(fp));
@@ -342,7 +551,7 @@ int idl_known_forget(struct idl_known *k, const char *key)
 
 	for (guint i = k->peers->len; i-- > 0;) {
 		if (idl_known_peer_matches(&g_array_index(k->peers, struct idl_known_peer, i), key)) {
-			g_array_remove_index(k->peers, i);
+			remove_at(k, i);
 			n++;
 		}
 	}
@@ -544,6 +753,7 @@ fail:
 
 struct remember {
 	const char *name, *fp;
+	enum idl_known_source source;
 	int result;
 };
 
@@ -552,26 +762,28 @@ static int remember_edit(struct idl_known *k, void *user, GError **err)
 	struct remember *m = user;
 	const struct idl_known_peer *old;
 
-	m->result = idl_known_record(k, m->name, m->fp, g_get_real_time() / G_USEC_PER_SEC);
+	m->result = idl_known_record(k, m->name, m->fp, m->source, g_get_real_time() / G_USEC_PER_SEC);
 	switch (m->result) {
 	case 0:
 	case 1:
 		return 1;
 	case -EEXIST:
-		old = idl_known_find_name(k, m->name);
+		old = idl_known_pin_conflict(k, m->name, m->fp);
 		return set_error(err, EEXIST, "\"%s\" is known with another fingerprint (%s), not %s", m->name,
 				 old ? old->fingerprint : "?", m->fp);
 	case -ENOSPC:
-		return set_error(err, ENOSPC, "the list of known peers is full (%d): forget some with `idrop-lan forget`",
-				 IDL_KNOWN_PEERS_MAX);
+		return set_error(err, ENOSPC, "the list of known peers holds %d pinned or trusted peers, and no "
+				 "claimed name to make room: forget some with `idrop-lan forget`", IDL_KNOWN_PEERS_MAX);
 	default:
-		return set_error(err, EINVAL, "\"%s\" cannot be remembered: not a usable name or fingerprint", m->name);
+		return set_error(err, EINVAL, "\"%s\" cannot be remembered: not a usable name (1 to 63 bytes, "
+				 "no control or hidden characters) or fingerprint", m->name);
 	}
 }
 
-int idl_known_remember(const char *dir, const char *name, const char *fp, GError **err)
+int idl_known_remember(const char *dir, const char *name, const char *fp, enum idl_known_source source,
+		       GError **err)
 {
-	struct remember m = { name, fp, 0 };
+	struct remember m = { name, fp, source, 0 };
 	int r = idl_known_update(dir, remember_edit, &m, err);
 
 	return r < 0 ? r : m.result;

@@ -1,21 +1,39 @@
 /* known: the peers this device has met, kept like SSH's known_hosts in the
  * file known_peers of the state directory. Each entry binds a display name
- * to the certificate fingerprint that name had at the first verified
- * transfer, so a device or sender that later shows up under a known name
- * with another fingerprint can be refused (pinning), and a fingerprint the
- * user vouched for can be accepted without asking (trusted).
+ * to a certificate fingerprint, and says where the name came from:
+ *
+ *   verified  the name a device advertised (DNS-SD) and proved by showing
+ *             the advertised fingerprint in DTLS, recorded by `send` after a
+ *             verified transfer; or a name the user gave with `trust --name`.
+ *             A pin: the name is refused with any other fingerprint.
+ *   claimed   the name a sender put in its hello. Nothing vouches for it
+ *             (anyone can claim any name), so it pins nothing: it only lets
+ *             the consent question say "known since" for that key, and
+ *             `trust` find it. Never recorded under `--accept all`.
+ *
+ * A trusted entry pins its name too, whatever its source: the user vouched
+ * for that key under that name.
  *
  * The file is text, one peer a line, name last since it may hold spaces:
  *
  *   # comment
- *   FINGERPRINT STATUS FIRST_SEEN LAST_SEEN NAME
- *   1a2b...(64 lowercase hex) trusted 2026-11-20T10:31:02Z 2026-11-24T09:00:00Z Alice's laptop
+ *   FINGERPRINT STATUS SOURCE FIRST_SEEN LAST_SEEN NAME
+ *   1a2b...(64 lowercase hex) trusted verified 2026-11-20T10:31:02Z 2026-11-24T09:00:00Z Alice's laptop
  *
- * STATUS is "trusted" or "seen"; times are UTC. A name appears on one line
- * at most (ASCII case-insensitively, as DNS-SD compares names); one
- * fingerprint may carry several names (a device that serves as "living
- * room" and sends as "nas"). Trust belongs to the fingerprint: trusting
- * any of its names trusts all of them.
+ * STATUS is "trusted" or "seen"; SOURCE "verified" or "claimed"; times are
+ * UTC. A line without SOURCE (written by 0.1.0, which could not tell) reads
+ * as "verified": a pin is never dropped silently; `forget` removes one that
+ * is wrong. Names are compared by their key (base/text.h idl_text_name_key:
+ * NFKC, hidden characters removed, case folded), and names with another key
+ * but the same look-alike skeleton are flagged by the callers. A verified
+ * name appears once; a claimed name once per fingerprint. Trust belongs to
+ * the fingerprint: trusting any of its names trusts all of them.
+ *
+ * The list is bounded without turning pinning off: past IDL_KNOWN_CLAIMS_MAX
+ * untrusted claims (or the IDL_KNOWN_PEERS_MAX total), a new entry replaces
+ * the untrusted claim seen least recently. Verified and trusted entries are
+ * never dropped to make room: a new pin that finds no claim to replace is
+ * refused (-ENOSPC) with a message to `forget` some.
  *
  * The parser and formatter are pure (unit tested and fuzzed); the file
  * functions add the permission checks, an exclusive lock around
@@ -31,22 +49,33 @@
 
 #define IDL_KNOWN_FILE "known_peers"
 #define IDL_KNOWN_NAME_MAX 63          /* bytes: a DNS label, like the instance name */
-#define IDL_KNOWN_PEERS_MAX 4096       /* entries; keeps a hostile file small in memory */
-#define IDL_KNOWN_FILE_MAX (1024 * 1024)
+#define IDL_KNOWN_PEERS_MAX 8192       /* entries; keeps a hostile file small in memory */
+#define IDL_KNOWN_CLAIMS_MAX 1024      /* untrusted claims kept; the least recently seen goes first */
+#define IDL_KNOWN_FILE_MAX (2 * 1024 * 1024)
+
+enum idl_known_source {
+	IDL_KNOWN_VERIFIED,    /* advertised and proved by DTLS, or given by the user: a pin */
+	IDL_KNOWN_CLAIMED,     /* what a sender said it is called: no pin */
+};
 
 struct idl_known_peer {
 	char fingerprint[IDL_FINGERPRINT_HEX_LEN + 1];  /* lowercase */
 	char name[IDL_KNOWN_NAME_MAX + 1];
 	bool trusted;
+	enum idl_known_source source;
 	gint64 first_seen, last_seen;                   /* Unix time, seconds */
 };
 
 struct idl_known;
 
 /* True when s (len bytes) is acceptable as a display name: 1..63 bytes of
- * valid UTF-8 without control characters. The one rule for names, here at
- * the bottom layer because known_peers keys on them and it must reject what
- * would break its lines; discovery (TXT n=, instance names) uses it too. */
+ * valid UTF-8 without control characters and without hidden characters
+ * (bidi controls, zero-width characters: base/text.h idl_text_has_hidden),
+ * which would let one name pass for another. The one rule for names, here
+ * at the bottom layer because known_peers keys on them and it must reject
+ * what would break its lines; discovery (TXT n=, d=, instance names) and
+ * --name use it too. Names read back from a known_peers file need only be
+ * free of control characters, so that a file 0.1.0 wrote still loads. */
 gboolean idl_known_name_valid(const char *s, size_t len);
 
 /* An empty list. Owned by the caller; idl_known_free(NULL) is a no-op. */
@@ -57,7 +86,9 @@ void idl_known_free(struct idl_known *k);
 
 /* Parses the text of a known_peers file (len bytes, need not end in NUL).
  * Blank lines and lines starting with '#' are skipped. Any other line that
- * is not exactly an entry, a second line for a name, a NUL byte, more than
+ * is not exactly an entry (with or without SOURCE), a second verified line
+ * for a name or a second claimed line for a name and fingerprint (names
+ * compared ASCII case-insensitively, as 0.1.0 did), a NUL byte, more than
  * IDL_KNOWN_PEERS_MAX entries or more than IDL_KNOWN_FILE_MAX bytes make
  * the whole text refused: a pin silently dropped would let an impostor in.
  * Returns 0 with *out owned by the caller, or -EINVAL with *err naming the
@@ -75,8 +106,22 @@ guint idl_known_count(const struct idl_known *k);
 /* Entry i < count, borrowed until k is next changed. */
 const struct idl_known_peer *idl_known_get(const struct idl_known *k, guint i);
 
-/* The entry for name (ASCII case-insensitive), or NULL. Borrowed. */
+/* The first entry whose name has the key of name (verified entries
+ * first), or NULL. Borrowed. */
 const struct idl_known_peer *idl_known_find_name(const struct idl_known *k, const char *name);
+/* The entry of fingerprint fp under the key of name, verified first, or
+ * NULL. Borrowed. */
+const struct idl_known_peer *idl_known_find(const struct idl_known *k, const char *name, const char *fp);
+/* When name is pinned (a verified or trusted entry has its key) and no pin
+ * of that key has fingerprint fp: that pin. Else NULL. Borrowed. */
+const struct idl_known_peer *idl_known_pin_conflict(const struct idl_known *k, const char *name, const char *fp);
+/* An entry under the key of name with another fingerprint than fp (pinned
+ * or not), or NULL: someone else used this name before. Borrowed. */
+const struct idl_known_peer *idl_known_name_taken(const struct idl_known *k, const char *name, const char *fp);
+/* An entry whose name draws like name (one idl_text_skeleton) but has
+ * another key (other letters, hidden characters stripped), pins first, or
+ * NULL. Borrowed. */
+const struct idl_known_peer *idl_known_lookalike(const struct idl_known *k, const char *name);
 /* The first entry with fingerprint fp (64 hex digits, any case, colons
  * allowed), or NULL. Borrowed. */
 const struct idl_known_peer *idl_known_find_fingerprint(const struct idl_known *k, const char *fp);
@@ -84,23 +129,29 @@ const struct idl_known_peer *idl_known_find_fingerprint(const struct idl_known *
 bool idl_known_trusted(const struct idl_known *k, const char *fp);
 
 /* True when p is what key names: key is a fingerprint when it parses as
- * one (64 hex digits, colons allowed), else a name. */
+ * one (64 hex digits, colons allowed), else a name (compared by key). */
 bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key);
 
 /* After a verified transfer with name at fp, at time now: adds the entry
- * (trusted when fp already is) or moves its last-seen time. Returns 1 when
- * added, 0 when updated, -EEXIST when name is known with another
- * fingerprint (nothing changed: that is the pin), -EINVAL for an unusable
- * name or fingerprint, -ENOSPC when the list is full. */
-int idl_known_record(struct idl_known *k, const char *name, const char *fp, gint64 now);
+ * of that source (trusted when fp already is) or moves its last-seen time.
+ * A verified name is refused when idl_known_pin_conflict finds a pin; a
+ * claimed name never is (it pins nothing). When full, the least recently
+ * seen untrusted claim makes room (see the top of this file). Returns 1
+ * when added, 0 when updated, -EEXIST for a conflicting pin (nothing
+ * changed), -EINVAL for an unusable name (idl_known_name_valid) or
+ * fingerprint, -ENOSPC when only pins fill the list. */
+int idl_known_record(struct idl_known *k, const char *name, const char *fp, enum idl_known_source source,
+		     gint64 now);
 
 /* Marks trusted every entry with the fingerprint key names (a name stands
- * for its entry's fingerprint). Returns how many entries that fingerprint
- * has, or -ENOENT when key matches nothing. */
+ * for its entries' fingerprint). Returns how many entries that fingerprint
+ * has, -ENOENT when key matches nothing, or -ENOTUNIQ when key is a name
+ * that several fingerprints have (claims): then only a fingerprint says
+ * which one. */
 int idl_known_trust(struct idl_known *k, const char *key);
 
-/* Removes every entry key matches (a name: its entry; a fingerprint: all
- * its names). Returns how many, or -ENOENT. */
+/* Removes every entry key matches (a name: every entry with its key; a
+ * fingerprint: all its names). Returns how many, or -ENOENT. */
 int idl_known_forget(struct idl_known *k, const char *key);
 
 /* ---- the file in a state directory ---- */
@@ -131,7 +182,11 @@ int idl_known_update(const char *dir, idl_known_edit_fn edit, void *user, GError
 /* idl_known_record on the file, at the current time. Returns as
  * idl_known_record (with *err for -EEXIST and -ENOSPC too), or a negative
  * errno from loading or saving. */
-int idl_known_remember(const char *dir, const char *name, const char *fp, GError **err);
+int idl_known_remember(const char *dir, const char *name, const char *fp, enum idl_known_source source,
+		       GError **err);
+
+/* "verified" or "claimed". Static. */
+const char *idl_known_source_name(enum idl_known_source source);
 
 /* Formats t (Unix seconds) as UTC "2026-11-20T10:31:02Z" into out[21]. */
 void idl_known_format_time(gint64 t, char out[21]);

@@ -215,7 +215,8 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	struct tab *t;
 
 	if (!name || !idl_txt_name_valid(name, strlen(name))) {
-		idl_http_error(resp, 400, "name= must be 1 to 63 bytes of UTF-8 without control characters");
+		idl_http_error(resp, 400, "name= must be 1 to 63 bytes of UTF-8 without control or hidden "
+			       "(zero-width, right-to-left) characters");
 		return;
 	}
 	if (!fp || idl_fingerprint_parse(fp, raw) < 0) {

@@ -17,10 +17,20 @@ static void check_entries(const struct idl_known *k)
 	for (guint i = 0; i < idl_known_count(k); i++) {
 		const struct idl_known_peer *p = idl_known_get(k, i);
 
+		size_t len = strlen(p->name);
+
+		/* Names read back need only be free of control characters (files
+		 * 0.1.0 wrote may hold hidden ones); each entry is found by its
+		 * name and key. */
 		if (strlen(p->fingerprint) != IDL_FINGERPRINT_HEX_LEN ||
-		    strspn(p->fingerprint, "0123456789abcdef") != IDL_FINGERPRINT_HEX_LEN ||
-		    !idl_known_name_valid(p->name, strlen(p->name)) || idl_known_find_name(k, p->name) != p)
+		    strspn(p->fingerprint, "0123456789abcdef") != IDL_FINGERPRINT_HEX_LEN || len == 0 ||
+		    len > IDL_KNOWN_NAME_MAX || !g_utf8_validate(p->name, (gssize)len, NULL) ||
+		    (p->source != IDL_KNOWN_VERIFIED && p->source != IDL_KNOWN_CLAIMED) ||
+		    idl_known_find(k, p->name, p->fingerprint) == NULL)
 			abort();
+		for (size_t j = 0; j < len; j++)
+			if ((unsigned char)p->name[j] < 0x20 || p->name[j] == 0x7f)
+				abort();
 	}
 }
 
@@ -56,7 +66,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		memcpy(name, p->name, sizeof(name));
 		memcpy(fp, p->fingerprint, sizeof(fp));
-		if (idl_known_record(k, name, fp, 0) != 0 || idl_known_trust(k, name) < 1 || !idl_known_trusted(k, fp) ||
+		enum idl_known_source source = p->source;
+		int t;
+
+		/* A name with hidden characters (from 0.1.0) is not recorded anew. */
+		r = idl_known_record(k, name, fp, source, 0);
+		if (r != 0 && !(r == -EINVAL && !idl_known_name_valid(name, strlen(name))))
+			abort();
+		/* By name: unless several keys claimed it, then by fingerprint. */
+		t = idl_known_trust(k, name);
+		if ((t < 1 && t != -ENOTUNIQ) || idl_known_trust(k, fp) < 1 || !idl_known_trusted(k, fp) ||
 		    idl_known_forget(k, fp) < 1 || idl_known_find_fingerprint(k, fp))
 			abort();
 		check_entries(k);

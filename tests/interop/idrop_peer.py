@@ -5,7 +5,8 @@ Debian's aiortc 1.4.0 (python3-aiortc). Run it with /usr/bin/python3.
 
   idrop_peer.py send URL FILE... [--as PATH]... [--name NAME] [--chunk BYTES]
                 [--expect-fingerprint HEX] [--timeout S] [--lie LIE]
-                [--pause-after BYTES --pause-file PATH] [--stop-after BYTES] [-v]
+                [--pause-after BYTES --pause-file PATH] [--stop-after BYTES]
+                [--extra-channel LABEL]... [-v]
       Sender. Opens the data channel "idrop" (protocol "idrop/1", ordered,
       reliable), POSTs its complete offer to URL (a bare http://HOST:PORT means
       .../api/offer), expects 201 with the answer, then: hello -> offer (random
@@ -28,6 +29,9 @@ Debian's aiortc 1.4.0 (python3-aiortc). Run it with /usr/bin/python3.
       wait until P exists (polled every 50 ms), then go on.
       --stop-after B: after exactly B bytes of file data, wait (at most 3 s)
       until they are acknowledged, then pc.close() without cancel or done.
+      --extra-channel LABEL (repeatable): also open a data channel with this
+      label (any text, e.g. escape sequences), before "idrop"; nothing is sent
+      on it.
       Exit: 0 the receipt says "verified" for every offered file; 3 declined;
       4 stopped by --stop-after; 1 anything else (cancel, failure, timeout).
       stdout: one JSON line: ok, declined, reason (decline/cancel reason),
@@ -256,6 +260,8 @@ async def run_send(args, summary):
     summary["offered"] = files
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # host candidates only
+    for label in args.extra_channels:  # opened first, then left alone
+        pc.createDataChannel(label, ordered=True)
     ch = pc.createDataChannel(LABEL, ordered=True, protocol=SUBPROTOCOL)
     opened = asyncio.get_running_loop().create_future()
     opened.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved even if unused
@@ -828,6 +834,7 @@ def main(argv):
     ps.add_argument("--pause-after", type=int, metavar="BYTES")
     ps.add_argument("--pause-file", metavar="PATH")
     ps.add_argument("--stop-after", type=int, metavar="BYTES")
+    ps.add_argument("--extra-channel", dest="extra_channels", action="append", default=[], metavar="LABEL")
     pr = sub.add_parser("receive", help="serve POST /api/offer and receive files")
     pr.add_argument("--port", type=int, required=True, metavar="P")
     pr.add_argument("--bind", default="0.0.0.0", metavar="ADDR")

@@ -158,7 +158,7 @@ ask() { # ANSWER: sends one file to the terminal serve, answers the question; se
 	local n=$1
 	lan_spawn b "$(log "send-tty-$n")" timeout 40 "$BIN" send --quiet "Tty $tag" "$SRC/tree/a.txt"
 	local pid=$LAN_PID
-	if lan_wait_for 20 grep -q 'Accept 1 file (4 B) from "b" \[fingerprint [0-9a-f]\{4\} [0-9a-f]\{4\}[^]]*\]? \[y/N\]' \
+	if lan_wait_for 20 grep -q 'Accept 1 file (4 B) from a sender that claims to be "b" \[fingerprint [0-9a-f]\{4\} [0-9a-f]\{4\}[^]]*\]? \[y/N\]' \
 		"$(log serve-tty)"; then
 		echo "$n" >&"$tty_w"
 	fi
@@ -166,7 +166,7 @@ ask() { # ANSWER: sends one file to the terminal serve, answers the question; se
 	rc=0; wait "$pid" || rc=$?
 }
 ask y
-lan_check "serve on a terminal asks 'Accept 1 file (4 B) from \"b\" [fingerprint ....]? [y/N]'; y: received" \
+lan_check "serve on a terminal asks 'Accept 1 file (4 B) from a sender that claims to be \"b\" [fingerprint ....]? [y/N]'; y: received" \
 	test "$rc" = 0 -a -f "$DL_T/a.txt"
 : >"$(log serve-tty)"
 ask n

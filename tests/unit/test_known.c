@@ -48,6 +48,11 @@ static void test_name_valid(void)
 		{ "new\nline", 8, FALSE },
 		{ "cr\r", 3, FALSE },
 		{ "nul\0x", 5, FALSE },
+		/* Hidden characters: one name passing for another (0.1.0 took them). */
+		{ "living\xe2\x80\x8broom", 13, FALSE },     /* U+200B zero-width space */
+		{ "a\xe2\x80\xaetxt.exe", 10, FALSE },        /* U+202E right-to-left override */
+		{ "\xef\xbb\xbf" "bom", 6, FALSE },           /* U+FEFF */
+		{ "l\xd0\xbeving room", 12, TRUE },            /* Cyrillic o: a letter, flagged elsewhere */
 		{ "\xc3", 1, FALSE },                 /* cut UTF-8 */
 		{ "\xc2\x85", 2, FALSE },             /* U+0085, a C1 control */
 		{ "\x7f", 1, FALSE },
@@ -170,14 +175,15 @@ static void test_too_many(void)
 	g_string_truncate(s, (gsize)(strrchr(s->str, '\n') - s->str + 1));
 	k = parse_ok(s->str);
 	g_assert_cmpuint(idl_known_count(k), ==, IDL_KNOWN_PEERS_MAX);
-	g_assert_cmpint(idl_known_record(k, "one more", FP2, 0), ==, -ENOSPC);
+	g_assert_cmpint(idl_known_record(k, "one more", FP2, IDL_KNOWN_VERIFIED, 0), ==, -ENOSPC);
 	idl_known_free(k);
 	g_string_free(s, TRUE);
 }
 
 static void test_round_trip(void)
 {
-	const char *text = FP1 " trusted " T1 " " T2 " Alice\n" FP2 " seen 0001-01-01T00:00:00Z 9999-12-31T23:59:59Z 日本語 x\n";
+	const char *text = FP1 " trusted verified " T1 " " T2 " Alice\n"
+			   FP2 " seen claimed 0001-01-01T00:00:00Z 9999-12-31T23:59:59Z 日本語 x\n";
 	struct idl_known *k = parse_ok(text), *k2;
 	char *out = idl_known_format(k), *out2;
 
@@ -205,30 +211,30 @@ static void test_record(void)
 	struct idl_known *k = idl_known_new();
 	const struct idl_known_peer *p;
 
-	g_assert_cmpint(idl_known_record(k, "Alice", FP1, 100), ==, 1);
-	g_assert_cmpint(idl_known_record(k, "alice", FP1, 200), ==, 0);   /* same name, any ASCII case */
+	g_assert_cmpint(idl_known_record(k, "Alice", FP1, IDL_KNOWN_VERIFIED, 100), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "alice", FP1, IDL_KNOWN_VERIFIED, 200), ==, 0);   /* same name, any ASCII case */
 	p = idl_known_find_name(k, "Alice");
 	g_assert_cmpint(p->first_seen, ==, 100);
 	g_assert_cmpint(p->last_seen, ==, 200);
 	g_assert_cmpstr(p->name, ==, "Alice");
 	g_assert_false(p->trusted);
 	/* The pin: a known name with another fingerprint changes nothing. */
-	g_assert_cmpint(idl_known_record(k, "ALICE", FP2, 300), ==, -EEXIST);
+	g_assert_cmpint(idl_known_record(k, "ALICE", FP2, IDL_KNOWN_VERIFIED, 300), ==, -EEXIST);
 	g_assert_cmpstr(idl_known_find_name(k, "Alice")->fingerprint, ==, FP1);
 	g_assert_cmpint(idl_known_get(k, 0)->last_seen, ==, 200);
 	/* Another name for the same key is a second entry. */
-	g_assert_cmpint(idl_known_record(k, "nas", FP1, 400), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "nas", FP1, IDL_KNOWN_VERIFIED, 400), ==, 1);
 	g_assert_cmpuint(idl_known_count(k), ==, 2);
 	/* Fingerprints in any form, stored lowercase. */
 	g_assert_cmpint(idl_known_record(k, "Bob", "FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10:"
-					 "FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10", 500), ==, 1);
+					 "FE:DC:BA:98:76:54:32:10:FE:DC:BA:98:76:54:32:10", IDL_KNOWN_VERIFIED, 500), ==, 1);
 	g_assert_cmpstr(idl_known_find_name(k, "bob")->fingerprint, ==, FP2);
 	/* Unusable input. */
-	g_assert_cmpint(idl_known_record(k, "", FP1, 0), ==, -EINVAL);
-	g_assert_cmpint(idl_known_record(k, "a\nb", FP1, 0), ==, -EINVAL);
-	g_assert_cmpint(idl_known_record(k, NULL, FP1, 0), ==, -EINVAL);
-	g_assert_cmpint(idl_known_record(k, "Carol", "1a2b 3c4d", 0), ==, -EINVAL);
-	g_assert_cmpint(idl_known_record(k, "Carol", NULL, 0), ==, -EINVAL);
+	g_assert_cmpint(idl_known_record(k, "", FP1, IDL_KNOWN_VERIFIED, 0), ==, -EINVAL);
+	g_assert_cmpint(idl_known_record(k, "a\nb", FP1, IDL_KNOWN_VERIFIED, 0), ==, -EINVAL);
+	g_assert_cmpint(idl_known_record(k, NULL, FP1, IDL_KNOWN_VERIFIED, 0), ==, -EINVAL);
+	g_assert_cmpint(idl_known_record(k, "Carol", "1a2b 3c4d", IDL_KNOWN_VERIFIED, 0), ==, -EINVAL);
+	g_assert_cmpint(idl_known_record(k, "Carol", NULL, IDL_KNOWN_VERIFIED, 0), ==, -EINVAL);
 	g_assert_cmpuint(idl_known_count(k), ==, 3);
 	idl_known_free(k);
 }
@@ -237,9 +243,9 @@ static void test_trust_forget(void)
 {
 	struct idl_known *k = idl_known_new();
 
-	g_assert_cmpint(idl_known_record(k, "Alice", FP1, 1), ==, 1);
-	g_assert_cmpint(idl_known_record(k, "nas", FP1, 1), ==, 1);
-	g_assert_cmpint(idl_known_record(k, "Bob", FP2, 1), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "Alice", FP1, IDL_KNOWN_VERIFIED, 1), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "nas", FP1, IDL_KNOWN_VERIFIED, 1), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "Bob", FP2, IDL_KNOWN_VERIFIED, 1), ==, 1);
 	g_assert_cmpint(idl_known_trust(k, "nobody"), ==, -ENOENT);
 	g_assert_cmpint(idl_known_trust(k, "1a2b 3c4d"), ==, -ENOENT);
 	/* Trusting a name trusts its key, under every name. */
@@ -248,7 +254,7 @@ static void test_trust_forget(void)
 	g_assert_false(idl_known_find_name(k, "Bob")->trusted);
 	g_assert_true(idl_known_trusted(k, FP1));
 	/* A new name for a trusted key is trusted. */
-	g_assert_cmpint(idl_known_record(k, "laptop", FP1, 2), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "laptop", FP1, IDL_KNOWN_VERIFIED, 2), ==, 1);
 	g_assert_true(idl_known_find_name(k, "laptop")->trusted);
 	/* By fingerprint, upper case. */
 	g_assert_cmpint(idl_known_trust(k, "FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210"), ==, 1);
@@ -262,8 +268,143 @@ static void test_trust_forget(void)
 	g_assert_null(idl_known_find_fingerprint(k, FP1));
 	g_assert_cmpuint(idl_known_count(k), ==, 1);
 	/* Forgotten, the name is free for another key. */
-	g_assert_cmpint(idl_known_record(k, "Alice", FP2, 3), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "Alice", FP2, IDL_KNOWN_VERIFIED, 3), ==, 1);
 	g_assert_true(idl_known_find_name(k, "Alice")->trusted);
+	idl_known_free(k);
+}
+
+
+/* 0.1.0 wrote lines without a source: they still load, as pins, and are
+ * written back with one. Names with hidden characters it let in load too. */
+static void test_legacy(void)
+{
+	const char *text = FP1 " seen " T1 " " T2 " living room\n"
+			   FP2 " seen " T1 " " T1 " living\xe2\x80\x8broom\n";
+	struct idl_known *k = parse_ok(text);
+	char *out;
+
+	g_assert_cmpuint(idl_known_count(k), ==, 2);
+	g_assert_cmpint(idl_known_get(k, 0)->source, ==, IDL_KNOWN_VERIFIED);
+	g_assert_cmpint(idl_known_get(k, 1)->source, ==, IDL_KNOWN_VERIFIED);
+	out = idl_known_format(k);
+	g_assert_nonnull(strstr(out, FP1 " seen verified " T1 " " T2 " living room\n"));
+	g_free(out);
+	idl_known_free(k);
+	/* A word there that is neither source nor time is refused. */
+	{
+		const char *bad = FP1 " seen pinned " T1 " " T1 " a\n";
+		GError *err = NULL;
+
+		g_assert_cmpint(idl_known_parse(bad, strlen(bad), &k, &err), ==, -EINVAL);
+		g_assert_nonnull(strstr(err->message, "source"));
+		g_clear_error(&err);
+	}
+	/* Claims may share a name; the same claim twice is refused. */
+	k = parse_ok(FP1 " seen claimed " T1 " " T1 " Ann\n" FP2 " seen claimed " T1 " " T1 " ann\n"
+		     FP1 " seen verified " T1 " " T1 " ann\n");
+	g_assert_cmpuint(idl_known_count(k), ==, 3);
+	idl_known_free(k);
+	{
+		const char *dup = FP1 " seen claimed " T1 " " T1 " Ann\n" FP1 " seen claimed " T1 " " T1 " ANN\n";
+		GError *err = NULL;
+
+		g_assert_cmpint(idl_known_parse(dup, strlen(dup), &k, &err), ==, -EINVAL);
+		g_clear_error(&err);
+	}
+}
+
+/* The poisoning of 0.1.0: a sender's claim became a pin. Now a claim pins
+ * nothing, neither for send nor for the next sender; a verified name or a
+ * trusted one does. */
+static void test_claims_do_not_pin(void)
+{
+	struct idl_known *k = idl_known_new();
+
+	/* A hostile sender claimed "living room" and the user took its file. */
+	g_assert_cmpint(idl_known_record(k, "living room", FP2, IDL_KNOWN_CLAIMED, 10), ==, 1);
+	g_assert_null(idl_known_pin_conflict(k, "living room", FP1));
+	/* The real device: send verifies and pins it, the claim is no obstacle. */
+	g_assert_cmpint(idl_known_record(k, "Living Room", FP1, IDL_KNOWN_VERIFIED, 20), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "living room", FP1, IDL_KNOWN_CLAIMED, 30), ==, 1);
+	g_assert_cmpuint(idl_known_count(k), ==, 3);
+	/* Now the name is pinned to FP1, and the claimant's key conflicts. */
+	g_assert_null(idl_known_pin_conflict(k, "living room", FP1));
+	g_assert_cmpstr(idl_known_pin_conflict(k, "LIVING ROOM", FP2)->fingerprint, ==, FP1);
+	g_assert_cmpint(idl_known_record(k, "living room", FP2, IDL_KNOWN_VERIFIED, 40), ==, -EEXIST);
+	/* ...but it may go on claiming the name: a claim never fails. */
+	g_assert_cmpint(idl_known_record(k, "living room", FP2, IDL_KNOWN_CLAIMED, 50), ==, 0);
+	g_assert_cmpstr(idl_known_name_taken(k, "living room", FP1)->fingerprint, ==, FP2);
+	g_assert_cmpstr(idl_known_find(k, "living room", FP2)->fingerprint, ==, FP2);
+	g_assert_cmpint(idl_known_find(k, "living room", FP1)->source, ==, IDL_KNOWN_VERIFIED);
+	/* A trusted claim pins its name too: the user vouched for it. */
+	g_assert_cmpint(idl_known_record(k, "nas", FP2, IDL_KNOWN_CLAIMED, 60), ==, 1);
+	g_assert_null(idl_known_pin_conflict(k, "nas", FP1));
+	g_assert_cmpint(idl_known_trust(k, FP2), ==, 2);
+	g_assert_cmpstr(idl_known_pin_conflict(k, "nas", FP1)->fingerprint, ==, FP2);
+	/* Trust by a name two keys claimed: which one? */
+	g_assert_cmpint(idl_known_trust(k, "living room"), ==, -ENOTUNIQ);
+	g_assert_cmpint(idl_known_forget(k, "living room"), ==, 3);
+	idl_known_free(k);
+}
+
+/* Names are one name by their key (NFKC, hidden characters removed, case
+ * folded); names that only look alike are found as look-alikes. */
+static void test_name_keys(void)
+{
+	struct idl_known *k = parse_ok(FP1 " seen verified " T1 " " T1 " living room\n");
+
+	/* Zero-width space, full-width letters, case: the same name, so the pin holds. */
+	g_assert_nonnull(idl_known_pin_conflict(k, "living\xe2\x80\x8b room", FP2));
+	g_assert_nonnull(idl_known_pin_conflict(k, "\xef\xbc\xac\xef\xbd\x89ving room", FP2));   /* "Ｌｉving" */
+	g_assert_nonnull(idl_known_pin_conflict(k, "LIVING ROOM", FP2));
+	g_assert_true(idl_known_peer_matches(idl_known_get(k, 0), "Living\xe2\x80\x8b Room"));
+	g_assert_null(idl_known_lookalike(k, "LIVING ROOM"));
+	/* Cyrillic o: another name that looks the same. */
+	g_assert_null(idl_known_pin_conflict(k, "living r\xd0\xbe\xd0\xbem", FP2));
+	g_assert_cmpstr(idl_known_lookalike(k, "living r\xd0\xbe\xd0\xbem")->name, ==, "living room");
+	g_assert_cmpstr(idl_known_lookalike(k, "1iving r00m")->name, ==, "living room");
+	g_assert_null(idl_known_lookalike(k, "kitchen"));
+	/* A new name with a hidden character is not recorded. */
+	g_assert_cmpint(idl_known_record(k, "kit\xe2\x80\x8b" "chen", FP2, IDL_KNOWN_CLAIMED, 1), ==, -EINVAL);
+	idl_known_free(k);
+}
+
+/* 0.1.0 stopped pinning once the list was full. Now claims make room, the
+ * least recently seen first; pins and trusted entries are never dropped. */
+static void test_bounded(void)
+{
+	struct idl_known *k = idl_known_new();
+	char name[32], fp[IDL_FINGERPRINT_HEX_LEN + 1];
+
+	for (int i = 0; i < IDL_KNOWN_CLAIMS_MAX; i++) {
+		g_snprintf(name, sizeof(name), "claim %d", i);
+		g_assert_cmpint(idl_known_record(k, name, FP2, IDL_KNOWN_CLAIMED, 1000 + i), ==, 1);
+	}
+	g_assert_cmpint(idl_known_record(k, "claim 0", FP2, IDL_KNOWN_CLAIMED, 5000), ==, 0);   /* seen again */
+	g_assert_cmpint(idl_known_record(k, "one more", FP2, IDL_KNOWN_CLAIMED, 6000), ==, 1);
+	g_assert_cmpuint(idl_known_count(k), ==, IDL_KNOWN_CLAIMS_MAX);
+	g_assert_nonnull(idl_known_find_name(k, "claim 0"));
+	g_assert_null(idl_known_find_name(k, "claim 1"));            /* the least recently seen */
+	/* Pins fill the rest; each new pin still lands, pushing out claims. */
+	for (int i = 0; idl_known_count(k) < IDL_KNOWN_PEERS_MAX; i++) {
+		g_snprintf(name, sizeof(name), "device %d", i);
+		g_assert_cmpint(idl_known_record(k, name, FP1, IDL_KNOWN_VERIFIED, 7000), ==, 1);
+	}
+	g_assert_cmpint(idl_known_record(k, "device new", FP1, IDL_KNOWN_VERIFIED, 8000), ==, 1);
+	g_assert_cmpuint(idl_known_count(k), ==, IDL_KNOWN_PEERS_MAX);
+	g_assert_nonnull(idl_known_pin_conflict(k, "device 0", FP2));   /* still pinned */
+	/* Full of pins only: refused, not dropped. */
+	while (idl_known_find_fingerprint(k, FP2))
+		idl_known_forget(k, FP2);
+	for (int i = 0; idl_known_count(k) < IDL_KNOWN_PEERS_MAX; i++) {
+		g_snprintf(name, sizeof(name), "more %d", i);
+		g_assert_cmpint(idl_known_record(k, name, FP1, IDL_KNOWN_VERIFIED, 9000), ==, 1);
+	}
+	memset(fp, 'a', IDL_FINGERPRINT_HEX_LEN);
+	fp[IDL_FINGERPRINT_HEX_LEN] = 0;
+	g_assert_cmpint(idl_known_record(k, "last", fp, IDL_KNOWN_CLAIMED, 9999), ==, -ENOSPC);
+	g_assert_cmpint(idl_known_record(k, "last", fp, IDL_KNOWN_VERIFIED, 9999), ==, -ENOSPC);
+	g_assert_nonnull(idl_known_pin_conflict(k, "device 0", fp));
 	idl_known_free(k);
 }
 
@@ -311,7 +452,7 @@ static void test_file_missing(void)
 	g_assert_cmpuint(idl_known_count(k), ==, 0);
 	idl_known_free(k);
 	/* Recording creates the directory (0700) and the file (0600). */
-	g_assert_cmpint(idl_known_remember(missing, "Alice", FP1, &err), ==, 1);
+	g_assert_cmpint(idl_known_remember(missing, "Alice", FP1, IDL_KNOWN_VERIFIED, &err), ==, 1);
 	g_assert_no_error(err);
 	{
 		struct stat st;
@@ -335,14 +476,14 @@ static void test_file_save(void)
 	GError *err = NULL;
 	struct stat st;
 
-	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, &err), ==, 1);
-	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, &err), ==, 0);
-	g_assert_cmpint(idl_known_remember(dir, "Bob", FP2, &err), ==, 1);
+	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, IDL_KNOWN_VERIFIED, &err), ==, 1);
+	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, IDL_KNOWN_VERIFIED, &err), ==, 0);
+	g_assert_cmpint(idl_known_remember(dir, "Bob", FP2, IDL_KNOWN_VERIFIED, &err), ==, 1);
 	g_assert_no_error(err);
-	g_assert_cmpint(idl_known_remember(dir, "alice", FP2, &err), ==, -EEXIST);
+	g_assert_cmpint(idl_known_remember(dir, "alice", FP2, IDL_KNOWN_VERIFIED, &err), ==, -EEXIST);
 	g_assert_nonnull(strstr(err->message, FP1));
 	g_clear_error(&err);
-	g_assert_cmpint(idl_known_remember(dir, "bad\tname", FP2, &err), ==, -EINVAL);
+	g_assert_cmpint(idl_known_remember(dir, "bad\tname", FP2, IDL_KNOWN_VERIFIED, &err), ==, -EINVAL);
 	g_clear_error(&err);
 
 	g_assert_cmpint(stat(path, &st), ==, 0);
@@ -366,7 +507,7 @@ static void test_file_save(void)
 static int edit_fail(struct idl_known *k, void *user, GError **err)
 {
 	(void)user;
-	g_assert_cmpint(idl_known_record(k, "Carol", FP2, 1), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "Carol", FP2, IDL_KNOWN_VERIFIED, 1), ==, 1);
 	g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "stop");
 	return -ENOENT;
 }
@@ -389,7 +530,7 @@ static void test_update_no_save(void)
 	g_assert_cmpint(idl_known_update(dir, edit_nothing, NULL, &err), ==, 0);
 	g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
 	/* An edit that fails saves nothing of what it changed. */
-	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, &err), ==, 1);
+	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, IDL_KNOWN_VERIFIED, &err), ==, 1);
 	g_assert_cmpint(idl_known_update(dir, edit_fail, NULL, &err), ==, -ENOENT);
 	g_assert_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
 	g_clear_error(&err);
@@ -410,7 +551,7 @@ static void test_file_refused(void)
 	write_file(dir, good, 0664);
 	load_fails(dir, -EACCES, "chmod 600");
 	/* Nor may a refused file be replaced behind the user's back. */
-	g_assert_cmpint(idl_known_remember(dir, "Bob", FP2, &err), ==, -EACCES);
+	g_assert_cmpint(idl_known_remember(dir, "Bob", FP2, IDL_KNOWN_VERIFIED, &err), ==, -EACCES);
 	g_clear_error(&err);
 	write_file(dir, good, 0602);
 	load_fails(dir, -EACCES, "other users");
@@ -423,7 +564,7 @@ static void test_file_refused(void)
 	}
 	write_file(dir, FP1 " seen " T1 " " T1 " Alice\nbroken\n", 0600);
 	load_fails(dir, -EINVAL, "line 2");
-	g_assert_cmpint(idl_known_remember(dir, "Bob", FP2, &err), ==, -EINVAL);
+	g_assert_cmpint(idl_known_remember(dir, "Bob", FP2, IDL_KNOWN_VERIFIED, &err), ==, -EINVAL);
 	g_clear_error(&err);
 
 	g_assert_cmpint(unlink(path), ==, 0);
@@ -469,7 +610,7 @@ static void test_concurrent(void)
 				char name[32];
 
 				g_snprintf(name, sizeof(name), "w%d-%d", w, i);
-				if (idl_known_remember(dir, name, (w & 1) ? FP1 : FP2, NULL) != 1)
+				if (idl_known_remember(dir, name, (w & 1) ? FP1 : FP2, IDL_KNOWN_VERIFIED, NULL) != 1)
 					bad++;
 			}
 			_exit(bad ? 1 : 0);
@@ -510,7 +651,7 @@ static void test_lock_timeout(void)
 		_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
 	}
 	g_assert_cmpint(read(ready[0], &c, 1), ==, 1);
-	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, &err), ==, -ETIMEDOUT);
+	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, IDL_KNOWN_VERIFIED, &err), ==, -ETIMEDOUT);
 	g_assert_nonnull(strstr(err->message, "another idrop-lan"));
 	g_clear_error(&err);
 	g_assert_cmpint(write(go[1], "x", 1), ==, 1);
@@ -519,7 +660,7 @@ static void test_lock_timeout(void)
 	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
-	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, &err), ==, 1);
+	g_assert_cmpint(idl_known_remember(dir, "Alice", FP1, IDL_KNOWN_VERIFIED, &err), ==, 1);
 	g_assert_no_error(err);
 	remove_all(dir);
 	g_free(lock);
@@ -536,6 +677,10 @@ int main(int argc, char *argv[])
 	g_test_add_func("/known/round-trip", test_round_trip);
 	g_test_add_func("/known/record", test_record);
 	g_test_add_func("/known/trust-forget", test_trust_forget);
+	g_test_add_func("/known/legacy", test_legacy);
+	g_test_add_func("/known/claims-do-not-pin", test_claims_do_not_pin);
+	g_test_add_func("/known/name-keys", test_name_keys);
+	g_test_add_func("/known/bounded", test_bounded);
 	g_test_add_func("/known/file-missing", test_file_missing);
 	g_test_add_func("/known/file-save", test_file_save);
 	g_test_add_func("/known/update-no-save", test_update_no_save);

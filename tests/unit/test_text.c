@@ -43,6 +43,28 @@ static void test_escape(void)
 	ESC("", "");
 }
 
+/* JSON generators escape C0 but leave C1 and hidden characters raw: the
+ * same value with those as \u escapes, and the rest untouched. */
+static void test_json_safe(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{ "{\"n\":\"plain\"}", "{\"n\":\"plain\"}" },
+		{ "{\"n\":\"Zo\xc3\xab \\u001b[2K\\\"\"}", "{\"n\":\"Zo\xc3\xab \\u001b[2K\\\"\"}" },
+		{ "[\"c1 \xc2\x9b" "31m\"]", "[\"c1 \\u009b31m\"]" },
+		{ "[\"a\xe2\x80\xaetxt\"]", "[\"a\\u202etxt\"]" },
+		{ "[\"vs \xf3\xa0\x84\x80\"]", "[\"vs \\udb40\\udd00\"]" },   /* U+E0100: a surrogate pair */
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *got = idl_text_json_safe(cases[i].in);
+
+		g_assert_cmpstr(got, ==, cases[i].want);
+		g_free(got);
+	}
+}
+
 static void test_hidden(void)
 {
 	static const char *const hidden[] = {
@@ -119,6 +141,7 @@ int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/text/escape", test_escape);
+	g_test_add_func("/text/json-safe", test_json_safe);
 	g_test_add_func("/text/hidden", test_hidden);
 	g_test_add_func("/text/name-key", test_name_key);
 	g_test_add_func("/text/skeleton", test_skeleton);
