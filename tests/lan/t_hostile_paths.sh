@@ -91,7 +91,7 @@ lan_wait_for 10 grep -q 'advertised:' "$(log serve-tty)" || lan_fail "serve on a
 lan_spawn b "$(log peer-tty)" timeout 60 "$PY" "$PEER" send "http://$C:7757" --timeout 40 --name "aiortc tty" \
 	"${args[@]}" "$SRC/1.jpg" "$SRC/2.jpg" "$SRC/3.jpg" "$SRC/4.jpg" "$SRC/5.jpg" "$SRC/holiday.desktop"
 pid_p=$LAN_PID
-if lan_wait_for 20 grep -q 'Accept 6 files (79 B, 1 hidden name, listed above) from "aiortc tty"' "$(log serve-tty)"; then
+if lan_wait_for 20 grep -q 'Accept 6 files (79 B, 1 hidden name, listed above) from a sender that claims to be "aiortc tty"' "$(log serve-tty)"; then
 	echo n >&"$tty_w"
 fi
 rc=0; wait "$pid_p" || rc=$?   # bounded by its timeout
