@@ -36,7 +36,7 @@ for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'tar
 fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
 const { Receiver, pathProblem } = await import(path.join(tmp, 'receiver.js'));
 const { parseStrict } = await import(path.join(tmp, 'json_strict.js'));
-const { refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint, dtlsConnected } = await import(path.join(tmp, 'common.js'));
+const { cleanName, refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint, dtlsConnected } = await import(path.join(tmp, 'common.js'));
 const { Sender } = await import(path.join(tmp, 'idrop.js'));
 const { hostPort } = await import(path.join(tmp, 'targets.js'));
 fs.rmSync(tmp, { recursive: true, force: true });
@@ -838,6 +838,16 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
   const r4 = dtlsRemoteFingerprint(pc(transport('connected', [buf])));
   ok(r4.fp === null && r4.error === null, '... and says nothing in a browser without getRemoteCertificates', r4);
   if (had) globalThis.RTCDtlsTransport = had;
+}
+
+// A tab's name: the device refuses hidden characters in names, so the page
+// drops them (and control characters) before it attaches.
+{
+  ok(cleanName('Ann\u202Etxt.exe') === 'Anntxt.exe', 'cleanName drops a right-to-left override');
+  ok(cleanName('living\u200B room') === 'living room', '... and a zero-width space');
+  ok(cleanName('tab\there') === 'tab here', '... and turns a control character into a space');
+  ok(cleanName('\u200B\u200D') === 'Browser', '... and falls back when nothing visible is left');
+  ok(cleanName('Zo\u00eb\u2019s \u{1F4F1}') === 'Zo\u00eb\u2019s \u{1F4F1}', '... and keeps letters, quotes and emoji');
 }
 
 console.log(`1..${n}`);

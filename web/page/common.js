@@ -46,8 +46,10 @@ export function truncateUtf8(s, max) {
 }
 
 // A display name as the protocol wants it: 1 to 63 bytes, no control characters.
+// Hidden characters (bidi controls, zero-width) go: the device refuses a
+// name holding one (it could pass for another name).
 export function cleanName(s, fallback = 'Browser') {
-  const t = truncateUtf8(String(s || '').replace(CONTROL_RE_G, ' ').trim(), 63).trim();
+  const t = truncateUtf8(String(s || '').replace(CONTROL_RE_G, ' ').replace(HIDDEN_RE_G, '').trim(), 63).trim();
   return t || fallback;
 }
 
