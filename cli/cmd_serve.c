@@ -232,6 +232,12 @@ static void on_ended(enum idl_xfer_result r, const char *reason, void *user)
 	cli_quit();
 }
 
+/* For the Host check: the name the page is reached by (see show_page). */
+static const char *local_name(void *user)
+{
+	return idl_mdns_host_name(user);
+}
+
 static void relay_to_tab(const char *to, const struct idl_http_request *req, struct idl_http_response *resp,
 			 void *user)
 {
@@ -346,6 +352,7 @@ static int serve_main(int argc, char *argv[], bool once)
 
 	if (idl_mdns_new(&mopt, &mdns, &err) < 0)
 		goto fail;
+	idl_http_set_local_name(http, local_name, mdns);
 	g_strlcpy(txt.fingerprint, s.dev.fingerprint, sizeof(txt.fingerprint));
 	g_strlcpy(txt.name, name, sizeof(txt.name));
 	len = idl_txt_encode(&txt, wire, sizeof(wire));
