@@ -81,7 +81,9 @@ void idl_rate_address_key(const char *address, char out[IDL_RATE_KEY_LEN])
 	unsigned char a[16];
 	char text[INET6_ADDRSTRLEN];
 
-	if (strchr(address, ':') && inet_pton(AF_INET6, address, a) == 1) {
+	/* fe80::/64 is the same for every host on the link: there the key is
+	 * the address, as for IPv4. */
+	if (strchr(address, ':') && inet_pton(AF_INET6, address, a) == 1 && !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80)) {
 		memset(a + 8, 0, 8);
 		inet_ntop(AF_INET6, a, text, sizeof(text));
 		g_snprintf(out, IDL_RATE_KEY_LEN, "%s/64", text);

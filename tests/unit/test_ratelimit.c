@@ -54,8 +54,8 @@ static void test_address_key(void)
 		{ "192.168.1.200", "192.168.1.200" },
 		{ "2001:db8:1:2::1", "2001:db8:1:2::/64" },
 		{ "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64" },
-		{ "fe80::1", "fe80::/64" },
-		{ "fe80::aaaa:bbbb:cccc:dddd", "fe80::/64" },
+		{ "fe80::1", "fe80::1" },            /* the link shares fe80::/64 */
+		{ "fe80::aaaa:bbbb:cccc:dddd", "fe80::aaaa:bbbb:cccc:dddd" },
 		{ "fd00:1:2:3:4:5:6:7", "fd00:1:2:3::/64" },
 		{ "::1", "::/64" },
 		{ "", "" },
