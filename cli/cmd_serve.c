@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -29,13 +30,18 @@
 #include "web/signal.h"
 #include "web/tabs.h"
 
+/* Echo replies one channel may have waiting for a peer that does not read
+ * them; beyond it the channel is closed. */
+#define SERVE_ECHO_BUFFER_MAX (1024 * 1024)
+
 struct serve {
 	struct idl_api_device dev;
 	struct idl_mdns *mdns;
 	const char *interface;
 	uint16_t port;
 	bool page_shown;
-	GHashTable *sinks;          /* struct idl_channel * -> struct sink */
+	GHashTable *diags;          /* struct idl_channel * -> struct diag: echo and sink */
+	struct idl_signal *signal;
 	struct cli_incoming *incoming;
 	bool once;                  /* receive: exit after one transfer */
 	int exit_code;
@@ -45,22 +51,47 @@ struct serve {
  * binary bytes and answers the text message "done" with the count (what
  * `idrop-lan ping` uses to time round trips and throughput). ---- */
 
+struct diag {
+	struct idl_peer *peer;
+	guint64 count;              /* sink: binary bytes since the last "done" */
+};
+
+/* A message on a diagnostic channel keeps its connection open a while
+ * longer (web/signal.h); the diag, NULL for a channel we dropped. */
+static struct diag *diag_seen(struct serve *s, struct idl_channel *ch)
+{
+	struct diag *k = g_hash_table_lookup(s->diags, ch);
+
+	if (k)
+		idl_signal_peer_seen(s->signal, k->peer, false);
+	return k;
+}
+
 static void echo_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
 {
-	(void)user;
+	struct serve *s = user;
+
+	if (!diag_seen(s, ch))
+		return;
+	/* Replies wait in the channel's queue while the peer does not read
+	 * them: that queue is bounded here, by closing the channel of a peer
+	 * that sends on and never drains (ping waits for each reply, so it
+	 * never has more than one message waiting). */
+	if (idl_channel_buffered_amount(ch) + len > SERVE_ECHO_BUFFER_MAX) {
+		g_message("closing an \"echo\" channel: its peer does not read the replies "
+			  "(%zu bytes waiting)", idl_channel_buffered_amount(ch));
+		g_hash_table_remove(s->diags, ch);
+		idl_channel_close(ch);
+		return;
+	}
 	if (idl_channel_send(ch, binary, data, len) < 0)
 		g_debug("echo: cannot send back %zu bytes", len);
 }
 
-struct sink {
-	struct idl_peer *peer;
-	guint64 count;
-};
-
 static void sink_message(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len, void *user)
 {
 	struct serve *s = user;
-	struct sink *k = g_hash_table_lookup(s->sinks, ch);
+	struct diag *k = diag_seen(s, ch);
 	char reply[32];
 
 	if (!k)
@@ -76,17 +107,17 @@ static void sink_message(struct idl_channel *ch, bool binary, const uint8_t *dat
 	}
 }
 
-static gboolean sink_of_peer(gpointer key, gpointer value, gpointer peer)
+static gboolean diag_of_peer(gpointer key, gpointer value, gpointer peer)
 {
 	(void)key;
-	return ((struct sink *)value)->peer == peer;
+	return ((struct diag *)value)->peer == peer;
 }
 
 static void peer_closed(struct idl_peer *p, void *user)
 {
 	struct serve *s = user;
 
-	g_hash_table_foreach_remove(s->sinks, sink_of_peer, p);
+	g_hash_table_foreach_remove(s->diags, diag_of_peer, p);
 	cli_incoming_peer_closed(s->incoming, p);
 }
 
@@ -94,7 +125,14 @@ static void channel_closed(struct idl_channel *ch, void *user)
 {
 	struct serve *s = user;
 
-	g_hash_table_remove(s->sinks, ch);
+	g_hash_table_remove(s->diags, ch);
+}
+
+static void said_hello(struct idl_peer *p, void *user)
+{
+	struct serve *s = user;
+
+	idl_signal_peer_seen(s->signal, p, true);
 }
 
 static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
@@ -107,13 +145,11 @@ static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
 
 	if (!strcmp(label, "idrop")) {
 		cli_incoming_channel(s->incoming, p, ch);
-	} else if (!strcmp(label, "echo")) {
-		idl_channel_set_callbacks(ch, &echo, user);
-	} else if (!strcmp(label, "sink")) {
-		struct sink *k = g_new0(struct sink, 1);
+	} else if (!strcmp(label, "echo") || !strcmp(label, "sink")) {
+		struct diag *k = g_new0(struct diag, 1);
 		k->peer = p;
-		g_hash_table_insert(s->sinks, ch, k);
-		idl_channel_set_callbacks(ch, &sink, user);
+		g_hash_table_insert(s->diags, ch, k);
+		idl_channel_set_callbacks(ch, label[0] == 'e' ? &echo : &sink, user);
 	} else {
 		/* The label is the peer's: the log handler escapes it. */
 		g_message("closing a channel with unknown label \"%s\"", label);
@@ -287,10 +323,32 @@ static void on_ended(enum idl_xfer_result r, const char *reason, void *user)
 	cli_quit();
 }
 
+/* For the Host check: the name the page is reached by (see show_page). */
+static const char *local_name(void *user)
+{
+	return idl_mdns_host_name(user);
+}
+
 static void relay_to_tab(const char *to, const struct idl_http_request *req, struct idl_http_response *resp,
 			 void *user)
 {
 	idl_tabs_relay_offer(user, to, req, resp);
+}
+
+/* Every connection costs sockets and every transfer open files: the soft
+ * limit on open files (often 1024) goes up to the hard one, so the caps on
+ * connections, not the limit, decide what a busy device refuses. */
+static void raise_file_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		g_debug("cannot raise the open-file limit: %s", g_strerror(errno));
+	else
+		g_debug("open-file limit raised to %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static int serve_main(int argc, char *argv[], bool once)
@@ -362,6 +420,7 @@ static int serve_main(int argc, char *argv[], bool once)
 		return IDL_EXIT_USAGE;
 	}
 	cli_setup_logging(verbose);
+	raise_file_limit();
 	if (!idl_txt_name_valid(name, strlen(name))) {
 		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or hidden "
 			  "(zero-width, right-to-left) characters, with --name", name);
@@ -394,17 +453,20 @@ static int serve_main(int argc, char *argv[], bool once)
 	s.dev.caps = txt.caps;
 	idl_api_register(http, &s.dev);
 	idl_page_register(http);
-	s.sinks = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	s.diags = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
 	iopt.dir = dl_dir;
 	iopt.state_dir = partial_dir;
 	iopt.name = name;
 	iopt.known_dir = state_dir;
 	iopt.fingerprint = s.dev.fingerprint;
+	iopt.hello = said_hello;
 	s.incoming = cli_incoming_new(&iopt, on_ended, &s);
 	idl_signal_new(http, id, hopt.interface, &scb, &s, &signal);
+	s.signal = signal;
 
 	if (idl_mdns_new(&mopt, &mdns, &err) < 0)
 		goto fail;
+	idl_http_set_local_name(http, local_name, mdns);
 	g_strlcpy(txt.fingerprint, s.dev.fingerprint, sizeof(txt.fingerprint));
 	g_strlcpy(txt.name, name, sizeof(txt.name));
 	len = idl_txt_encode(&txt, wire, sizeof(wire));
@@ -445,8 +507,8 @@ out:
 	idl_http_free(http);
 	idl_signal_free(signal);
 	cli_incoming_free(s.incoming);
-	if (s.sinks)
-		g_hash_table_destroy(s.sinks);
+	if (s.diags)
+		g_hash_table_destroy(s.diags);
 	idl_identity_free(id);
 	if (sweeper)
 		g_thread_join(sweeper);

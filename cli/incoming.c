@@ -37,6 +37,7 @@ struct conn {
 	uint64_t offer_total;
 	char code[8];                 /* verification code, "" when the sender has none */
 	bool offered;                 /* an offer came: code says all there is to say */
+	bool hello;                   /* the sender said hello */
 	/* known_peers on the offer being decided (check_known) */
 	char known_note[512];         /* ", new", ", known since 2026-11-20", ", trusted", ... (escaped) */
 	bool trusted;
@@ -469,6 +470,13 @@ static void ch_message(struct idl_channel *ch, bool binary, const uint8_t *data,
 	(void)ch;
 	if (c->r)
 		idl_receiver_feed(c->r, binary, data, len);
+	if (!c->hello && c->r) {
+		struct idl_receiver_stats st;
+		idl_receiver_stats(c->r, &st);
+		c->hello = st.peer_name[0] != 0;
+		if (c->hello && c->in->o.hello)
+			c->in->o.hello(c->peer, c->in->user);
+	}
 	if (c->r && c->progress && !c->tick)
 		c->tick = g_timeout_add(100, on_tick, c);
 }
@@ -496,10 +504,19 @@ void cli_incoming_channel(struct cli_incoming *in, struct idl_peer *p, struct id
 {
 	static const struct idl_channel_callbacks ccb = { NULL, ch_message, NULL, ch_closed };
 	static const struct idl_receiver_callbacks rcb = { on_offer, on_file_done, on_transfer_done, on_finished };
-	struct conn *c = g_new0(struct conn, 1);
+	struct conn *c;
 	struct idl_link link;
 	GError *err = NULL;
 
+	for (guint i = 0; i < in->conns->len; i++) {
+		if (((struct conn *)in->conns->pdata[i])->peer != p)
+			continue;
+		g_message("closing a second \"idrop\" channel on one connection: one transfer channel per "
+			  "connection is taken");
+		idl_channel_close(ch);
+		return;
+	}
+	c = g_new0(struct conn, 1);
 	c->in = in;
 	c->peer = p;
 	c->ch = ch;

@@ -26,6 +26,9 @@ struct cli_incoming_options {
 	const char *fingerprint;/* ours, for the verification code; NULL: none */
 	enum cli_accept_policy policy;
 	bool progress;          /* a progress bar for each transfer (receive) */
+	/* The sender on p said hello (once per channel); user is the one given
+	 * to cli_incoming_new. May be NULL. */
+	void (*hello)(struct idl_peer *p, void *user);
 };
 
 /* A connection's transfers ended: OK when every offer on it was verified,
@@ -38,7 +41,9 @@ struct cli_incoming;
 struct cli_incoming *cli_incoming_new(const struct cli_incoming_options *o, cli_incoming_ended_cb ended,
 				      void *user);
 
-/* Takes an `idrop` channel that peer p opened (sets its callbacks). */
+/* Takes an `idrop` channel that peer p opened (sets its callbacks). One
+ * transfer channel per connection (each costs a receiver and its folder):
+ * a second one while the first is open is closed. */
 void cli_incoming_channel(struct cli_incoming *in, struct idl_peer *p, struct idl_channel *ch);
 
 /* p failed or closed: its channels are gone. */

@@ -2,6 +2,7 @@
  * http.h). MHD's epoll fd is watched with g_unix_fd_add and its timeout
  * re-armed after every run, so no thread of its own exists. */
 #include "web/http.h"
+#include "web/origin.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,7 +31,9 @@ struct idl_http {
 	guint timer_source;
 	guint kick_source;      /* MHD_run soon: a connection was resumed */
 	GArray *routes;         /* struct route */
-	GPtrArray *cors;        /* paths open to any origin (char *) */
+	GPtrArray *cors;        /* paths open to LAN pages' origins (char *) */
+	idl_http_name_fn local_name;   /* this device's .local name, for Host */
+	void *local_name_user;
 	GList *suspended;       /* struct idl_http_conn * waiting for a reply or a write */
 };
 
@@ -40,7 +43,7 @@ struct idl_http_conn {
 	struct MHD_Connection *mhd;
 	GByteArray *body;
 	bool too_large;
-	bool cors;              /* the path allows any origin */
+	char *cors;             /* the Origin allowed (echoed), NULL: none */
 	bool suspended;
 	struct idl_http_deferred *deferred;
 	struct idl_http_stream *stream;
@@ -133,7 +136,7 @@ void idl_http_error(struct idl_http_response *resp, unsigned status, const char 
 }
 
 static enum MHD_Result send_response(struct MHD_Connection *conn, struct idl_http_response *resp,
-				     const char *allow, bool cors)
+				     const char *allow, const char *cors)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
@@ -154,8 +157,10 @@ static enum MHD_Result send_response(struct MHD_Connection *conn, struct idl_htt
 		g_snprintf(v, sizeof(v), "%u", resp->retry_after);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
 	}
-	if (cors)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	if (cors) {
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, cors);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+	}
 	if (resp->csp) {
 		MHD_add_response_header(r, "Content-Security-Policy", resp->csp);
 		MHD_add_response_header(r, "X-Frame-Options", "DENY");
@@ -288,14 +293,15 @@ static bool path_is_cors(const struct idl_http *h, const char *url)
 	return false;
 }
 
-static enum MHD_Result preflight(struct MHD_Connection *conn)
+static enum MHD_Result preflight(struct MHD_Connection *conn, const char *origin)
 {
 	struct MHD_Response *r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret;
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
 	MHD_add_response_header(r, "Access-Control-Allow-Methods", "POST, OPTIONS");
 	MHD_add_response_header(r, "Access-Control-Allow-Headers", "Content-Type");
 	MHD_add_response_header(r, "Access-Control-Max-Age", "600");
@@ -312,9 +318,35 @@ static enum MHD_Result dispatch(struct idl_http *h, struct idl_http_conn *c, con
 	GString *allow = NULL;
 	enum MHD_Result ret;
 
-	c->cors = path_is_cors(h, url);
-	if (c->cors && strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
-		return preflight(conn);
+	const char *host = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	const char *origin = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ORIGIN);
+	const char *local = h->local_name ? h->local_name(h->local_name_user) : NULL;
+	bool cors_path = path_is_cors(h, url);
+
+	/* A name other than ours is DNS rebinding (a page on the internet
+	 * whose name now points here), or a mistake. */
+	if (!idl_origin_host_ok(host, local)) {
+		g_debug("http: 421 for Host \"%s\" (%s %s)", host ? host : "", method, url);
+		idl_http_error(&resp, 421, "this device answers only requests addressed to it by IP address or by its "
+					   ".local name: open its page by one of the addresses serve prints");
+		return send_response(conn, &resp, NULL, NULL);
+	}
+	/* A page of another origin: only devices' own pages on the LAN, and
+	 * only where the path allows it (never the event stream, never
+	 * anything that hands out a token). */
+	if (origin && !idl_origin_same(origin, host)) {
+		if (!cors_path || !idl_origin_is_lan_page(origin)) {
+			g_debug("http: 403 for Origin \"%s\" (%s %s)", origin, method, url);
+			idl_http_error(&resp, MHD_HTTP_FORBIDDEN,
+				       cors_path ? "cross-origin requests are taken only from the pages of devices on the "
+						   "local network (http:// with a private address or a .local name)"
+						 : "this path takes no cross-origin requests: open this device's own page");
+			return send_response(conn, &resp, NULL, NULL);
+		}
+		c->cors = g_strdup(origin);
+		if (strcmp(method, MHD_HTTP_METHOD_OPTIONS) == 0)
+			return preflight(conn, origin);
+	}
 	/* libmicrohttpd sends no body for HEAD: the GET route answers it. */
 	if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
 		method = MHD_HTTP_METHOD_GET;
@@ -366,7 +398,7 @@ static enum MHD_Result dispatch(struct idl_http *h, struct idl_http_conn *c, con
 		return ret;
 	}
 	idl_http_error(&resp, MHD_HTTP_NOT_FOUND, "no such path");
-	return send_response(conn, &resp, NULL, false);
+	return send_response(conn, &resp, NULL, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -404,7 +436,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (c->too_large) {
 		struct idl_http_response resp = { 0 };
 		idl_http_error(&resp, MHD_HTTP_CONTENT_TOO_LARGE, "request body too large");
-		return send_response(conn, &resp, NULL, false);
+		return send_response(conn, &resp, NULL, NULL);
 	}
 	g_byte_array_append(c->body, (const guint8 *)"", 1);   /* NUL for text parsers */
 	g_byte_array_set_size(c->body, c->body->len - 1);
@@ -437,6 +469,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		g_free(c->deferred);
 	}
 	g_byte_array_unref(c->body);
+	g_free(c->cors);
 	g_free(c);
 	*con_cls = NULL;
 }
@@ -651,4 +684,10 @@ void idl_http_route(struct idl_http *h, const char *method, const char *path,
 void idl_http_allow_cors(struct idl_http *h, const char *path)
 {
 	g_ptr_array_add(h->cors, g_strdup(path));
+}
+
+void idl_http_set_local_name(struct idl_http *h, idl_http_name_fn fn, void *user)
+{
+	h->local_name = fn;
+	h->local_name_user = user;
 }

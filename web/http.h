@@ -65,10 +65,22 @@ uint16_t idl_http_port(const struct idl_http *h);
 void idl_http_route(struct idl_http *h, const char *method, const char *path,
 		    idl_http_handler fn, void *user);
 
-/* Lets any origin POST to path (CORS): OPTIONS preflights are answered and
- * responses on path carry Access-Control-Allow-Origin: *. For endpoints a
- * page of another device must reach. */
+/* Lets the pages of devices on the LAN POST to path (CORS): for an Origin
+ * that web/origin.h calls a LAN page, OPTIONS preflights are answered and
+ * responses carry Access-Control-Allow-Origin: <that origin>. For endpoints
+ * a page of another device must reach; never for one that hands out a
+ * token. On every other path, and from every other origin, a request with
+ * an Origin not its own Host gets 403 without reaching the handler.
+ * Whatever the path, a Host that is not an IP literal, localhost or the
+ * local name (idl_http_set_local_name) gets 421 Misdirected Request: DNS
+ * rebinding reaches nothing. */
 void idl_http_allow_cors(struct idl_http *h, const char *path);
+
+/* The device's own .local host name ("vm.local"), asked for every request
+ * (it may change after an mDNS conflict); NULL when it has none. user is
+ * borrowed and must outlive the server. */
+typedef const char *(*idl_http_name_fn)(void *user);
+void idl_http_set_local_name(struct idl_http *h, idl_http_name_fn fn, void *user);
 
 /* Fills resp with a JSON error body {"error": message}. */
 void idl_http_error(struct idl_http_response *resp, unsigned status, const char *message);

@@ -3,6 +3,9 @@
  * ago (a full bucket, by then, so nothing is forgiven that mattered). */
 #include "web/ratelimit.h"
 
+#include <string.h>
+#include <arpa/inet.h>
+
 struct bucket {
 	double tokens;
 	gint64 last;
@@ -71,4 +74,20 @@ bool idl_rate_take(struct idl_rate *r, const char *key, gint64 now, unsigned *re
 	if (retry_s)
 		*retry_s = (unsigned)(((1 - b->tokens) * (double)r->interval) / G_USEC_PER_SEC) + 1;
 	return false;
+}
+
+void idl_rate_address_key(const char *address, char out[IDL_RATE_KEY_LEN])
+{
+	unsigned char a[16];
+	char text[INET6_ADDRSTRLEN];
+
+	/* fe80::/64 is the same for every host on the link: there the key is
+	 * the address, as for IPv4. */
+	if (strchr(address, ':') && inet_pton(AF_INET6, address, a) == 1 && !(a[0] == 0xfe && (a[1] & 0xc0) == 0x80)) {
+		memset(a + 8, 0, 8);
+		inet_ntop(AF_INET6, a, text, sizeof(text));
+		g_snprintf(out, IDL_RATE_KEY_LEN, "%s/64", text);
+		return;
+	}
+	g_strlcpy(out, address, IDL_RATE_KEY_LEN);
 }

@@ -20,4 +20,12 @@ void idl_rate_free(struct idl_rate *r);
  * key has none left; *retry_s (if not NULL) then says when one is back. */
 bool idl_rate_take(struct idl_rate *r, const char *key, gint64 now, unsigned *retry_s);
 
+/* The key one host is counted under: an IPv4 address as it is, an IPv6
+ * address as its /64 ("2001:db8:1:2::/64"), since one host can take any
+ * number of addresses in its prefix; but a link-local one (fe80::/10) as it
+ * is, since every host on the link shares fe80::/64. Something else (not an
+ * address) is copied as it is. out holds IDL_RATE_KEY_LEN bytes. Pure. */
+#define IDL_RATE_KEY_LEN 64
+void idl_rate_address_key(const char *address, char out[IDL_RATE_KEY_LEN]);
+
 #endif

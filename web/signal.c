@@ -6,11 +6,23 @@
 #include <string.h>
 #include <gio/gio.h>
 
+/* What is known of one peer connection: who made it, whether it is up,
+ * and whether it has shown it is a real client (idl_signal_peer_seen). */
+struct slot {
+	struct idl_signal *s;
+	struct idl_peer *p;
+	char key[IDL_RATE_KEY_LEN]; /* the client's address key (ratelimit.h) */
+	char remote[64];            /* the client's address, for the log */
+	bool up;
+	bool hello;
+	guint idle;                 /* closes it unless it says hello in time */
+};
+
 struct idl_signal {
 	const struct idl_identity *id;
 	char *interface;
 	GList *peers;          /* struct idl_peer *, owned */
-	GHashTable *half_open; /* struct idl_peer * -> client address (owned): not up yet */
+	GHashTable *slots;     /* struct idl_peer * -> struct slot * (owned) */
 	GList *dead;           /* failed peers waiting to be freed */
 	guint reaper;
 	struct idl_signal_callbacks cb;
@@ -30,26 +42,91 @@ static gboolean reap(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-static unsigned half_open_from(struct idl_signal *s, const char *address)
+static void slot_free(gpointer data)
+{
+	struct slot *sl = data;
+
+	if (sl->idle)
+		g_source_remove(sl->idle);
+	g_free(sl);
+}
+
+/* Connections from the host with this key: all of them, and those not up. */
+static void count_from(struct idl_signal *s, const char *key, unsigned *all, unsigned *half_open)
 {
 	GHashTableIter it;
 	gpointer v;
-	unsigned n = 0;
 
-	g_hash_table_iter_init(&it, s->half_open);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		n += strcmp(v, address) == 0;
-	return n;
+	*all = *half_open = 0;
+	g_hash_table_iter_init(&it, s->slots);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct slot *sl = v;
+		if (strcmp(sl->key, key) != 0)
+			continue;
+		(*all)++;
+		*half_open += !sl->up;
+	}
+}
+
+/* Forgets p and frees it (from a source of our own, never from one of p's
+ * callbacks, so freeing at once is allowed, and no late callback of p can
+ * reach state its owner dropped). */
+static void close_now(struct idl_signal *s, struct idl_peer *p)
+{
+	g_hash_table_remove(s->slots, p);
+	if (s->cb.closed)
+		s->cb.closed(p, s->user);
+	s->peers = g_list_remove(s->peers, p);
+	idl_peer_free(p);
+}
+
+static gboolean on_idle_timeout(gpointer user)
+{
+	struct slot *sl = user;
+
+	sl->idle = 0;
+	g_message("closing the connection from %s: it said no hello within %d s", sl->remote,
+		  IDL_SIGNAL_HELLO_TIMEOUT_S);
+	close_now(sl->s, sl->p);
+	return G_SOURCE_REMOVE;
+}
+
+static void arm_idle(struct slot *sl)
+{
+	if (sl->idle)
+		g_source_remove(sl->idle);
+	sl->idle = g_timeout_add_seconds(IDL_SIGNAL_HELLO_TIMEOUT_S, on_idle_timeout, sl);
 }
 
 static void on_connected(struct idl_peer *p, void *user)
 {
 	struct idl_signal *s = user;
+	struct slot *sl = g_hash_table_lookup(s->slots, p);
 	char *d = idl_peer_describe(p);
 
-	g_hash_table_remove(s->half_open, p);
+	if (sl) {
+		sl->up = true;
+		if (!sl->hello)
+			arm_idle(sl);
+	}
 	g_message("peer connected: %s", d);
 	g_free(d);
+}
+
+void idl_signal_peer_seen(struct idl_signal *s, struct idl_peer *p, bool hello)
+{
+	struct slot *sl = g_hash_table_lookup(s->slots, p);
+
+	if (!sl || sl->hello)
+		return;
+	if (hello) {
+		sl->hello = true;
+		if (sl->idle)
+			g_source_remove(sl->idle);
+		sl->idle = 0;
+	} else if (sl->up) {
+		arm_idle(sl);
+	}
 }
 
 static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
@@ -64,8 +141,10 @@ static void on_failed(struct idl_peer *p, enum idl_peer_phase phase, const GErro
 {
 	struct idl_signal *s = user;
 
+	if (!g_hash_table_contains(s->slots, p))
+		return;   /* closed by us already */
 	g_message("peer closed (%s): %s", idl_peer_phase_name(phase), err->message);
-	g_hash_table_remove(s->half_open, p);
+	g_hash_table_remove(s->slots, p);
 	/* Never free a peer inside its own callback: move it aside and free it
 	 * from the loop. */
 	if (s->cb.closed)
@@ -89,15 +168,18 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 	static const struct idl_peer_callbacks pcb = { on_connected, on_channel, on_failed };
 	struct idl_signal *s = user;
 	struct idl_peer *p = NULL;
+	struct slot *sl;
 	GError *err = NULL;
-	char *answer, *msg;
+	char *answer, *msg, key[IDL_RATE_KEY_LEN];
 	const char *to;
+	unsigned from_all, from_half_open;
 
 	if (!is_sdp(req->content_type)) {
 		idl_http_error(resp, 415, "send the offer with Content-Type: application/sdp");
 		return;
 	}
-	if (!idl_rate_take(s->rate, req->remote, g_get_monotonic_time(), &resp->retry_after)) {
+	idl_rate_address_key(req->remote, key);
+	if (!idl_rate_take(s->rate, key, g_get_monotonic_time(), &resp->retry_after)) {
 		idl_http_error(resp, 429, "too many offers from this address: try again in a few seconds");
 		return;
 	}
@@ -109,9 +191,15 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 			idl_http_error(resp, 404, "this device relays to no browser tabs");
 		return;
 	}
-	if (half_open_from(s, req->remote) >= IDL_SIGNAL_HALF_OPEN_PER_ADDRESS) {
+	count_from(s, key, &from_all, &from_half_open);
+	if (from_half_open >= IDL_SIGNAL_HALF_OPEN_PER_ADDRESS) {
 		idl_http_error(resp, 429, "too many connections from this address are still being set up: try again in a few seconds");
 		resp->retry_after = 5;
+		return;
+	}
+	if (from_all >= IDL_SIGNAL_PEERS_PER_ADDRESS) {
+		idl_http_error(resp, 503, "too many connections from this address: close one, or try again later");
+		resp->retry_after = 10;
 		return;
 	}
 	if (g_list_length(s->peers) >= IDL_SIGNAL_MAX_PEERS) {
@@ -133,7 +221,12 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 		return;
 	}
 	s->peers = g_list_prepend(s->peers, p);
-	g_hash_table_insert(s->half_open, p, g_strdup(req->remote));
+	sl = g_new0(struct slot, 1);
+	sl->s = s;
+	sl->p = p;
+	g_strlcpy(sl->key, key, sizeof(sl->key));
+	g_strlcpy(sl->remote, req->remote, sizeof(sl->remote));
+	g_hash_table_insert(s->slots, p, sl);
 	resp->status = 201;
 	resp->content_type = "application/sdp";
 	resp->body = answer;
@@ -149,7 +242,7 @@ int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char
 	s->interface = g_strdup(interface);
 	s->cb = *cb;
 	s->user = user;
-	s->half_open = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+	s->slots = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, slot_free);
 	s->rate = idl_rate_new(IDL_SIGNAL_OFFER_BURST, G_USEC_PER_SEC / IDL_SIGNAL_OFFERS_PER_S);
 	idl_http_route(h, "POST", "/api/offer", post_offer, s);
 	idl_http_allow_cors(h, "/api/offer");
@@ -169,7 +262,7 @@ void idl_signal_free(struct idl_signal *s)
 		return;
 	if (s->reaper)
 		g_source_remove(s->reaper);
-	g_hash_table_destroy(s->half_open);
+	g_hash_table_destroy(s->slots);
 	g_list_free_full(s->peers, (GDestroyNotify)idl_peer_free);
 	g_list_free_full(s->dead, (GDestroyNotify)idl_peer_free);
 	g_free(s->interface);

@@ -10,6 +10,14 @@
 #include "web/http.h"
 
 #define IDL_SIGNAL_MAX_PEERS 16
+/* Connections one host (an IPv4 address, an IPv6 /64) may hold at once, up
+ * or not: one host cannot take every slot, even with connections that did
+ * say hello. */
+#define IDL_SIGNAL_PEERS_PER_ADDRESS 4
+/* A connection that is up must show it is a client within this time: an
+ * idrop hello, or (for the diagnostic echo and sink channels of `ping`) a
+ * message, each of which restarts the time. Else it is closed. */
+#define IDL_SIGNAL_HELLO_TIMEOUT_S 30
 /* Connections one address may have that are not up yet: a flood of offers
  * that never connect from one host cannot take every slot (they are
  * dropped 20 s after the answer anyway). */
@@ -42,6 +50,11 @@ int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char
 typedef void (*idl_signal_relay_fn)(const char *to, const struct idl_http_request *req,
 				    struct idl_http_response *resp, void *user);
 void idl_signal_set_relay(struct idl_signal *s, idl_signal_relay_fn fn, void *user);
+
+/* The owner saw p prove itself: hello (an idrop hello: p is kept from now
+ * on) or another message (a diagnostic channel's: p gets another
+ * IDL_SIGNAL_HELLO_TIMEOUT_S). Unknown peers are ignored. */
+void idl_signal_peer_seen(struct idl_signal *s, struct idl_peer *p, bool hello);
 
 /* Closes every peer. NULL is a no-op. */
 void idl_signal_free(struct idl_signal *s);

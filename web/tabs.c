@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 
 #include "transfer/json_strict.h"
+#include "web/ratelimit.h"
 
 struct tab {
 	struct idl_tabs *ts;
@@ -16,6 +17,7 @@ struct tab {
 	char token[33];
 	char name[IDL_TXT_NAME_MAX + 1];       /* as announced (after a rename) */
 	char fingerprint[IDL_FINGERPRINT_HEX_LEN + 1];
+	char key[IDL_RATE_KEY_LEN];             /* the client's address key */
 	struct idl_http_stream *stream;
 	struct idl_mdns_advert *advert;
 	unsigned offers;                        /* waiting for this tab's answer */
@@ -205,6 +207,18 @@ static int tab_advertise(struct tab *t, GError **err)
 	return idl_mdns_advertise(t->ts->mdns, t->name, t->ts->port, wire, (size_t)len, &acb, t, &t->advert, err);
 }
 
+static unsigned tabs_from(struct idl_tabs *ts, const char *key)
+{
+	GHashTableIter it;
+	gpointer v;
+	unsigned n = 0;
+
+	g_hash_table_iter_init(&it, ts->tabs);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		n += strcmp(((struct tab *)v)->key, key) == 0;
+	return n;
+}
+
 static void get_events(const struct idl_http_request *req, struct idl_http_response *resp, void *user)
 {
 	struct idl_tabs *ts = user;
@@ -213,6 +227,7 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	GError *err = NULL;
 	JsonBuilder *b;
 	struct tab *t;
+	char key[IDL_RATE_KEY_LEN];
 
 	if (!name || !idl_txt_name_valid(name, strlen(name))) {
 		idl_http_error(resp, 400, "name= must be 1 to 63 bytes of UTF-8 without control or hidden "
@@ -221,6 +236,13 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	}
 	if (!fp || idl_fingerprint_parse(fp, raw) < 0) {
 		idl_http_error(resp, 400, "fp= must be the SHA-256 fingerprint of the tab's certificate (64 hex digits)");
+		return;
+	}
+	idl_rate_address_key(req->remote, key);
+	if (tabs_from(ts, key) >= IDL_TABS_PER_ADDRESS) {
+		idl_http_error(resp, 503, "too many browser tabs from this address are attached to this device: "
+					  "close one, then reload this page");
+		resp->retry_after = 10;
 		return;
 	}
 	if (g_hash_table_size(ts->tabs) >= IDL_TABS_MAX) {
@@ -233,6 +255,7 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	unique_id(ts->tabs, t->id);
 	random_hex(t->token, 16);
 	g_strlcpy(t->name, name, sizeof(t->name));
+	g_strlcpy(t->key, key, sizeof(t->key));
 	idl_fingerprint_to_hex(raw, t->fingerprint);
 	t->stream = idl_http_stream_open(req, "text/event-stream", on_stream_closed, t);
 	g_hash_table_insert(ts->tabs, t->id, t);

@@ -17,6 +17,11 @@
 #include "web/http.h"
 
 #define IDL_TABS_MAX 32                 /* attached at once */
+/* Attached at once from one host (an IPv4 address, an IPv6 /64): two hosts
+ * cannot take every slot. An event stream has no other time-out: a tab
+ * sends nothing while attached, so only its socket closing or its client
+ * not reading (IDL_HTTP_STREAM_QUEUE_MAX bytes of events waiting) ends it. */
+#define IDL_TABS_PER_ADDRESS 4
 #define IDL_TABS_OFFERS_PER_TAB 4       /* relayed offers waiting for one tab */
 #define IDL_TABS_ANSWER_TIMEOUT_S 20    /* a tab's time to answer an offer */
 #define IDL_TABS_KEEPALIVE_S 10

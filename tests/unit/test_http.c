@@ -131,7 +131,8 @@ static void test_deferred(struct fixture *f, gconstpointer data)
 	char tmp[64];
 
 	(void)data;
-	send_all(fd, "POST /later?to=00ff HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+	send_all(fd, "POST /later?to=00ff HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://10.0.0.9:7757\r\n"
+		     "Content-Length: 2\r\n\r\nhi");
 	while (!f->deferred)
 		g_main_context_iteration(NULL, TRUE);
 	g_assert_cmpstr(f->seen_query, ==, "00ff");
@@ -144,7 +145,8 @@ static void test_deferred(struct fixture *f, gconstpointer data)
 	g_assert_null(resp.body);   /* taken over */
 	got = read_until(fd, "later answer");
 	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 201"));
-	g_assert_nonnull(strcasestr(got->str, "Access-Control-Allow-Origin: *"));
+	/* The LAN page's origin is echoed, never "*". */
+	g_assert_nonnull(strcasestr(got->str, "Access-Control-Allow-Origin: http://10.0.0.9:7757\r\n"));
 	g_string_free(got, TRUE);
 	close(fd);
 }
@@ -155,22 +157,75 @@ static void test_cors_preflight(struct fixture *f, gconstpointer data)
 	GString *got;
 
 	(void)data;
-	send_all(fd, "OPTIONS /later HTTP/1.1\r\nHost: x\r\nOrigin: http://10.0.0.9:7757\r\n"
+	send_all(fd, "OPTIONS /later HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://10.0.0.9:7757\r\n"
 		     "Access-Control-Request-Method: POST\r\n\r\n");
 	got = read_until(fd, "\r\n\r\n");
 	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 204"));
 	g_assert_nonnull(strcasestr(got->str, "Access-Control-Allow-Headers: Content-Type"));
+	g_assert_nonnull(strcasestr(got->str, "Access-Control-Allow-Origin: http://10.0.0.9:7757\r\n"));
 	g_assert_null(f->deferred);   /* the handler never ran */
 	g_string_free(got, TRUE);
 	close(fd);
 	/* A path without CORS gets none. */
 	fd = connect_to(idl_http_port(f->h));
-	send_all(fd, "OPTIONS /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+	send_all(fd, "OPTIONS /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 	got = read_until(fd, "\r\n\r\n");
 	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 405"));
 	g_assert_null(strcasestr(got->str, "Access-Control-Allow-Origin"));
 	g_string_free(got, TRUE);
 	close(fd);
+}
+
+/* One request on a fresh connection; the head of the response. */
+static GString *ask(struct fixture *f, const char *request)
+{
+	int fd = connect_to(idl_http_port(f->h));
+	GString *got;
+
+	send_all(fd, request);
+	got = read_until(fd, "\r\n\r\n");
+	close(fd);
+	return got;
+}
+
+/* DNS rebinding and pages on the internet: a Host that is not ours gets
+ * 421, a foreign Origin 403, and neither reaches a handler. */
+static void test_host_origin(struct fixture *f, gconstpointer data)
+{
+	static const char *const refused[] = {
+		"POST /later HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 0\r\n\r\n", "421",
+		"GET /stream HTTP/1.1\r\nHost: evil.example:7757\r\n\r\n", "421",
+		"OPTIONS /later HTTP/1.1\r\nHost: evil.example\r\nOrigin: http://10.0.0.9:7757\r\n\r\n", "421",
+		"POST /later HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n"
+		"Content-Length: 0\r\n\r\n", "403",
+		"OPTIONS /later HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: https://evil.example\r\n"
+		"Access-Control-Request-Method: POST\r\n\r\n", "403",
+		"POST /later HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: null\r\nContent-Length: 0\r\n\r\n", "403",
+		/* Not even a LAN page may open a stream of another origin. */
+		"GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: http://10.0.0.9:7757\r\n\r\n", "403",
+	};
+	GString *got;
+	char *req;
+
+	(void)data;
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i += 2) {
+		got = ask(f, refused[i]);
+		if (!g_str_has_prefix(got->str, "HTTP/1.1 ") || strncmp(got->str + 9, refused[i + 1], 3) != 0)
+			g_error("expected %s for %s, got %s", refused[i + 1], refused[i], got->str);
+		g_assert_null(strcasestr(got->str, "Access-Control-Allow-Origin"));
+		g_string_free(got, TRUE);
+	}
+	g_assert_null(f->deferred);
+	g_assert_null(f->stream);
+	/* The page's own origin is not cross-origin. */
+	req = g_strdup_printf("GET /stream HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nOrigin: http://127.0.0.1:%u\r\n\r\n",
+			      idl_http_port(f->h), idl_http_port(f->h));
+	got = ask(f, req);
+	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 200"));
+	g_string_free(got, TRUE);
+	g_free(req);
+	for (gint64 end = g_get_monotonic_time() + WAIT_US; !f->stream_closed && g_get_monotonic_time() < end;)
+		spin(10 * 1000);
 }
 
 static void test_stream(struct fixture *f, gconstpointer data)
@@ -179,7 +234,7 @@ static void test_stream(struct fixture *f, gconstpointer data)
 	GString *got;
 
 	(void)data;
-	send_all(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+	send_all(fd, "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 	got = read_until(fd, "first\n");
 	g_assert_true(g_str_has_prefix(got->str, "HTTP/1.1 200"));
 	g_assert_nonnull(strcasestr(got->str, "Content-Type: text/event-stream"));
@@ -207,7 +262,7 @@ static void test_stream_closed_by_owner(struct fixture *f, gconstpointer data)
 	int fd = connect_to(idl_http_port(f->h));
 
 	(void)data;
-	send_all(fd, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+	send_all(fd, "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 	g_string_free(read_until(fd, "first\n"), TRUE);
 	spin(50 * 1000);
 	idl_http_stream_close(f->stream);
@@ -227,9 +282,9 @@ static void test_free_with_pending(struct fixture *f, gconstpointer data)
 	GString *got;
 
 	(void)data;
-	send_all(a, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+	send_all(a, "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 	g_string_free(read_until(a, "first\n"), TRUE);
-	send_all(b, "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+	send_all(b, "POST /later HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n");
 	while (!f->deferred)
 		g_main_context_iteration(NULL, TRUE);
 	spin(50 * 1000);
@@ -303,6 +358,7 @@ int main(int argc, char *argv[])
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/http/deferred", struct fixture, NULL, setup, test_deferred, teardown);
 	g_test_add("/http/cors-preflight", struct fixture, NULL, setup, test_cors_preflight, teardown);
+	g_test_add("/http/host-origin", struct fixture, NULL, setup, test_host_origin, teardown);
 	g_test_add("/http/stream", struct fixture, NULL, setup, test_stream, teardown);
 	g_test_add("/http/stream-closed-by-owner", struct fixture, NULL, setup, test_stream_closed_by_owner, teardown);
 	g_test_add("/http/free-with-pending", struct fixture, NULL, setup, test_free_with_pending, teardown);

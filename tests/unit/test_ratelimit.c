@@ -45,10 +45,35 @@ static void test_bounded(void)
 	idl_rate_free(r);
 }
 
+/* One host is one key: an IPv4 address as it is, IPv6 by its /64 (a host
+ * picks any address in its prefix for free). */
+static void test_address_key(void)
+{
+	static const struct { const char *in, *key; } cases[] = {
+		{ "10.0.0.2", "10.0.0.2" },
+		{ "192.168.1.200", "192.168.1.200" },
+		{ "2001:db8:1:2::1", "2001:db8:1:2::/64" },
+		{ "2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64" },
+		{ "fe80::1", "fe80::1" },            /* the link shares fe80::/64 */
+		{ "fe80::aaaa:bbbb:cccc:dddd", "fe80::aaaa:bbbb:cccc:dddd" },
+		{ "fd00:1:2:3:4:5:6:7", "fd00:1:2:3::/64" },
+		{ "::1", "::/64" },
+		{ "", "" },
+		{ "not:an:address", "not:an:address" },
+	};
+	char key[IDL_RATE_KEY_LEN];
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		idl_rate_address_key(cases[i].in, key);
+		g_assert_cmpstr(key, ==, cases[i].key);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/ratelimit/burst-and-refill", test_burst_and_refill);
 	g_test_add_func("/ratelimit/bounded", test_bounded);
+	g_test_add_func("/ratelimit/address-key", test_address_key);
 	return g_test_run();
 }
