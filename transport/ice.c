@@ -11,7 +11,7 @@
 #include <gio/gio.h>
 #include <nice/agent.h>
 
-#include "transport/lanaddr.h"
+#include "base/lanaddr.h"
 
 G_DEFINE_QUARK(idl-ice-error-quark, idl_ice_error)
 

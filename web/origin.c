@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <glib.h>
+
+#include "base/lanaddr.h"
 
 #define HOST_MAX 255
 
@@ -75,19 +78,6 @@ bool idl_origin_host_ok(const char *host, const char *local_name)
 	return same_name(name, "localhost") || (local_name && local_name[0] && same_name(name, local_name));
 }
 
-static bool v4_lan(const unsigned char a[4])
-{
-	return a[0] == 10 || a[0] == 127 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-	       (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254);
-}
-
-static bool v6_lan(const unsigned char a[16])
-{
-	static const unsigned char loop[16] = { [15] = 1 };
-
-	return memcmp(a, loop, 16) == 0 || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) || (a[0] & 0xfe) == 0xfc;
-}
-
 /* A DNS name of letters, digits, hyphens and dots whose last label is
  * "local". */
 static bool dot_local(const char *name)
@@ -107,16 +97,19 @@ static bool dot_local(const char *name)
 bool idl_origin_is_lan_page(const char *origin)
 {
 	char name[HOST_MAX + 1];
-	unsigned char buf[16];
+	struct in6_addr a6;
+	unsigned char buf[4];
 	bool br;
 
 	if (!origin || g_ascii_strncasecmp(origin, "http://", 7) != 0 ||
 	    !split_host(origin + 7, name, sizeof(name), &br))
 		return false;
-	if (br)
-		return inet_pton(AF_INET6, name, buf) == 1 && v6_lan(buf);
-	if (inet_pton(AF_INET, name, buf) == 1)
-		return v4_lan(buf);
+	/* An IPv6 literal only in brackets, as URLs write it, and not an
+	 * IPv4-mapped one: no browser writes a page's origin that way. */
+	if (br && (inet_pton(AF_INET6, name, &a6) != 1 || IN6_IS_ADDR_V4MAPPED(&a6)))
+		return false;
+	if (br || inet_pton(AF_INET, name, buf) == 1)
+		return idl_lanaddr_scope_is_lan(idl_lanaddr_scope_text(name));
 	return dot_local(name);
 }
 

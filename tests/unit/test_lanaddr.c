@@ -5,7 +5,7 @@
 #include <string.h>
 #include <glib.h>
 
-#include "transport/lanaddr.h"
+#include "base/lanaddr.h"
 
 static void test_scopes(void)
 {

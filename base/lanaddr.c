@@ -1,11 +1,12 @@
-/* lanaddr: the address scopes ICE may send to (see lanaddr.h).
+/* lanaddr: which addresses are on the LAN: where ICE may send checks, and
+ * which page origins may call a device (see lanaddr.h).
  *
  * Carrier-grade NAT space (100.64.0.0/10, RFC 6598) is refused: it is the
  * network between an ISP's NAT and its subscribers, shared by many of them,
  * so an address there is another customer's equipment, not this LAN. (VPN
  * overlays such as Tailscale number their peers there too; they are not the
  * LAN either.) */
-#include "transport/lanaddr.h"
+#include "base/lanaddr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,7 +1,9 @@
-/* lanaddr: which addresses count as "the LAN" for ICE. idrop-lan only sends
+/* lanaddr: which addresses count as "the LAN". idrop-lan only sends
  * connectivity checks to addresses of the local network (README: "on the
  * LAN"), whatever an offer or answer lists, so that a peer (or a web page
- * that posts an offer) cannot aim a device's checks at hosts elsewhere.
+ * that posts an offer) cannot aim a device's checks at hosts elsewhere; and
+ * a device answers cross-origin requests only from pages on such addresses
+ * (web/origin.c).
  * Pure functions over addresses: no I/O, unit tested. */
 #ifndef IDL_LANADDR_H
 #define IDL_LANADDR_H
