@@ -257,16 +257,22 @@ static int prepare_dir(const char *dir, GError **err)
 	return 0;
 }
 
-/* Received folders land in --dir: in the home folder a sent bin/ or
- * Documents/ mixes with the user's own. */
+/* Received folders land in --dir: in the home folder, or in a folder that
+ * holds it, a sent bin/ or Documents/ (or NAME/bin/) mixes with the user's
+ * own. */
 static void warn_home(const char *cmd, const char *dir)
 {
 	char *real = realpath(dir, NULL), *home = realpath(g_get_home_dir(), NULL);
+	size_t n = real ? strlen(real) : 0;
 
 	if (real && home && strcmp(real, home) == 0)
 		cli_error(cmd, "warning: the download folder %s is your home folder: files and folders a "
 			  "sender names (bin/, Documents/) land beside your own; give receiving a folder of its "
 			  "own with --dir (names starting with '.' are saved with '_' wherever you receive)", dir);
+	else if (real && home && (strcmp(real, "/") == 0 || (strncmp(home, real, n) == 0 && home[n] == '/')))
+		cli_error(cmd, "warning: the download folder %s holds your home folder %s: a sender's folders "
+			  "can land in it (%s/bin/); give receiving a folder of its own with --dir", dir, home,
+			  home + (strcmp(real, "/") == 0 ? 1 : n + 1));
 	free(real);
 	free(home);
 }

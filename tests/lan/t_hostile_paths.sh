@@ -52,6 +52,16 @@ serve() { # LOGNAME: serve on a into $DL, -v
 serve serve
 lan_check "serve warns on stderr that the download folder is the home folder" \
 	grep -q "serve: warning: the download folder $DL is your home folder" "$(log serve)"
+# A download folder that holds the home folder is as bad: a sender's
+# "ann/bin/ls" lands in ~/bin.
+mkdir -p "$LAN_DIR/up/ann"
+lan_spawn c "$(log serve-up)" env HOME="$LAN_DIR/up/ann" "$BIN" serve --name "Up $tag" --accept=none \
+	--dir "$LAN_DIR/up" --state-dir "$LAN_DIR/state-up"
+pid_up=$LAN_PID
+lan_wait_for 10 grep -q '^advertised:' "$(log serve-up)" || lan_fail "serve on c advertised (--dir above HOME)"
+lan_check "serve warns when the download folder holds the home folder" \
+	grep -q "serve: warning: the download folder $LAN_DIR/up holds your home folder $LAN_DIR/up/ann: a sender's folders can land in it (ann/bin/)" "$(log serve-up)"
+lan_stop "$pid_up" TERM 10 || true
 
 peer() { # NAME ARGS...: the python peer on b sending to a; sets rc
 	local name=$1
