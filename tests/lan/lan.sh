@@ -70,6 +70,23 @@ lan_skip() {
 	exit 77
 }
 
+# lan_aiortc_offer HOST: prints a genuine SDP offer from aiortc on HOST (an
+# "idrop" channel, real candidates) whose process is gone at once: nothing
+# ever answers ICE for it, so a device that takes it holds a half-open
+# connection. Needs python3-aiortc.
+lan_aiortc_offer() {
+	lan_run "$1" timeout 20 /usr/bin/python3 -c '
+import asyncio
+from aiortc import RTCPeerConnection
+async def main():
+    pc = RTCPeerConnection()
+    pc.createDataChannel("idrop", protocol="idrop/1")
+    await pc.setLocalDescription(await pc.createOffer())
+    print(pc.localDescription.sdp, end="")
+    await pc.close()
+asyncio.run(main())'
+}
+
 # lan_require CMD...: skip unless every command exists.
 lan_require() {
 	local c

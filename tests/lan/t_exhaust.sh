@@ -81,16 +81,7 @@ lan_check "... and it closes the echo channel of a peer that never drains, sayin
 # ---- Host and Origin: a web page on the internet, DNS rebinding ----
 hdr() { lan_run c curl -s -o /dev/null -D - "$@" | tr -d '\r'; }
 code() { lan_run c curl -s -o /dev/null -w '%{http_code}' "$@" || true; }   # a stream ends by --max-time
-lan_run d timeout 20 "$PY" -c '
-import asyncio
-from aiortc import RTCPeerConnection
-async def main():
-    pc = RTCPeerConnection()
-    pc.createDataChannel("idrop", protocol="idrop/1")
-    await pc.setLocalDescription(await pc.createOffer())
-    print(pc.localDescription.sdp, end="")
-    await pc.close()
-asyncio.run(main())' >"$LAN_DIR/offer.sdp"
+lan_aiortc_offer d >"$LAN_DIR/offer.sdp"
 evil=(-H 'Host: evil.example' -H 'Origin: https://evil.example')
 pre=$(hdr -X OPTIONS "${evil[@]}" -H 'Access-Control-Request-Method: POST' "$URL/api/offer")
 lan_diag "preflight with Host: evil.example: $(head -n 1 <<<"$pre")"

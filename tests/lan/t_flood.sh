@@ -34,16 +34,7 @@ lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a ad
 
 # A genuine SDP offer from aiortc on d; d never answers ICE for it (the
 # process is gone), so every connection serve makes from it stays half-open.
-lan_run d timeout 20 "$PY" -c '
-import asyncio
-from aiortc import RTCPeerConnection
-async def main():
-    pc = RTCPeerConnection()
-    pc.createDataChannel("idrop", protocol="idrop/1")
-    await pc.setLocalDescription(await pc.createOffer())
-    print(pc.localDescription.sdp, end="")
-    await pc.close()
-asyncio.run(main())' >"$LAN_DIR/offer.sdp"
+lan_aiortc_offer d >"$LAN_DIR/offer.sdp"
 lan_check "aiortc made an offer to flood with" grep -q '^a=fingerprint:sha-256' "$LAN_DIR/offer.sdp"
 
 codes=$(lan_run d sh -c "for i in \$(seq 1 12); do curl -s -o /dev/null -w '%{http_code} ' \
