@@ -311,6 +311,9 @@ static int trust_edit(struct idl_known *k, void *user, GError **err)
 	e->already = !e->added;
 	for (guint i = 0; i < e->hits->len; i++)
 		e->already = e->already && g_array_index(e->hits, struct idl_known_peer, i).trusted;
+	/* By name, trust also makes that name a pin: a change if it was a claim. */
+	if (!is_fingerprint(e->key))
+		e->already = e->already && idl_known_find_name(k, e->key)->source == IDL_KNOWN_VERIFIED;
 	r = idl_known_trust(k, e->key);
 	if (r == -ENOTUNIQ) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -380,6 +383,12 @@ int cmd_trust(int argc, char *argv[])
 			print_entry(e.already ? "already trusted:" : e.added ? "added and trusted:" : "trusted:",
 				    &g_array_index(e.hits, struct idl_known_peer, i));
 		printf("serve and receive with --accept=trusted take its files without asking\n");
+		for (guint i = 0; i < e.hits->len; i++) {
+			if (g_array_index(e.hits, struct idl_known_peer, i).source == IDL_KNOWN_CLAIMED) {
+				printf("the names it only claimed pin nothing: `idrop-lan trust NAME` vouches for one\n");
+				break;
+			}
+		}
 		ret = IDL_EXIT_OK;
 	}
 	if (e.hits)
