@@ -73,9 +73,16 @@ static bool is_quote_like(gunichar c)
 	}
 }
 
-/* idl_text_escape into out; quoted: '"' and its look-alikes escaped too. */
-static void escape_into(GString *out, const char *s, size_t len, bool quoted)
+enum escape_mode {
+	ESCAPE_TEXT,       /* idl_text_escape */
+	ESCAPE_QUOTED,     /* idl_text_quote: '"' and its look-alikes too */
+	ESCAPE_MESSAGE,    /* idl_text_escape_message: backslashes kept */
+};
+
+static void escape_into(GString *out, const char *s, size_t len, enum escape_mode mode)
 {
+	bool quoted = mode == ESCAPE_QUOTED;
+
 	size_t i = 0;
 
 	while (i < len) {
@@ -86,7 +93,7 @@ static void escape_into(GString *out, const char *s, size_t len, bool quoted)
 		if (b < 0x80) {
 			if (b < 0x20 || b == 0x7f)
 				g_string_append_printf(out, "\\x%02x", b);
-			else if (b == '\\' || (quoted && b == '"'))
+			else if ((b == '\\' && mode != ESCAPE_MESSAGE) || (quoted && b == '"'))
 				g_string_append_printf(out, "\\%c", b);
 			else
 				g_string_append_c(out, (char)b);
@@ -114,7 +121,15 @@ char *idl_text_escape(const char *s, size_t len)
 {
 	GString *out = g_string_sized_new(len + 8);
 
-	escape_into(out, s, len, false);
+	escape_into(out, s, len, ESCAPE_TEXT);
+	return g_string_free(out, FALSE);
+}
+
+char *idl_text_escape_message(const char *s, size_t len)
+{
+	GString *out = g_string_sized_new(len + 8);
+
+	escape_into(out, s, len, ESCAPE_MESSAGE);
 	return g_string_free(out, FALSE);
 }
 
@@ -123,7 +138,7 @@ char *idl_text_quote(const char *s, size_t len)
 	GString *out = g_string_sized_new(len + 8);
 
 	g_string_append_c(out, '"');
-	escape_into(out, s, len, true);
+	escape_into(out, s, len, ESCAPE_QUOTED);
 	g_string_append_c(out, '"');
 	return g_string_free(out, FALSE);
 }

@@ -33,6 +33,14 @@ bool idl_text_has_hidden(const char *s, size_t len);
  * string: free with g_free. */
 char *idl_text_escape(const char *s, size_t len);
 
+/* idl_text_escape for a message composed of our words and peer-chosen
+ * ones (a log line, an error message): the same, except that backslashes
+ * are kept, so that names quoted in it by idl_text_quote come through as
+ * quoted (escaping their \" again would give a backslash and a closing
+ * quote). Controls and hidden characters are still escaped. Returns a new
+ * string: free with g_free. */
+char *idl_text_escape_message(const char *s, size_t len);
+
 /* s (len bytes, any bytes at all) inside ASCII double quotes, escaped as
  * by idl_text_escape and further: '"' becomes \" and the characters that
  * draw like one (“ ” „ ‟ « » ″ ＂ 〝 〞 〟 ...) \u{XXXX}, so a name can

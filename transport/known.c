@@ -774,23 +774,31 @@ static int remember_edit(struct idl_known *k, void *user, GError **err)
 {
 	struct remember *m = user;
 	const struct idl_known_peer *old;
+	char *quoted;
+	int r;
 
 	m->result = idl_known_record(k, m->name, m->fp, m->source, g_get_real_time() / G_USEC_PER_SEC);
-	switch (m->result) {
-	case 0:
-	case 1:
+	if (m->result >= 0)
 		return 1;
+	/* The name may be a peer's: quoted so that it cannot end early. */
+	quoted = idl_text_quote(m->name, strlen(m->name));
+	switch (m->result) {
 	case -EEXIST:
 		old = idl_known_pin_conflict(k, m->name, m->fp);
-		return set_error(err, EEXIST, "\"%s\" is known with another fingerprint (%s), not %s", m->name,
-				 old ? old->fingerprint : "?", m->fp);
+		r = set_error(err, EEXIST, "%s is known with another fingerprint (%s), not %s", quoted,
+			      old ? old->fingerprint : "?", m->fp);
+		break;
 	case -ENOSPC:
-		return set_error(err, ENOSPC, "the list of known peers holds %d pinned or trusted peers, and no "
-				 "claimed name to make room: forget some with `idrop-lan forget`", IDL_KNOWN_PEERS_MAX);
+		r = set_error(err, ENOSPC, "the list of known peers holds %d pinned peers, and no claimed name to "
+			      "make room: forget some with `idrop-lan forget`", IDL_KNOWN_PEERS_MAX);
+		break;
 	default:
-		return set_error(err, EINVAL, "\"%s\" cannot be remembered: not a usable name (1 to 63 bytes, "
-				 "no control or hidden characters) or fingerprint", m->name);
+		r = set_error(err, EINVAL, "%s cannot be remembered: not a usable name (1 to 63 bytes, no control "
+			      "or hidden characters) or fingerprint", quoted);
+		break;
 	}
+	g_free(quoted);
+	return r;
 }
 
 int idl_known_remember(const char *dir, const char *name, const char *fp, enum idl_known_source source,

@@ -237,6 +237,18 @@ static void test_quote(void)
 	check_quote("esc\x1b[2K\xe2\x80\xae", "\"esc\\x1b[2K\\u{202E}\"");
 	check_quote("trailing ", "\"trailing \"");
 	check_quote("", "\"\"");
+	/* A message holding a quoted name keeps its escapes (a log line, an
+	 * error): its \" must not become \\" (a backslash, then a closing
+	 * quote); controls and hidden characters are still escaped. */
+	{
+		char *q = idl_text_quote("Ann\" [trusted", 13), *m = g_strdup_printf("tab %s\x1b\xe2\x80\xae left", q);
+		char *e = idl_text_escape_message(m, strlen(m));
+
+		g_assert_cmpstr(e, ==, "tab \"Ann\\\" [trusted\"\\x1b\\u{202E} left");
+		g_free(e);
+		g_free(m);
+		g_free(q);
+	}
 	/* Outside quotes, escaping leaves quotes alone. */
 	{
 		char *e = idl_text_escape("a\"b", 3);
