@@ -245,14 +245,18 @@ static const struct look_alike capitals[] = {
 static const struct look_alike smalls[] = {
 	/* Cyrillic */
 	{ 0x0430, 'a' }, { 0x0435, 'e' }, { 0x043e, 'o' }, { 0x0440, 'p' }, { 0x0441, 'c' },
-	{ 0x0443, 'y' }, { 0x0445, 'x' }, { 0x0456, 'i' }, { 0x0458, 'j' }, { 0x0455, 's' },
+	{ 0x0443, 'y' }, { 0x0445, 'x' }, { 0x0456, 'l' }, { 0x0458, 'j' }, { 0x0455, 's' },
 	{ 0x04bb, 'h' }, { 0x0501, 'd' }, { 0x051b, 'q' }, { 0x051d, 'w' }, { 0x04cf, 'l' },
 	{ 0x043a, 'k' }, { 0x0475, 'v' },
 	/* Greek */
-	{ 0x03b1, 'a' }, { 0x03bf, 'o' }, { 0x03bd, 'v' }, { 0x03c1, 'p' }, { 0x03b9, 'i' },
+	{ 0x03b1, 'a' }, { 0x03bf, 'o' }, { 0x03bd, 'v' }, { 0x03c1, 'p' }, { 0x03b9, 'l' },
 	{ 0x03ba, 'k' }, { 0x03c5, 'u' }, { 0x03c7, 'x' }, { 0x03f2, 'c' }, { 0x03f3, 'j' },
 	/* digits and signs that pass for letters */
-	{ '0', 'o' }, { '1', 'l' }, { '|', 'l' }, { 0x0131, 'i' },
+	{ '0', 'o' }, { '1', 'l' }, { '|', 'l' },
+	/* Capital I draws as l, and i is I in another case: so i, dotless ı
+	 * and their look-alikes join l. The price is that "mail" and "mall"
+	 * are flagged; the flag only asks for a second look. */
+	{ 'i', 'l' }, { 0x0131, 'l' },
 };
 
 static gunichar look_alike(const struct look_alike *table, size_t n, gunichar c)

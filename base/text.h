@@ -67,7 +67,7 @@ char *idl_text_name_key(const char *s);
 
 /* The name key with letters of other scripts that draw like Latin ones
  * (Cyrillic "о" and "Т", Greek "ο" and "Η", ...; capitals mapped before
- * case folding), capital I, 1 and | as l, 0 as o, "rn" as m: two names
+ * case folding), i and capital I, 1 and | as l, 0 as o, "rn" as m: two names
  * with one skeleton and different keys look alike on a screen but are not
  * the same name. s must be valid UTF-8. Returns a new string: free with
  * g_free. */

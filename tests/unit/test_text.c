@@ -156,6 +156,9 @@ static void test_skeleton_capitals(void)
 	check_skeleton("living room", "1iving room", true);
 	check_skeleton("living room", "|iving room", true);
 	check_skeleton("HOME NAS", "HOME VAS", false);                      /* Ν is not V */
+	/* Case and look-alikes at once: I is l, and so is i, the same letter. */
+	check_skeleton("living room", "LIVING ROO\xd0\x9c", true);          /* Cyrillic М */
+	check_skeleton("Living Room", "LIVING R\xce\x9f\xce\x9fM", true);  /* Greek ΟΟ */
 }
 
 /* Leading, trailing and doubled spaces: another string that a list, a
