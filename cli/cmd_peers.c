@@ -277,8 +277,8 @@ static int add_named(struct edit *e, struct idl_known *k, GError **err)
 
 	if (old) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
-			    "%s is known with another fingerprint (%s): forget it first if that one is wrong", cli_quoted(old->name),
-			    old->fingerprint);
+			    "%s is known with another fingerprint (%s): forget it first if that one is wrong",
+			    cli_quoted(old->name), old->fingerprint);
 		return -EEXIST;
 	}
 	/* The user compared the ids: the name is verified, a pin. */
