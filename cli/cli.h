@@ -34,8 +34,9 @@ int cmd_trust(int argc, char *argv[]);
 int cmd_forget(int argc, char *argv[]);
 
 /* Prints "idrop-lan: CMD: MESSAGE" on stderr, MESSAGE escaped as a whole
- * (cli_text): error messages carry what peers said (decline reasons, names
- * in GError messages). Its arguments are therefore never cli_text'ed. */
+ * (cli_message): error messages carry what peers said (decline reasons,
+ * names in GError messages, quoted there by idl_text_quote). Its arguments
+ * are therefore never cli_text'ed. */
 void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 /* Text a peer chose (names, instance names, paths, reasons, labels),
@@ -48,12 +49,25 @@ void cli_error(const char *cmd, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 #define CLI_TEXT_RING 16
 const char *cli_text(const char *s);
 
+/* A peer-chosen name inside double quotes, for use as a printf argument
+ * where "\"%s\"" would be: base/text.h idl_text_quote, so the name cannot
+ * close the quotes and go on with words that look like ours
+ * ("Ann\" [fingerprint 1111 2222, trusted]"). Same ring as cli_text. */
+const char *cli_quoted(const char *s);
+
+/* A message we composed (a GError's) that may hold peer-chosen text, its
+ * names quoted by idl_text_quote: base/text.h idl_text_escape_message,
+ * which escapes controls and hidden characters but keeps backslashes, so
+ * the quoting comes through. Same ring as cli_text. */
+const char *cli_message(const char *s);
+
 /* Reports the option getopt_long just refused (main sets opterr = 0). */
 void cli_bad_option(const char *cmd, char *argv[]);
 
 /* Routes GLib messages to stderr as "idrop-lan: ..." lines, each escaped
- * as a whole (lower layers log channel labels, names and addresses peers
- * chose); debug ones only when verbose (or G_MESSAGES_DEBUG is set). */
+ * as a whole like cli_message (lower layers log channel labels, names and
+ * addresses peers chose, names quoted by idl_text_quote); debug ones only
+ * when verbose (or G_MESSAGES_DEBUG is set). */
 void cli_setup_logging(bool verbose);
 
 /* Parses --mdns=auto|daemon|embedded. Returns 0, or -1 after telling the

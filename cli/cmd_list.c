@@ -138,7 +138,7 @@ static void on_appeared(const struct idl_mdns_service *svc, void *user)
 	struct idl_txt txt;
 
 	if (idl_txt_decode(svc->txt, svc->txt_len, &txt, &err) < 0) {
-		g_debug("ignoring \"%s\" on %s: %s", svc->name, svc->host, err->message);
+		g_debug("ignoring %s on %s: %s", cli_quoted(svc->name), svc->host, err->message);
 		g_error_free(err);
 		return;
 	}

@@ -49,11 +49,11 @@ char *cli_known_warning(const char *first, const struct idl_known_peer *old, con
 
 	cli_format_date(old->first_seen, false, since, sizeof(since));
 	g_snprintf(label, sizeof(label), "known since %s:", since);
-	g_string_append_printf(s, "%sWARNING: \"%s\" is known with another fingerprint\n", first, cli_text(old->name));
+	g_string_append_printf(s, "%sWARNING: %s is known with another fingerprint\n", first, cli_quoted(old->name));
 	g_string_append_printf(s, "  %-24s %s\n", label, old->fingerprint);
 	g_string_append_printf(s, "  %-24s %s\n", "now presented:", new_fp);
-	g_string_append_printf(s, "  Someone on this network may be posing as \"%s\", or that peer got a new\n"
-			       "  identity (reinstalled, or another state directory). %s\n", cli_text(old->name), done);
+	g_string_append_printf(s, "  Someone on this network may be posing as %s, or that peer got a new\n"
+			       "  identity (reinstalled, or another state directory). %s\n", cli_quoted(old->name), done);
 	g_string_append_printf(s, "  If you expect the change, accept it with\n      %s\n  %s\n", cli_text(forget), then);
 	g_free(forget);
 	return g_string_free(s, FALSE);
@@ -180,16 +180,18 @@ static void print_table(GPtrArray *sorted)
 {
 	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1], first[32], last[32];
 
-	printf("  %-24s %-10s %-8s %-9s %-17s %s\n", "NAME", "ID", "STATUS", "NAME IS", "FIRST SEEN", "LAST SEEN");
+	printf("  %-26s %-10s %-8s %-9s %-17s %s\n", "NAME", "ID", "STATUS", "NAME IS", "FIRST SEEN", "LAST SEEN");
 	for (guint i = 0; i < sorted->len; i++) {
 		const struct idl_known_peer *p = sorted->pdata[i];
-		const char *name = cli_text(p->name);
+		/* Quoted: spaces a name holds (or runs of them) cannot pass for
+		 * the gaps between columns. */
+		const char *name = cli_quoted(p->name);
 
 		idl_fingerprint_short(p->fingerprint, shortfp);
 		cli_format_date(p->first_seen, true, first, sizeof(first));
 		cli_format_date(p->last_seen, true, last, sizeof(last));
 		/* %-*s pads bytes, not characters: pad UTF-8 names by hand. */
-		printf("  %s%*s %-10s %-8s %-9s %-17s %s\n", name, (int)MAX(0, 24 - g_utf8_strlen(name, -1)), "", shortfp,
+		printf("  %s%*s %-10s %-8s %-9s %-17s %s\n", name, (int)MAX(0, 26 - g_utf8_strlen(name, -1)), "", shortfp,
 		       p->trusted ? "trusted" : "seen", idl_known_source_name(p->source), first, last);
 	}
 }
@@ -275,8 +277,8 @@ static int add_named(struct edit *e, struct idl_known *k, GError **err)
 
 	if (old) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
-			    "\"%s\" is known with another fingerprint (%s): forget it first if that one is wrong", old->name,
-			    old->fingerprint);
+			    "%s is known with another fingerprint (%s): forget it first if that one is wrong",
+			    cli_quoted(old->name), old->fingerprint);
 		return -EEXIST;
 	}
 	/* The user compared the ids: the name is verified, a pin. */
@@ -311,6 +313,9 @@ static int trust_edit(struct idl_known *k, void *user, GError **err)
 	e->already = !e->added;
 	for (guint i = 0; i < e->hits->len; i++)
 		e->already = e->already && g_array_index(e->hits, struct idl_known_peer, i).trusted;
+	/* By name, trust also makes that name a pin: a change if it was a claim. */
+	if (!is_fingerprint(e->key))
+		e->already = e->already && idl_known_find_name(k, e->key)->source == IDL_KNOWN_VERIFIED;
 	r = idl_known_trust(k, e->key);
 	if (r == -ENOTUNIQ) {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -340,7 +345,7 @@ static void print_entry(const char *what, const struct idl_known_peer *p)
 
 	idl_fingerprint_short(p->fingerprint, shortfp);
 	cli_format_date(p->first_seen, false, first, sizeof(first));
-	printf("%s \"%s\" (id %s, %s, %s, known since %s)\n", what, cli_text(p->name), shortfp,
+	printf("%s %s (id %s, %s, %s, known since %s)\n", what, cli_quoted(p->name), shortfp,
 	       p->trusted ? "trusted" : "seen", idl_known_source_name(p->source), first);
 }
 
@@ -380,6 +385,12 @@ int cmd_trust(int argc, char *argv[])
 			print_entry(e.already ? "already trusted:" : e.added ? "added and trusted:" : "trusted:",
 				    &g_array_index(e.hits, struct idl_known_peer, i));
 		printf("serve and receive with --accept=trusted take its files without asking\n");
+		for (guint i = 0; i < e.hits->len; i++) {
+			if (g_array_index(e.hits, struct idl_known_peer, i).source == IDL_KNOWN_CLAIMED) {
+				printf("the names it only claimed pin nothing: `idrop-lan trust NAME` vouches for one\n");
+				break;
+			}
+		}
 		ret = IDL_EXIT_OK;
 	}
 	if (e.hits)

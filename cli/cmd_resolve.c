@@ -66,7 +66,7 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 		printf("port:        %u\n", res->port);
 		printf("id:          %s\n", res->fingerprint[0] ? res->fingerprint : "(learned on connect)");
 		if (res->kind == 'b')
-			printf("browser:     tab %s on \"%s\"\n", cli_text(res->tab), cli_text(res->device));
+			printf("browser:     tab %s on %s\n", cli_text(res->tab), cli_quoted(res->device));
 	}
 	cli_quit();
 }

@@ -234,10 +234,10 @@ static bool vet_target(const struct idl_resolved *res, void *user)
 		       : idl_known_lookalike(s->known, res->name);
 		if (look) {
 			idl_fingerprint_short(look->fingerprint, shortfp);
-			fprintf(stderr, "idrop-lan: send: WARNING: \"%s\" looks like the known peer \"%s\" (id %s) but is "
-				"another name (other letters, or hidden characters): if you meant \"%s\", this is not it; "
+			fprintf(stderr, "idrop-lan: send: WARNING: %s looks like the known peer %s (id %s) but is "
+				"another name (other letters, or hidden characters): if you meant %s, this is not it; "
 				"compare the verification code with the receiver's\n",
-				cli_text(res->name), cli_text(look->name), shortfp, cli_text(look->name));
+				cli_quoted(res->name), cli_quoted(look->name), shortfp, cli_quoted(look->name));
 		}
 		return true;
 	}
@@ -245,8 +245,8 @@ static bool vet_target(const struct idl_resolved *res, void *user)
 				    "then send again, and compare the verification code with the one the receiver shows.");
 	fputs(warning, stderr);
 	g_free(warning);
-	stop(s, IDL_EXIT_FINGERPRINT, "refused: \"%s\" does not have the fingerprint it had before (see above)",
-	     res->name);
+	stop(s, IDL_EXIT_FINGERPRINT, "refused: %s does not have the fingerprint it had before (see above)",
+	     cli_quoted(res->name));
 	return false;
 }
 
@@ -259,7 +259,7 @@ static void note_known_id(const struct send *s, const char *fp)
 	if (!p)
 		return;
 	cli_format_date(p->first_seen, false, since, sizeof(since));
-	fprintf(stderr, "idrop-lan: send: that id is the known peer \"%s\" (%s, since %s)\n", cli_text(p->name),
+	fprintf(stderr, "idrop-lan: send: that id is the known peer %s (%s, since %s)\n", cli_quoted(p->name),
 		idl_known_trusted(s->known, fp) ? "trusted" : "seen", since);
 }
 
@@ -281,8 +281,8 @@ static void remember_target(struct send *s)
 	r = idl_known_remember(s->state_dir, res->name, idl_peer_remote_fingerprint(p), IDL_KNOWN_VERIFIED, &err);
 	idl_fingerprint_short(idl_peer_remote_fingerprint(p), shortfp);
 	if (r == 1 && !s->quiet && !s->json)
-		fprintf(stderr, "idrop-lan: send: remembered \"%s\" (id %s) as a known peer: another id under this "
-			"name will be refused\n", cli_text(res->name), shortfp);
+		fprintf(stderr, "idrop-lan: send: remembered %s (id %s) as a known peer: another id under this "
+			"name will be refused\n", cli_quoted(res->name), shortfp);
 	if (r < 0) {
 		cli_error("send", "not remembered as a known peer: %s", err->message);
 		g_error_free(err);

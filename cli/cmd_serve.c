@@ -151,8 +151,8 @@ static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
 		g_hash_table_insert(s->diags, ch, k);
 		idl_channel_set_callbacks(ch, label[0] == 'e' ? &echo : &sink, user);
 	} else {
-		/* The label is the peer's: the log handler escapes it. */
-		g_message("closing a channel with unknown label \"%s\"", label);
+		/* The label is the peer's: quoted, and the log handler escapes the rest. */
+		g_message("closing a channel with unknown label %s", cli_quoted(label));
 		idl_channel_close(ch);
 	}
 }
@@ -214,7 +214,7 @@ static void on_established(const char *name, void *user)
 	struct serve *s = user;
 
 	g_strlcpy(s->dev.name, name, sizeof(s->dev.name));
-	printf("advertised:  \"%s\"\n", cli_text(name));
+	printf("advertised:  %s\n", cli_quoted(name));
 	if (!s->page_shown) {
 		s->page_shown = true;
 		show_page(s);
@@ -479,7 +479,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	g_assert(len > 0);   /* every field was validated above */
 
 	idl_fingerprint_short(s.dev.fingerprint, shortfp);
-	printf("idrop-lan %s serving \"%s\"\n", IDL_VERSION, cli_text(name));
+	printf("idrop-lan %s serving %s\n", IDL_VERSION, cli_quoted(name));
 	printf("id:          %s (%s)\n", shortfp, s.dev.fingerprint);
 	printf("discovery:   %s\n", idl_mdns_backend_name(mdns));
 	printf("http port:   %u\n", idl_http_port(http));
@@ -496,7 +496,7 @@ static int serve_main(int argc, char *argv[], bool once)
 
 	sig = cli_run_until_signal();
 	if (sig)
-		printf("stopping (%s): withdrawing \"%s\"\n", strsignal(sig), cli_text(s.dev.name));
+		printf("stopping (%s): withdrawing %s\n", strsignal(sig), cli_quoted(s.dev.name));
 	if (sig && once)
 		s.exit_code = IDL_EXIT_INTERRUPTED;   /* the transfer did not end: run again to resume */
 	goto out;

@@ -27,21 +27,38 @@ void cli_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	safe = idl_text_escape(msg, strlen(msg));
+	safe = idl_text_escape_message(msg, strlen(msg));
 	fprintf(stderr, "idrop-lan: %s: %s\n", cmd, safe);
 	g_free(safe);
 	g_free(msg);
 }
 
-const char *cli_text(const char *s)
+static _Thread_local char *ring[CLI_TEXT_RING];
+static _Thread_local unsigned ring_next;
+
+/* Keeps s in the next slot of the ring (see cli.h). Takes ownership. */
+static const char *ring_keep(char *s)
 {
-	static _Thread_local char *ring[CLI_TEXT_RING];
-	static _Thread_local unsigned next;
-	char **slot = &ring[next++ % CLI_TEXT_RING];
+	char **slot = &ring[ring_next++ % CLI_TEXT_RING];
 
 	g_free(*slot);
-	*slot = idl_text_escape(s ? s : "", s ? strlen(s) : 0);
-	return *slot;
+	*slot = s;
+	return s;
+}
+
+const char *cli_text(const char *s)
+{
+	return ring_keep(idl_text_escape(s ? s : "", s ? strlen(s) : 0));
+}
+
+const char *cli_quoted(const char *s)
+{
+	return ring_keep(idl_text_quote(s ? s : "", s ? strlen(s) : 0));
+}
+
+const char *cli_message(const char *s)
+{
+	return ring_keep(idl_text_escape_message(s ? s : "", s ? strlen(s) : 0));
 }
 
 static void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
@@ -52,7 +69,7 @@ static void log_handler(const gchar *domain, GLogLevelFlags level, const gchar *
 	(void)user;
 	if ((level & G_LOG_LEVEL_DEBUG) && !verbose_logging)
 		return;
-	safe = idl_text_escape(msg, strlen(msg));
+	safe = idl_text_escape_message(msg, strlen(msg));
 	fprintf(stderr, "idrop-lan: %s%s\n", (level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL)) ? "warning: " : "",
 		safe);
 	g_free(safe);

@@ -83,8 +83,8 @@ static const char *who(struct conn *c, char *buf, size_t len)
 	if (c->r)
 		idl_receiver_stats(c->r, &st);
 	/* The name is the sender's say-so: nothing proves it (docs/PROTOCOL.md). */
-	g_snprintf(buf, len, "a sender that claims to be \"%s\" [fingerprint %s%s%s%s]",
-		   st.peer_name[0] ? cli_text(st.peer_name) : "?", shortfp, c->known_note,
+	g_snprintf(buf, len, "a sender that claims to be %s [fingerprint %s%s%s%s]",
+		   st.peer_name[0] ? cli_quoted(st.peer_name) : "?", shortfp, c->known_note,
 		   c->code[0] ? ", code " : c->offered ? ", no verification code" : "", c->code);
 	return buf;
 }
@@ -221,7 +221,7 @@ static enum pin check_known(struct conn *c, const struct idl_offer_info *info, c
 	c->trusted = false;
 	c->known_note[0] = 0;
 	if (idl_known_load(c->in->o.known_dir, &k, &err) < 0) {
-		say(c, "cannot check the sender against the known peers: %s", cli_text(err->message));
+		say(c, "cannot check the sender against the known peers: %s", cli_message(err->message));
 		g_error_free(err);
 		return PIN_UNREADABLE;
 	}
@@ -245,7 +245,7 @@ static enum pin check_known(struct conn *c, const struct idl_offer_info *info, c
 	else if (same)
 		note = g_strdup_printf(", known since %s", since);
 	else if (byfp)
-		note = g_strdup_printf(", known as \"%s\" since %s", cli_text(byfp->name), since);
+		note = g_strdup_printf(", known as %s since %s", cli_quoted(byfp->name), since);
 	else if (!taken && !look)
 		note = g_strdup(", new");
 	else
@@ -253,12 +253,12 @@ static enum pin check_known(struct conn *c, const struct idl_offer_info *info, c
 	/* Not "new": the name is one the user has seen with another key. */
 	if (taken) {
 		cli_format_date(taken->first_seen, false, since, sizeof(since));
-		g_snprintf(c->known_note, sizeof(c->known_note), "%s, NOT the id that claimed \"%s\" since %s", note,
-			   cli_text(taken->name), since);
+		g_snprintf(c->known_note, sizeof(c->known_note), "%s, NOT the id that claimed %s since %s", note,
+			   cli_quoted(taken->name), since);
 	} else if (look) {
 		cli_format_date(look->first_seen, false, since, sizeof(since));
 		g_snprintf(c->known_note, sizeof(c->known_note),
-			   "%s, looks like the known \"%s\" (since %s) but is another name", note, cli_text(look->name),
+			   "%s, looks like the known %s (since %s) but is another name", note, cli_quoted(look->name),
 			   since);
 	} else {
 		g_strlcpy(c->known_note, note, sizeof(c->known_note));
@@ -305,10 +305,10 @@ static void remember_sender(struct conn *c, const char *name)
 	r = idl_known_remember(c->in->o.known_dir, name, fp, IDL_KNOWN_CLAIMED, &err);
 	idl_fingerprint_short(fp, shortfp);
 	if (r == 1)
-		say(c, "remembered: the sender claiming \"%s\" [fingerprint %s] is a known peer now (idrop-lan peers)",
-		    cli_text(name), shortfp);
+		say(c, "remembered: the sender claiming %s [fingerprint %s] is a known peer now (idrop-lan peers)",
+		    cli_quoted(name), shortfp);
 	if (r < 0) {
-		say(c, "not remembered as a known peer: %s", cli_text(err->message));
+		say(c, "not remembered as a known peer: %s", cli_message(err->message));
 		g_error_free(err);
 	}
 }

@@ -16,6 +16,7 @@
 #include <avahi-common/malloc.h>
 #include <avahi-glib/glib-watch.h>
 
+#include "base/text.h"
 #include "discovery/backend.h"
 #include "discovery/txt.h"
 
@@ -428,7 +429,10 @@ void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrow
 		 * that fails the name rule (control or hidden characters, which
 		 * could redraw a terminal or pass for another name) is nobody's. */
 		if (!idl_txt_name_valid(name, strlen(name))) {
-			g_debug("mDNS: ignoring a service whose instance name is not a usable name: \"%s\"", name);
+			char *q = idl_text_quote(name, strlen(name));
+
+			g_debug("mDNS: ignoring a service whose instance name is not a usable name: %s", q);
+			g_free(q);
 			break;
 		}
 		if (find_instance(b, iface, proto, name, NULL))

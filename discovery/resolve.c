@@ -5,6 +5,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "base/text.h"
 #include "discovery/target.h"
 
 #define SETTLE_MS 300
@@ -77,7 +78,10 @@ static void on_appeared(const struct idl_mdns_service *svc, void *user)
 	if (r->done || !svc->addresses[0])
 		return;
 	if (idl_txt_decode(svc->txt, svc->txt_len, &txt, &err) < 0) {
-		g_debug("resolve: ignoring \"%s\": %s", svc->name, err->message);
+		char *q = idl_text_quote(svc->name, strlen(svc->name));
+
+		g_debug("resolve: ignoring %s: %s", q, err->message);
+		g_free(q);
 		g_error_free(err);
 		return;
 	}

@@ -296,9 +296,12 @@ const struct idl_known_peer *idl_known_get(const struct idl_known *k, guint i)
 
 #define PEER(k, i) (&g_array_index((k)->peers, struct idl_known_peer, (i)))
 
+/* Only a verified name pins: a sender's claim never does, whoever sent it
+ * (a trusted key claiming another device's name must not lock that device
+ * out). `trust NAME` makes the one claim the user named verified. */
 static bool is_pin(const struct idl_known_peer *p)
 {
-	return p->source == IDL_KNOWN_VERIFIED || p->trusted;
+	return p->source == IDL_KNOWN_VERIFIED;
 }
 
 /* The entries under the key of name, pins first, each group in list
@@ -458,9 +461,10 @@ bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key)
 	return same;
 }
 
-/* Makes room for one entry of source: drops the untrusted claim seen least
- * recently when claims or the whole list are at their bound. Returns 0, or
- * -ENOSPC when the list is full of pins. */
+/* Makes room for one entry of source: drops the claim seen least recently
+ * (a trusted key's claims too: they pin nothing) when claims or the whole
+ * list are at their bound. Returns 0, or -ENOSPC when the list is full of
+ * pins. */
 static int make_room(struct idl_known *k, enum idl_known_source source)
 {
 	guint claims = 0, oldest = G_MAXUINT;
@@ -518,12 +522,13 @@ int idl_known_record(struct idl_known *k, const char *name, const char *fp, enum
 
 int idl_known_trust(struct idl_known *k, const char *key)
 {
-	const struct idl_known_peer *hit = NULL;
+	struct idl_known_peer *hit = NULL, *named = NULL;
 	char fp[IDL_FINGERPRINT_HEX_LEN + 1];
+	bool by_name = normalize_fp(key, fp) < 0;
 	int n = 0;
 
 	for (guint i = 0; i < k->peers->len; i++) {
-		const struct idl_known_peer *p = PEER(k, i);
+		struct idl_known_peer *p = PEER(k, i);
 
 		if (!idl_known_peer_matches(p, key))
 			continue;
@@ -531,12 +536,20 @@ int idl_known_trust(struct idl_known *k, const char *key)
 		if (hit != NULL && strcmp(hit->fingerprint, p->fingerprint) != 0)
 			return -ENOTUNIQ;
 		hit = p;
+		/* The entry the user vouched for: its verified one if it has one. */
+		if (named == NULL || (named->source != IDL_KNOWN_VERIFIED && p->source == IDL_KNOWN_VERIFIED))
+			named = p;
 	}
 	if (hit == NULL)
 		return -ENOENT;
+	/* By name, the user vouches for this key under this name: a pin. By
+	 * fingerprint, for the key only: the names it claimed stay claims. */
+	if (by_name)
+		named->source = IDL_KNOWN_VERIFIED;
 	memcpy(fp, hit->fingerprint, sizeof(fp));
 	for (guint i = 0; i < k->peers->len; i++) {
-		struct idl_known_peer *p = &g_array_index(k->peers, struct idl_known_peer, i);
+		struct idl_known_peer *p = PEER(k, i);
+
 		if (strcmp(p->fingerprint, fp) == 0) {
 			p->trusted = true;
 			n++;
@@ -761,23 +774,31 @@ static int remember_edit(struct idl_known *k, void *user, GError **err)
 {
 	struct remember *m = user;
 	const struct idl_known_peer *old;
+	char *quoted;
+	int r;
 
 	m->result = idl_known_record(k, m->name, m->fp, m->source, g_get_real_time() / G_USEC_PER_SEC);
-	switch (m->result) {
-	case 0:
-	case 1:
+	if (m->result >= 0)
 		return 1;
+	/* The name may be a peer's: quoted so that it cannot end early. */
+	quoted = idl_text_quote(m->name, strlen(m->name));
+	switch (m->result) {
 	case -EEXIST:
 		old = idl_known_pin_conflict(k, m->name, m->fp);
-		return set_error(err, EEXIST, "\"%s\" is known with another fingerprint (%s), not %s", m->name,
-				 old ? old->fingerprint : "?", m->fp);
+		r = set_error(err, EEXIST, "%s is known with another fingerprint (%s), not %s", quoted,
+			      old ? old->fingerprint : "?", m->fp);
+		break;
 	case -ENOSPC:
-		return set_error(err, ENOSPC, "the list of known peers holds %d pinned or trusted peers, and no "
-				 "claimed name to make room: forget some with `idrop-lan forget`", IDL_KNOWN_PEERS_MAX);
+		r = set_error(err, ENOSPC, "the list of known peers holds %d pinned peers, and no claimed name to "
+			      "make room: forget some with `idrop-lan forget`", IDL_KNOWN_PEERS_MAX);
+		break;
 	default:
-		return set_error(err, EINVAL, "\"%s\" cannot be remembered: not a usable name (1 to 63 bytes, "
-				 "no control or hidden characters) or fingerprint", m->name);
+		r = set_error(err, EINVAL, "%s cannot be remembered: not a usable name (1 to 63 bytes, no control "
+			      "or hidden characters) or fingerprint", quoted);
+		break;
 	}
+	g_free(quoted);
+	return r;
 }
 
 int idl_known_remember(const char *dir, const char *name, const char *fp, enum idl_known_source source,

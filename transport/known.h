@@ -4,15 +4,17 @@
  *
  *   verified  the name a device advertised (DNS-SD) and proved by showing
  *             the advertised fingerprint in DTLS, recorded by `send` after a
- *             verified transfer; or a name the user gave with `trust --name`.
- *             A pin: the name is refused with any other fingerprint.
+ *             verified transfer; or a name the user vouched for: given with
+ *             `trust --name`, or a claim the user trusted by that name
+ *             (`trust NAME`). A pin: the name is refused with any other
+ *             fingerprint.
  *   claimed   the name a sender put in its hello. Nothing vouches for it
  *             (anyone can claim any name), so it pins nothing: it only lets
  *             the consent question say "known since" for that key, and
- *             `trust` find it. Never recorded under `--accept all`.
- *
- * A trusted entry pins its name too, whatever its source: the user vouched
- * for that key under that name.
+ *             `trust` find it. Never recorded under `--accept all`. A claim
+ *             stays a claim whoever made it: a trusted key's claims pin
+ *             nothing either (trusting a colleague's laptop does not let it
+ *             take the name "living room").
  *
  * The file is text, one peer a line, name last since it may hold spaces:
  *
@@ -24,16 +26,20 @@
  * UTC. A line without SOURCE (written by 0.1.0, which could not tell) reads
  * as "verified": a pin is never dropped silently; `forget` removes one that
  * is wrong. Names are compared by their key (base/text.h idl_text_name_key:
- * NFKC, hidden characters removed, case folded), and names with another key
+ * NFKC, hidden characters removed, white space trimmed and collapsed, case
+ * folded), and names with another key
  * but the same look-alike skeleton are flagged by the callers. A verified
  * name appears once; a claimed name once per fingerprint. Trust belongs to
- * the fingerprint: trusting any of its names trusts all of them.
+ * the fingerprint (its offers are taken under --accept=trusted): trusting
+ * any of its names marks all its entries trusted, but only the name the
+ * user trusted by becomes a pin.
  *
  * The list is bounded without turning pinning off: past IDL_KNOWN_CLAIMS_MAX
- * untrusted claims (or the IDL_KNOWN_PEERS_MAX total), a new entry replaces
- * the untrusted claim seen least recently. Verified and trusted entries are
- * never dropped to make room: a new pin that finds no claim to replace is
- * refused (-ENOSPC) with a message to `forget` some.
+ * claims (or the IDL_KNOWN_PEERS_MAX total), a new entry replaces the claim
+ * seen least recently, a trusted key's claims included. Verified entries
+ * (pins, and the names the user trusted by name) are never dropped to make
+ * room: a new pin that finds no claim to replace is refused (-ENOSPC) with
+ * a message to `forget` some.
  *
  * The parser and formatter are pure (unit tested and fuzzed); the file
  * functions add the permission checks, an exclusive lock around
@@ -50,7 +56,7 @@
 #define IDL_KNOWN_FILE "known_peers"
 #define IDL_KNOWN_NAME_MAX 63          /* bytes: a DNS label, like the instance name */
 #define IDL_KNOWN_PEERS_MAX 8192       /* entries; keeps a hostile file small in memory */
-#define IDL_KNOWN_CLAIMS_MAX 1024      /* untrusted claims kept; the least recently seen goes first */
+#define IDL_KNOWN_CLAIMS_MAX 1024      /* claims kept; the least recently seen goes first */
 #define IDL_KNOWN_FILE_MAX (2 * 1024 * 1024)
 
 enum idl_known_source {
@@ -112,7 +118,7 @@ const struct idl_known_peer *idl_known_find_name(const struct idl_known *k, cons
 /* The entry of fingerprint fp under the key of name, verified first, or
  * NULL. Borrowed. */
 const struct idl_known_peer *idl_known_find(const struct idl_known *k, const char *name, const char *fp);
-/* When name is pinned (a verified or trusted entry has its key) and no pin
+/* When name is pinned (a verified entry has its key) and no pin
  * of that key has fingerprint fp: that pin. Else NULL. Borrowed. */
 const struct idl_known_peer *idl_known_pin_conflict(const struct idl_known *k, const char *name, const char *fp);
 /* An entry under the key of name with another fingerprint than fp (pinned
@@ -136,7 +142,7 @@ bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key);
  * of that source (trusted when fp already is) or moves its last-seen time.
  * A verified name is refused when idl_known_pin_conflict finds a pin; a
  * claimed name never is (it pins nothing). When full, the least recently
- * seen untrusted claim makes room (see the top of this file). Returns 1
+ * seen claim makes room (see the top of this file). Returns 1
  * when added, 0 when updated, -EEXIST for a conflicting pin (nothing
  * changed), -EINVAL for an unusable name (idl_known_name_valid) or
  * fingerprint, -ENOSPC when only pins fill the list. */
@@ -144,10 +150,12 @@ int idl_known_record(struct idl_known *k, const char *name, const char *fp, enum
 		     gint64 now);
 
 /* Marks trusted every entry with the fingerprint key names (a name stands
- * for its entries' fingerprint). Returns how many entries that fingerprint
- * has, -ENOENT when key matches nothing, or -ENOTUNIQ when key is a name
- * that several fingerprints have (claims): then only a fingerprint says
- * which one. */
+ * for its entries' fingerprint). When key is a name, the user vouches for
+ * that key under that name: its entry of that name becomes verified (a
+ * pin); the fingerprint's other claims stay claims. Returns how many
+ * entries that fingerprint has, -ENOENT when key matches nothing, or
+ * -ENOTUNIQ when key is a name that several fingerprints have (claims):
+ * then only a fingerprint says which one. */
 int idl_known_trust(struct idl_known *k, const char *key);
 
 /* Removes every entry key matches (a name: every entry with its key; a

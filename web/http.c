@@ -16,6 +16,8 @@
 #include <json-glib/json-glib.h>
 #include <microhttpd.h>
 
+#include "base/text.h"
+
 struct route {
 	char *method;
 	char *path;
@@ -326,7 +328,10 @@ static enum MHD_Result dispatch(struct idl_http *h, struct idl_http_conn *c, con
 	/* A name other than ours is DNS rebinding (a page on the internet
 	 * whose name now points here), or a mistake. */
 	if (!idl_origin_host_ok(host, local)) {
-		g_debug("http: 421 for Host \"%s\" (%s %s)", host ? host : "", method, url);
+		char *q = idl_text_quote(host ? host : "", host ? strlen(host) : 0);
+
+		g_debug("http: 421 for Host %s (%s %s)", q, method, url);
+		g_free(q);
 		idl_http_error(&resp, 421, "this device answers only requests addressed to it by IP address or by its "
 					   ".local name: open its page by one of the addresses serve prints");
 		return send_response(conn, &resp, NULL, NULL);
@@ -336,7 +341,10 @@ static enum MHD_Result dispatch(struct idl_http *h, struct idl_http_conn *c, con
 	 * anything that hands out a token). */
 	if (origin && !idl_origin_same(origin, host)) {
 		if (!cors_path || !idl_origin_is_lan_page(origin)) {
-			g_debug("http: 403 for Origin \"%s\" (%s %s)", origin, method, url);
+			char *q = idl_text_quote(origin, strlen(origin));
+
+			g_debug("http: 403 for Origin %s (%s %s)", q, method, url);
+			g_free(q);
 			idl_http_error(&resp, MHD_HTTP_FORBIDDEN,
 				       cors_path ? "cross-origin requests are taken only from the pages of devices on the "
 						   "local network (http:// with a private address or a .local name)"

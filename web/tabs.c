@@ -8,6 +8,7 @@
 #include <gnutls/crypto.h>
 #include <json-glib/json-glib.h>
 
+#include "base/text.h"
 #include "transfer/json_strict.h"
 #include "web/ratelimit.h"
 
@@ -154,22 +155,37 @@ static void tab_free(gpointer data)
 	g_free(t);
 }
 
+/* A tab's name (the browser's choice) for a log line: quoted, so that it
+ * cannot end early and go on with words of its own. Free with g_free. */
+static char *quote(const char *name)
+{
+	return idl_text_quote(name, strlen(name));
+}
+
 static void on_stream_closed(struct idl_http_stream *s, void *user)
 {
 	struct tab *t = user;
+	char *q;
 
 	(void)s;
 	t->stream = NULL;
-	g_message("browser tab \"%s\" (%s) left", t->name, t->id);
+	q = quote(t->name);
+	g_message("browser tab %s (%s) left", q, t->id);
+	g_free(q);
 	g_hash_table_remove(t->ts->tabs, t->id);
 }
 
 static void on_established(const char *name, void *user)
 {
 	struct tab *t = user;
+	char *q, *q2;
 	JsonBuilder *b;
 
-	g_message("browser tab \"%s\" (%s) announced as \"%s\"", t->name, t->id, name);
+	q = quote(t->name);
+	q2 = quote(name);
+	g_message("browser tab %s (%s) announced as %s", q, t->id, q2);
+	g_free(q);
+	g_free(q2);
 	if (strcmp(name, t->name) == 0)
 		return;
 	g_strlcpy(t->name, name, sizeof(t->name));
@@ -182,10 +198,13 @@ static void on_established(const char *name, void *user)
 static void on_advert_failed(const GError *err, void *user)
 {
 	struct tab *t = user;
+	char *q;
 
 	/* The tab stays usable from this device's page; only others cannot
 	 * find it. */
-	g_warning("cannot announce browser tab \"%s\": %s", t->name, err->message);
+	q = quote(t->name);
+	g_warning("cannot announce browser tab %s: %s", q, err->message);
+	g_free(q);
 }
 
 static int tab_advertise(struct tab *t, GError **err)
@@ -227,7 +246,7 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	GError *err = NULL;
 	JsonBuilder *b;
 	struct tab *t;
-	char key[IDL_RATE_KEY_LEN];
+	char key[IDL_RATE_KEY_LEN], *q;
 
 	if (!name || !idl_txt_name_valid(name, strlen(name))) {
 		idl_http_error(resp, 400, "name= must be 1 to 63 bytes of UTF-8 without control or hidden "
@@ -260,10 +279,14 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	t->stream = idl_http_stream_open(req, "text/event-stream", on_stream_closed, t);
 	g_hash_table_insert(ts->tabs, t->id, t);
 	if (tab_advertise(t, &err) < 0) {
-		g_warning("cannot announce browser tab \"%s\": %s", t->name, err->message);
+		q = quote(t->name);
+		g_warning("cannot announce browser tab %s: %s", q, err->message);
+		g_free(q);
 		g_clear_error(&err);
 	}
-	g_message("browser tab \"%s\" (%s) attached from %s", t->name, t->id, req->remote);
+	q = quote(t->name);
+	g_message("browser tab %s (%s) attached from %s", q, t->id, req->remote);
+	g_free(q);
 	b = object_begin();
 	member(b, "id", t->id);
 	member(b, "token", t->token);
@@ -347,6 +370,7 @@ void idl_tabs_relay_offer(struct idl_tabs *ts, const char *to, const struct idl_
 	struct tab *t = g_hash_table_lookup(ts->tabs, to);
 	struct relay *r;
 	JsonBuilder *b;
+	char *q;
 
 	if (!g_utf8_validate((const char *)req->body, (gssize)req->body_len, NULL) ||
 	    !g_str_has_prefix((const char *)req->body, "v=0")) {
@@ -379,7 +403,9 @@ void idl_tabs_relay_offer(struct idl_tabs *ts, const char *to, const struct idl_
 	r->timer = g_timeout_add_seconds(IDL_TABS_ANSWER_TIMEOUT_S, on_relay_timeout, r);
 	t->offers++;
 	g_hash_table_insert(ts->relays, r->rid, r);
-	g_message("relaying an offer from %s to browser tab \"%s\" (%s)", req->remote, t->name, t->id);
+	q = quote(t->name);
+	g_message("relaying an offer from %s to browser tab %s (%s)", req->remote, q, t->id);
+	g_free(q);
 }
 
 struct idl_tabs *idl_tabs_new(struct idl_http *h, struct idl_mdns *m, const struct idl_api_device *dev,

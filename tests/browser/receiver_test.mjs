@@ -36,7 +36,7 @@ for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'tar
 fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
 const { Receiver, pathProblem } = await import(path.join(tmp, 'receiver.js'));
 const { parseStrict } = await import(path.join(tmp, 'json_strict.js'));
-const { cleanName, refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint, dtlsConnected } = await import(path.join(tmp, 'common.js'));
+const { HIDDEN_RE, cleanName, refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint, dtlsConnected } = await import(path.join(tmp, 'common.js'));
 const { Sender } = await import(path.join(tmp, 'idrop.js'));
 const { hostPort } = await import(path.join(tmp, 'targets.js'));
 fs.rmSync(tmp, { recursive: true, force: true });
@@ -848,6 +848,20 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
   ok(cleanName('tab\there') === 'tab here', '... and turns a control character into a space');
   ok(cleanName('\u200B\u200D') === 'Browser', '... and falls back when nothing visible is left');
   ok(cleanName('Zo\u00eb\u2019s \u{1F4F1}') === 'Zo\u00eb\u2019s \u{1F4F1}', '... and keeps letters, quotes and emoji');
+}
+
+// Hidden characters: the page's HIDDEN_RE is held to the same fixed table as
+// C's idl_text_is_hidden_char (tests/unit/test_text.c reads it too), so a
+// name the device refuses as hidden is one the page drops, and no
+// default-ignorable character (U+17B4, U+180B, U+2065, tags...) gets
+// through either side.
+{
+  const table = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../unit/hidden_chars.h'), 'utf8');
+  const rows = [...table.matchAll(/\{ 0x([0-9a-fA-F]+), ([01]) \}/g)].map((m) => [parseInt(m[1], 16), m[2] === '1']);
+  const wrong = rows.filter(([cp, hidden]) => HIDDEN_RE.test(String.fromCodePoint(cp)) !== hidden)
+    .map(([cp, hidden]) => `U+${cp.toString(16).toUpperCase().padStart(4, '0')} should${hidden ? '' : ' not'} be hidden`);
+  ok(rows.length > 80 && wrong.length === 0, `HIDDEN_RE matches the table of hidden characters C is held to (${rows.length} code points)`, wrong.join(', '));
+  ok(cleanName('living\u17B4 room') === 'living room' && cleanName('a\u180Bb\u{E0041}') === 'ab', '... so cleanName drops a Khmer inherent vowel, a Mongolian variation selector and a tag');
 }
 
 console.log(`1..${n}`);

@@ -5,12 +5,19 @@
 #   ignored by `list` and `send` (-v logs them escaped), never printed raw;
 # - a channel label and a sender name with escape sequences, a sender name
 #   and a path with a right-to-left override reach serve's output escaped;
+# - a sender name with a '"' (or a '”') cannot close its quotes and forge
+#   "[fingerprint ..., trusted, code ...]" on serve's line;
 # - a sender that claims "living room" to a serve with --accept=all pins
 #   nothing: the real "living room" still sends there, and that host's own
 #   `send "living room"` still works;
-# - look-alike names (U+200B inside, Cyrillic "о") are flagged, not "new";
+# - look-alike names (U+200B inside, Cyrillic "о", a Cyrillic capital "М")
+#   are flagged, not "new"; "living room " (a trailing space) is the same
+#   name, declined as not the known one;
 # - serve/send --name with a hidden character is a usage error;
-# - a known_peers over the old 4,096-entry bound still loads and pins.
+# - a known_peers over the old 4,096-entry bound still loads and pins;
+# - a key the user trusted (a colleague's) that claims another device's name
+#   to serve --accept=trusted pins nothing: the real device is not refused,
+#   and the user's own `send` to it works.
 # Hosts: a (the user's device), l (the real "living room"), h (the hostile
 # host: python3-aiortc speaking the protocol, avahi-publish advertising).
 set -eu -o pipefail
@@ -32,7 +39,7 @@ A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
 json() { "$PY" -c "import json,sys; d=json.loads(sys.stdin.read()); print($1)"; }
 id_of() { lan_run "$1" "$BIN" id "${@:2}" | awk '/^id:/ { print $2 }'; }
-ESC=$'\e' RLO=$'\u202e' ZWSP=$'\u200b' CYR_O=$'\u043e'
+ESC=$'\e' RLO=$'\u202e' ZWSP=$'\u200b' CYR_O=$'\u043e' CYR_EM=$'\u041c' RDQ=$'\u201d'
 FAKE=$'\r\e[2KFAKE: Accept 1 file from Ann [trusted]'
 FAKE_SHOWN='\x0d\x1b[2KFAKE: Accept 1 file from Ann [trusted]'
 no_esc() { ! grep -q "$ESC" "$1"; }              # FILE holds no ESC byte
@@ -121,6 +128,18 @@ lan_check "a sender named 'Ann<U+202E>txt.exe': serve shows Ann\\u{202E}txt.exe,
 peer peer-rlo-path --name "Paths $tag" --as "report${RLO}fdp.exe" "$SRC/three"
 lan_check "a path 'report<U+202E>fdp.exe' (refused or escaped): no raw U+202E on serve's output" \
 	eval 'lan_wait_for 5 grep -qF "claims to be \"Paths $tag\"" "$(log serve-a)" && no_rlo "$(log serve-a)"'
+# No control character needed: a quote in the name closed serve's quotes.
+SPOOF='Ann" [fingerprint 1111 2222, trusted, code 123 456]'
+peer peer-quote --name "$SPOOF" "$SRC/three"
+line=$(grep '^incoming: ' "$(log serve-a)" | grep -F 'Ann' | grep -F '1111 2222' | tail -n 1 || true)
+lan_diag "quote: $line"
+lan_check "a sender named '$SPOOF': serve prints the quote escaped and never '\"Ann\" [fingerprint 1111 2222, trusted'" \
+	eval '[ -n "$line" ] && ! grep -qF "\"Ann\" [fingerprint 1111 2222, trusted" <<<"$line" && grep -qF "claims to be \"Ann\\\" [fingerprint 1111 2222, trusted, code 123 456]\" [fingerprint " <<<"$line"'
+peer peer-rdq --name "Bob${RDQ} [fingerprint 3333 4444, trusted]" "$SRC/three"
+line=$(grep '^incoming: ' "$(log serve-a)" | grep -F '3333 4444' | tail -n 1 || true)
+lan_diag "curly quote: $line"
+lan_check "... and a right double quotation mark (U+201D, draws as a closing quote) is written \\u{201D}, raw nowhere" \
+	eval '[ -n "$line" ] && grep -qF "claims to be \"Bob\\u{201D} [fingerprint 3333 4444, trusted]\" [fingerprint " <<<"$line" && ! grep -qF "$RDQ" "$(log serve-a)"'
 
 # --- a sender's claim pins nothing (--accept=all records nothing) ------------------------
 peer peer-poison --name "$LIVING" "$SRC/three"
@@ -148,6 +167,16 @@ line=$(incoming_of "living r${CYR_O}${CYR_O}m $tag")
 lan_diag "cyrillic: $line"
 lan_check "a sender claiming 'living rооm' (Cyrillic о): flagged as looking like the known \"$LIVING\", not new" \
 	eval '[ -n "$line" ] && ! grep -qF ", new" <<<"$line" && grep -qF "looks like the known \"$LIVING\"" <<<"$line"'
+peer peer-cyr-capital --name "LIVING ROO${CYR_EM} $tag" "$SRC/three"
+line=$(incoming_of "LIVING ROO${CYR_EM} $tag")
+lan_diag "cyrillic capital: $line"
+lan_check "a sender claiming 'LIVING ROOМ' (Cyrillic capital М): flagged as looking like the known \"$LIVING\", not new" \
+	eval '[ -n "$line" ] && ! grep -qF ", new" <<<"$line" && grep -qF "looks like the known \"$LIVING\"" <<<"$line"'
+peer peer-space --name "$LIVING " "$SRC/three"
+line=$(incoming_of "$LIVING ")
+lan_diag "trailing space: $line"
+lan_check "a sender claiming '$LIVING ' (a trailing space): the same name, declined as NOT the known one" \
+	eval '[ -n "$line" ] && grep -qF "NOT the one known by this name" <<<"$line" && [ "$rc" != 0 ]'
 publish pub-cyr "living r${CYR_O}${CYR_O}m $tag" "$fp_h"
 pid_cyr=$pub
 send a send-cyr --timeout 3 "living r${CYR_O}${CYR_O}m $tag" "$SRC/three"
@@ -187,4 +216,28 @@ pid_imp=$pub
 send a send-imp "$KITCHEN" "$SRC/three"
 lan_check "... and an impostor advertising \"$KITCHEN\" with another id is refused (exit 5)" test "$rc" = 5
 lan_stop "$pid_imp" TERM 5 || true
+
+# --- a trusted key's claims pin nothing -----------------------------------------------------
+# h's idrop-lan identity is a colleague's laptop the user trusted under its
+# own name; it then claims the name of another device, "Den", to a's serve
+# --accept=trusted, which takes the file unasked and records the claim.
+DEN="Den $tag"
+fp_hid=$(id_of h)
+rc=0; lan_run a "$BIN" trust --name "Colleague $tag" "$fp_hid" >"$(log trust-colleague)" 2>&1 || rc=$?
+lan_check "a trusts h's key as \"Colleague $tag\" (exit $rc)" test "$rc" = 0
+serve a serve-t --name "Victim $tag" --accept=trusted --dir "$DL_A"
+pid_t=$pid
+send h send-claim --name "$DEN" "Victim $tag" "$SRC/three"
+lan_check "the trusted key sends to a claiming \"$DEN\": taken unasked (exit 0), recorded as a claim" \
+	eval '[ "$rc" = 0 ] && [ "$(lan_run a "$BIN" peers --json | json "[p[\"source\"] for p in d if p[\"name\"] == \"$DEN\"] == [\"claimed\"]")" = True ]'
+serve l serve-den --name "$DEN" --accept=all --dir "$DL_L"
+pid_den=$pid
+send l send-den-real --name "$DEN" "Victim $tag" "$SRC/three"
+lan_check "the real \"$DEN\" sending to a is declined only as untrusted, not as an impostor" \
+	eval 'grep -qF "not a trusted peer" "$(log serve-t)" && ! grep -qF "known with another fingerprint" "$(log serve-t)" && ! grep -qF "another fingerprint" "$(log send-den-real)"'
+send a send-den "$DEN" "$SRC/three"
+lan_check "a's own send \"$DEN\" to the real device works (exit 0, got $rc): the claim pinned nothing" \
+	test "$rc" = 0
+lan_stop "$pid_den" TERM 10 || true
+lan_stop "$pid_t" TERM 10 || true
 lan_done

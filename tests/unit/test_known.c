@@ -314,8 +314,8 @@ static void test_legacy(void)
 }
 
 /* The poisoning of 0.1.0: a sender's claim became a pin. Now a claim pins
- * nothing, neither for send nor for the next sender; a verified name or a
- * trusted one does. */
+ * nothing, neither for send nor for the next sender; a verified name, or
+ * one the user trusted by name, does. */
 static void test_claims_do_not_pin(void)
 {
 	struct idl_known *k = idl_known_new();
@@ -336,10 +336,16 @@ static void test_claims_do_not_pin(void)
 	g_assert_cmpstr(idl_known_name_taken(k, "living room", FP1)->fingerprint, ==, FP2);
 	g_assert_cmpstr(idl_known_find(k, "living room", FP2)->fingerprint, ==, FP2);
 	g_assert_cmpint(idl_known_find(k, "living room", FP1)->source, ==, IDL_KNOWN_VERIFIED);
-	/* A trusted claim pins its name too: the user vouched for it. */
+	/* Trusting the key does not make its claims pins (review of issue 11:
+	 * a trusted key could take any name); trusting it BY the name does:
+	 * the user vouched for that key under that name. */
 	g_assert_cmpint(idl_known_record(k, "nas", FP2, IDL_KNOWN_CLAIMED, 60), ==, 1);
 	g_assert_null(idl_known_pin_conflict(k, "nas", FP1));
 	g_assert_cmpint(idl_known_trust(k, FP2), ==, 2);
+	g_assert_true(idl_known_trusted(k, FP2));
+	g_assert_null(idl_known_pin_conflict(k, "nas", FP1));
+	g_assert_cmpint(idl_known_trust(k, "NAS"), ==, 2);
+	g_assert_cmpint(idl_known_find_name(k, "nas")->source, ==, IDL_KNOWN_VERIFIED);
 	g_assert_cmpstr(idl_known_pin_conflict(k, "nas", FP1)->fingerprint, ==, FP2);
 	/* Trust by a name two keys claimed: which one? */
 	g_assert_cmpint(idl_known_trust(k, "living room"), ==, -ENOTUNIQ);
@@ -405,6 +411,123 @@ static void test_bounded(void)
 	g_assert_cmpint(idl_known_record(k, "last", fp, IDL_KNOWN_CLAIMED, 9999), ==, -ENOSPC);
 	g_assert_cmpint(idl_known_record(k, "last", fp, IDL_KNOWN_VERIFIED, 9999), ==, -ENOSPC);
 	g_assert_nonnull(idl_known_pin_conflict(k, "device 0", fp));
+	idl_known_free(k);
+}
+
+/* The fingerprint of the pin a name conflicts with, of the other key that
+ * took it, or the source of an entry: safe on NULL, so that a failing
+ * case reports instead of crashing the rest (assertions are nonfatal). */
+static const char *pin_of(const struct idl_known *k, const char *name, const char *fp)
+{
+	const struct idl_known_peer *p = idl_known_pin_conflict(k, name, fp);
+
+	return p ? p->fingerprint : "(no pin)";
+}
+
+static const char *taken_by(const struct idl_known *k, const char *name, const char *fp)
+{
+	const struct idl_known_peer *p = idl_known_name_taken(k, name, fp);
+
+	return p ? p->fingerprint : "(not taken)";
+}
+
+static int source_of(const struct idl_known *k, const char *name, const char *fp)
+{
+	const struct idl_known_peer *p = idl_known_find(k, name, fp);
+
+	return p ? (int)p->source : -1;
+}
+
+/* Review of issue 11: a key the user trusted (under the name it was
+ * trusted by) claims another device's name in a hello, and serve
+ * --accept=trusted records the claim, trusted since its key is. A trusted
+ * entry used to pin its name whatever its source: the real "living room"
+ * was then declined and `send "living room"` refused (exit 5). */
+static void test_trusted_key_claim_pins_nothing(void)
+{
+	struct idl_known *k = idl_known_new();
+
+	g_assert_cmpint(idl_known_record(k, "Colleague", FP1, IDL_KNOWN_VERIFIED, 100), ==, 1);
+	g_assert_cmpint(idl_known_trust(k, FP1), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "living room", FP1, IDL_KNOWN_CLAIMED, 200), ==, 1);
+	g_assert_true(idl_known_find(k, "living room", FP1) && idl_known_find(k, "living room", FP1)->trusted);
+	g_assert_cmpint(source_of(k, "living room", FP1), ==, IDL_KNOWN_CLAIMED);
+	g_assert_null(idl_known_pin_conflict(k, "living room", FP2));
+	/* The real device is then pinned by send, past the claim. */
+	g_assert_cmpint(idl_known_record(k, "living room", FP2, IDL_KNOWN_VERIFIED, 300), ==, 1);
+	g_assert_cmpstr(pin_of(k, "living room", FP1), ==, FP2);
+	idl_known_free(k);
+}
+
+/* `trust NAME` of one name a key claimed used to mark every entry of that
+ * key trusted, and so turned every other name it ever claimed into a pin.
+ * Now exactly the named entry becomes verified (a pin); the others stay
+ * claims, even though the key is trusted. */
+static void test_trust_by_name_pins_that_name(void)
+{
+	struct idl_known *k = idl_known_new();
+
+	g_assert_cmpint(idl_known_record(k, "Printer scans", FP1, IDL_KNOWN_CLAIMED, 100), ==, 1);
+	g_assert_cmpint(idl_known_record(k, "living room", FP1, IDL_KNOWN_CLAIMED, 110), ==, 1);
+	g_assert_cmpint(idl_known_trust(k, "printer  scans "), ==, 2);
+	g_assert_true(idl_known_trusted(k, FP1));
+	g_assert_null(idl_known_pin_conflict(k, "living room", FP2));
+	g_assert_cmpint(source_of(k, "living room", FP1), ==, IDL_KNOWN_CLAIMED);
+	g_assert_cmpint(source_of(k, "Printer scans", FP1), ==, IDL_KNOWN_VERIFIED);
+	g_assert_cmpstr(pin_of(k, "Printer scans", FP2), ==, FP1);
+	/* Later claims of the trusted key stay claims too. */
+	g_assert_cmpint(idl_known_record(k, "kitchen", FP1, IDL_KNOWN_CLAIMED, 120), ==, 1);
+	g_assert_null(idl_known_pin_conflict(k, "kitchen", FP2));
+	/* Trusting by a name that has a verified entry already keeps one line. */
+	g_assert_cmpint(idl_known_record(k, "Printer scans", FP1, IDL_KNOWN_CLAIMED, 130), ==, 1);
+	g_assert_cmpint(idl_known_trust(k, "Printer scans"), ==, 4);
+	{
+		char *text = idl_known_format(k);
+		struct idl_known *back = NULL;
+		GError *err = NULL;
+
+		g_assert_cmpint(idl_known_parse(text, strlen(text), &back, &err), ==, 0);
+		g_assert_no_error(err);
+		idl_known_free(back);
+		g_free(text);
+	}
+	idl_known_free(k);
+}
+
+/* A trusted key's claims are bounded like anyone's: a trusted key that
+ * claims thousands of names cannot fill the list with entries that are
+ * never dropped. */
+static void test_trusted_claims_bounded(void)
+{
+	struct idl_known *k = idl_known_new();
+	char name[32];
+
+	g_assert_cmpint(idl_known_record(k, "Colleague", FP1, IDL_KNOWN_VERIFIED, 1), ==, 1);
+	g_assert_cmpint(idl_known_trust(k, "Colleague"), ==, 1);
+	for (int i = 0; i < IDL_KNOWN_CLAIMS_MAX + 10; i++) {
+		g_snprintf(name, sizeof(name), "claim %d", i);
+		g_assert_cmpint(idl_known_record(k, name, FP1, IDL_KNOWN_CLAIMED, 1000 + i), ==, 1);
+	}
+	g_assert_cmpuint(idl_known_count(k), ==, IDL_KNOWN_CLAIMS_MAX + 1);
+	g_assert_null(idl_known_find_name(k, "claim 0"));
+	g_assert_nonnull(idl_known_find_name(k, "Colleague"));        /* trusted by name: kept */
+	idl_known_free(k);
+}
+
+/* "living room " and "living room" are one name (a table shows them
+ * alike): the pin holds for both, and they are one entry. */
+static void test_name_spaces(void)
+{
+	struct idl_known *k = idl_known_new();
+
+	g_assert_cmpint(idl_known_record(k, "living room", FP1, IDL_KNOWN_VERIFIED, 1), ==, 1);
+	g_assert_cmpstr(pin_of(k, "living room ", FP2), ==, FP1);
+	g_assert_cmpstr(pin_of(k, " living  room", FP2), ==, FP1);
+	g_assert_cmpint(idl_known_record(k, "living  room ", FP2, IDL_KNOWN_VERIFIED, 2), ==, -EEXIST);
+	g_assert_cmpint(idl_known_record(k, "living room ", FP1, IDL_KNOWN_VERIFIED, 3), ==, 0);
+	g_assert_true(idl_known_peer_matches(idl_known_get(k, 0), " living room"));
+	g_assert_cmpint(idl_known_record(k, "living room  ", FP2, IDL_KNOWN_CLAIMED, 4), ==, 1);
+	g_assert_cmpstr(taken_by(k, "living room", FP1), ==, FP2);
 	idl_known_free(k);
 }
 
@@ -670,6 +793,7 @@ static void test_lock_timeout(void)
 int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_set_nonfatal_assertions();   /* every case reports, not just the first */
 	g_test_add_func("/known/name-valid", test_name_valid);
 	g_test_add_func("/known/parse", test_parse);
 	g_test_add_func("/known/parse-hostile", test_parse_hostile);
@@ -681,6 +805,10 @@ int main(int argc, char *argv[])
 	g_test_add_func("/known/claims-do-not-pin", test_claims_do_not_pin);
 	g_test_add_func("/known/name-keys", test_name_keys);
 	g_test_add_func("/known/bounded", test_bounded);
+	g_test_add_func("/known/trusted-key-claim-pins-nothing", test_trusted_key_claim_pins_nothing);
+	g_test_add_func("/known/trust-by-name-pins-that-name", test_trust_by_name_pins_that_name);
+	g_test_add_func("/known/trusted-claims-bounded", test_trusted_claims_bounded);
+	g_test_add_func("/known/name-spaces", test_name_spaces);
 	g_test_add_func("/known/file-missing", test_file_missing);
 	g_test_add_func("/known/file-save", test_file_save);
 	g_test_add_func("/known/update-no-save", test_update_no_save);

@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "base/text.h"
+#include "hidden_chars.h"
 
 static void check_escape(const char *in, size_t len, const char *want)
 {
@@ -137,13 +138,142 @@ static void test_skeleton(void)
 	check_skeleton("Ann's iPhone", "Bob's iPhone", false);
 }
 
+/* Look-alikes in capitals (review of issue 11): a capital that draws like
+ * a Latin one but folds to a small letter that does not (Cyrillic М Н Т
+ * В, Greek Η Μ Τ Β Ν; Greek Ν even folds to ν, drawn like 'v') must be
+ * caught, and so must capital I against small l (one glyph in sans-serif
+ * fonts, the page's among them). */
+static void test_skeleton_capitals(void)
+{
+	check_skeleton("HOME TV", "HOME \xd0\xa2V", true);                  /* Cyrillic Т */
+	check_skeleton("HOME NAS", "HOME \xce\x9d" "AS", true);             /* Greek Ν */
+	check_skeleton("MEDIA", "\xd0\x9c" "EDIA", true);                   /* Cyrillic М */
+	check_skeleton("HTPC", "\xce\x97TPC", true);                        /* Greek Η */
+	check_skeleton("BOX", "\xd0\x92OX", true);                          /* Cyrillic В */
+	check_skeleton("KEA", "\xce\x9a\xce\x95\xce\x91", true);            /* Greek ΚΕΑ */
+	check_skeleton("PC", "\xd0\xa0\xd0\xa1", true);                     /* Cyrillic РС */
+	check_skeleton("living room", "Iiving room", true);                 /* capital I */
+	check_skeleton("living room", "1iving room", true);
+	check_skeleton("living room", "|iving room", true);
+	check_skeleton("HOME NAS", "HOME VAS", false);                      /* Ν is not V */
+	/* Case and look-alikes at once: I is l, and so is i, the same letter. */
+	check_skeleton("living room", "LIVING ROO\xd0\x9c", true);          /* Cyrillic М */
+	check_skeleton("Living Room", "LIVING R\xce\x9f\xce\x9fM", true);  /* Greek ΟΟ */
+}
+
+/* Leading, trailing and doubled spaces: another string that a list, a
+ * table or a page shows the same. One name by key, not only a look-alike. */
+static void test_name_key_spaces(void)
+{
+	check_key("living room", "living room ", true);
+	check_key("living room", " living room", true);
+	check_key("living room", "living  room", true);
+	check_key("living room", "living\xe3\x80\x80room", true);           /* ideographic space */
+	check_key("living room", "living\xe1\x9a\x80room", true);           /* ogham space mark */
+	check_key("living room", "livingroom", false);
+	check_skeleton("living room", "  living   room  ", true);
+}
+
+/* The hidden set is the fixed table hidden_chars.h, which the page's
+ * HIDDEN_RE is held to as well (tests/browser/receiver_test.mjs). */
+static void test_hidden_table(void)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(hidden_chars); i++) {
+		if (idl_text_is_hidden_char(hidden_chars[i].cp) != (hidden_chars[i].hidden != 0)) {
+			g_test_message("U+%04X: hidden should be %d", hidden_chars[i].cp, hidden_chars[i].hidden);
+			g_test_fail();
+		}
+	}
+}
+
+/* Default-ignorable characters that are not format characters (Cf) draw
+ * nothing, so "living\u17B4 room" looks exactly like "living room": the
+ * U+200B attack of issue 11 with another character. Each must be refused
+ * as hidden, and stripped from the key. */
+static void test_default_ignorable_hidden(void)
+{
+	static const gunichar chars[] = { 0x17b4, 0x17b5, 0x180b, 0x180c, 0x180d, 0x2065, 0xfff0, 0xe0080 };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(chars); i++) {
+		char name[32], *kn, *kr;
+		int n = g_snprintf(name, sizeof(name), "living");
+
+		n += g_unichar_to_utf8(chars[i], name + n);
+		g_strlcpy(name + n, " room", sizeof(name) - (size_t)n);
+		kn = idl_text_name_key(name);
+		kr = idl_text_name_key("living room");
+		if (!idl_text_has_hidden(name, strlen(name)) || strcmp(kn, kr) != 0) {
+			g_test_message("\"living<U+%04X> room\" draws as \"living room\" but is not hidden, or not "
+				       "the same key", (unsigned)chars[i]);
+			g_test_fail();
+		}
+		g_free(kn);
+		g_free(kr);
+	}
+}
+
+/* A peer-chosen name inside quotes cannot close them (review of issue 11:
+ * 'Ann" [fingerprint 1111 2222, trusted, code 123 456]' forged the facts
+ * serve prints after the name). */
+static void check_quote(const char *in, const char *want)
+{
+	char *got = idl_text_quote(in, strlen(in));
+
+	g_assert_cmpstr(got, ==, want);
+	/* Only the two quotes we add are quote characters. */
+	for (const char *p = got + 1; p[1]; p++)
+		g_assert_true(*p != '"' || p[-1] == '\\');
+	g_free(got);
+}
+
+static void test_quote(void)
+{
+	check_quote("living room", "\"living room\"");
+	check_quote("Ann\" [fingerprint 1111 2222, trusted, code 123 456]",
+		    "\"Ann\\\" [fingerprint 1111 2222, trusted, code 123 456]\"");
+	check_quote("Ann\xe2\x80\x9d [key", "\"Ann\\u{201D} [key\"");                 /* ” */
+	check_quote("\xe2\x80\x9c" "a\xe2\x80\x9e" "b\xe2\x80\x9f", "\"\\u{201C}a\\u{201E}b\\u{201F}\"");
+	check_quote("\xc2\xab" "a\xc2\xbb", "\"\\u{00AB}a\\u{00BB}\"");                /* « » */
+	check_quote("a\xe2\x80\xb3" "b\xef\xbc\x82" "c", "\"a\\u{2033}b\\u{FF02}c\"");  /* ″ ＂ */
+	check_quote("\xe3\x80\x9d" "a\xe3\x80\x9e" "b\xe3\x80\x9f", "\"\\u{301D}a\\u{301E}b\\u{301F}\"");
+	check_quote("back\\\"slash", "\"back\\\\\\\"slash\"");
+	check_quote("esc\x1b[2K\xe2\x80\xae", "\"esc\\x1b[2K\\u{202E}\"");
+	check_quote("trailing ", "\"trailing \"");
+	check_quote("", "\"\"");
+	/* A message holding a quoted name keeps its escapes (a log line, an
+	 * error): its \" must not become \\" (a backslash, then a closing
+	 * quote); controls and hidden characters are still escaped. */
+	{
+		char *q = idl_text_quote("Ann\" [trusted", 13), *m = g_strdup_printf("tab %s\x1b\xe2\x80\xae left", q);
+		char *e = idl_text_escape_message(m, strlen(m));
+
+		g_assert_cmpstr(e, ==, "tab \"Ann\\\" [trusted\"\\x1b\\u{202E} left");
+		g_free(e);
+		g_free(m);
+		g_free(q);
+	}
+	/* Outside quotes, escaping leaves quotes alone. */
+	{
+		char *e = idl_text_escape("a\"b", 3);
+
+		g_assert_cmpstr(e, ==, "a\"b");
+		g_free(e);
+	}
+}
+
 int main(int argc, char *argv[])
 {
 	g_test_init(&argc, &argv, NULL);
+	g_test_set_nonfatal_assertions();   /* every case reports, not just the first */
 	g_test_add_func("/text/escape", test_escape);
 	g_test_add_func("/text/json-safe", test_json_safe);
 	g_test_add_func("/text/hidden", test_hidden);
 	g_test_add_func("/text/name-key", test_name_key);
 	g_test_add_func("/text/skeleton", test_skeleton);
+	g_test_add_func("/text/skeleton-capitals", test_skeleton_capitals);
+	g_test_add_func("/text/name-key-spaces", test_name_key_spaces);
+	g_test_add_func("/text/hidden-table", test_hidden_table);
+	g_test_add_func("/text/default-ignorable-hidden", test_default_ignorable_hidden);
+	g_test_add_func("/text/quote", test_quote);
 	return g_test_run();
 }
