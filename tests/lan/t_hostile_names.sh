@@ -227,9 +227,12 @@ rc=0; lan_run a "$BIN" trust --name "Colleague $tag" "$fp_hid" >"$(log trust-col
 lan_check "a trusts h's key as \"Colleague $tag\" (exit $rc)" test "$rc" = 0
 serve a serve-t --name "Victim $tag" --accept=trusted --dir "$DL_A"
 pid_t=$pid
+den_claimed() { # serve records the claim after the sender has its receipt
+	[ "$(lan_run a "$BIN" peers --json | json "[p[\"source\"] for p in d if p[\"name\"] == \"$DEN\"] == [\"claimed\"]")" = True ]
+}
 send h send-claim --name "$DEN" "Victim $tag" "$SRC/three"
 lan_check "the trusted key sends to a claiming \"$DEN\": taken unasked (exit 0), recorded as a claim" \
-	eval '[ "$rc" = 0 ] && [ "$(lan_run a "$BIN" peers --json | json "[p[\"source\"] for p in d if p[\"name\"] == \"$DEN\"] == [\"claimed\"]")" = True ]'
+	eval '[ "$rc" = 0 ] && lan_wait_for 5 den_claimed'
 serve l serve-den --name "$DEN" --accept=all --dir "$DL_L"
 pid_den=$pid
 send l send-den-real --name "$DEN" "Victim $tag" "$SRC/three"
