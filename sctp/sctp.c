@@ -632,6 +632,13 @@ size_t idl_sctp_max_message(const struct idl_sctp *s)
 	return s->remote_max ? s->remote_max : IDL_SCTP_DEFAULT_MAX_MESSAGE;
 }
 
+size_t idl_sctp_message_size(size_t peer_max)
+{
+	if (peer_max == 0 || peer_max > IDL_SCTP_BULK_MESSAGE)
+		return IDL_SCTP_BULK_MESSAGE;
+	return peer_max;
+}
+
 void idl_sctp_free(struct idl_sctp *s)
 {
 	GHashTableIter it;

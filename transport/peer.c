@@ -4,6 +4,7 @@
 #include "transport/peer.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <gio/gio.h>
 
@@ -259,7 +260,9 @@ static int start_transport(struct idl_peer *p, const struct idl_sdp *remote, GEr
 	int r;
 
 	idl_fingerprint_to_hex(remote->fingerprint, p->remote_fp);
-	p->remote_max_message = remote->max_message_size;
+	/* An SDP's max-message-size 0 means "any size" (RFC 8841 section 6),
+	 * the association's 0 means "the default": translate. */
+	p->remote_max_message = remote->max_message_size ? remote->max_message_size : SIZE_MAX;
 	if ((r = idl_dtls_new(p->dtls_client ? IDL_DTLS_CLIENT : IDL_DTLS_SERVER, idl_identity_crt(p->id),
 			      idl_identity_key(p->id), remote->fingerprint, &dcb, p, &p->dtls, err)) < 0)
 		return r;

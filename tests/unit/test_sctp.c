@@ -507,6 +507,55 @@ static void test_max_message(void)
 	pipe_free(p);
 }
 
+/* The one decision of how large a writer's messages are: the peer's limit,
+ * never above just under 64 KiB (Pion closes a channel on 65,536), and
+ * "any" (an SDP's 0, SIZE_MAX here) is not "nothing". */
+static void test_message_size(void)
+{
+	static const struct { size_t peer_max, want; } cases[] = {
+		{ 16384, 16384 },
+		{ 1, 1 },
+		{ 65535, 65535 },
+		{ IDL_SCTP_DEFAULT_MAX_MESSAGE, 65535 },
+		{ 262144, 65535 },
+		{ 1073741823, 65535 },
+		{ SIZE_MAX, 65535 },
+		{ 0, 65535 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_assert_cmpuint(idl_sctp_message_size(cases[i].peer_max), ==, cases[i].want);
+	g_assert_cmpuint(IDL_SCTP_BULK_MESSAGE, <, 65536);
+}
+
+/* A peer announcing any size (SIZE_MAX: what the peer layer passes for an
+ * SDP's max-message-size 0) takes messages over the 64 KiB default, and a
+ * channel's writers still cut at IDL_SCTP_BULK_MESSAGE; a peer announcing
+ * 16384 gets 16384-byte messages and no more. */
+static void test_message_size_channel(void)
+{
+	struct pipe *p = pipe_new(SIZE_MAX, 0);
+	struct chan *a, *b;
+	uint8_t *big = g_malloc0(IDL_SCTP_DEFAULT_MAX_MESSAGE + 1);
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "any", "", true, &b);
+	g_assert_cmpuint(idl_channel_message_size(a->ch), ==, IDL_SCTP_BULK_MESSAGE);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, IDL_SCTP_DEFAULT_MAX_MESSAGE + 1), ==, 0);
+	expect_msg(b, true, big, IDL_SCTP_DEFAULT_MAX_MESSAGE + 1);
+	pipe_free(p);
+
+	p = pipe_new(16384, 0);
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "small", "", true, &b);
+	g_assert_cmpuint(idl_channel_message_size(a->ch), ==, 16384);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, 16385), ==, -EMSGSIZE);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, idl_channel_message_size(a->ch)), ==, 0);
+	expect_msg(b, true, big, 16384);
+	g_free(big);
+	pipe_free(p);
+}
+
 /* A 1 MiB message, with a peer that announced 2 MiB: it goes to usrsctp
  * in pieces and comes out whole. */
 /* Sends one n-byte message and a short one after it on a new channel of a
@@ -802,6 +851,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/early-packets", test_early_packets);
 	g_test_add_func("/sctp/echo", test_echo);
 	g_test_add_func("/sctp/max-message", test_max_message);
+	g_test_add_func("/sctp/message-size", test_message_size);
+	g_test_add_func("/sctp/message-size-channel", test_message_size_channel);
 	g_test_add_func("/sctp/large-message", test_large_message);
 	g_test_add_func("/sctp/bulk", test_bulk);
 	g_test_add_func("/sctp/small-window", test_small_window);
