@@ -34,7 +34,9 @@ struct idl_channel;
 
 struct idl_sctp_callbacks {
 	/* Sends one SCTP packet to the peer (through DTLS). Returns 0 or a
-	 * negative errno value. buf is valid only during the call. */
+	 * negative errno value; -EPIPE means the layer below has ended for
+	 * good (the peer closed it): nothing is sent through it after that.
+	 * buf is valid only during the call. */
 	int (*send)(const uint8_t *buf, size_t len, void *user);
 	/* The association is up: channels can be opened. */
 	void (*connected)(void *user);

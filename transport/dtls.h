@@ -84,7 +84,8 @@ void idl_dtls_start(struct idl_dtls *d);
 void idl_dtls_feed(struct idl_dtls *d, const uint8_t *buf, size_t len);
 
 /* Encrypts and sends one application datagram. Returns 0, -ENOTCONN before
- * the handshake is done, or another negative errno value. */
+ * the handshake is done, -EPIPE once the session has ended (closed by the
+ * peer, or failed: cb->failed said which), or another negative errno value. */
 int idl_dtls_send(struct idl_dtls *d, const uint8_t *buf, size_t len);
 
 /* The negotiated cipher suite, e.g. "ECDHE-ECDSA-AES128-GCM-SHA256", for

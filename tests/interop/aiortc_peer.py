@@ -5,7 +5,7 @@ interoperability tests, built on Debian's aiortc 1.4.0 (python3-aiortc).
 Run it with /usr/bin/python3 (Debian's interpreter, where python3-aiortc lives).
 
   aiortc_peer.py offer URL [--text N] [--binary-bytes B] [--chunk C]
-                 [--expect-fingerprint HEX] [--timeout S] [-v]
+                 [--expect-fingerprint HEX] [--timeout S] [--close-dtls-first] [-v]
       Offerer. Creates a data channel labelled "echo" (ordered, reliable),
       waits for ICE gathering to complete, POSTs the complete offer to URL
       (Content-Type: application/sdp; a bare http://HOST:PORT means
@@ -15,6 +15,8 @@ Run it with /usr/bin/python3 (Debian's interpreter, where python3-aiortc lives).
       every echo comes back intact, with its type, in order. Prints one JSON
       summary line on stdout; exit 0 on success, 1 on any failure or timeout
       (with "aiortc_peer: error: ..." on stderr and "ok": false in the JSON).
+      --close-dtls-first ends with a DTLS close_notify while the SCTP
+      association is still up (as some stacks close), then closes the rest.
 
   aiortc_peer.py answer --port P [--bind ADDR] [--mangle K]
                  [--max-message-size M] [-v]
@@ -381,6 +383,12 @@ async def run_offer(args, summary):
         except (urllib.error.URLError, OSError) as e:
             raise PeerError("phase '%s': %s" % (phase, getattr(e, "reason", e)))
     finally:
+        if args.close_dtls_first and pc.sctp is not None:
+            try:  # close_notify now; SCTP's own end never reaches the peer
+                await asyncio.wait_for(pc.sctp.transport.stop(), 5)
+                await asyncio.sleep(0.5)
+            except Exception as e:  # diagnostics only
+                log.info("closing DTLS first: %s", e)
         try:
             await asyncio.wait_for(pc.close(), 5)
         except Exception:
@@ -599,6 +607,8 @@ def main(argv):
                     help="binary message size (default 16384; aiortc allows up to 65536)")
     po.add_argument("--expect-fingerprint", metavar="HEX")
     po.add_argument("--timeout", type=float, default=30.0, metavar="S")
+    po.add_argument("--close-dtls-first", action="store_true",
+                    help="end with a DTLS close_notify before closing SCTP")
     po.add_argument("-v", "--verbose", action="count", default=0)
     pa = sub.add_parser("answer", help="serve POST /api/offer and echo")
     pa.add_argument("--port", type=int, required=True, metavar="P")

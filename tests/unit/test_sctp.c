@@ -44,6 +44,7 @@ struct end {
 	GPtrArray *chans;          /* struct chan *, all this end made */
 	bool echo_new;             /* channels the peer opens echo */
 	bool bulk_new;             /* channels the peer opens verify bulk data */
+	int send_err;              /* nonzero: cb_send loses the packet and returns it */
 };
 
 struct pipe {
@@ -257,6 +258,10 @@ static void chan_free(gpointer data)
 
 static int cb_send(const uint8_t *buf, size_t len, void *user)
 {
+	struct end *e = user;
+
+	if (e->send_err)
+		return e->send_err;
 	return pipe_send(user, buf, len);
 }
 
@@ -773,6 +778,45 @@ static void test_abort(void)
 	pipe_free(p);
 }
 
+static void capture_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
+{
+	(void)domain;
+	(void)level;
+	g_string_append_printf(user, "%s\n", msg);
+}
+
+/* What the association logs when the layer below refuses its packets: a
+ * layer that has ended (-EPIPE: the peer closed DTLS, then our close sends
+ * its ABORT) is a normal end, said once and not as a failure; any other
+ * refusal is a real error and says so. */
+static void test_send_refused(void)
+{
+	static const int errs[] = { -EPIPE, -EIO };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(errs); i++) {
+		struct pipe *p = pipe_new(0, 0);
+		GString *log = g_string_new(NULL);
+		GLogFunc old;
+
+		pipe_connect(p);
+		p->a.send_err = errs[i];
+		old = g_log_set_default_handler(capture_log, log);
+		end_free(&p->a);   /* sends the ABORT, into the refusal */
+		g_log_set_default_handler(old, NULL);
+		g_test_message("send refused with %s: %s", g_strerror(-errs[i]), log->str);
+		if (errs[i] == -EPIPE) {
+			g_assert_nonnull(strstr(log->str, "sctp: the connection under the association has ended"));
+			g_assert_null(strstr(log->str, "failed"));
+			g_assert_null(strstr(log->str, "Broken pipe"));
+		} else {
+			g_assert_nonnull(strstr(log->str, "sctp: sending a "));
+			g_assert_nonnull(strstr(log->str, "packet failed: Input/output error"));
+		}
+		g_string_free(log, TRUE);
+		pipe_free(p);
+	}
+}
+
 /* A peer that ignores our max-message-size and sends more than we ever
  * gather (16 MiB) is cut off: B aborts, both fail. */
 static void test_oversized_from_peer(void)
@@ -860,6 +904,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/close", test_close);
 	g_test_add_func("/sctp/wrong-parity", test_wrong_parity);
 	g_test_add_func("/sctp/abort", test_abort);
+	g_test_add_func("/sctp/send-refused", test_send_refused);
 	g_test_add_func("/sctp/oversized-from-peer", test_oversized_from_peer);
 	g_test_add_func("/sctp/loss", test_loss);
 	g_test_add_func("/sctp/sparse-sacks", test_sparse_sacks);
