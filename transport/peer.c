@@ -187,7 +187,6 @@ static void dtls_failed(const GError *err, void *user)
 static void ice_connected(void *user)
 {
 	struct idl_peer *p = user;
-
 	gint64 ice_ms;
 
 	p->t.ice_connected = g_get_monotonic_time();
