@@ -13,7 +13,6 @@
 #include "cli/connect.h"
 #include "discovery/target.h"
 
-#define CHUNK (64 * 1024)
 #define HIGH_WATER (4 * 1024 * 1024)
 #define LOW_WATER (1 * 1024 * 1024)
 
@@ -105,13 +104,16 @@ static int parse_size(const char *s, guint64 *out)
 
 static void pump(struct ping *p)
 {
-	static guint8 chunk[CHUNK];
-	size_t max = CHUNK;
+	static guint8 chunk[IDL_SCTP_BULK_MESSAGE];
+	/* The channel decides the message size, from the device's
+	 * a=max-message-size: never more than it takes. */
+	size_t max = MIN(idl_channel_message_size(p->sink), sizeof(chunk));
 
 	while (p->sent < p->bytes && idl_channel_buffered_amount(p->sink) < HIGH_WATER) {
 		size_t n = (size_t)MIN((guint64)max, p->bytes - p->sent);
-		if (idl_channel_send(p->sink, true, chunk, n) < 0) {
-			fail_with(p, "data channel: cannot send");
+		int r = idl_channel_send(p->sink, true, chunk, n);
+		if (r < 0) {
+			fail_with(p, "data channel: cannot send %zu bytes: %s", n, g_strerror(-r));
 			return;
 		}
 		p->sent += n;

@@ -185,7 +185,7 @@ void cli_channel_link(struct idl_channel *ch, struct idl_link *out)
 	out->send = link_send;
 	out->buffered = link_buffered;
 	out->ctx = ch;
-	out->max_message = idl_channel_max_message(ch);
+	out->max_message = idl_channel_message_size(ch);
 }
 
 void cli_drain(struct idl_channel *ch, unsigned max_ms)

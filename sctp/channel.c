@@ -502,6 +502,11 @@ size_t idl_channel_max_message(const struct idl_channel *ch)
 	return idl_sctp_max_message(ch->s);
 }
 
+size_t idl_channel_message_size(const struct idl_channel *ch)
+{
+	return idl_sctp_message_size(idl_sctp_max_message(ch->s));
+}
+
 size_t idl_channel_buffered_amount(const struct idl_channel *ch)
 {
 	return ch->buffered;

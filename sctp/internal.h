@@ -73,6 +73,7 @@ struct idl_sctp {
 	struct idl_sctp_callbacks cb;
 	void *user;
 	bool connect_called, connected, failed, closing;
+	bool below_closed;     /* cb.send said -EPIPE: the layer below has ended */
 	bool pending;          /* an upcall came: process() has work */
 	bool processing, flushing, low_pending;
 	uint16_t streams_out;

@@ -91,9 +91,20 @@ static int output_cb(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set
 	memset(p + 8, 0, 4);
 	crc = usrsctp_crc32c(p, len);
 	memcpy(p + 8, &crc, 4);   /* already in wire order */
+	if (s->below_closed)
+		return 0;
 	r = s->cb.send(p, len, s->user);
-	if (r < 0)
+	if (r == -EPIPE) {
+		/* The layer below has ended (mostly: the peer closed it; a
+		 * failure there is reported by that layer): the usual end of
+		 * a connection, and what usrsctp still sends then (the ABORT
+		 * of our own close) has nobody to reach. Said once, as such. */
+		s->below_closed = true;
+		g_debug("sctp: the connection under the association has ended; "
+			"its last packets (%zu bytes, and any after) are not sent", len);
+	} else if (r < 0) {
 		g_debug("sctp: sending a %zu-byte packet failed: %s", len, g_strerror(-r));
+	}
 	/* A packet the lower layer could not take is a packet lost on the
 	 * wire: SCTP retransmits it. Reporting an error would only make
 	 * usrsctp hold back. */
@@ -630,6 +641,13 @@ void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len)
 size_t idl_sctp_max_message(const struct idl_sctp *s)
 {
 	return s->remote_max ? s->remote_max : IDL_SCTP_DEFAULT_MAX_MESSAGE;
+}
+
+size_t idl_sctp_message_size(size_t peer_max)
+{
+	if (peer_max == 0 || peer_max > IDL_SCTP_BULK_MESSAGE)
+		return IDL_SCTP_BULK_MESSAGE;
+	return peer_max;
 }
 
 void idl_sctp_free(struct idl_sctp *s)

@@ -14,6 +14,12 @@
 #define IDL_SCTP_PORT 5000
 #define IDL_SCTP_DEFAULT_MAX_MESSAGE 65536     /* when the SDP names none */
 #define IDL_SCTP_LOCAL_MAX_MESSAGE 262144      /* what we announce */
+/* The size we prefer for bulk data, when the peer takes it: just under 64
+ * KiB, because Pion's default reader takes at most 65,535 bytes and closes
+ * the channel on one more, and 64 KiB is the most docs/PROTOCOL.md allows
+ * in one binary message. Larger messages would not be faster: SCTP cuts
+ * them into packets of ~1.2 KB anyway. */
+#define IDL_SCTP_BULK_MESSAGE 65535
 
 #define IDL_SCTP_ERROR (idl_sctp_error_quark())
 GQuark idl_sctp_error_quark(void);
@@ -28,7 +34,9 @@ struct idl_channel;
 
 struct idl_sctp_callbacks {
 	/* Sends one SCTP packet to the peer (through DTLS). Returns 0 or a
-	 * negative errno value. buf is valid only during the call. */
+	 * negative errno value; -EPIPE means the layer below has ended for
+	 * good (the peer closed it): nothing is sent through it after that.
+	 * buf is valid only during the call. */
 	int (*send)(const uint8_t *buf, size_t len, void *user);
 	/* The association is up: channels can be opened. */
 	void (*connected)(void *user);
@@ -55,7 +63,8 @@ struct idl_channel_callbacks {
 
 /* Creates an association. dtls_client decides the channel ids we use (even
  * when we are the DTLS client, odd otherwise, RFC 8832 section 6).
- * remote_max_message is the peer's a=max-message-size (0: the default).
+ * remote_max_message is the peer's a=max-message-size (0: the default,
+ * IDL_SCTP_DEFAULT_MAX_MESSAGE; SIZE_MAX: any size, an SDP's "0").
  * *out is owned by the caller. Returns 0 or a negative errno value. */
 int idl_sctp_new(bool dtls_client, size_t remote_max_message,
 		 const struct idl_sctp_callbacks *cb, void *user,
@@ -86,8 +95,14 @@ int idl_sctp_set_receive_window(struct idl_sctp *s, size_t bytes, GError **err);
  * The few packets fed before idl_sctp_connect are kept and fed after it. */
 void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len);
 
-/* The largest message the peer accepts. */
+/* The largest message the peer accepts (SIZE_MAX: any). */
 size_t idl_sctp_max_message(const struct idl_sctp *s);
+
+/* The size every writer cuts bulk data into, for a peer whose largest
+ * message is peer_max (as idl_sctp_max_message gives it; 0 is treated as
+ * any size): the smaller of peer_max and IDL_SCTP_BULK_MESSAGE. The one
+ * place that decides it; pure. */
+size_t idl_sctp_message_size(size_t peer_max);
 
 /* Aborts the association and frees it with its channels. The ABORT leaves
  * through cb->send from inside this call, so free it before the layer
@@ -116,6 +131,11 @@ int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, s
 
 /* The largest message the peer accepts on this channel's association. */
 size_t idl_channel_max_message(const struct idl_channel *ch);
+
+/* The size to cut bulk data into on this channel:
+ * idl_sctp_message_size(idl_channel_max_message(ch)). ping, the file
+ * sender and anything else that splits a stream into messages use this. */
+size_t idl_channel_message_size(const struct idl_channel *ch);
 
 /* Bytes queued and not yet handed to SCTP. */
 size_t idl_channel_buffered_amount(const struct idl_channel *ch);

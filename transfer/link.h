@@ -18,7 +18,9 @@ struct idl_link {
 	/* Bytes queued and not yet sent. */
 	size_t (*buffered)(void *ctx);
 	void *ctx;
-	/* The largest binary message the peer takes (its max-message-size). */
+	/* The size to cut file data into: what the channel's
+	 * idl_channel_message_size decided (the peer's max-message-size, or
+	 * less). The sender never exceeds 64 KiB either (docs/PROTOCOL.md). */
 	size_t max_message;
 };
 

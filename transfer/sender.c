@@ -250,6 +250,8 @@ static guint last_wanted(const struct idl_sender *s)
 static bool emit(struct idl_sender *s, struct job *j)
 {
 	struct idl_msg m = { 0 };
+	/* The link decided the size (idl_channel_message_size); 64 KiB is
+	 * only the protocol's bound, kept for a link that knows no limit. */
 	size_t chunk = MIN((size_t)64 * 1024, s->link.max_message);
 
 	if (j->error) {

@@ -17,7 +17,7 @@
 
 #define HANDSHAKE_MTU 1200          /* a flight must cross any path ICE picked */
 #define SESSION_MTU 16384           /* after it: an SCTP packet never meets GNUTLS_E_LARGE_PACKET */
-#define RETRANS_MS 1000             /* RFC 6347's initial retransmission timeout */
+#define IDLE_WAKE_MS 1000           /* a server awaiting the ClientHello checks its deadline */
 #define HANDSHAKE_TIMEOUT_MS 30000
 #define MIN_TIMER_MS 10             /* never spin, whatever GnuTLS reports */
 #define MAX_QUEUED 64               /* like a full socket buffer: more are dropped */
@@ -227,9 +227,9 @@ static void arm_timer(struct idl_dtls *d)
 	guint ms = gnutls_dtls_get_timeout(d->session);
 
 	/* Before our first flight (a server awaiting the ClientHello) GnuTLS
-	 * reports 0 forever; wake at the retransmission pace to check the deadline. */
+	 * reports 0 forever; wake now and then to check the deadline. */
 	if (!d->sent)
-		ms = RETRANS_MS;
+		ms = IDLE_WAKE_MS;
 	ms = (guint)CLAMP((gint64)ms, MIN_TIMER_MS, MAX(left, MIN_TIMER_MS));
 	stop_source(&d->timer);
 	d->timer = g_timeout_source_new(ms);
@@ -409,7 +409,7 @@ int idl_dtls_new(enum idl_dtls_role role, gnutls_x509_crt_t crt, gnutls_x509_pri
 	gnutls_transport_set_pull_function(d->session, pull);
 	gnutls_transport_set_pull_timeout_function(d->session, pull_timeout);
 	gnutls_dtls_set_mtu(d->session, HANDSHAKE_MTU);
-	gnutls_dtls_set_timeouts(d->session, RETRANS_MS, HANDSHAKE_TIMEOUT_MS);
+	gnutls_dtls_set_timeouts(d->session, IDL_DTLS_RETRANSMIT_DEFAULT_MS, HANDSHAKE_TIMEOUT_MS);
 	*out = d;
 	return 0;
 
@@ -417,6 +417,20 @@ fail:
 	setup_error(err, EIO, what, r);
 	idl_dtls_free(d);
 	return -EIO;
+}
+
+unsigned idl_dtls_retransmit_timeout(unsigned rtt_ms)
+{
+	return CLAMP(rtt_ms, IDL_DTLS_RETRANSMIT_MIN_MS, IDL_DTLS_RETRANSMIT_MAX_MS);
+}
+
+void idl_dtls_set_retransmit_timeout(struct idl_dtls *d, unsigned ms)
+{
+	g_return_if_fail(d != NULL);
+	/* GnuTLS starts each flight's timer from this and doubles it per
+	 * retransmission (lib/dtls.c, 3.7.9); the total stays as it was. */
+	gnutls_dtls_set_timeouts(d->session, CLAMP(ms, IDL_DTLS_RETRANSMIT_MIN_MS, IDL_DTLS_RETRANSMIT_DEFAULT_MS),
+				 HANDSHAKE_TIMEOUT_MS);
 }
 
 void idl_dtls_start(struct idl_dtls *d)

@@ -58,6 +58,24 @@ int idl_dtls_new(enum idl_dtls_role role, gnutls_x509_crt_t crt, gnutls_x509_pri
 		 const struct idl_dtls_callbacks *cb, void *user,
 		 struct idl_dtls **out, GError **err);
 
+/* The first handshake retransmission timeout for a path whose measured
+ * round trip is rtt_ms: rtt_ms bounded to IDL_DTLS_RETRANSMIT_MIN_MS ..
+ * IDL_DTLS_RETRANSMIT_MAX_MS. A flight lost on a LAN (the peer's DTLS not
+ * yet listening) then costs ~50 ms, not RFC 6347's 1 s; the floor keeps a
+ * slow peer's computing time from looking like a loss, the ceiling a
+ * round trip inflated by signalling from costing much. GnuTLS doubles it
+ * at each retransmission of a flight and starts again from it at the next
+ * flight; the handshake's total time-out is not changed. Pure. */
+#define IDL_DTLS_RETRANSMIT_MIN_MS 50
+#define IDL_DTLS_RETRANSMIT_MAX_MS 100
+#define IDL_DTLS_RETRANSMIT_DEFAULT_MS 1000   /* RFC 6347's, when never set */
+unsigned idl_dtls_retransmit_timeout(unsigned rtt_ms);
+
+/* Sets the first retransmission timeout of every flight (clamped to
+ * IDL_DTLS_RETRANSMIT_MIN_MS .. IDL_DTLS_RETRANSMIT_DEFAULT_MS). Call
+ * before idl_dtls_start; IDL_DTLS_RETRANSMIT_DEFAULT_MS when never called. */
+void idl_dtls_set_retransmit_timeout(struct idl_dtls *d, unsigned ms);
+
 /* Starts the handshake (a client sends its ClientHello now). */
 void idl_dtls_start(struct idl_dtls *d);
 
@@ -66,7 +84,8 @@ void idl_dtls_start(struct idl_dtls *d);
 void idl_dtls_feed(struct idl_dtls *d, const uint8_t *buf, size_t len);
 
 /* Encrypts and sends one application datagram. Returns 0, -ENOTCONN before
- * the handshake is done, or another negative errno value. */
+ * the handshake is done, -EPIPE once the session has ended (closed by the
+ * peer, or failed: cb->failed said which), or another negative errno value. */
 int idl_dtls_send(struct idl_dtls *d, const uint8_t *buf, size_t len);
 
 /* The negotiated cipher suite, e.g. "ECDHE-ECDSA-AES128-GCM-SHA256", for

@@ -4,6 +4,7 @@
 #include "transport/peer.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <gio/gio.h>
 
@@ -186,9 +187,16 @@ static void dtls_failed(const GError *err, void *user)
 static void ice_connected(void *user)
 {
 	struct idl_peer *p = user;
+	gint64 ice_ms;
 
 	p->t.ice_connected = g_get_monotonic_time();
 	p->phase = IDL_PEER_PHASE_DTLS;
+	/* The path's round trip, measured: ICE needed at least one (a check
+	 * and its answer) between the remote description and now. libnice
+	 * 0.1.21 tells no round-trip time; this over-estimates it by the
+	 * pacing of checks, which the bounds absorb. */
+	ice_ms = (p->t.ice_connected - p->t.remote_set) / 1000;
+	idl_dtls_set_retransmit_timeout(p->dtls, idl_dtls_retransmit_timeout((unsigned)CLAMP(ice_ms, 0, G_MAXINT)));
 	idl_dtls_start(p->dtls);
 }
 
@@ -259,7 +267,9 @@ static int start_transport(struct idl_peer *p, const struct idl_sdp *remote, GEr
 	int r;
 
 	idl_fingerprint_to_hex(remote->fingerprint, p->remote_fp);
-	p->remote_max_message = remote->max_message_size;
+	/* An SDP's max-message-size 0 means "any size" (RFC 8841 section 6),
+	 * the association's 0 means "the default": translate. */
+	p->remote_max_message = remote->max_message_size ? remote->max_message_size : SIZE_MAX;
 	if ((r = idl_dtls_new(p->dtls_client ? IDL_DTLS_CLIENT : IDL_DTLS_SERVER, idl_identity_crt(p->id),
 			      idl_identity_key(p->id), remote->fingerprint, &dcb, p, &p->dtls, err)) < 0)
 		return r;

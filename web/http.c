@@ -251,8 +251,11 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t n;
 
 	(void)pos;
+	/* The tab left: the stream's usual end, not an application error
+	 * (END_WITH_ERROR would have libmicrohttpd log "Closing connection
+	 * (application error generating response)" for every closed tab). */
 	if (st->gone)
-		return MHD_CONTENT_READER_END_WITH_ERROR;
+		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (st->queue->len) {
 		n = MIN(max, st->queue->len);
 		memcpy(buf, st->queue->data, n);
@@ -282,6 +285,9 @@ static enum MHD_Result start_stream(struct idl_http_conn *c)
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, st->content_type);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* A stream ends with its connection: nothing may follow on it once
+	 * the tab has left (stream_read ends it as a normal end of stream). */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(c->mhd, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;

@@ -5,7 +5,7 @@ interoperability tests, built on Debian's aiortc 1.4.0 (python3-aiortc).
 Run it with /usr/bin/python3 (Debian's interpreter, where python3-aiortc lives).
 
   aiortc_peer.py offer URL [--text N] [--binary-bytes B] [--chunk C]
-                 [--expect-fingerprint HEX] [--timeout S] [-v]
+                 [--expect-fingerprint HEX] [--timeout S] [--close-dtls-first] [-v]
       Offerer. Creates a data channel labelled "echo" (ordered, reliable),
       waits for ICE gathering to complete, POSTs the complete offer to URL
       (Content-Type: application/sdp; a bare http://HOST:PORT means
@@ -15,16 +15,25 @@ Run it with /usr/bin/python3 (Debian's interpreter, where python3-aiortc lives).
       every echo comes back intact, with its type, in order. Prints one JSON
       summary line on stdout; exit 0 on success, 1 on any failure or timeout
       (with "aiortc_peer: error: ..." on stderr and "ok": false in the JSON).
+      --close-dtls-first ends with a DTLS close_notify while the SCTP
+      association is still up (as some stacks close), then closes the rest.
 
-  aiortc_peer.py answer --port P [--bind ADDR] [--mangle K] [-v]
+  aiortc_peer.py answer --port P [--bind ADDR] [--mangle K]
+                 [--max-message-size M] [-v]
       Answerer, a stand-in for `idrop-lan serve`: a small HTTP server taking
       POST /api/offer (application/sdp, a complete non-trickle offer) and
       answering 201 Created with the SDP answer once gathering is complete
       (a=end-of-candidates). Echoes every message received on any data channel
-      labelled "echo". Prints "listening on ADDR:PORT" once ready. Runs until
-      SIGTERM/SIGINT, then exits 0. --mangle K (for self-tests of the checks
-      in the offerers) corrupts the K-th echo of every session: one byte of a
-      binary message flipped in the middle, or a text's last character -> "!".
+      labelled "echo"; on a channel labelled "sink" (as `serve` does) counts
+      the binary bytes and answers the text "done" with that count. Prints
+      "listening on ADDR:PORT" once ready. Runs until SIGTERM/SIGINT, then
+      exits 0. --mangle K (for self-tests of the checks in the offerers)
+      corrupts the K-th echo of every session: one byte of a binary message
+      flipped in the middle, or a text's last character -> "!".
+      --max-message-size M announces a=max-message-size:M in the answer
+      instead of aiortc's own, and then holds the offerer to it, as strict
+      stacks (Pion) do: a message over M closes its channel, with
+      "session S: message of N bytes over max-message-size M" printed.
 
 Test payloads (shared with tests/browser/peer.mjs, so any side can check bytes):
   text message i (0-based) of n:  "idrop-echo text i/n ünïcödé ✓ " + "x" * (i*37 % 500)
@@ -374,6 +383,12 @@ async def run_offer(args, summary):
         except (urllib.error.URLError, OSError) as e:
             raise PeerError("phase '%s': %s" % (phase, getattr(e, "reason", e)))
     finally:
+        if args.close_dtls_first and pc.sctp is not None:
+            try:  # close_notify now; SCTP's own end never reaches the peer
+                await asyncio.wait_for(pc.sctp.transport.stop(), 5)
+                await asyncio.sleep(0.5)
+            except Exception as e:  # diagnostics only
+                log.info("closing DTLS first: %s", e)
         try:
             await asyncio.wait_for(pc.close(), 5)
         except Exception:
@@ -397,14 +412,41 @@ class EchoServer:
         self.pcs.add(pc)
         stats = {"msgs": 0, "bytes": 0}
 
+        limit = self.args.max_message_size
+
+        def over_limit(ch, m):
+            n = len(m) if isinstance(m, bytes) else len(m.encode("utf-8"))
+            if limit and n > limit:
+                print("session %d: message of %d bytes over max-message-size %d" % (sid, n, limit),
+                      flush=True)
+                ch.close()
+                return True
+            return False
+
         @pc.on("datachannel")
         def _on_dc(ch):
             log.info("session %d: data channel %r id=%s opened", sid, ch.label, ch.id)
+            if ch.label == "sink":
+                sink = {"bytes": 0}
+
+                @ch.on("message")
+                def _on_sink(m):
+                    if over_limit(ch, m):
+                        return
+                    if isinstance(m, bytes):
+                        sink["bytes"] += len(m)
+                    elif m == "done" and ch.readyState == "open":
+                        print("session %d: sink received %d bytes" % (sid, sink["bytes"]), flush=True)
+                        ch.send(str(sink["bytes"]))
+                        sink["bytes"] = 0
+                return
             if ch.label != LABEL:
                 return
 
             @ch.on("message")
             def _on_message(m):
+                if over_limit(ch, m):
+                    return
                 stats["msgs"] += 1
                 stats["bytes"] += len(m) if isinstance(m, bytes) else len(m.encode("utf-8"))
                 if stats["msgs"] == self.args.mangle:  # self-test of the offerers' checks
@@ -451,7 +493,14 @@ class EchoServer:
             % (sid, len(cands), "; ".join(cands) or "-", ms(t_req, now())),
             flush=True,
         )
-        return sid, pc.localDescription.sdp
+        sdp = pc.localDescription.sdp
+        if limit:
+            sdp, n = re.subn(r"^a=max-message-size:\d+\r?$", "a=max-message-size:%d\r" % limit, sdp,
+                             flags=re.M)
+            if n == 0:  # none to replace: add one to the m=application section
+                sdp = re.sub(r"^(a=sctp-port:\d+\r?)$", "\\1\na=max-message-size:%d\r" % limit, sdp,
+                             count=1, flags=re.M)
+        return sid, sdp
 
     async def handle(self, reader, writer):
         peer = writer.get_extra_info("peername")
@@ -558,12 +607,16 @@ def main(argv):
                     help="binary message size (default 16384; aiortc allows up to 65536)")
     po.add_argument("--expect-fingerprint", metavar="HEX")
     po.add_argument("--timeout", type=float, default=30.0, metavar="S")
+    po.add_argument("--close-dtls-first", action="store_true",
+                    help="end with a DTLS close_notify before closing SCTP")
     po.add_argument("-v", "--verbose", action="count", default=0)
     pa = sub.add_parser("answer", help="serve POST /api/offer and echo")
     pa.add_argument("--port", type=int, required=True, metavar="P")
     pa.add_argument("--bind", default="0.0.0.0", metavar="ADDR")
     pa.add_argument("--mangle", type=int, default=0, metavar="K",
                     help="self-test only: corrupt the K-th echo (1-based) of every session")
+    pa.add_argument("--max-message-size", type=int, default=0, metavar="M",
+                    help="announce a=max-message-size:M and close a channel sent more")
     pa.add_argument("-v", "--verbose", action="count", default=0)
     args = ap.parse_args(argv)
     setup_logging(args.verbose)

@@ -4,7 +4,8 @@
 # iperf3 TCP (the link), scp with AES-128-GCM (OpenSSH, the tool to beat),
 # `idrop-lan ping --bytes` (our transport without files) and `idrop-lan send`
 # of a real file (transport + disk + SHA-256 on both sides), side by side
-# with ratios; connection set-up time; peak resident memory of both sides;
+# with ratios; connection set-up time (also with the first ClientHello
+# lost); peak resident memory of both sides;
 # and a file over 4 GiB (sparse source) sent and verified.
 set -eu -o pipefail
 # shellcheck source=lan.sh
@@ -131,6 +132,21 @@ for ((i = 0; i < RUNS; i++)); do
 	lan_run b "$BIN" ping --count 1 --json "$A:7757" | field connect_ms
 done >"$LAN_DIR/connect"
 printf 'connection set-up (HTTP offer to channel open), median of %d: %s ms\n' "$RUNS" "$(median <"$LAN_DIR/connect")"
+# One set-up per DTLS role with the first ClientHello lost (as when
+# the peer's DTLS is not listening yet), beside an unhindered one: the
+# scenario t_dtls_lost_flight.sh checks, run for its figures.
+rm -f "$LAN_DIR/lost-figures"
+FIGURES=$LAN_DIR/lost-figures bash "$(dirname "${BASH_SOURCE[0]}")/t_dtls_lost_flight.sh" \
+	>"$(log lost-flight)" 2>&1 || true
+if [[ -s "$LAN_DIR/lost-figures" ]]; then
+	while read -r _ role _ clear _ lost; do
+		printf 'connection set-up (%s DTLS roles): %s ms; with the first ClientHello lost: %s ms\n' \
+			"$role" "$clear" "$lost"
+	done <"$LAN_DIR/lost-figures"
+else
+	printf 'connection set-up with the first ClientHello lost: not measured (%s)\n' \
+		"$(grep -m1 -E '^(SKIP|Bail|not ok)' "$(log lost-flight)" || echo 'see its log')"
+fi
 
 if [[ "$BIG" == 1 ]]; then
 	# Sparse: the disk holds almost nothing, yet every byte is read, sent,

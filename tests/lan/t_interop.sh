@@ -4,7 +4,8 @@
 # simulated LAN: headless Chromium (mDNS hiding of local IPs left ON) and
 # python3-aiortc offer to `idrop-lan serve` and round-trip text and 1 MiB of
 # binary through its echo channel; our `ping` offers to an aiortc answerer (as
-# DTLS server). Also: the signalling endpoint refuses bad requests cleanly.
+# DTLS server), also with --bytes to one announcing a=max-message-size:16384.
+# Also: the signalling endpoint refuses bad requests cleanly.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -59,6 +60,21 @@ lan_check "our ping (offerer, DTLS server) echoes 5 messages with aiortc" \
 rc=0; err=$(lan_run b timeout 30 "$BIN" ping --count 1 --dtls-client --timeout 20 "$D:7757" 2>&1 >/dev/null) || rc=$?
 lan_check "a peer that refuses our offer is reported as a signalling failure with its reason" \
 	test "$rc" = 1 -a -n "$(grep 'signalling failed: the device answered HTTP 400' <<<"$err")"
+lan_stop "$pid_ans" TERM 5 || true
+
+# --- a peer announcing a small a=max-message-size (16384) --------------------
+# Every writer must cut its data to the peer's limit; this answerer closes a
+# channel sent anything larger (as Pion does), and counts what its sink got.
+lan_spawn d "$(log aiortc-mms)" "$PY" "$AIORTC" answer --port 7758 --max-message-size 16384
+pid_ans=$LAN_PID
+lan_wait_for 10 grep -q '^listening' "$(log aiortc-mms)" || lan_fail "aiortc answerer (max-message-size 16384) listening"
+rc=0; out=$(lan_run b timeout 40 "$BIN" ping --count 1 --bytes 8M --timeout 30 "$D:7758" 2>"$(log ping-mms.err)") || rc=$?
+lan_diag "ping --bytes 8M -> aiortc (16384): $(tail -n 1 <<<"$out") $(tail -n 2 "$(log ping-mms.err)")"
+lan_check "ping --bytes 8M succeeds against a peer announcing a=max-message-size:16384" \
+	test "$rc" = 0 -a -n "$(grep -F 'throughput: 8388608 bytes' <<<"$out")"
+lan_check "... in messages the peer takes (none over its limit, all 8 MiB counted)" \
+	test -z "$(grep -F 'over max-message-size' "$(log aiortc-mms)")" -a \
+	-n "$(grep -F 'sink received 8388608 bytes' "$(log aiortc-mms)")"
 lan_stop "$pid_ans" TERM 5 || true
 
 # --- the signalling endpoint refuses bad requests, and keeps serving --------

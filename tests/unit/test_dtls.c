@@ -537,6 +537,40 @@ static void test_retransmit(struct fixture *f, gconstpointer data)
 	g_assert_cmpfloat(handshake_ms(f), >=, 900.0);
 }
 
+/* The first timeout comes from the path's round trip, bounded. */
+static void test_retransmit_timeout(void)
+{
+	static const struct { unsigned rtt, want; } cases[] = {
+		{ 0, IDL_DTLS_RETRANSMIT_MIN_MS }, { 1, 50 }, { 17, 50 }, { 50, 50 }, { 73, 73 },
+		{ 100, 100 }, { 101, 100 }, { 1000, 100 }, { G_MAXUINT, IDL_DTLS_RETRANSMIT_MAX_MS },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_assert_cmpuint(idl_dtls_retransmit_timeout(cases[i].rtt), ==, cases[i].want);
+}
+
+/* A lost first ClientHello (the peer's DTLS not yet listening) costs the
+ * timeout the peer layer hands down from a LAN round trip, not a second:
+ * and a later loss in the same handshake still recovers, the timer doubling. */
+static void test_retransmit_fast(struct fixture *f, gconstpointer data)
+{
+	unsigned t = idl_dtls_retransmit_timeout(1);
+
+	(void)data;
+	f->drop = 0;
+	make_pair(f, NULL, NULL);
+	idl_dtls_set_retransmit_timeout(f->client.d, t);
+	idl_dtls_set_retransmit_timeout(f->server.d, t);
+	start_both(f);
+	run(f, both_connected);
+	g_assert_null(f->client.failed);
+	g_assert_null(f->server.failed);
+	g_test_message("lost ClientHello, first timeout %u ms: handshake %.1f ms, %u datagrams", t,
+		       handshake_ms(f), f->seen);
+	g_assert_cmpfloat(handshake_ms(f), >=, t * 0.9);
+	g_assert_cmpfloat(handshake_ms(f), <, 500.0);
+}
+
 /* Feeds every mangled form of a datagram the receiver could meet: random
  * bytes, non-DTLS bytes, truncations, one flipped bit, a replay. */
 static void feed_garbage(struct end *to, GBytes *real)
@@ -701,6 +735,9 @@ int main(int argc, char **argv)
 		g_test_add(path, struct fixture, &drops[i], setup, test_retransmit, teardown);
 		g_free(path);
 	}
+	g_test_add_func("/dtls/retransmit-timeout", test_retransmit_timeout);
+	g_test_add("/dtls/retransmit/lost-clienthello-fast", struct fixture, NULL, setup, test_retransmit_fast,
+		   teardown);
 	g_test_add("/dtls/garbage", struct fixture, NULL, setup, test_garbage, teardown);
 	g_test_add("/dtls/not-connected", struct fixture, NULL, setup, test_not_connected, teardown);
 	g_test_add("/dtls/peer-close", struct fixture, NULL, setup, test_peer_close, teardown);

@@ -44,6 +44,7 @@ struct end {
 	GPtrArray *chans;          /* struct chan *, all this end made */
 	bool echo_new;             /* channels the peer opens echo */
 	bool bulk_new;             /* channels the peer opens verify bulk data */
+	int send_err;              /* nonzero: cb_send loses the packet and returns it */
 };
 
 struct pipe {
@@ -257,6 +258,10 @@ static void chan_free(gpointer data)
 
 static int cb_send(const uint8_t *buf, size_t len, void *user)
 {
+	struct end *e = user;
+
+	if (e->send_err)
+		return e->send_err;
 	return pipe_send(user, buf, len);
 }
 
@@ -507,6 +512,55 @@ static void test_max_message(void)
 	pipe_free(p);
 }
 
+/* The one decision of how large a writer's messages are: the peer's limit,
+ * never above just under 64 KiB (Pion closes a channel on 65,536), and
+ * "any" (an SDP's 0, SIZE_MAX here) is not "nothing". */
+static void test_message_size(void)
+{
+	static const struct { size_t peer_max, want; } cases[] = {
+		{ 16384, 16384 },
+		{ 1, 1 },
+		{ 65535, 65535 },
+		{ IDL_SCTP_DEFAULT_MAX_MESSAGE, 65535 },
+		{ 262144, 65535 },
+		{ 1073741823, 65535 },
+		{ SIZE_MAX, 65535 },
+		{ 0, 65535 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		g_assert_cmpuint(idl_sctp_message_size(cases[i].peer_max), ==, cases[i].want);
+	g_assert_cmpuint(IDL_SCTP_BULK_MESSAGE, <, 65536);
+}
+
+/* A peer announcing any size (SIZE_MAX: what the peer layer passes for an
+ * SDP's max-message-size 0) takes messages over the 64 KiB default, and a
+ * channel's writers still cut at IDL_SCTP_BULK_MESSAGE; a peer announcing
+ * 16384 gets 16384-byte messages and no more. */
+static void test_message_size_channel(void)
+{
+	struct pipe *p = pipe_new(SIZE_MAX, 0);
+	struct chan *a, *b;
+	uint8_t *big = g_malloc0(IDL_SCTP_DEFAULT_MAX_MESSAGE + 1);
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "any", "", true, &b);
+	g_assert_cmpuint(idl_channel_message_size(a->ch), ==, IDL_SCTP_BULK_MESSAGE);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, IDL_SCTP_DEFAULT_MAX_MESSAGE + 1), ==, 0);
+	expect_msg(b, true, big, IDL_SCTP_DEFAULT_MAX_MESSAGE + 1);
+	pipe_free(p);
+
+	p = pipe_new(16384, 0);
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "small", "", true, &b);
+	g_assert_cmpuint(idl_channel_message_size(a->ch), ==, 16384);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, 16385), ==, -EMSGSIZE);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, idl_channel_message_size(a->ch)), ==, 0);
+	expect_msg(b, true, big, 16384);
+	g_free(big);
+	pipe_free(p);
+}
+
 /* A 1 MiB message, with a peer that announced 2 MiB: it goes to usrsctp
  * in pieces and comes out whole. */
 /* Sends one n-byte message and a short one after it on a new channel of a
@@ -724,6 +778,45 @@ static void test_abort(void)
 	pipe_free(p);
 }
 
+static void capture_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
+{
+	(void)domain;
+	(void)level;
+	g_string_append_printf(user, "%s\n", msg);
+}
+
+/* What the association logs when the layer below refuses its packets: a
+ * layer that has ended (-EPIPE: the peer closed DTLS, then our close sends
+ * its ABORT) is a normal end, said once and not as a failure; any other
+ * refusal is a real error and says so. */
+static void test_send_refused(void)
+{
+	static const int errs[] = { -EPIPE, -EIO };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(errs); i++) {
+		struct pipe *p = pipe_new(0, 0);
+		GString *log = g_string_new(NULL);
+		GLogFunc old;
+
+		pipe_connect(p);
+		p->a.send_err = errs[i];
+		old = g_log_set_default_handler(capture_log, log);
+		end_free(&p->a);   /* sends the ABORT, into the refusal */
+		g_log_set_default_handler(old, NULL);
+		g_test_message("send refused with %s: %s", g_strerror(-errs[i]), log->str);
+		if (errs[i] == -EPIPE) {
+			g_assert_nonnull(strstr(log->str, "sctp: the connection under the association has ended"));
+			g_assert_null(strstr(log->str, "failed"));
+			g_assert_null(strstr(log->str, "Broken pipe"));
+		} else {
+			g_assert_nonnull(strstr(log->str, "sctp: sending a "));
+			g_assert_nonnull(strstr(log->str, "packet failed: Input/output error"));
+		}
+		g_string_free(log, TRUE);
+		pipe_free(p);
+	}
+}
+
 /* A peer that ignores our max-message-size and sends more than we ever
  * gather (16 MiB) is cut off: B aborts, both fail. */
 static void test_oversized_from_peer(void)
@@ -802,6 +895,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/early-packets", test_early_packets);
 	g_test_add_func("/sctp/echo", test_echo);
 	g_test_add_func("/sctp/max-message", test_max_message);
+	g_test_add_func("/sctp/message-size", test_message_size);
+	g_test_add_func("/sctp/message-size-channel", test_message_size_channel);
 	g_test_add_func("/sctp/large-message", test_large_message);
 	g_test_add_func("/sctp/bulk", test_bulk);
 	g_test_add_func("/sctp/small-window", test_small_window);
@@ -809,6 +904,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/close", test_close);
 	g_test_add_func("/sctp/wrong-parity", test_wrong_parity);
 	g_test_add_func("/sctp/abort", test_abort);
+	g_test_add_func("/sctp/send-refused", test_send_refused);
 	g_test_add_func("/sctp/oversized-from-peer", test_oversized_from_peer);
 	g_test_add_func("/sctp/loss", test_loss);
 	g_test_add_func("/sctp/sparse-sacks", test_sparse_sacks);
