@@ -174,6 +174,19 @@ const struct idl_resolved *cli_connect_target(const struct cli_connect *c)
 	return &c->target;
 }
 
+char *cli_connect_why_stalled(const struct cli_connect *c, unsigned waited_ms)
+{
+	const char *label = c->peer ? idl_peer_unconfirmed_channel(c->peer) : NULL;
+
+	if (!label)
+		return NULL;
+	/* The label is ours (echo, sink, idrop): nothing to escape. */
+	return g_strdup_printf("the device accepted the connection but never confirmed the data channel "
+			       "\"%s\" (no DCEP acknowledgement in %.0f s): its WebRTC stack did not "
+			       "answer ours; run again with --verbose to see what it sent",
+			       label, waited_ms / 1000.0);
+}
+
 void cli_connect_signalling_times(const struct cli_connect *c, gint64 *post, gint64 *answer)
 {
 	*post = c->t_post;

@@ -353,6 +353,13 @@ struct idl_channel *idl_peer_open_channel(struct idl_peer *p, const char *label,
 	return idl_sctp_open_channel(p->sctp, label, protocol, ordered, cb, user, err);
 }
 
+const char *idl_peer_unconfirmed_channel(const struct idl_peer *p)
+{
+	if (!p->sctp || p->failed || p->phase != IDL_PEER_PHASE_CHANNEL)
+		return NULL;
+	return idl_sctp_unconfirmed_channel(p->sctp);
+}
+
 const struct idl_peer_timings *idl_peer_timings(const struct idl_peer *p)
 {
 	return &p->t;

@@ -75,6 +75,11 @@ struct idl_channel *idl_peer_open_channel(struct idl_peer *p, const char *label,
 					  bool ordered, const struct idl_channel_callbacks *cb,
 					  void *user, GError **err);
 
+/* The label of a channel we opened that the peer has not confirmed (see
+ * idl_sctp_unconfirmed_channel), or NULL (none, or not connected): the
+ * connection is up but the peer's data-channel layer never answered. */
+const char *idl_peer_unconfirmed_channel(const struct idl_peer *p);
+
 const struct idl_peer_timings *idl_peer_timings(const struct idl_peer *p);
 
 /* The fingerprint the remote SDP announced (64 hex digits), "" before. */
