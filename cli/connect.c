@@ -82,6 +82,9 @@ static void on_answer(unsigned status, const char *body, size_t len, const GErro
 	if (idl_peer_accept_answer(c->peer, body, len, c->target.fingerprint, &e) < 0) {
 		if (e->code == G_IO_ERROR_PERMISSION_DENIED)
 			fail(c, CLI_CONNECT_FINGERPRINT, "fingerprint check failed: %s", e->message);
+		else if (e->code == G_IO_ERROR_NOT_SUPPORTED && c->o.dtls_client)
+			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s; run again without --dtls-client "
+			     "(the device then takes the client role)", e->message);
 		else
 			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s", e->message);
 		g_error_free(e);

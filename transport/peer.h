@@ -61,8 +61,10 @@ char *idl_peer_create_offer(struct idl_peer *p, bool dtls_client, GError **err);
 
 /* Offerer: takes the answer. When expected_fp (64 hex digits) is given, the
  * answer's fingerprint must equal it (the device's advertised identity), or
- * the connection is refused before any packet is sent. Returns 0 or -EINVAL
- * / -EPERM with *err. */
+ * the connection is refused before any packet is sent (-EPERM,
+ * G_IO_ERROR_PERMISSION_DENIED). An answer that does not take the DTLS
+ * role our offer left it (active to an active offer) is -EINVAL with
+ * G_IO_ERROR_NOT_SUPPORTED; any other bad answer -EINVAL. */
 int idl_peer_accept_answer(struct idl_peer *p, const char *sdp, size_t len, const char *expected_fp,
 			   GError **err);
 
