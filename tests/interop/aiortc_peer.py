@@ -16,7 +16,7 @@ Run it with /usr/bin/python3 (Debian's interpreter, where python3-aiortc lives).
       summary line on stdout; exit 0 on success, 1 on any failure or timeout
       (with "aiortc_peer: error: ..." on stderr and "ok": false in the JSON).
 
-  aiortc_peer.py answer --port P [--bind ADDR] [--mangle K] [--ack KIND] [-v]
+  aiortc_peer.py answer --port P [--bind ADDR] [--mangle K] [-v]
       Answerer, a stand-in for `idrop-lan serve`: a small HTTP server taking
       POST /api/offer (application/sdp, a complete non-trickle offer) and
       answering 201 Created with the SDP answer once gathering is complete
@@ -25,10 +25,6 @@ Run it with /usr/bin/python3 (Debian's interpreter, where python3-aiortc lives).
       SIGTERM/SIGINT, then exits 0. --mangle K (for self-tests of the checks
       in the offerers) corrupts the K-th echo of every session: one byte of a
       binary message flipped in the middle, or a text's last character -> "!".
-      --ack KIND: how the DATA_CHANNEL_ACK of a channel the offerer opens
-      looks: "rfc" (default, one byte), "pion" (four bytes, the type and three
-      zeros, as Pion and webrtc-rs send it), or "none" (never sent: a stack
-      that takes the connection and never confirms a channel).
 
 Test payloads (shared with tests/browser/peer.mjs, so any side can check bytes):
   text message i (0-based) of n:  "idrop-echo text i/n ünïcödé ✓ " + "x" * (i*37 % 500)
@@ -41,7 +37,6 @@ Test payloads (shared with tests/browser/peer.mjs, so any side can check bytes):
 
 import argparse
 import asyncio
-from collections import deque
 import json
 import logging
 import re
@@ -54,7 +49,6 @@ import urllib.request
 
 try:
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-    from aiortc import rtcsctptransport
 except ImportError as e:  # pragma: no cover
     sys.stderr.write(
         "aiortc_peer: error: cannot import aiortc (%s); install python3-aiortc "
@@ -389,28 +383,6 @@ async def run_offer(args, summary):
 # ---------------------------------------------------------------- answer mode
 
 
-ACK_KIND = "rfc"
-_orig_flush = rtcsctptransport.RTCSctpTransport._data_channel_flush
-
-
-async def _flush_with_ack_kind(self):
-    # aiortc queues its one-byte ACK (type 2, PPID 50) and flushes at once;
-    # --ack rewrites or drops it there, before it reaches SCTP.
-    if ACK_KIND != "rfc":
-        kept = deque()
-        for channel, ppid, data in self._data_channel_queue:
-            if ppid == rtcsctptransport.WEBRTC_DCEP and data == b"\x02":
-                if ACK_KIND == "none":
-                    continue
-                data = b"\x02\x00\x00\x00"
-            kept.append((channel, ppid, data))
-        self._data_channel_queue = kept
-    return await _orig_flush(self)
-
-
-rtcsctptransport.RTCSctpTransport._data_channel_flush = _flush_with_ack_kind
-
-
 class EchoServer:
     def __init__(self, args):
         self.args = args
@@ -592,15 +564,11 @@ def main(argv):
     pa.add_argument("--bind", default="0.0.0.0", metavar="ADDR")
     pa.add_argument("--mangle", type=int, default=0, metavar="K",
                     help="self-test only: corrupt the K-th echo (1-based) of every session")
-    pa.add_argument("--ack", choices=("rfc", "pion", "none"), default="rfc",
-                    help="the DATA_CHANNEL_ACK sent: one byte (rfc), four (pion), or none")
     pa.add_argument("-v", "--verbose", action="count", default=0)
     args = ap.parse_args(argv)
     setup_logging(args.verbose)
 
     if args.mode == "answer":
-        global ACK_KIND
-        ACK_KIND = args.ack
         return asyncio.run(EchoServer(args).run())
 
     if args.text < 0 or args.binary_bytes < 0 or not (1 <= args.chunk <= 65536) or args.timeout <= 0:

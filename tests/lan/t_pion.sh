@@ -19,7 +19,7 @@ set -eu -o pipefail
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
 PY=/usr/bin/python3
-AIORTC=$TOP/tests/interop/aiortc_peer.py
+AIORTC_ACK=$TOP/tests/interop/aiortc_ack.py
 PION=$TOP/build/pion_peer
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
 # `make test` builds it first; this covers a scenario run by hand.
@@ -79,9 +79,9 @@ lan_check "ping --dtls-client --count 5 --bytes 16M (offerer, DTLS client) again
 lan_stop "$pid_pion" TERM 5 || true
 
 # --- the same 4-byte ACK from another stack, and no ACK at all -----------------
-lan_spawn d "$(log aiortc-ack4)" "$PY" "$AIORTC" answer --port 7757 --ack pion
+lan_spawn d "$(log aiortc-ack4)" "$PY" "$AIORTC_ACK" pion answer --port 7757
 pid_ack4=$LAN_PID
-lan_spawn e "$(log aiortc-noack)" "$PY" "$AIORTC" answer --port 7757 --ack none
+lan_spawn e "$(log aiortc-noack)" "$PY" "$AIORTC_ACK" none answer --port 7757
 pid_noack=$LAN_PID
 lan_wait_for 10 grep -q '^listening' "$(log aiortc-ack4)" || lan_fail "aiortc answerer (4-byte ACK) listening"
 lan_wait_for 10 grep -q '^listening' "$(log aiortc-noack)" || lan_fail "aiortc answerer (no ACK) listening"
