@@ -108,9 +108,10 @@ type channel struct {
 
 func (c *channel) end() { c.rx <- message{end: true} }
 
-// openChannel sets dc up to deliver its messages to the returned channel
-// once open, through a detached reader or Pion's stock one; opened is
-// signalled once it can send.
+// openChannel sets dc up to deliver its messages through a detached reader
+// or Pion's stock one; once dc is open, its channel is sent on opened (a
+// channel whose detaching failed comes too: it ends at once, and cannot
+// send).
 func openChannel(dc *webrtc.DataChannel, detached bool, opened chan<- *channel) {
 	c := &channel{dc: dc, rx: make(chan message, 1024)}
 	if !detached {
@@ -131,7 +132,9 @@ func openChannel(dc *webrtc.DataChannel, detached bool, opened chan<- *channel) 
 		raw, err := dc.Detach()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: detach %q: %v\n", prog, dc.Label(), err)
+			c.send = func([]byte, bool) error { return err }
 			c.end()
+			opened <- c
 			return
 		}
 		c.send = func(data []byte, isText bool) error {
