@@ -108,6 +108,29 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_%
 
 unit: $(TEST_BINS) $(REPLAY_BINS)
 
+# The Pion peer of the interop test (tests/lan/t_pion.sh): Go, built offline
+# in GOPATH mode from Debian's packages (golang-go,
+# golang-github-pion-webrtc.v3-dev; no module proxy is reachable). Debian
+# installs some Pion modules without the /vN folder their import path names
+# (github.com/pion/webrtc/v3 is in .../pion/webrtc): build/gopath links each
+# such path to its folder, found by the module line of its go.mod.
+GOCODE := /usr/share/gocode
+PION_DIR := $(GOCODE)/src/github.com/pion
+build/pion_peer: tests/interop/pion_peer/main.go
+	@command -v go >/dev/null && [ -d $(PION_DIR)/webrtc ] || \
+	    { echo "$@: needs golang-go and golang-github-pion-webrtc.v3-dev (make deps)" >&2; exit 1; }
+	@mkdir -p build/gopath/src/github.com/pion build/gocache
+	$(Q)for mod in $(PION_DIR)/*/go.mod; do \
+	    path=$$(awk '$$1 == "module" { print $$2; exit }' $$mod); dir=$${mod%/go.mod}; \
+	    case $$path in github.com/pion/*/v[0-9]*) ;; *) continue ;; esac; \
+	    [ -d $(GOCODE)/src/$$path ] && continue; \
+	    mkdir -p build/gopath/src/$${path%/*}; ln -sfn $$dir build/gopath/src/$$path; \
+	done
+	@[ "$(V)" = 1 ] || echo "  GO      $@"
+	$(Q)cd tests/interop/pion_peer && GO111MODULE=off GOFLAGS= GOENV=off \
+	    GOPATH=$(CURDIR)/build/gopath:$(GOCODE) GOCACHE=$(CURDIR)/build/gocache \
+	    go build -o $(CURDIR)/$@ .
+
 # libFuzzer needs clang; FUZZ_SECONDS per target. New inputs land in
 # build/fuzz/corpus-NAME; copy the ones worth keeping (and every crash, as a
 # regression input) into tests/fuzz/corpus/NAME.
@@ -133,7 +156,7 @@ run: all
 # The sanitizer build is what the tests run; tests/run.sh prints the
 # closing "N passed, N failed" line and exits non-zero on any failure.
 test: deps
-	$(MAKE) SAN=1 build/asan/idrop-lan unit
+	$(MAKE) SAN=1 build/asan/idrop-lan unit build/pion_peer
 	tests/run.sh build/asan
 
 # Benchmarks print figures beside a baseline measured in the same run; they
@@ -152,12 +175,14 @@ install: all
 # (avahi-daemon and its own D-Bus per simulated host, avahi-utils as the
 # independent DNS-SD peer, iproute2 for the namespaces, mandoc to lint the man page;
 # iperf3 and OpenSSH (scp) are the baselines `make bench` measures us against;
-# iptables plays the on-path attacker of t_attacker).
+# iptables plays the on-path attacker of t_attacker; golang-go and Pion's
+# Go sources build the Pion peer of t_pion, offline: see build/pion_peer).
 DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
             libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
             libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev libcurl4-gnutls-dev libqrencode-dev \
             avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
-            chromium python3-aiortc iperf3 openssh-client openssh-server iptables
+            chromium python3-aiortc iperf3 openssh-client openssh-server iptables \
+            golang-go golang-github-pion-webrtc.v3-dev
 
 # Node.js may come from elsewhere (this machine kind ships NodeSource's);
 # Debian's nodejs and npm are installed only when there is no node at all.

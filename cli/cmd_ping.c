@@ -275,9 +275,14 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 static gboolean on_deadline(gpointer user)
 {
 	struct ping *p = user;
+	char *why = cli_connect_why_stalled(p->conn, p->timeout_ms);
 
 	p->deadline = 0;
-	fail_with(p, "no result within %.0f s: see --verbose for where it stopped", p->timeout_ms / 1000.0);
+	if (why)
+		fail_with(p, "%s", why);
+	else
+		fail_with(p, "no result within %.0f s: see --verbose for where it stopped", p->timeout_ms / 1000.0);
+	g_free(why);
 	return G_SOURCE_REMOVE;
 }
 

@@ -148,6 +148,13 @@ static void ch_open(struct idl_channel *ch, void *user)
 {
 	struct send *s = user;
 
+	if (s->deadline) {
+		/* Connected in time: the device confirmed our channel. From here
+		 * only a human (consent) or the network's own timeouts (ICE
+		 * consent, SCTP) can make us wait. */
+		g_source_remove(s->deadline);
+		s->deadline = 0;
+	}
 	/* Refilled at a quarter of the sender's high-water mark, so the
 	 * association never runs dry while the next blocks are queued. */
 	idl_channel_set_buffered_low_threshold(ch, 1024 * 1024);
@@ -185,10 +192,15 @@ static void ch_closed(struct idl_channel *ch, void *user)
 static gboolean on_deadline(gpointer user)
 {
 	struct send *s = user;
+	char *why = cli_connect_why_stalled(s->conn, s->timeout_ms);
 
 	s->deadline = 0;
-	stop(s, IDL_EXIT_LOST, "not connected within %.0f s: see --verbose for where it stopped",
-	     s->timeout_ms / 1000.0);
+	if (why)
+		stop(s, IDL_EXIT_LOST, "%s", why);
+	else
+		stop(s, IDL_EXIT_LOST, "not connected within %.0f s: see --verbose for where it stopped",
+		     s->timeout_ms / 1000.0);
+	g_free(why);
 	return G_SOURCE_REMOVE;
 }
 
@@ -314,12 +326,6 @@ static void on_connected(struct idl_peer *p, void *user)
 	struct idl_link link;
 	GError *err = NULL;
 
-	if (s->deadline) {
-		/* Connected in time; from here only a human (consent) or the
-		 * network's own timeouts (ICE consent, SCTP) can make us wait. */
-		g_source_remove(s->deadline);
-		s->deadline = 0;
-	}
 	if (!cli_connect_target(s->conn)->fingerprint[0] && !s->quiet && !s->json) {
 		fprintf(stderr, "idrop-lan: send: connected to id %s: compare it with `idrop-lan id` on the device\n",
 			idl_peer_remote_fingerprint(p));

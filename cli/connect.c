@@ -82,6 +82,9 @@ static void on_answer(unsigned status, const char *body, size_t len, const GErro
 	if (idl_peer_accept_answer(c->peer, body, len, c->target.fingerprint, &e) < 0) {
 		if (e->code == G_IO_ERROR_PERMISSION_DENIED)
 			fail(c, CLI_CONNECT_FINGERPRINT, "fingerprint check failed: %s", e->message);
+		else if (e->code == G_IO_ERROR_NOT_SUPPORTED && c->o.dtls_client)
+			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s; run again without --dtls-client "
+			     "(the device then takes the client role)", e->message);
 		else
 			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s", e->message);
 		g_error_free(e);
@@ -172,6 +175,19 @@ struct idl_peer *cli_connect_peer(const struct cli_connect *c)
 const struct idl_resolved *cli_connect_target(const struct cli_connect *c)
 {
 	return &c->target;
+}
+
+char *cli_connect_why_stalled(const struct cli_connect *c, unsigned waited_ms)
+{
+	const char *label = c->peer ? idl_peer_unconfirmed_channel(c->peer) : NULL;
+
+	if (!label)
+		return NULL;
+	/* The label is ours (echo, sink, idrop): nothing to escape. */
+	return g_strdup_printf("the device accepted the connection but never confirmed the data channel "
+			       "\"%s\" (no DCEP acknowledgement in %.0f s): its WebRTC stack did not "
+			       "answer ours; run again with --verbose to see what it sent",
+			       label, waited_ms / 1000.0);
 }
 
 void cli_connect_signalling_times(const struct cli_connect *c, gint64 *post, gint64 *answer)

@@ -55,6 +55,11 @@ int cli_connect_start(const struct cli_connect_options *o, const struct cli_conn
 struct idl_peer *cli_connect_peer(const struct cli_connect *c);
 const struct idl_resolved *cli_connect_target(const struct cli_connect *c);
 
+/* Why a command's deadline passed, when more can be said than "no result":
+ * the device took the connection but never confirmed a data channel we
+ * opened (no DCEP ACK). NULL otherwise; owned by the caller. */
+char *cli_connect_why_stalled(const struct cli_connect *c, unsigned waited_ms);
+
 /* When the offer was POSTed and the answer came (monotonic, 0 until). */
 void cli_connect_signalling_times(const struct cli_connect *c, gint64 *post, gint64 *answer);
 

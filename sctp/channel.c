@@ -285,7 +285,8 @@ static void on_dcep(struct idl_sctp *s, uint16_t sid, struct idl_channel *ch,
 	bool ours_parity = (sid % 2 == 0) == s->dtls_client;
 
 	if (idl_dcep_decode(data, len, &msg) < 0) {
-		g_debug("sctp: stream %u: malformed DCEP message ignored", sid);
+		g_debug("sctp: stream %u: malformed DCEP message ignored (%zu bytes, type 0x%02x)", sid, len,
+			len ? data[0] : 0);
 		return;
 	}
 	if (msg.type == IDL_DCEP_ACK) {
@@ -540,4 +541,19 @@ void idl_channel_close(struct idl_channel *ch)
 		return;
 	ch->state = CH_CLOSING;
 	channel_finish(ch);
+}
+
+const char *idl_sctp_unconfirmed_channel(const struct idl_sctp *s)
+{
+	const struct idl_channel *found = NULL;
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, s->channels);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct idl_channel *ch = value;
+		if (ch->state == CH_OPENING && !ch->dead && (!found || ch->id < found->id))
+			found = ch;
+	}
+	return found ? found->label : NULL;
 }

@@ -60,8 +60,9 @@ int idl_dcep_decode(const uint8_t *buf, size_t len, struct idl_dcep_msg *out)
 		return -EINVAL;
 	switch (buf[0]) {
 	case IDL_DCEP_ACK:
-		if (len != 1)
-			return -EINVAL;
+		/* RFC 8832 says one byte, but Pion and webrtc-rs send four (the
+		 * type and three zero bytes) and libwebrtc accepts any length:
+		 * the type is the whole message, whatever follows it. */
 		out->type = IDL_DCEP_ACK;
 		return 0;
 	case IDL_DCEP_OPEN:

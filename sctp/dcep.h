@@ -47,7 +47,8 @@ struct idl_dcep_msg {
 };
 
 /* Decodes one DCEP message (the whole SCTP message, PPID 50). An ACK is
- * exactly one byte. An OPEN is exactly its 12-byte header plus the label
+ * its type byte, and whatever follows it is ignored (RFC 8832 sends one
+ * byte; Pion and webrtc-rs send four, as libwebrtc accepts). An OPEN is exactly its 12-byte header plus the label
  * and protocol lengths it announces, with a known channel type, and label
  * and protocol in UTF-8 without NUL bytes (they end up as C strings).
  * Returns 0, or -EINVAL for anything else (unknown type included). */

@@ -118,6 +118,13 @@ struct idl_channel *idl_sctp_open_channel(struct idl_sctp *s, const char *label,
 					  const struct idl_channel_callbacks *cb, void *user,
 					  GError **err);
 
+/* The label of a channel we opened that the peer has not confirmed yet
+ * (no DCEP ACK, no data on its stream), the lowest id first; NULL when
+ * none waits. Says why an association that is up carries nothing: the
+ * peer took the connection but its data-channel layer never answered our
+ * OPEN. The string belongs to the channel. */
+const char *idl_sctp_unconfirmed_channel(const struct idl_sctp *s);
+
 /* Sets the callbacks of a channel the peer opened. */
 void idl_channel_set_callbacks(struct idl_channel *ch, const struct idl_channel_callbacks *cb,
 			       void *user);

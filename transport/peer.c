@@ -315,11 +315,21 @@ int idl_peer_accept_answer(struct idl_peer *p, const char *sdp, size_t len, cons
 		r = -EPERM;
 		goto out;
 	}
-	if (remote.setup == IDL_SDP_SETUP_ACTPASS ||
-	    (p->offered_active && remote.setup != IDL_SDP_SETUP_PASSIVE)) {
+	if (remote.setup == IDL_SDP_SETUP_ACTPASS) {
 		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-				    "the answer's a=setup does not fit the offer's: both sides cannot "
-				    "take the same DTLS role");
+				    "the answer says a=setup:actpass: an answer must choose a DTLS role "
+				    "(active or passive)");
+		r = -EINVAL;
+		goto out;
+	}
+	if (p->offered_active && remote.setup != IDL_SDP_SETUP_PASSIVE) {
+		/* Pion 3.1 answers so (and then acts as the server all the
+		 * same): trusting either line could leave both sides waiting
+		 * for the other's ClientHello, so refuse it now, by name. */
+		g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+				    "the device answered a=setup:active to our offer that insists on "
+				    "being the DTLS client (a=setup:active): both sides claim the "
+				    "client role, so no DTLS session can start");
 		r = -EINVAL;
 		goto out;
 	}
@@ -361,6 +371,13 @@ struct idl_channel *idl_peer_open_channel(struct idl_peer *p, const char *label,
 		return NULL;
 	}
 	return idl_sctp_open_channel(p->sctp, label, protocol, ordered, cb, user, err);
+}
+
+const char *idl_peer_unconfirmed_channel(const struct idl_peer *p)
+{
+	if (!p->sctp || p->failed || p->phase != IDL_PEER_PHASE_CHANNEL)
+		return NULL;
+	return idl_sctp_unconfirmed_channel(p->sctp);
 }
 
 const struct idl_peer_timings *idl_peer_timings(const struct idl_peer *p)

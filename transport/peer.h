@@ -61,8 +61,10 @@ char *idl_peer_create_offer(struct idl_peer *p, bool dtls_client, GError **err);
 
 /* Offerer: takes the answer. When expected_fp (64 hex digits) is given, the
  * answer's fingerprint must equal it (the device's advertised identity), or
- * the connection is refused before any packet is sent. Returns 0 or -EINVAL
- * / -EPERM with *err. */
+ * the connection is refused before any packet is sent (-EPERM,
+ * G_IO_ERROR_PERMISSION_DENIED). An answer that does not take the DTLS
+ * role our offer left it (active to an active offer) is -EINVAL with
+ * G_IO_ERROR_NOT_SUPPORTED; any other bad answer -EINVAL. */
 int idl_peer_accept_answer(struct idl_peer *p, const char *sdp, size_t len, const char *expected_fp,
 			   GError **err);
 
@@ -74,6 +76,11 @@ char *idl_peer_answer(struct idl_peer *p, const char *offer, size_t len, GError 
 struct idl_channel *idl_peer_open_channel(struct idl_peer *p, const char *label, const char *protocol,
 					  bool ordered, const struct idl_channel_callbacks *cb,
 					  void *user, GError **err);
+
+/* The label of a channel we opened that the peer has not confirmed (see
+ * idl_sctp_unconfirmed_channel), or NULL (none, or not connected): the
+ * connection is up but the peer's data-channel layer never answered. */
+const char *idl_peer_unconfirmed_channel(const struct idl_peer *p);
 
 const struct idl_peer_timings *idl_peer_timings(const struct idl_peer *p);
 

@@ -129,8 +129,45 @@ static void test_ack(void)
 	g_assert_cmpuint(buf[1], ==, 0xaa);
 	g_assert_cmpint(decode_exact(buf, 1, &m), ==, 0);
 	g_assert_cmpint(m.type, ==, IDL_DCEP_ACK);
-	/* An ACK is one byte, no more. */
-	g_assert_cmpint(decode_exact(buf, 2, &m), ==, -EINVAL);
+	g_assert_cmpint(decode_exact(NULL, 0, &m), ==, -EINVAL);
+}
+
+/* Other stacks' ACKs: the type byte is what counts, as in libwebrtc. Pion
+ * (pion/datachannel message_channel_ack.go) and webrtc-rs send the type
+ * and three zero bytes; refusing them left every channel we open with
+ * those stacks waiting for an ACK forever. */
+static void test_ack_liberal(void)
+{
+	static const struct {
+		const char *who;
+		size_t len;
+		uint8_t bytes[8];
+	} cases[] = {
+		{ "RFC 8832 / libwebrtc / usrsctp stacks", 1, { 0x02 } },
+		{ "Pion, webrtc-rs (4 bytes)", 4, { 0x02, 0x00, 0x00, 0x00 } },
+		{ "two bytes", 2, { 0x02, 0x00 } },
+		{ "trailing junk", 8, { 0x02, 0xff, 0x03, 0x00, 0x7f, 0x80, 0x01, 0x02 } },
+	};
+	struct idl_dcep_msg m;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		if (decode_exact(cases[i].bytes, cases[i].len, &m) != 0 || m.type != IDL_DCEP_ACK)
+			g_error("refused the ACK of %s", cases[i].who);
+	}
+	/* A longer ACK is big, not an OPEN: 65535 bytes after the type. */
+	{
+		size_t n = 65536;
+		uint8_t *big = g_malloc0(n);
+		big[0] = IDL_DCEP_ACK;
+		g_assert_cmpint(decode_exact(big, n, &m), ==, 0);
+		g_assert_cmpint(m.type, ==, IDL_DCEP_ACK);
+		g_free(big);
+	}
+	/* The type byte still decides: zeros after an unknown type are not an ACK. */
+	{
+		static const uint8_t not_ack[] = { 0x01, 0x02, 0x00, 0x00 };
+		g_assert_cmpint(decode_exact(not_ack, sizeof(not_ack), &m), ==, -EINVAL);
+	}
 }
 
 static void test_encode_rejects(void)
@@ -276,6 +313,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/dcep/round-trips", test_round_trips);
 	g_test_add_func("/dcep/longest-label", test_longest_label);
 	g_test_add_func("/dcep/ack", test_ack);
+	g_test_add_func("/dcep/ack-liberal", test_ack_liberal);
 	g_test_add_func("/dcep/encode-rejects", test_encode_rejects);
 	g_test_add_func("/dcep/truncated", test_truncated);
 	g_test_add_func("/dcep/hostile", test_hostile);

@@ -735,6 +735,33 @@ static void test_close(void)
 
 /* Both think they are the DTLS client: B refuses A's even-id OPEN by
  * resetting the stream, and A's channel closes without opening. */
+/* The channel we opened waits for the peer's ACK, and the association
+ * says which (what ping and send name when it never comes). */
+static void test_unconfirmed(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *first;
+	GError *err = NULL;
+
+	pipe_connect(p);
+	g_assert_null(idl_sctp_unconfirmed_channel(p->a.s));
+	first = chan_new(&p->a);
+	first->ch = idl_sctp_open_channel(p->a.s, "first", "", true, &ch_cbs, first, &err);
+	g_assert_no_error(err);
+	a = chan_new(&p->a);
+	a->ch = idl_sctp_open_channel(p->a.s, "second", "", true, &ch_cbs, a, &err);
+	g_assert_no_error(err);
+	/* The pipe delivers from an idle source: no ACK yet. The lowest id
+	 * is named. */
+	g_assert_cmpstr(idl_sctp_unconfirmed_channel(p->a.s), ==, "first");
+	WAIT_FOR(first->opened && a->opened && p->b.chans->len == 2, "both channels to open");
+	g_assert_null(idl_sctp_unconfirmed_channel(p->a.s));
+	/* The peer's side of them never waited. */
+	g_assert_null(idl_sctp_unconfirmed_channel(p->b.s));
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
 static void test_wrong_parity(void)
 {
 	struct pipe *p = g_new0(struct pipe, 1);
@@ -902,6 +929,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/small-window", test_small_window);
 	g_test_add_func("/sctp/unordered", test_unordered);
 	g_test_add_func("/sctp/close", test_close);
+	g_test_add_func("/sctp/unconfirmed", test_unconfirmed);
 	g_test_add_func("/sctp/wrong-parity", test_wrong_parity);
 	g_test_add_func("/sctp/abort", test_abort);
 	g_test_add_func("/sctp/send-refused", test_send_refused);
