@@ -20,6 +20,8 @@
 // and 1.5 s more for that last message to leave before Chromium closes.
 // Progress goes to stderr; one JSON line to stdout:
 //   {"ok", "id", "name", "state", "files": [{name, size}], "asked": "dialog text",
+//    "asked_key": the key element of the dialog ("1a2b 3c4d"), "asked_name": its
+//    claimed-name element (null when the page has none),
 //    "code": "123 456" (the verification code in the dialog; null when none),
 //    "dtls_certificates": true when the browser has RTCDtlsTransport.getRemoteCertificates(),
 //    "status", "page_errors", "ms": {...}, "error"}
@@ -154,6 +156,8 @@ async function run() {
   }
   Object.assign(summary, await page.evaluate(() => ({
     asked: document.getElementById('consent-text').textContent,
+    asked_key: (document.getElementById('consent-key') || {}).textContent ?? null,
+    asked_name: (document.getElementById('consent-name') || {}).textContent ?? null,
     code: document.getElementById('consent').dataset.code || null,
   })));
   log(`asked: ${summary.asked}`);

@@ -32,13 +32,14 @@ const verbose = process.argv.includes('-v');
 if (!globalThis.crypto) globalThis.crypto = crypto.webcrypto;
 const PAGE = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../web/page');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'idrop-receiver-test-'));
-for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'targets.js', 'idrop.js']) fs.copyFileSync(path.join(PAGE, f), path.join(tmp, f));
+for (const f of ['receiver.js', 'json_strict.js', 'common.js', 'sha256.js', 'targets.js', 'idrop.js', 'lanaddr.js']) fs.copyFileSync(path.join(PAGE, f), path.join(tmp, f));
 fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
 const { Receiver, pathProblem } = await import(path.join(tmp, 'receiver.js'));
 const { parseStrict } = await import(path.join(tmp, 'json_strict.js'));
 const { HIDDEN_RE, cleanName, refusal, sasCode, sasCommit, sdpFingerprintCheck, sdpFingerprint, dtlsRemoteFingerprint, dtlsConnected } = await import(path.join(tmp, 'common.js'));
 const { Sender } = await import(path.join(tmp, 'idrop.js'));
 const { hostPort } = await import(path.join(tmp, 'targets.js'));
+const { lanScope, isLanCandidateAddress, sdpLanCandidates } = await import(path.join(tmp, 'lanaddr.js'));
 fs.rmSync(tmp, { recursive: true, force: true });
 
 // ---------------------------------------------------------------- harness
@@ -806,6 +807,58 @@ async function runSender(script, { local = FP_S, remote = FP_R } = {}) {
     ok(r.fp === want && (want ? r.error === null : r.error.includes(words)) && sdpFingerprint(text) === (oneLine ? sdpFingerprint(text) : want),
       `SDP fingerprint: ${what} -> ${want ? 'taken' : 'refused'}`, r);
   }
+}
+
+// ICE checks only to the LAN (issue 11, item 9): the page keeps the remote
+// candidates base/lanaddr.h calls LAN, with the address table of
+// tests/unit/test_lanaddr.c, and the mDNS names browsers hide behind.
+{
+  const table = [
+    ['127.0.0.1', 'loopback'], ['127.255.255.254', 'loopback'], ['::1', 'loopback'], ['::ffff:127.0.0.1', 'loopback'],
+    ['10.0.0.1', 'private'], ['10.255.255.255', 'private'], ['172.16.0.1', 'private'], ['172.31.255.254', 'private'],
+    ['192.168.1.2', 'private'], ['::ffff:192.168.1.2', 'private'],
+    ['169.254.10.20', 'link-local'], ['fe80::1', 'link-local'], ['febf:ffff::1', 'link-local'],
+    ['fc00::1', 'ula'], ['fd12:3456:789a::1', 'ula'],
+    ['100.64.0.1', 'shared'], ['100.127.255.254', 'shared'],
+    ['172.15.255.255', 'other'], ['172.32.0.0', 'other'], ['192.169.0.1', 'other'], ['169.253.255.255', 'other'],
+    ['100.63.255.255', 'other'], ['100.128.0.0', 'other'], ['11.0.0.1', 'other'], ['fec0::1', 'other'],
+    ['fe00::1', 'other'], ['fbff::1', 'other'], ['fe7f::1', 'other'],
+    ['198.51.100.7', 'other'], ['203.0.113.20', 'other'], ['8.8.8.8', 'other'], ['2001:db8::1', 'other'],
+    ['::ffff:8.8.8.8', 'other'], ['0.0.0.0', 'other'], ['::', 'other'], ['224.0.0.251', 'other'],
+    ['ff02::fb', 'other'], ['255.255.255.255', 'other'],
+    ['', 'invalid'], ['c0ffee00-1234.local', 'invalid'], ['192.168.1', 'invalid'], ['192.168.1.2 ', 'invalid'],
+    ['fe80::1%eth0', 'invalid'], ['localhost', 'invalid'],
+    // Spellings a lax parser would take for a LAN address.
+    ['010.0.0.1', 'invalid'], ['192.168.1.256', 'invalid'], ['1::2::3', 'invalid'], ['1:2:3:4:5:6:7:8:9', 'invalid'],
+    ['1:2:3:4:5:6:7:8::', 'invalid'], ['10.0.0.1::', 'invalid'], ['0:0:0:0:0:ffff:10.1.2.3', 'private'],
+    ['::ffff:0a01:0203', 'private'], ['::127.0.0.1', 'other'],
+  ];
+  const bad = table.filter(([a, want]) => lanScope(a) !== want).map(([a, want]) => `${a}: ${lanScope(a)}, want ${want}`);
+  ok(bad.length === 0, `lanScope agrees with base/lanaddr.c on ${table.length} addresses`, bad.join('; '));
+  const lan = ['loopback', 'private', 'link-local', 'ula'];
+  const bad2 = table.filter(([a, want]) => isLanCandidateAddress(a) !== (lan.includes(want) || a.endsWith('.local')))
+    .map(([a]) => a);
+  ok(bad2.length === 0, '... and candidates may name LAN addresses and .local names only (100.64/10 is not the LAN)', bad2.join('; '));
+  ok(isLanCandidateAddress('0B4F2A8C-1234-4d2e-9f00-abcdef012345.local') && !isLanCandidateAddress('evil.example')
+    && !isLanCandidateAddress('.local') && !isLanCandidateAddress('x.local y'), '... a .local name, not another name');
+
+  const cand = (addr, n = 1) => `a=candidate:${n} 1 udp 2122260223 ${addr} 4000${n} typ host`;
+  const offer = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel',
+    'c=IN IP4 0.0.0.0', 'a=ice-ufrag:abcd', cand('198.51.100.7', 1), cand('192.168.7.2', 2), cand('8.8.8.8', 3),
+    cand('c0ffee00-1234.local', 4), cand('100.64.0.9', 5), cand('fe80::2', 6), cand('::ffff:203.0.113.20', 7),
+    'a=candidate:8 1 tcp 1518280447 10.0.0.9 9 typ host tcptype active', 'A=CANDIDATE:9 1 udp 1 203.0.113.9 1 typ host',
+    'a=candidate:10 1 udp 1', 'a=end-of-candidates', ''].join('\r\n');
+  const r = sdpLanCandidates(offer);
+  const kept = r.sdp.split('\r\n').filter((l) => /^a=candidate:/i.test(l)).map((l) => l.split(' ')[4]);
+  ok(JSON.stringify(kept) === JSON.stringify(['192.168.7.2', 'c0ffee00-1234.local', 'fe80::2', '10.0.0.9']),
+    'sdpLanCandidates keeps the LAN and .local candidates of an offer', kept);
+  ok(JSON.stringify(r.dropped) === JSON.stringify(['198.51.100.7', '8.8.8.8', '100.64.0.9', '::ffff:203.0.113.20', '203.0.113.9', '(none)']),
+    '... drops the others (public, carrier-grade NAT, mapped public, any case, malformed) and says which', r.dropped);
+  const rest = (t) => t.split('\r\n').filter((l) => !/^a=candidate:/i.test(l)).join('\r\n');
+  ok(rest(r.sdp) === rest(offer) && r.sdp.endsWith('a=end-of-candidates\r\n'), '... and leaves every other line as it was, CRLF kept');
+  const none = sdpLanCandidates(offer.replace(/^a=candidate:(2|4|6|8) .*\r\n/gm, ''));
+  ok(!/a=candidate/i.test(none.sdp) && /a=ice-ufrag:abcd/.test(none.sdp),
+    'an SDP with no LAN candidate stays usable (the peer is found by its own checks: peer-reflexive)', none.sdp);
 }
 {
   // The key is the certificate the browser verified: the SHA-256 of its DER.

@@ -73,7 +73,8 @@ lan_check "... and the downloaded bytes match what b sent" \
 	cmp -s "$SRC/photo.bin" "$LAN_DIR/got/photo.bin"
 lan_check "... the UTF-8 named one too" cmp -s "$SRC/note über.txt" "$LAN_DIR/got/note über.txt"
 lan_check "the page's consent dialog named the sender and the files" \
-	test -n "$(result recv | json "d['asked']" 2>/dev/null | grep -F "“Laptop $tag”" | grep -F '2 files')"
+	test "$(result recv | json "d['asked_name']" 2>/dev/null)" = "Laptop $tag" \
+	-a -n "$(result recv | json "d['asked']" 2>/dev/null | grep -F '2 files')"
 scode=$(sed -n 's/.*verification code \([0-9]\{3\} [0-9]\{3\}\).*/\1/p' "$(log send)" | head -n 1)
 pcode=$(result recv | json "d['code']" 2>/dev/null)
 lan_diag "verification code: send says '$scode', the page says '$pcode'"

@@ -81,10 +81,32 @@ own=$(result peer-honest | json "d['own_fingerprint']" 2>/dev/null || true)
 asked=$(result tab-honest | json "d.get('asked') or ''" 2>/dev/null || true)
 lan_check "honest aiortc sender to a tab (relayed by a): the file arrives" \
 	test "$rc_peer" = 0 -a "$(result tab-honest | json "len(d['files'])" 2>/dev/null)" = 1
-lan_check "... and the consent dialog shows the sender's own key [key $(short "$own")]" \
-	test -n "$own" -a -n "$(grep -F "[key $(short "$own")]" <<<"$asked")"
+lan_check "... and the consent dialog's key element shows the sender's own key $(short "$own")" \
+	test -n "$own" -a "$(result tab-honest | json "d.get('asked_key')" 2>/dev/null)" = "$(short "$own")" \
+	-a -n "$(grep -F "$(short "$own")" <<<"$asked")"
 lan_check "... which is the certificate Chromium verified (it has getRemoteCertificates, and the tab hashed it)" \
 	test "$(result tab-honest | json "d.get('dtls_certificates')" 2>/dev/null)" = True
+
+# --- a claimed name that writes its own key (issue 11 review) -----------------------
+# The dialog once said '“NAME” [key XXXX XXXX] wants ...': a name holding '”'
+# closed the quotes and put a key of its choosing first. The verified key
+# now has its own element, first; the name its own, last.
+SPOOF=$'vm\u201d [key 1111 2222]'
+tab_offer quote --name "$SPOOF"
+own=$(result peer-quote | json "d['own_fingerprint']" 2>/dev/null || true)
+asked=$(result tab-quote | json "d.get('asked') or ''" 2>/dev/null || true)
+lan_diag "the dialog said: $asked"
+lan_check "a sender named '$SPOOF': the dialog opened and the file arrives" \
+	test -n "$asked" -a "$rc_peer" = 0
+lan_check "... the text never shows the attacker's '“vm” [key 1111 2222]'" \
+	test -z "$(grep -F $'\u201cvm\u201d [key 1111 2222]' <<<"$asked")"
+lan_check "... the dialog's key element holds the verified key $(short "$own")" \
+	test -n "$own" -a "$(result tab-quote | json "d.get('asked_key')" 2>/dev/null)" = "$(short "$own")"
+lan_check "... its name element holds the whole claimed name" \
+	test "$(result tab-quote | json "d.get('asked_name')" 2>/dev/null)" = "$SPOOF"
+lan_check "... and the verified key comes before anything of the name" \
+	"$PY" -c 'import sys; t, k = sys.argv[1], sys.argv[2]; sys.exit(not (k in t and t.index(k) < t.index("vm")))' \
+	"$asked" "$(short "$own")"
 
 # --- (a) a relayed offer with a's key at session level, m's at media level -------
 tab_offer a-key --sdp-session-fingerprint "$fp_a"

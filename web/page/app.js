@@ -43,14 +43,24 @@ let target = null;     // where the running send goes (targets.js)
 let attachment = null; // this tab, announced by the device (attach.js)
 
 const setState = (s) => { document.body.dataset.state = s; };
-const setStatus = (t) => { el.status.textContent = t; };
+const setStatus = (...parts) => { el.status.replaceChildren(...parts); };
+// A peer's claimed name, in its own element next to what the page verified
+// (the key): no characters in it can pass for the key (receive_ui.js too).
+function peerName(label) {
+  const s = document.createElement('span');
+  s.className = 'peer-name';
+  s.textContent = label;
+  return s;
+}
+const peerKey = () => (target && target.fingerprint ? `key ${shortFingerprint(target.fingerprint)}, which claims to be ` : 'the name ');
 // The send's verification code (PROTOCOL.md, "Verification code"), or null.
 // With no code, missing says why (idrop.js): shown, not left out, since
 // someone in between could have removed the code.
 function setCode(code, missing = null) {
   if (code) document.body.dataset.code = code;
   else delete document.body.dataset.code;
-  showCode(el.code, code, 'Verification code ', `: ${target ? target.label : 'the receiver'} shows the same code, or someone is in between.`);
+  showCode(el.code, code, 'Verification code ', target ? ': the receiver (' : ': the receiver shows the same code, or someone is in between.');
+  if (code && target) el.code.append(`${peerKey()}`, peerName(target.label), ') shows the same code, or someone is in between.');
   if (!code && missing) {
     el.code.textContent = `No verification code: ${missing}.`;
     el.code.hidden = false;
@@ -248,9 +258,11 @@ function finish(result) {
   if (rows.length) overall();
   const n = result.files.length;
   if (result.ok) {
-    setStatus(`${n === 1 ? 'The file' : `All ${n} files`} arrived on ${target.label} and ${n === 1 ? 'was' : 'were'} verified.`);
+    setStatus(`${n === 1 ? 'The file' : `All ${n} files`} arrived and ${n === 1 ? 'was' : 'were'} verified by the ${target.noun} with ${peerKey()}`,
+      peerName(target.label), '.');
   } else if (result.state === 'declined') {
-    setStatus(`${target.label} declined: ${result.reason.replace(/^the (device|browser) declined: /, '')}`);
+    setStatus(`The ${target.noun} with ${peerKey()}`, peerName(target.label),
+      `, declined: ${result.reason.replace(/^the (device|browser) declined: /, '')}`);
   } else {
     setStatus(`Not sent: ${result.reason}`);
   }

@@ -25,6 +25,7 @@
 // refused at once with an error ("busy"), which the sender sees as 502.
 
 import { Receiver } from './receiver.js';
+import { sdpLanCandidates } from './lanaddr.js';
 import {
   sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsConnected, dtlsRemoteFingerprint, normalizeFingerprint,
   shortFingerprint,
@@ -166,7 +167,12 @@ export class Attachment {
       const pc = new RTCPeerConnection({ iceServers: [], certificates: [this.identity.certificate] });
       peer.pc = pc;
       this._watch(conn, peer, fp);
-      await pc.setRemoteDescription({ type: 'offer', sdp: d.sdp });
+      // Checks go only to LAN addresses (lanaddr.js): the offer came from
+      // any LAN host, and its candidates could name any host elsewhere.
+      const lan = sdpLanCandidates(d.sdp);
+      if (lan.dropped.length)
+        this.emit({ type: 'log', text: `ignored offer candidates not on the LAN: ${lan.dropped.slice(0, 8).join(', ')}` });
+      await pc.setRemoteDescription({ type: 'offer', sdp: lan.sdp });
       await pc.setLocalDescription(await pc.createAnswer());
       await gathered(pc, GATHER_TIMEOUT_MS);
       if (!(await this._answer(session, { rid: d.rid, sdp: pc.localDescription.sdp }))) this._drop(conn);

@@ -22,6 +22,7 @@
 // (why, to be shown: the CLI says it too).
 
 import { Sha256 } from './sha256.js';
+import { sdpLanCandidates } from './lanaddr.js';
 import {
   PROTOCOL_VERSION, CONTROL_RE, CONTROL_RE_G, utf8Length, truncateUtf8, cleanName, normalizeFingerprint,
   shortFingerprint, sdpFingerprint, sdpFingerprintCheck, canReadRemoteCertificate, dtlsConnected, dtlsRemoteFingerprint,
@@ -294,7 +295,11 @@ export class Sender {
     const mms = sdpMaxMessageSize(body);
     this.chunk = mms > 0 ? Math.min(CHUNK_MAX, mms) : CHUNK_MAX;
     try {
-      await pc.setRemoteDescription({ type: 'answer', sdp: body });
+      // Checks go only to LAN addresses (lanaddr.js), whatever the answer lists.
+      const lan = sdpLanCandidates(body);
+      if (lan.dropped.length)
+        this.emit({ type: 'log', text: `ignored answer candidates not on the LAN: ${lan.dropped.slice(0, 8).join(', ')}` });
+      await pc.setRemoteDescription({ type: 'answer', sdp: lan.sdp });
     } catch (e) {
       throw new IdropError('signalling', `signalling: the ${this.noun}'s answer was refused by the browser: ${e.message}`);
     }

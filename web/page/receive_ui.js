@@ -63,8 +63,22 @@ export class ReceiveUI {
     this.current = q;
     const o = q.offer;
     const n = o.count === 1 ? '1 file' : `${o.count} files`;
-    const who = o.kind === 'browser' ? `The browser “${o.peer}”` : `“${o.peer}”`;
-    this.el.text.textContent = `${who} [key ${o.short}] wants to send you ${n} (${fmtBytes(o.total)}).`;
+    // What the browser verified (the key) comes first, in its own element;
+    // the sender's claimed name last, in its own styled element: no
+    // characters in a name (quotes, "[key ...]") can pass for the key.
+    const key = document.createElement('strong');
+    key.className = 'peer-key';
+    key.id = 'consent-key';
+    key.textContent = o.short;
+    const name = document.createElement('span');
+    name.className = 'peer-name';
+    name.id = 'consent-name';
+    name.textContent = o.peer;
+    const claim = document.createElement('span');
+    claim.className = 'peer-claim';
+    claim.append(' It claims to be ', name, '.');
+    this.el.text.replaceChildren(`${o.kind === 'browser' ? 'A browser' : 'A device'} with key `, key,
+      ` wants to send you ${n} (${fmtBytes(o.total)}).`, claim);
     // The verification code (PROTOCOL.md): in the same paragraph, so that
     // whoever reads the question reads it too.
     this.el.dialog.dataset.code = o.code || '';
@@ -195,8 +209,13 @@ export class ReceiveUI {
     const from = document.createElement('p');
     from.className = 'from';
     const total = files.reduce((a, f) => a + f.size, 0);
-    from.textContent = `From ${c.peer || 'a peer'} · ${files.length === 1 ? '1 file' : `${files.length} files`}, ${fmtBytes(total)}` +
-      (c.code ? ` · code ${c.code}` : '');
+    // The verified facts first; the claimed name in its own element, last.
+    from.textContent = `${files.length === 1 ? '1 file' : `${files.length} files`}, ${fmtBytes(total)}` +
+      (c.code ? ` · code ${c.code}` : '') + ' · from a peer that claims to be ';
+    const name = document.createElement('span');
+    name.className = 'peer-name';
+    name.textContent = c.peer || '(no name)';
+    from.append(name);
     const status = document.createElement('p');
     status.className = 'status';
     status.setAttribute('role', 'status');
