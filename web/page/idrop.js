@@ -35,7 +35,9 @@ export * from './common.js';
 const LABEL = 'idrop';
 const SUBPROTOCOL = 'idrop/1';
 const CONTROL_MAX = 64 * 1024;        // a control message, in bytes
-const CHUNK_MAX = 64 * 1024;          // a binary message, at most
+// A binary message, at most: under 65,536, which closes a channel with a
+// stock Pion reader (as sctp.h IDL_SCTP_BULK_MESSAGE for the C writers).
+const CHUNK_MAX = 65535;
 const READ_SIZE = 1024 * 1024;        // one File.slice() read
 const HIGH_WATER = 4 * 1024 * 1024;   // wait when this much is queued
 const LOW_WATER = 1024 * 1024;        // ... until it is down to this
