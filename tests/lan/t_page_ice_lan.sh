@@ -29,23 +29,6 @@ PUB=198.51.100.7
 log() { echo "$LAN_DIR/$1.log"; }
 lan_run m ip addr add "$PUB/32" dev eth0
 
-cat >"$LAN_DIR/count.py" <<-'PYEOF'
-	import json, select, socket, sys, time
-	secs, socks = float(sys.argv[1]), {}
-	for ap in sys.argv[2:]:
-	    host, port = ap.rsplit(":", 1)
-	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-	    s.bind((host, int(port)))
-	    socks[s] = [ap, 0]
-	print("listening", flush=True)
-	end = time.monotonic() + secs
-	while (left := end - time.monotonic()) > 0:
-	    for s in select.select(list(socks), [], [], left)[0]:
-	        s.recvfrom(2048)
-	        socks[s][1] += 1
-	print(json.dumps({ap: n for ap, n in socks.values()}), flush=True)
-	PYEOF
-
 lan_spawn a "$(log serve)" "$BIN" serve --name "Dev $tag" --accept=none --dir "$LAN_DIR/dl"
 pid=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
@@ -56,7 +39,7 @@ pid_tab=$LAN_PID
 lan_wait_for 30 test -s "$ready" || lan_fail "the tab attached to a"
 tab=$("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['id'])" "$ready")
 
-lan_spawn m "$(log count)" timeout 30 "$PY" "$LAN_DIR/count.py" 8 "$PUB:40000" "$M:40001"
+lan_spawn m "$(log count)" timeout 30 "$PY" "$TOP/tests/interop/udp_count.py" 8 "$PUB:40000" "$M:40001"
 pid_count=$LAN_PID
 lan_wait_for 10 grep -q '^listening' "$(log count)" || lan_fail "the listeners on m are up"
 FP=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/../&:/g; s/:$//' | tr a-f A-F)
