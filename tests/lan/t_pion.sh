@@ -5,7 +5,7 @@
 #  - Pion offers to `serve` (the echo and sink channels), as DTLS server
 #    (its actpass offer) and as DTLS client (an offer saying active);
 #  - our `ping` offers to a Pion answerer: as DTLS server (`ping`, Pion
-#    answers active) with `--count 5 --bytes 64M`, and as DTLS client
+#    answers active) with `--count 5 --bytes 64M` (Pion's own OnMessage reader, which closes a channel on a 65,536-byte message), and as DTLS client
 #    (`ping --dtls-client`) to a Pion told to answer passive; stock Pion
 #    answers active to that offer (its own bug), which ping refuses at once.
 # Pion acknowledges a channel with a 4-byte DATA_CHANNEL_ACK (so does
@@ -51,7 +51,7 @@ for setup in actpass active; do
 done
 
 # --- our ping offers to a stock Pion answerer ----------------------------------
-lan_spawn c "$(log pion-answer)" "$PION" answer --port 7757
+lan_spawn c "$(log pion-answer)" "$PION" answer --port 7757 --reader stock   # its default OnMessage reader (65,535 bytes)
 pid_pion=$LAN_PID
 lan_wait_for 10 grep -q '^listening' "$(log pion-answer)" || lan_fail "Pion answerer listening"
 rc=0; out=$(lan_run b timeout 90 "$BIN" ping --count 5 --bytes 64M --timeout 80 "$C:7757" 2>"$(log ping-pion.err)") || rc=$?
