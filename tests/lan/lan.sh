@@ -70,6 +70,32 @@ lan_skip() {
 	exit 77
 }
 
+# lan_require_iptables WHAT: skips the test unless some iptables command is
+# installed; LAN_IPTS lists them in the order lan_iptables tries them.
+lan_require_iptables() {
+	local c
+	LAN_IPTS=()
+	for c in iptables-legacy iptables-nft iptables; do
+		command -v "$c" >/dev/null 2>&1 && LAN_IPTS+=("$c")
+	done
+	[[ ${#LAN_IPTS[@]} -gt 0 ]] || lan_skip "no iptables (Debian package iptables) $1"
+}
+
+# lan_iptables HOST WHAT ARGS...: runs `iptables ARGS` on HOST with the first
+# variant the kernel takes (legacy needs the ip_tables/iptable_nat modules,
+# nft its nf_tables one) and names it in LAN_IPT; when none does, fails the
+# test saying it could not install WHAT, and ends it.
+lan_iptables() {
+	local host=$1 what=$2 c
+	shift 2
+	LAN_IPT=""
+	for c in "${LAN_IPTS[@]}"; do
+		if lan_run "$host" "$c" "$@" 2>>"$LAN_DIR/iptables.err"; then LAN_IPT=$c; return 0; fi
+	done
+	lan_fail "install $what on $host with any of ${LAN_IPTS[*]}: $(tail -n 2 "$LAN_DIR/iptables.err")"
+	lan_done
+}
+
 # lan_aiortc_offer HOST: prints a genuine SDP offer from aiortc on HOST (an
 # "idrop" channel, real candidates) whose process is gone at once: nothing
 # ever answers ICE for it, so a device that takes it holds a half-open

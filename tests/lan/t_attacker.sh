@@ -24,11 +24,7 @@ PY=/usr/bin/python3
 RELAY=$TOP/tests/interop/mitm_relay.py
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
 "$PY" -c 'import aiortc' 2>/dev/null || lan_skip "$PY cannot import aiortc (make deps installs python3-aiortc)"
-IPTS=()
-for c in iptables-legacy iptables-nft iptables; do
-	command -v "$c" >/dev/null 2>&1 && IPTS+=("$c")
-done
-[[ ${#IPTS[@]} -gt 0 ]] || lan_skip "no iptables (Debian package iptables) for the interception"
+lan_require_iptables "for the interception"
 lan_require timeout cmp
 lan_init
 lan_add_hosts s r m
@@ -105,14 +101,8 @@ stop_serve honest
 lan_spawn m "$(log relay)" "$PY" "$RELAY" --listen "0.0.0.0:7757" --upstream "http://$R:7757" --timeout 30
 pid_relay=$LAN_PID
 lan_wait_for 10 grep -q '"event": "listening"' "$(log relay)" || lan_fail "relay on m listening"
-# The first variant the kernel takes (legacy needs the iptable_nat module,
-# nft its nf_tables one).
-IPT=""
-for c in "${IPTS[@]}"; do
-	if lan_run s "$c" -t nat -A OUTPUT -p tcp -d "$R" --dport 7757 -j DNAT --to-destination "$M:7757" \
-		2>>"$LAN_DIR/iptables.err"; then IPT=$c; break; fi
-done
-[[ -n "$IPT" ]] || { lan_fail "install the DNAT rule on s with any of ${IPTS[*]}: $(tail -n 2 "$LAN_DIR/iptables.err")"; lan_done; }
+lan_iptables s "the DNAT rule" -t nat -A OUTPUT -p tcp -d "$R" --dport 7757 -j DNAT --to-destination "$M:7757"
+IPT=$LAN_IPT
 lan_diag "interception on s ($IPT): $(lan_run s "$IPT" -t nat -S OUTPUT | grep DNAT)"
 
 # r's user refuses: nothing may reach the attacker.

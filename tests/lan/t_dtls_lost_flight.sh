@@ -17,11 +17,7 @@ set -eu -o pipefail
 BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
 LIMIT_MS=${LIMIT_MS:-500}
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
-IPTS=()
-for c in iptables-legacy iptables-nft iptables; do
-	command -v "$c" >/dev/null 2>&1 && IPTS+=("$c")
-done
-[[ ${#IPTS[@]} -gt 0 ]] || lan_skip "no iptables (Debian package iptables) to lose a datagram"
+lan_require_iptables "to lose a datagram"
 lan_require timeout /usr/bin/python3
 lan_init
 lan_add_hosts a b
@@ -41,11 +37,8 @@ lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve on a sta
 NTH=(-m statistic --mode nth --every 1000000 --packet 0 -j DROP)
 RULE4=(INPUT -p udp -m u32 --u32 "0>>22&0x3C@8>>16=0x16fe" "${NTH[@]}")
 RULE6=(INPUT -p udp -m u32 --u32 "48>>16=0x16fe" "${NTH[@]}")
-IPT=""
-for c in "${IPTS[@]}"; do
-	if lan_run a "$c" -A "${RULE4[@]}" 2>>"$LAN_DIR/iptables.err"; then IPT=$c; break; fi
-done
-[[ -n "$IPT" ]] || { lan_fail "install the drop rule on a with any of ${IPTS[*]}: $(tail -n 2 "$LAN_DIR/iptables.err")"; lan_done; }
+lan_iptables a "the drop rule" -A "${RULE4[@]}"
+IPT=$LAN_IPT
 IPT6=${IPT/iptables/ip6tables}
 lan_run a "$IPT" -D "${RULE4[@]}"
 lan_run a "$IPT6" -A "${RULE6[@]}" 2>>"$LAN_DIR/iptables.err" ||

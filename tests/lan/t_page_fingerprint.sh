@@ -28,11 +28,7 @@ SEND=$TOP/tests/browser/page_send.mjs
 [[ -x "$BIN" ]] || { echo "SKIP: $BIN not built"; exit 77; }
 lan_require_browser
 "$PY" -c 'import aiortc' 2>/dev/null || lan_skip "$PY cannot import aiortc (make deps installs python3-aiortc)"
-IPTS=()
-for c in iptables-legacy iptables-nft iptables; do
-	command -v "$c" >/dev/null 2>&1 && IPTS+=("$c")
-done
-[[ ${#IPTS[@]} -gt 0 ]] || lan_skip "no iptables (Debian package iptables) for the interception"
+lan_require_iptables "for the interception"
 lan_require timeout
 lan_init
 lan_add_hosts a c d m
@@ -125,12 +121,8 @@ lan_spawn m "$(log impostor)" "$PY" "$PEER" receive --port 7757 --dir "$LAN_DIR/
 	--sdp-session-fingerprint "$fp_d"
 pid_m=$LAN_PID
 lan_wait_for 10 grep -q '^listening on' "$(log impostor)" || lan_fail "the impostor on m listening"
-IPT=""
-for c in "${IPTS[@]}"; do
-	if lan_run c "$c" -t nat -A OUTPUT -p tcp -d "$D" --dport 7757 -j DNAT --to-destination "$M:7757" \
-		2>>"$LAN_DIR/iptables.err"; then IPT=$c; break; fi
-done
-[[ -n "$IPT" ]] || { lan_fail "install the DNAT rule on c with any of ${IPTS[*]}: $(tail -n 2 "$LAN_DIR/iptables.err")"; lan_done; }
+lan_iptables c "the DNAT rule" -t nat -A OUTPUT -p tcp -d "$D" --dport 7757 -j DNAT --to-destination "$M:7757"
+IPT=$LAN_IPT
 rc=0; lan_run c timeout 90 node "$SEND" "http://$A:7757/" "$SRC/secret.txt" --target "Other $tag" \
 	--timeout 60 >"$(log page-send)" 2>&1 || rc=$?
 lan_diag "page -> d (intercepted by m): exit $rc: $(result page-send | cut -c1-500)"
