@@ -70,6 +70,27 @@ lan_skip() {
 	exit 77
 }
 
+# lan_idrop_serve HOST NAME ARGS...: starts `$IDROP_BIN serve ARGS` on HOST,
+# logging to $LAN_DIR/NAME.log, and waits until it is advertised (a failed
+# check otherwise); its PID is in LAN_PID.
+lan_idrop_serve() {
+	local host=$1 name=$2
+	shift 2
+	lan_spawn "$host" "$LAN_DIR/$name.log" "$IDROP_BIN" serve "$@"
+	lan_wait_for 10 grep -q '^advertised:' "$LAN_DIR/$name.log" || lan_fail "serve $name on $host advertised"
+}
+
+# lan_idrop_send HOST NAME ARGS...: one `$IDROP_BIN send --timeout 20 ARGS`
+# on HOST, bounded, output in $LAN_DIR/NAME.log; its exit status in LAN_RC,
+# and the end of its output as a diagnostic.
+lan_idrop_send() {
+	local host=$1 name=$2
+	shift 2
+	LAN_RC=0
+	lan_run "$host" timeout 60 "$IDROP_BIN" send --timeout 20 "$@" >"$LAN_DIR/$name.log" 2>&1 || LAN_RC=$?
+	lan_diag "$name: rc=$LAN_RC $(tail -n 3 "$LAN_DIR/$name.log" | tr '\n' '|' | cut -c1-300)"
+}
+
 # lan_require_iptables WHAT: skips the test unless some iptables command is
 # installed; LAN_IPTS lists them in the order lan_iptables tries them.
 lan_require_iptables() {

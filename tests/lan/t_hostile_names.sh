@@ -44,20 +44,8 @@ FAKE=$'\r\e[2KFAKE: Accept 1 file from Ann [trusted]'
 FAKE_SHOWN='\x0d\x1b[2KFAKE: Accept 1 file from Ann [trusted]'
 no_esc() { ! grep -q "$ESC" "$1"; }              # FILE holds no ESC byte
 no_rlo() { ! grep -qF "$RLO" "$1"; }             # FILE holds no raw U+202E
-serve() { # HOST LOG ARGS...: starts serve, waits until it is advertised; sets pid
-	local host=$1 name=$2
-	shift 2
-	lan_spawn "$host" "$(log "$name")" "$BIN" serve "$@"
-	pid=$LAN_PID
-	lan_wait_for 10 grep -q '^advertised:' "$(log "$name")" || lan_fail "serve $name on $host advertised"
-}
-send() { # HOST LOG ARGS...: one send, bounded; sets rc
-	local host=$1 name=$2
-	shift 2
-	rc=0
-	lan_run "$host" timeout 60 "$BIN" send --timeout 20 "$@" >"$(log "$name")" 2>&1 || rc=$?
-	lan_diag "$name: rc=$rc $(tail -n 3 "$(log "$name")" | tr '\n' '|' | cut -c1-300)"
-}
+serve() { lan_idrop_serve "$@"; pid=$LAN_PID; }   # HOST LOG ARGS...
+send() { lan_idrop_send "$@"; rc=$LAN_RC; }       # HOST LOG ARGS...
 peer() { # LOG ARGS...: the hostile sender on h, to a's serve; sets rc
 	local name=$1
 	shift

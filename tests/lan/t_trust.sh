@@ -23,20 +23,8 @@ DEV="Dev $tag"
 log() { echo "$LAN_DIR/$1.log"; }
 json() { /usr/bin/python3 -c "import json,sys; d=json.loads(sys.stdin.read()); print($1)"; }
 id_of() { lan_run "$1" "$BIN" id "${@:2}" | awk '/^id:/ { print $2 }'; }
-serve() { # HOST LOG ARGS...: starts serve, waits until it is advertised; sets pid
-	local host=$1 name=$2
-	shift 2
-	lan_spawn "$host" "$(log "$name")" "$BIN" serve "$@"
-	pid=$LAN_PID
-	lan_wait_for 10 grep -q '^advertised:' "$(log "$name")" || lan_fail "serve $name on $host advertised"
-}
-send() { # HOST LOG ARGS...: one send, bounded; sets rc
-	local host=$1 name=$2
-	shift 2
-	rc=0
-	lan_run "$host" timeout 60 "$BIN" send --timeout 20 "$@" >"$(log "$name")" 2>&1 || rc=$?
-	lan_diag "$name: rc=$rc $(tail -n 3 "$(log "$name")" | tr '\n' '|' | cut -c1-300)"
-}
+serve() { lan_idrop_serve "$@"; pid=$LAN_PID; }   # HOST LOG ARGS...
+send() { lan_idrop_send "$@"; rc=$LAN_RC; }       # HOST LOG ARGS...
 
 SRC=$LAN_DIR/src
 mkdir -p "$SRC"
