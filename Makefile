@@ -48,7 +48,7 @@ Q := @
 endif
 
 # Library sources: everything but the CLI, so unit tests link the same objects.
-LIB_SRCS := $(wildcard base/*.c discovery/*.c transport/*.c sctp/*.c web/*.c transfer/*.c)
+LIB_SRCS := $(wildcard base/*.c trust/*.c discovery/*.c transport/*.c sctp/*.c web/*.c transfer/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
-#include "transport/identity.h"
+#include "trust/identity.h"
 
 static void usage(FILE *f)
 {

@@ -9,7 +9,7 @@
 #include "cli/cli.h"
 #include "discovery/mdns.h"
 #include "discovery/txt.h"
-#include "transport/identity.h"
+#include "trust/identity.h"
 
 struct device {
 	char *name;

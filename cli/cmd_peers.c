@@ -1,5 +1,5 @@
 /* cmd_peers: the known-peers commands. `idrop-lan peers` lists the peers
- * met in verified transfers (transport/known.h), `trust` marks one trusted
+ * met in verified transfers (trust/known.h), `trust` marks one trusted
  * (serve --accept=trusted then takes its files unasked), `forget` removes
  * one so that its new fingerprint can be accepted. Also the warning that
  * send and serve print when a known name shows another fingerprint. */
@@ -11,8 +11,8 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
-#include "transport/identity.h"
-#include "transport/known.h"
+#include "trust/identity.h"
+#include "trust/known.h"
 
 void cli_format_date(gint64 t, bool with_time, char *out, size_t len)
 {
@@ -130,7 +130,7 @@ static int parse_args(const char *cmd, int argc, char *argv[], const char **stat
 		return IDL_EXIT_USAGE;
 	}
 	*key = peers ? NULL : argv[optind];
-	if (*name && !idl_known_name_valid(*name, strlen(*name))) {
+	if (*name && !idl_name_valid(*name, strlen(*name))) {
 		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or hidden "
 			  "(zero-width, right-to-left) characters, with --name", *name);
 		return IDL_EXIT_USAGE;

@@ -17,7 +17,7 @@
 #include "discovery/txt.h"
 #include "transfer/files.h"
 #include "transfer/sender.h"
-#include "transport/known.h"
+#include "trust/known.h"
 
 #define TICK_MS 100
 
@@ -235,15 +235,15 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 static bool vet_target(const struct idl_resolved *res, void *user)
 {
 	struct send *s = user;
-	const struct idl_known_peer *old, *look;
+	struct idl_known_verdict v;
+	const struct idl_known_peer *look;
 	char *warning, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 
 	if (!res->name[0] || !res->fingerprint[0])
 		return true;
-	old = idl_known_pin_conflict(s->known, res->name, res->fingerprint);
-	if (!old) {
-		look = idl_known_find(s->known, res->name, res->fingerprint) ? NULL
-		       : idl_known_lookalike(s->known, res->name);
+	idl_known_judge(s->known, res->name, res->fingerprint, &v);
+	if (!v.pin) {
+		look = v.lookalike;
 		if (look) {
 			idl_fingerprint_short(look->fingerprint, shortfp);
 			fprintf(stderr, "idrop-lan: send: WARNING: %s looks like the known peer %s (id %s) but is "
@@ -253,7 +253,7 @@ static bool vet_target(const struct idl_resolved *res, void *user)
 		}
 		return true;
 	}
-	warning = cli_known_warning("idrop-lan: send: ", old, res->fingerprint, s->state_dir, "Nothing was sent.",
+	warning = cli_known_warning("idrop-lan: send: ", v.pin, res->fingerprint, s->state_dir, "Nothing was sent.",
 				    "then send again, and compare the verification code with the one the receiver shows.");
 	fputs(warning, stderr);
 	g_free(warning);
@@ -449,7 +449,7 @@ int cmd_send(int argc, char *argv[])
 	if (r >= 0)
 		return r;
 	cli_setup_logging(verbose);
-	if (!idl_txt_name_valid(s.name, strlen(s.name))) {
+	if (!idl_name_valid(s.name, strlen(s.name))) {
 		cli_error("send", "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or "
 			  "hidden (zero-width, right-to-left) characters, with --name", s.name);
 		return IDL_EXIT_USAGE;

@@ -20,8 +20,8 @@
 #include "discovery/mdns.h"
 #include "discovery/txt.h"
 #include "transfer/store.h"
-#include "transport/identity.h"
-#include "transport/known.h"
+#include "trust/identity.h"
+#include "trust/known.h"
 #include "web/api.h"
 #include "web/devices.h"
 #include "web/http.h"
@@ -427,7 +427,7 @@ static int serve_main(int argc, char *argv[], bool once)
 	}
 	cli_setup_logging(verbose);
 	raise_file_limit();
-	if (!idl_txt_name_valid(name, strlen(name))) {
+	if (!idl_name_valid(name, strlen(name))) {
 		cli_error(cmd, "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or hidden "
 			  "(zero-width, right-to-left) characters, with --name", name);
 		return IDL_EXIT_USAGE;

@@ -15,7 +15,7 @@
 #include "base/text.h"
 #include "sctp/sctp.h"
 #include "transfer/link.h"
-#include "transport/identity.h"
+#include "trust/identity.h"
 
 static bool verbose_logging;
 

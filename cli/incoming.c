@@ -16,8 +16,8 @@
 #include "sctp/sctp.h"
 #include "transfer/protocol.h"
 #include "transfer/receiver.h"
-#include "transport/identity.h"
-#include "transport/known.h"
+#include "base/fingerprint.h"
+#include "trust/known.h"
 
 #define ASK_TIMEOUT_S 60
 #define LIST_FILES 5          /* file names shown with the question */
@@ -212,7 +212,8 @@ enum pin { PIN_OK, PIN_CHANGED, PIN_UNREADABLE };
  * so `trust` and `forget` apply without restarting serve. */
 static enum pin check_known(struct conn *c, const struct idl_offer_info *info, char **warning)
 {
-	const struct idl_known_peer *pin, *same, *byfp, *taken, *look;
+	const struct idl_known_peer *same, *byfp, *taken, *look;
+	struct idl_known_verdict v;
 	const char *name = info->peer_name, *fp = info->peer_fingerprint;
 	struct idl_known *k = NULL;
 	GError *err = NULL;
@@ -225,19 +226,19 @@ static enum pin check_known(struct conn *c, const struct idl_offer_info *info, c
 		g_error_free(err);
 		return PIN_UNREADABLE;
 	}
-	pin = idl_known_pin_conflict(k, name, fp);
-	if (pin) {
-		*warning = cli_known_warning("", pin, fp, c->in->o.known_dir, "Its offer was declined.",
+	idl_known_judge(k, name, fp, &v);
+	if (v.pin) {
+		*warning = cli_known_warning("", v.pin, fp, c->in->o.known_dir, "Its offer was declined.",
 					     "then have it send again, and compare the verification code before accepting.");
 		g_strlcpy(c->known_note, ", NOT the one known by this name", sizeof(c->known_note));
 		idl_known_free(k);
 		return PIN_CHANGED;
 	}
-	c->trusted = idl_known_trusted(k, fp);
-	same = idl_known_find(k, name, fp);
-	byfp = same ? same : idl_known_find_fingerprint(k, fp);
-	taken = same ? NULL : idl_known_name_taken(k, name, fp);
-	look = same || taken ? NULL : idl_known_lookalike(k, name);
+	c->trusted = v.trusted;
+	same = v.same;
+	byfp = v.by_key;
+	taken = v.taken;
+	look = taken ? NULL : v.lookalike;   /* the name's own history says more */
 	if (byfp)
 		cli_format_date(byfp->first_seen, false, since, sizeof(since));
 	if (c->trusted)

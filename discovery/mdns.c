@@ -428,7 +428,7 @@ void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrow
 		/* An instance name is shown and matched as a device's name: one
 		 * that fails the name rule (control or hidden characters, which
 		 * could redraw a terminal or pass for another name) is nobody's. */
-		if (!idl_txt_name_valid(name, strlen(name))) {
+		if (!idl_name_valid(name, strlen(name))) {
 			char *q = idl_text_quote(name, strlen(name));
 
 			g_debug("mDNS: ignoring a service whose instance name is not a usable name: %s", q);

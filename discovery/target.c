@@ -5,11 +5,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
-static int fail(GError **err, const char *msg)
-{
-	g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, msg);
-	return -EINVAL;
-}
+#include "base/error.h"
 
 static gboolean is_ip(const char *s)
 {
@@ -64,24 +60,24 @@ int idl_target_parse(const char *s, struct idl_target *out, GError **err)
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0)
-		return fail(err, "the target is empty: give a host (laptop.local), a name from `idrop-lan list`, or IP[:PORT]");
+		return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "the target is empty: give a host (laptop.local), a name from `idrop-lan list`, or IP[:PORT]");
 	if (len >= sizeof(out->text))
-		return fail(err, "the target is too long (255 bytes at most)");
+		return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "the target is too long (255 bytes at most)");
 	if (!g_utf8_validate(s, (gssize)len, NULL))
-		return fail(err, "the target is not valid UTF-8");
+		return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "the target is not valid UTF-8");
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return fail(err, "the target contains control characters");
+			return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "the target contains control characters");
 
 	if (s[0] == '[') {
 		const char *close = strchr(s, ']');
 		out->kind = IDL_TARGET_ADDRESS;
 		if (!close || set_address(out, s + 1, (size_t)(close - s - 1)) < 0 || !strchr(out->text, ':'))
-			return fail(err, "the target looks like [IPv6]:PORT but the address is not valid");
+			return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "the target looks like [IPv6]:PORT but the address is not valid");
 		if (close[1] == 0)
 			return 0;
 		if (close[1] != ':' || parse_port(close + 2, &out->port) < 0)
-			return fail(err, "the port after [IPv6]: must be a number from 1 to 65535");
+			return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "the port after [IPv6]: must be a number from 1 to 65535");
 		return 0;
 	}
 	if (set_address(out, s, len) == 0) {
@@ -92,7 +88,7 @@ int idl_target_parse(const char *s, struct idl_target *out, GError **err)
 	if (colon && !memchr(s, ':', (size_t)(colon - s)) && set_address(out, s, (size_t)(colon - s)) == 0) {
 		out->kind = IDL_TARGET_ADDRESS;
 		if (parse_port(colon + 1, &out->port) < 0)
-			return fail(err, "the port after IP: must be a number from 1 to 65535");
+			return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "the port after IP: must be a number from 1 to 65535");
 		return 0;
 	}
 
@@ -106,7 +102,7 @@ int idl_target_parse(const char *s, struct idl_target *out, GError **err)
 	} else {
 		out->kind = IDL_TARGET_NAME;
 		if (len > 63)
-			return fail(err, "a device name is at most 63 bytes: check the name shown by `idrop-lan list`");
+			return idl_error_set(err, G_IO_ERROR_INVALID_ARGUMENT, -EINVAL, "a device name is at most 63 bytes: check the name shown by `idrop-lan list`");
 	}
 	return 0;
 }

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "transport/known.h"
+#include "base/error.h"
+
 
 static const struct {
 	const char *token;
@@ -14,15 +15,6 @@ static const struct {
 	{ "info", IDL_CAP_INFO },
 	{ "webrtc", IDL_CAP_WEBRTC },
 };
-
-/* The rule lives with known_peers (transport/known.h), which keys on these
- * names and sits below discovery: one rule, not two copies. */
-G_STATIC_ASSERT(IDL_TXT_NAME_MAX == IDL_KNOWN_NAME_MAX);
-
-gboolean idl_txt_name_valid(const char *s, size_t len)
-{
-	return idl_known_name_valid(s, len);
-}
 
 gboolean idl_txt_tab_valid(const char *s, size_t len)
 {
@@ -61,12 +53,12 @@ int idl_txt_encode(const struct idl_txt *t, uint8_t *buf, size_t cap)
 	if (t->version == 0 || idl_fingerprint_parse(t->fingerprint, raw) < 0 ||
 	    strlen(t->fingerprint) != IDL_FINGERPRINT_HEX_LEN)
 		return -EINVAL;
-	if (t->name[0] && !idl_txt_name_valid(t->name, strlen(t->name)))
+	if (t->name[0] && !idl_name_valid(t->name, strlen(t->name)))
 		return -EINVAL;
 	if (kind[0] != 'd' && kind[0] != 'b')
 		return -EINVAL;
 	if (kind[0] == 'b' && (!idl_txt_tab_valid(t->tab, strlen(t->tab)) ||
-			       (t->device[0] && !idl_txt_name_valid(t->device, strlen(t->device)))))
+			       (t->device[0] && !idl_name_valid(t->device, strlen(t->device)))))
 		return -EINVAL;
 	for (size_t i = 0; i < G_N_ELEMENTS(cap_names); i++) {
 		if (!(t->caps & cap_names[i].bit))
@@ -88,12 +80,6 @@ int idl_txt_encode(const struct idl_txt *t, uint8_t *buf, size_t cap)
 			       (t->device[0] && (r = put_item(buf, cap, &pos, "d", t->device, strlen(t->device))) < 0)))
 		return r;
 	return (int)pos;
-}
-
-static int bad(GError **err, const char *msg)
-{
-	g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, msg);
-	return -EINVAL;
 }
 
 /* Parses a decimal version without sign, leading junk or overflow. */
@@ -149,7 +135,7 @@ int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError *
 		int k;
 
 		if (n > len - pos)
-			return bad(err, "TXT record is truncated");
+			return idl_error_errno(err, -EINVAL, "TXT record is truncated");
 		pos += n;
 		while (klen < n && item[klen] != '=')
 			klen++;
@@ -164,26 +150,26 @@ int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError *
 		val = item + klen + 1;
 		vlen = klen < n ? n - klen - 1 : 0;
 		if (klen == n)
-			return bad(err, "TXT record has a known key without a value");
+			return idl_error_errno(err, -EINVAL, "TXT record has a known key without a value");
 		switch (k) {
 		case K_V:
 			if (parse_version(val, vlen, &out->version) < 0)
-				return bad(err, "TXT v= is not a version number");
+				return idl_error_errno(err, -EINVAL, "TXT v= is not a version number");
 			break;
 		case K_FP: {
 			char hex[IDL_FINGERPRINT_HEX_LEN + 1];
 			if (vlen != IDL_FINGERPRINT_HEX_LEN)
-				return bad(err, "TXT fp= is not a 64-digit fingerprint");
+				return idl_error_errno(err, -EINVAL, "TXT fp= is not a 64-digit fingerprint");
 			memcpy(hex, val, vlen);
 			hex[vlen] = 0;
 			if (idl_fingerprint_parse(hex, raw) < 0)
-				return bad(err, "TXT fp= is not a 64-digit fingerprint");
+				return idl_error_errno(err, -EINVAL, "TXT fp= is not a 64-digit fingerprint");
 			idl_fingerprint_to_hex(raw, out->fingerprint);
 			break;
 		}
 		case K_N:
-			if (!idl_txt_name_valid((const char *)val, vlen))
-				return bad(err, "TXT n= is not a valid display name");
+			if (!idl_name_valid((const char *)val, vlen))
+				return idl_error_errno(err, -EINVAL, "TXT n= is not a valid display name");
 			memcpy(out->name, val, vlen);
 			out->name[vlen] = 0;
 			break;
@@ -192,29 +178,29 @@ int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError *
 			break;
 		case K_K:
 			if (vlen != 1 || (val[0] != 'd' && val[0] != 'b'))
-				return bad(err, "TXT k= is not a known kind");
+				return idl_error_errno(err, -EINVAL, "TXT k= is not a known kind");
 			out->kind = (char)val[0];
 			break;
 		case K_D:
-			if (!idl_txt_name_valid((const char *)val, vlen))
-				return bad(err, "TXT d= is not a valid device name");
+			if (!idl_name_valid((const char *)val, vlen))
+				return idl_error_errno(err, -EINVAL, "TXT d= is not a valid device name");
 			memcpy(out->device, val, vlen);
 			out->device[vlen] = 0;
 			break;
 		case K_T:
 			if (!idl_txt_tab_valid((const char *)val, vlen))
-				return bad(err, "TXT t= is not a 16-digit tab id");
+				return idl_error_errno(err, -EINVAL, "TXT t= is not a 16-digit tab id");
 			memcpy(out->tab, val, vlen);
 			out->tab[vlen] = 0;
 			break;
 		}
 	}
 	if (!seen[K_V])
-		return bad(err, "TXT record has no v= key: not an idrop-lan service");
+		return idl_error_errno(err, -EINVAL, "TXT record has no v= key: not an idrop-lan service");
 	if (!seen[K_FP])
-		return bad(err, "TXT record has no fp= key: the device cannot be verified");
+		return idl_error_errno(err, -EINVAL, "TXT record has no fp= key: the device cannot be verified");
 	if (out->kind == 'b' && !seen[K_T])
-		return bad(err, "TXT record of a browser has no t= key: it cannot be reached");
+		return idl_error_errno(err, -EINVAL, "TXT record of a browser has no t= key: it cannot be reached");
 	if (out->kind != 'b')
 		out->device[0] = out->tab[0] = 0;
 	return 0;

@@ -16,10 +16,11 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "transport/identity.h"
+#include "base/fingerprint.h"
+#include "base/name.h"
 
 #define IDL_PROTOCOL_VERSION 1
-#define IDL_TXT_NAME_MAX 63          /* bytes: a DNS label, like the instance name */
+#define IDL_TXT_NAME_MAX IDL_NAME_MAX /* bytes: a DNS label, like the instance name */
 #define IDL_TXT_WIRE_MAX 1300        /* a record that fits one mDNS packet */
 #define IDL_TXT_TAB_LEN 16           /* hex digits of a tab id */
 
@@ -48,12 +49,6 @@ int idl_txt_encode(const struct idl_txt *t, uint8_t *buf, size_t cap);
  * ignored; d and t are kept only for browsers. Returns 0, or -EINVAL with *err saying why the record is not a
  * usable idrop-lan record (truncated, missing v or fp, malformed value). */
 int idl_txt_decode(const uint8_t *buf, size_t len, struct idl_txt *out, GError **err);
-
-/* True when s (len bytes) is acceptable as a display name: 1..63 bytes of
- * valid UTF-8 without control or hidden characters (the one rule,
- * transport/known.h idl_known_name_valid). Instance names that fail it are
- * ignored by browsing (mdns.c). */
-gboolean idl_txt_name_valid(const char *s, size_t len);
 
 /* True when s is a tab id: exactly 16 lowercase hex digits. */
 gboolean idl_txt_tab_valid(const char *s, size_t len);

@@ -9,6 +9,7 @@
 #include <gio/gio.h>
 
 #include "transfer/protocol.h"
+#include "base/error.h"
 
 static void send_file_free(gpointer data)
 {
@@ -19,20 +20,6 @@ static void send_file_free(gpointer data)
 	g_free(f);
 }
 
-static int set_errno(GError **err, int e, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static int set_errno(GError **err, int e, const char *fmt, ...)
-{
-	va_list ap;
-	char *msg;
-
-	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	g_set_error_literal(err, G_FILE_ERROR, g_file_error_from_errno(e), msg);
-	g_free(msg);
-	return -e;
-}
-
 static int add_file(const char *local, const char *path, const struct stat *st, GPtrArray *files,
 		    GHashTable *seen, GError **err)
 {
@@ -40,13 +27,13 @@ static int add_file(const char *local, const char *path, const struct stat *st, 
 	GError *e = NULL;
 
 	if (idl_path_check(path, &e) < 0) {
-		set_errno(err, EINVAL, "cannot send %s: its name cannot be carried (%s); rename it", local,
+		idl_error_errno(err, -EINVAL, "cannot send %s: its name cannot be carried (%s); rename it", local,
 			  e->message);
 		g_error_free(e);
 		return -EINVAL;
 	}
 	if (g_hash_table_contains(seen, path))
-		return set_errno(err, EEXIST, "cannot send %s: another file would land as \"%s\" too; "
+		return idl_error_errno(err, -EEXIST, "cannot send %s: another file would land as \"%s\" too; "
 				 "send them separately", local, path);
 	f = g_new0(struct idl_send_file, 1);
 	f->local = g_strdup(local);
@@ -73,7 +60,7 @@ static int walk(const char *local, const char *path, unsigned depth, GPtrArray *
 
 	/* The wire path limit (4096 bytes) ends any real tree long before. */
 	if (depth > 256)
-		return set_errno(err, ELOOP, "cannot send %s: folders nested too deep", local);
+		return idl_error_errno(err, -ELOOP, "cannot send %s: folders nested too deep", local);
 	d = g_dir_open(local, 0, err);
 	if (!d) {
 		r = -EACCES;
@@ -120,7 +107,7 @@ int idl_files_collect(char *const *args, size_t n, GPtrArray **files, GPtrArray 
 
 		/* An argument is followed even when it is a link: the user named it. */
 		if (stat(args[i], &st) < 0) {
-			r = set_errno(err, errno, "cannot send %s: %s", args[i], g_strerror(errno));
+			r = idl_error_errno(err, -errno, "cannot send %s: %s", args[i], g_strerror(errno));
 			break;
 		}
 		base = g_path_get_basename(args[i]);
@@ -136,7 +123,7 @@ int idl_files_collect(char *const *args, size_t n, GPtrArray **files, GPtrArray 
 		else if (S_ISDIR(st.st_mode) && strcmp(base, "/") != 0)
 			r = walk(args[i], base, 0, f, s, seen, err);
 		else
-			r = set_errno(err, EINVAL, "cannot send %s: %s", args[i],
+			r = idl_error_errno(err, -EINVAL, "cannot send %s: %s", args[i],
 				      S_ISDIR(st.st_mode) ? "name a folder below /" : "not a regular file or folder");
 		g_free(base);
 	}

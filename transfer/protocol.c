@@ -11,8 +11,8 @@
 #include <json-glib/json-glib.h>
 
 #include "base/text.h"
-#include "transfer/json_strict.h"
-#include "transport/error.h"
+#include "base/json_strict.h"
+#include "base/error.h"
 
 static const char *const type_names[] = {
 	[IDL_MSG_HELLO] = "hello", [IDL_MSG_OFFER] = "offer", [IDL_MSG_ACCEPT] = "accept",
@@ -38,15 +38,6 @@ static int lookup(const char *const *names, size_t n, const char *s)
 	return -1;
 }
 
-/* code is a negative errno value, returned; the G_IO_ERROR code says the
- * same to GError readers. */
-static int io_code(int code)
-{
-	return code == -EPROTONOSUPPORT ? G_IO_ERROR_NOT_SUPPORTED
-	       : code == -EMSGSIZE ? G_IO_ERROR_MESSAGE_TOO_LARGE : G_IO_ERROR_INVALID_DATA;
-}
-
-#define fail(err, code, ...) idl_error_set((err), io_code(code), (code), __VA_ARGS__)
 
 
 /* ---- Strings ---------------------------------------------------------- */
@@ -74,37 +65,37 @@ int idl_path_check(const char *path, GError **err)
 	const char *start;
 
 	if (!path || !*path)
-		return fail(err, -EINVAL, "path is empty");
+		return idl_error_errno(err, -EINVAL, "path is empty");
 	len = strlen(path);
 	if (len > IDL_PATH_MAX)
-		return fail(err, -EINVAL, "path is %zu bytes long, over the limit of %d", len, IDL_PATH_MAX);
+		return idl_error_errno(err, -EINVAL, "path is %zu bytes long, over the limit of %d", len, IDL_PATH_MAX);
 	if (!g_utf8_validate(path, (gssize)len, NULL))
-		return fail(err, -EINVAL, "path is not valid UTF-8");
+		return idl_error_errno(err, -EINVAL, "path is not valid UTF-8");
 	if (path[0] == '/')
-		return fail(err, -EINVAL, "path is absolute: it must be relative to the download folder");
+		return idl_error_errno(err, -EINVAL, "path is absolute: it must be relative to the download folder");
 	if (has_control(path))
-		return fail(err, -EINVAL, "path contains a control character");
+		return idl_error_errno(err, -EINVAL, "path contains a control character");
 	if (idl_text_has_hidden(path, len))
-		return fail(err, -EINVAL, "path contains the hidden character U+%04X (a bidi control or a "
+		return idl_error_errno(err, -EINVAL, "path contains the hidden character U+%04X (a bidi control or a "
 			    "zero-width character): it would make the name look like another, e.g. "
 			    "\"a\\u202Etxt.exe\" shows as \"aexe.txt\"", (unsigned)first_hidden(path));
 	if (strchr(path, '\\'))
-		return fail(err, -EINVAL, "path contains a backslash: components are separated by '/' only, "
+		return idl_error_errno(err, -EINVAL, "path contains a backslash: components are separated by '/' only, "
 			    "and a backslash is a separator on some systems");
 	for (start = path;; comp++) {
 		const char *end = strchr(start, '/');
 		size_t n = end ? (size_t)(end - start) : strlen(start);
 
 		if (comp > IDL_PATH_DEPTH_MAX)
-			return fail(err, -EINVAL, "path has more than %d components (folders in folders): "
+			return idl_error_errno(err, -EINVAL, "path has more than %d components (folders in folders): "
 				    "the limit is %d", IDL_PATH_DEPTH_MAX, IDL_PATH_DEPTH_MAX);
 		if (n == 0)
-			return fail(err, -EINVAL, "path component %zu is empty (a doubled or trailing '/')", comp);
+			return idl_error_errno(err, -EINVAL, "path component %zu is empty (a doubled or trailing '/')", comp);
 		if (n > IDL_PATH_COMPONENT_MAX)
-			return fail(err, -EINVAL, "path component %zu is %zu bytes long, over the limit of %d",
+			return idl_error_errno(err, -EINVAL, "path component %zu is %zu bytes long, over the limit of %d",
 				    comp, n, IDL_PATH_COMPONENT_MAX);
 		if ((n == 1 && start[0] == '.') || (n == 2 && start[0] == '.' && start[1] == '.'))
-			return fail(err, -EINVAL, "path component %zu is \"%.*s\": a path names files below "
+			return idl_error_errno(err, -EINVAL, "path component %zu is \"%.*s\": a path names files below "
 				    "the download folder only", comp, (int)n, start);
 		if (!end)
 			return 0;
@@ -145,13 +136,13 @@ static int check_text(const char *where, const char *what, const char *s, size_t
 	size_t len = s ? strlen(s) : 0;
 
 	if (len < min)
-		return fail(err, -EINVAL, "%s %s is empty", where, what);
+		return idl_error_errno(err, -EINVAL, "%s %s is empty", where, what);
 	if (len > max)
-		return fail(err, -EINVAL, "%s %s is %zu bytes long, over the limit of %zu", where, what, len, max);
+		return idl_error_errno(err, -EINVAL, "%s %s is %zu bytes long, over the limit of %zu", where, what, len, max);
 	if (s && !g_utf8_validate(s, (gssize)len, NULL))
-		return fail(err, -EINVAL, "%s %s is not valid UTF-8", where, what);
+		return idl_error_errno(err, -EINVAL, "%s %s is not valid UTF-8", where, what);
 	if (s && has_control(s))
-		return fail(err, -EINVAL, "%s %s contains a control character", where, what);
+		return idl_error_errno(err, -EINVAL, "%s %s contains a control character", where, what);
 	return 0;
 }
 
@@ -176,7 +167,7 @@ static int check_folders(const struct idl_msg *m, GError **err)
 		n += idl_path_folders_add(folders, m->files[i].path);
 	g_hash_table_destroy(folders);
 	if (n > IDL_OFFER_FOLDERS_MAX)
-		return fail(err, -EINVAL, "offer names %u folders, over the limit of %d: a sender splits more "
+		return idl_error_errno(err, -EINVAL, "offer names %u folders, over the limit of %d: a sender splits more "
 			    "into several offers", n, IDL_OFFER_FOLDERS_MAX);
 	return 0;
 }
@@ -186,41 +177,41 @@ static int check_file_entries(const struct idl_msg *m, const char *where, guint8
 	int r;
 
 	if (m->n_files > IDL_MSG_FILES_MAX)
-		return fail(err, -EINVAL, "%s names %zu files, over the limit of %d", where, m->n_files, IDL_MSG_FILES_MAX);
+		return idl_error_errno(err, -EINVAL, "%s names %zu files, over the limit of %d", where, m->n_files, IDL_MSG_FILES_MAX);
 	if (m->n_files && !m->files)
-		return fail(err, -EINVAL, "%s has no files array", where);
+		return idl_error_errno(err, -EINVAL, "%s has no files array", where);
 	if (m->type == IDL_MSG_OFFER && m->n_files == 0)
-		return fail(err, -EINVAL, "offer names no files");
+		return idl_error_errno(err, -EINVAL, "offer names no files");
 	for (size_t i = 0; i < m->n_files; i++) {
 		const struct idl_msg_file *f = &m->files[i];
 		GError *e = NULL;
 
 		if (f->id >= IDL_MSG_FILES_MAX)
-			return fail(err, -EINVAL, "%s files[%zu].id %u is out of range: ids are indexes in an "
+			return idl_error_errno(err, -EINVAL, "%s files[%zu].id %u is out of range: ids are indexes in an "
 				    "offer of at most %d files", where, i, f->id, IDL_MSG_FILES_MAX);
 		if (m->type == IDL_MSG_OFFER && f->id != i)
-			return fail(err, -EINVAL, "offer files[%zu].id is %u: an id is the file's index in the offer",
+			return idl_error_errno(err, -EINVAL, "offer files[%zu].id is %u: an id is the file's index in the offer",
 				    i, f->id);
 		if (seen[f->id / 8] & (1u << (f->id % 8)))
-			return fail(err, -EINVAL, "%s names file id %u twice", where, f->id);
+			return idl_error_errno(err, -EINVAL, "%s names file id %u twice", where, f->id);
 		seen[f->id / 8] |= (guint8)(1u << (f->id % 8));
 		switch (m->type) {
 		case IDL_MSG_OFFER:
 			if (idl_path_check(f->path, &e) < 0) {
-				r = fail(err, -EINVAL, "offer files[%zu]: %s", i, e->message);
+				r = idl_error_errno(err, -EINVAL, "offer files[%zu]: %s", i, e->message);
 				g_error_free(e);
 				return r;
 			}
 			if (f->size > IDL_MSG_INT_MAX || f->mtime > IDL_MSG_INT_MAX)
-				return fail(err, -EINVAL, "offer files[%zu] size or mtime is above 2^53-1", i);
+				return idl_error_errno(err, -EINVAL, "offer files[%zu] size or mtime is above 2^53-1", i);
 			break;
 		case IDL_MSG_ACCEPT:
 			if (f->offset > IDL_MSG_INT_MAX)
-				return fail(err, -EINVAL, "accept files[%zu].offset is above 2^53-1", i);
+				return idl_error_errno(err, -EINVAL, "accept files[%zu].offset is above 2^53-1", i);
 			break;
 		default:
 			if ((unsigned)f->status >= G_N_ELEMENTS(status_names) || !status_names[f->status])
-				return fail(err, -EINVAL, "receipt files[%zu].status is not verified, failed or skipped", i);
+				return idl_error_errno(err, -EINVAL, "receipt files[%zu].status is not verified, failed or skipped", i);
 			break;
 		}
 	}
@@ -244,22 +235,22 @@ static int check_msg(const struct idl_msg *m, GError **err)
 	int r = 0;
 
 	if (!where)
-		return fail(err, -EINVAL, "message type %d does not exist", (int)m->type);
+		return idl_error_errno(err, -EINVAL, "message type %d does not exist", (int)m->type);
 	switch (m->type) {
 	case IDL_MSG_HELLO:
 		if (m->version < 1 || m->version > IDL_MSG_INT_MAX)
-			return fail(err, -EINVAL, "hello version %" G_GUINT64_FORMAT " is not a version number", m->version);
+			return idl_error_errno(err, -EINVAL, "hello version %" G_GUINT64_FORMAT " is not a version number", m->version);
 		if ((r = check_text(where, "name", m->name, 1, IDL_MSG_NAME_MAX, err)) < 0)
 			return r;
 		if (m->kind != IDL_PEER_DEVICE && m->kind != IDL_PEER_BROWSER)
-			return fail(err, -EINVAL, "hello kind is not device or browser");
+			return idl_error_errno(err, -EINVAL, "hello kind is not device or browser");
 		return 0;
 	case IDL_MSG_OFFER:
 	case IDL_MSG_ACCEPT:
 	case IDL_MSG_DECLINE:
 	case IDL_MSG_RECEIPT:
 		if (!is_hex(m->transfer, IDL_TRANSFER_ID_HEX_LEN))
-			return fail(err, -EINVAL, "%s transfer is not %d hex digits", where, IDL_TRANSFER_ID_HEX_LEN);
+			return idl_error_errno(err, -EINVAL, "%s transfer is not %d hex digits", where, IDL_TRANSFER_ID_HEX_LEN);
 		if (m->type == IDL_MSG_DECLINE)
 			return check_text(where, "reason", m->reason, 0, IDL_MSG_REASON_MAX, err);
 		return check_files(m, where, err);
@@ -268,10 +259,10 @@ static int check_msg(const struct idl_msg *m, GError **err)
 	case IDL_MSG_FILE_OK:
 	case IDL_MSG_FILE_ERROR:
 		if (m->id >= IDL_MSG_FILES_MAX)
-			return fail(err, -EINVAL, "%s id %u is out of range: ids are indexes in an offer of at most %d files",
+			return idl_error_errno(err, -EINVAL, "%s id %u is out of range: ids are indexes in an offer of at most %d files",
 				    where, m->id, IDL_MSG_FILES_MAX);
 		if (m->type == IDL_MSG_FILE && m->offset > IDL_MSG_INT_MAX)
-			return fail(err, -EINVAL, "file offset is above 2^53-1");
+			return idl_error_errno(err, -EINVAL, "file offset is above 2^53-1");
 		if (m->type == IDL_MSG_FILE_ERROR)
 			return check_text(where, "reason", m->reason, 0, IDL_MSG_REASON_MAX, err);
 		return 0;
@@ -313,7 +304,7 @@ static JsonNode *member(JsonObject *o, const char *where, const char *name, GErr
 	JsonNode *n = json_object_get_member(o, name);
 
 	if (!n)
-		fail(err, -EINVAL, "%s has no \"%s\" member", where, name);
+		idl_error_errno(err, -EINVAL, "%s has no \"%s\" member", where, name);
 	return n;
 }
 
@@ -326,14 +317,14 @@ static int get_uint(JsonObject *o, const char *where, const char *name, guint64 
 		return -EINVAL;
 	if (!JSON_NODE_HOLDS_VALUE(n) || (json_node_get_value_type(n) != G_TYPE_INT64 &&
 					  json_node_get_value_type(n) != G_TYPE_DOUBLE))
-		return fail(err, -EINVAL, "%s.%s must be a number, not %s", where, name, node_kind(n));
+		return idl_error_errno(err, -EINVAL, "%s.%s must be a number, not %s", where, name, node_kind(n));
 	if (json_node_get_value_type(n) == G_TYPE_DOUBLE)
-		return fail(err, -EINVAL, "%s.%s must be an integer, written without fraction or exponent", where, name);
+		return idl_error_errno(err, -EINVAL, "%s.%s must be an integer, written without fraction or exponent", where, name);
 	v = json_node_get_int(n);
 	if (v < 0)
-		return fail(err, -EINVAL, "%s.%s is negative", where, name);
+		return idl_error_errno(err, -EINVAL, "%s.%s is negative", where, name);
 	if ((guint64)v > IDL_MSG_INT_MAX)
-		return fail(err, -EINVAL, "%s.%s is above 2^53-1", where, name);
+		return idl_error_errno(err, -EINVAL, "%s.%s is above 2^53-1", where, name);
 	*out = (guint64)v;
 	return 0;
 }
@@ -348,7 +339,7 @@ static int get_id(JsonObject *o, const char *where, guint32 *out, GError **err)
 	if (r < 0)
 		return r;
 	if (v >= IDL_MSG_FILES_MAX)
-		return fail(err, -EINVAL, "%s.id %" G_GUINT64_FORMAT " is out of range: ids are indexes in an "
+		return idl_error_errno(err, -EINVAL, "%s.id %" G_GUINT64_FORMAT " is out of range: ids are indexes in an "
 			    "offer of at most %d files", where, v, IDL_MSG_FILES_MAX);
 	*out = (guint32)v;
 	return 0;
@@ -361,7 +352,7 @@ static const char *get_str(JsonObject *o, const char *where, const char *name, G
 	if (!n)
 		return NULL;
 	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING) {
-		fail(err, -EINVAL, "%s.%s must be a string, not %s", where, name, node_kind(n));
+		idl_error_errno(err, -EINVAL, "%s.%s must be a string, not %s", where, name, node_kind(n));
 		return NULL;
 	}
 	return json_node_get_string(n);
@@ -381,7 +372,7 @@ static int get_enum(JsonObject *o, const char *where, const char *name, const ch
 		for (size_t i = 0; i < n_names; i++)
 			if (names[i])
 				g_string_append_printf(known, "%s%s", known->len ? ", " : "", names[i]);
-		r = fail(err, -EINVAL, "%s.%s is not one of: %s", where, name, known->str);
+		r = idl_error_errno(err, -EINVAL, "%s.%s is not one of: %s", where, name, known->str);
 		g_string_free(known, TRUE);
 		return r;
 	}
@@ -395,7 +386,7 @@ static int get_hex(JsonObject *o, const char *where, const char *name, size_t di
 	if (!s)
 		return -EINVAL;
 	if (strlen(s) != digits || !is_hex(s, digits))
-		return fail(err, -EINVAL, "%s.%s is not %zu hex digits", where, name, digits);
+		return idl_error_errno(err, -EINVAL, "%s.%s is not %zu hex digits", where, name, digits);
 	for (size_t i = 0; i <= digits; i++)
 		out[i] = g_ascii_tolower(s[i]);
 	return 0;
@@ -433,11 +424,11 @@ static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 	if (!n)
 		return -EINVAL;
 	if (!JSON_NODE_HOLDS_ARRAY(n))
-		return fail(err, -EINVAL, "%s.files must be an array, not %s", where, node_kind(n));
+		return idl_error_errno(err, -EINVAL, "%s.files must be an array, not %s", where, node_kind(n));
 	a = json_node_get_array(n);
 	len = json_array_get_length(a);
 	if (len > IDL_MSG_FILES_MAX)
-		return fail(err, -EINVAL, "%s names %u files, over the limit of %d", where, len, IDL_MSG_FILES_MAX);
+		return idl_error_errno(err, -EINVAL, "%s names %u files, over the limit of %d", where, len, IDL_MSG_FILES_MAX);
 	m->files = g_new0(struct idl_msg_file, MAX(len, 1));
 	for (guint i = 0; i < len; i++) {
 		JsonNode *e = json_array_get_element(a, i);
@@ -449,7 +440,7 @@ static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 
 		g_snprintf(at, sizeof(at), "%s files[%u]", where, i);
 		if (!JSON_NODE_HOLDS_OBJECT(e))
-			return fail(err, -EINVAL, "%s must be an object, not %s", at, node_kind(e));
+			return idl_error_errno(err, -EINVAL, "%s must be an object, not %s", at, node_kind(e));
 		fo = json_node_get_object(e);
 		m->n_files = i + 1;
 		if ((r = get_id(fo, at, &f->id, err)) < 0)
@@ -553,22 +544,22 @@ int idl_msg_decode(const char *text, size_t len, struct idl_msg *out, GError **e
 
 	memset(out, 0, sizeof(*out));
 	if (len > IDL_MSG_MAX)
-		return fail(err, -EINVAL, "message is %zu bytes long, over the limit of %d", len, IDL_MSG_MAX);
+		return idl_error_errno(err, -EINVAL, "message is %zu bytes long, over the limit of %d", len, IDL_MSG_MAX);
 	root = idl_json_parse_strict(text, len, err);
 	if (!root)
 		return -EINVAL;
 	if (!JSON_NODE_HOLDS_OBJECT(root)) {
-		r = fail(err, -EINVAL, "message is %s, not a JSON object", node_kind(root));
+		r = idl_error_errno(err, -EINVAL, "message is %s, not a JSON object", node_kind(root));
 		goto out;
 	}
 	o = json_node_get_object(root);
 	tn = json_object_get_member(o, "type");
 	if (!tn) {
-		r = fail(err, -EINVAL, "message has no \"type\" member");
+		r = idl_error_errno(err, -EINVAL, "message has no \"type\" member");
 		goto out;
 	}
 	if (!JSON_NODE_HOLDS_VALUE(tn) || json_node_get_value_type(tn) != G_TYPE_STRING) {
-		r = fail(err, -EINVAL, "message type must be a string, not %s", node_kind(tn));
+		r = idl_error_errno(err, -EINVAL, "message type must be a string, not %s", node_kind(tn));
 		goto out;
 	}
 	type = json_node_get_string(tn);
@@ -576,7 +567,7 @@ int idl_msg_decode(const char *text, size_t len, struct idl_msg *out, GError **e
 	if (t < 0) {
 		/* Escaped and cut short: the peer's text goes into a log line. */
 		char *shown = g_strescape(type, NULL);
-		r = fail(err, -EPROTONOSUPPORT, "message type \"%.40s\" is not one of protocol version 1 "
+		r = idl_error_errno(err, -EPROTONOSUPPORT, "message type \"%.40s\" is not one of protocol version 1 "
 			 "(answer: cancel, reason \"unsupported\")", shown);
 		g_free(shown);
 		goto out;
@@ -707,7 +698,7 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 	g_object_unref(gen);
 	g_object_unref(b);
 	if (n > IDL_MSG_MAX) {
-		fail(err, -EMSGSIZE, "%s would be %zu bytes, over the message limit of %d: send fewer files "
+		idl_error_errno(err, -EMSGSIZE, "%s would be %zu bytes, over the message limit of %d: send fewer files "
 		     "per offer", idl_msg_type_name(m->type), (size_t)n, IDL_MSG_MAX);
 		g_free(text);
 		return NULL;

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <gnutls/crypto.h>
 
-#include "transport/identity.h"
+#include "base/fingerprint.h"
 
 #define SAS_LABEL "idrop-lan sas 1"
 

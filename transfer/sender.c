@@ -16,7 +16,8 @@
 
 #include "transfer/sas.h"
 #include "transfer/worker.h"
-#include "transport/identity.h"
+#include "base/error.h"
+#include "base/fingerprint.h"
 
 #define BLOCK (256 * 1024)               /* one read */
 #define READ_AHEAD (4 * 1024 * 1024)     /* bytes read and not yet sent */
@@ -81,22 +82,6 @@ static void job_fail(struct job *j, const struct idl_send_file *f, const char *w
 	j->error = g_strdup_printf("cannot read %s: %s%s%s", f->local, what, e ? ": " : "", e ? g_strerror(e) : "");
 }
 
-static int read_full(int fd, uint8_t *buf, size_t len, uint64_t off, size_t *got)
-{
-	*got = 0;
-	while (*got < len) {
-		ssize_t n = pread(fd, buf + *got, len - *got, (off_t)(off + *got));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		*got += (size_t)n;
-	}
-	return 0;
-}
-
 static void run_open(struct idl_sender *s, struct job *j, const struct idl_send_file *f)
 {
 	struct stat st;
@@ -122,7 +107,7 @@ static void run_open(struct idl_sender *s, struct job *j, const struct idl_send_
 	/* A resumed file is hashed whole: the receiver checks all of it. */
 	buf = g_malloc(BLOCK);
 	while (done < j->offset) {
-		r = read_full(s->fd, buf, (size_t)MIN((uint64_t)BLOCK, j->offset - done), done, &got);
+		r = idl_read_fd(s->fd, f->local, buf, (size_t)MIN((uint64_t)BLOCK, j->offset - done), (gint64)done, &got, NULL);
 		if (r < 0 || got == 0) {
 			job_fail(j, f, r < 0 ? "read error" : "it shrank while being sent", r < 0 ? -r : 0);
 			gnutls_hash_deinit(s->hash, NULL);
@@ -157,7 +142,7 @@ static void run_job(void *data, void *user)
 	}
 	if (j->kind == JOB_READ) {
 		j->buf = g_malloc(j->len);
-		r = read_full(s->fd, j->buf, j->len, j->offset, &got);
+		r = idl_read_fd(s->fd, f->local, j->buf, j->len, (gint64)j->offset, &got, NULL);
 		if (r < 0 || got != j->len) {
 			job_fail(j, f, r < 0 ? "read error" : "it shrank while being sent", r < 0 ? -r : 0);
 			return;

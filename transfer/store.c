@@ -23,7 +23,7 @@
 #include <gnutls/crypto.h>
 
 #include "transfer/protocol.h"
-#include "transport/error.h"
+#include "base/error.h"
 
 #define HASH_CHUNK (256 * 1024)            /* bytes read at a time to hash a resumed prefix */
 #define WRITE_CHUNK (1 << 30)              /* bytes per pwrite, well under SSIZE_MAX */
@@ -62,8 +62,6 @@ struct record {
 	uint64_t dev, ino, gen;
 };
 
-/* code is a negative errno value: the G_IO_ERROR for it, and code returned. */
-#define fail(err, code, ...) idl_error_set((err), g_io_error_from_errno(-(code)), (code), __VA_ARGS__)
 
 
 /* path's folders ("" for none); *base gets its last component, in path. */
@@ -94,7 +92,7 @@ static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create
 	size_t i;
 
 	if (fd < 0) {
-		r = fail(err, -errno, "cannot use the download folder %s: %s", s->dir, g_strerror(errno));
+		r = idl_error_errno(err, -errno, "cannot use the download folder %s: %s", s->dir, g_strerror(errno));
 		goto fail;
 	}
 	for (i = 0; *dir_rel && comps[i]; i++) {
@@ -111,13 +109,13 @@ static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create
 			for (size_t j = 0; j <= i; j++)
 				len += (int)strlen(comps[j]);
 			if (found && S_ISLNK(st.st_mode))
-				r = fail(err, -ELOOP, "%s/%.*s is a symbolic link: files are never written through "
+				r = idl_error_errno(err, -ELOOP, "%s/%.*s is a symbolic link: files are never written through "
 					 "one, so remove it or choose another download folder", s->dir, len, dir_rel);
 			else if (found && !S_ISDIR(st.st_mode))
-				r = fail(err, -ENOTDIR, "%s/%.*s exists and is not a folder: rename it so the folder "
+				r = idl_error_errno(err, -ENOTDIR, "%s/%.*s exists and is not a folder: rename it so the folder "
 					 "can be created", s->dir, len, dir_rel);
 			else
-				r = fail(err, -e, "cannot %s the folder %s/%.*s: %s", create ? "create" : "open",
+				r = idl_error_errno(err, -e, "cannot %s the folder %s/%.*s: %s", create ? "create" : "open",
 					 s->dir, len, dir_rel, g_strerror(e));
 			goto fail;
 		}
@@ -291,7 +289,7 @@ static int record_save(struct idl_store_file *f, const struct stat *st, GError *
 	int r = 0;
 
 	if (!g_file_set_contents_full(f->record, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
-		r = fail(err, e->code == G_FILE_ERROR_NOSPC ? -ENOSPC : -EIO, "cannot save the resume record "
+		r = idl_error_errno(err, e->code == G_FILE_ERROR_NOSPC ? -ENOSPC : -EIO, "cannot save the resume record "
 			 "for %s: %s: check that the folder %s is writable", f->where, e->message, f->s->state_dir);
 		g_error_free(e);
 	}
@@ -331,19 +329,19 @@ int idl_store_open(const char *dir, const char *state_dir, struct idl_store **ou
 	s->state_dir = g_strdup(state_dir);
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->dirfd < 0) {
-		r = fail(err, -errno, "cannot open the download folder %s: %s: create it, or choose another",
+		r = idl_error_errno(err, -errno, "cannot open the download folder %s: %s: create it, or choose another",
 			 dir, g_strerror(errno));
 		goto fail;
 	}
 	real = realpath(dir, NULL);
 	if (!real) {
-		r = fail(err, -errno, "cannot resolve the download folder %s: %s", dir, g_strerror(errno));
+		r = idl_error_errno(err, -errno, "cannot resolve the download folder %s: %s", dir, g_strerror(errno));
 		goto fail;
 	}
 	s->real = g_strdup(real);
 	free(real);
 	if (g_mkdir_with_parents(state_dir, 0700) < 0) {
-		r = fail(err, -errno, "cannot create or open the folder of resume records %s: %s", state_dir,
+		r = idl_error_errno(err, -errno, "cannot create or open the folder of resume records %s: %s", state_dir,
 			 g_strerror(errno));
 		goto fail;
 	}
@@ -371,7 +369,7 @@ int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err)
 	struct statvfs v;
 
 	if (fstatvfs(s->dirfd, &v) < 0)
-		return fail(err, -errno, "cannot tell the free space in %s: %s", s->dir, g_strerror(errno));
+		return idl_error_errno(err, -errno, "cannot tell the free space in %s: %s", s->dir, g_strerror(errno));
 	*bytes = (uint64_t)v.f_bavail * v.f_frsize;
 	return 0;
 }
@@ -418,7 +416,7 @@ int idl_store_folder_cost(struct idl_store *s, const char *const *paths, size_t 
 	*bytes = 0;
 	if (fstatvfs(s->dirfd, &v) < 0) {
 		g_hash_table_destroy(seen);
-		return fail(err, -errno, "cannot tell the free space in %s: %s", s->dir, g_strerror(errno));
+		return idl_error_errno(err, -errno, "cannot tell the free space in %s: %s", s->dir, g_strerror(errno));
 	}
 	for (size_t i = 0; i < n; i++) {
 		char *local = idl_path_visible(paths[i]);
@@ -496,7 +494,7 @@ int idl_store_sweep(struct idl_store *s, int64_t now, int64_t max_age, GPtrArray
 	GDir *d = g_dir_open(s->state_dir, 0, &e);
 
 	if (!d) {
-		int r = fail(err, -EIO, "cannot read the folder of resume records %s: %s", s->state_dir, e->message);
+		int r = idl_error_errno(err, -EIO, "cannot read the folder of resume records %s: %s", s->state_dir, e->message);
 		g_error_free(e);
 		return r;
 	}
@@ -550,10 +548,10 @@ static int create_part(struct idl_store_file *f, GError **err)
 		e = errno;
 		g_free(name);
 		if (e != EEXIST)
-			return fail(err, -e, "cannot create the partial file for %s: %s: check that the folder "
+			return idl_error_errno(err, -e, "cannot create the partial file for %s: %s: check that the folder "
 				    "is writable", f->where, g_strerror(e));
 	}
-	return fail(err, -EEXIST, "cannot create a partial file for %s: %s.part and %d numbered variants exist "
+	return idl_error_errno(err, -EEXIST, "cannot create a partial file for %s: %s.part and %d numbered variants exist "
 		    "already: remove them", f->where, f->base, IDL_STORE_NAMES_MAX - 1);
 }
 
@@ -571,12 +569,12 @@ static int hash_prefix(struct idl_store_file *f, uint64_t len, GError **err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			r = fail(err, n < 0 ? -errno : -EIO, "cannot read the partial data of %s to resume: %s: "
+			r = idl_error_errno(err, n < 0 ? -errno : -EIO, "cannot read the partial data of %s to resume: %s: "
 				 "send the file again from the start", f->where, n < 0 ? g_strerror(errno) : "it is short");
 			break;
 		}
 		if (gnutls_hash(f->hash, buf, (size_t)n) < 0) {
-			r = fail(err, -EIO, "cannot hash the partial data of %s", f->where);
+			r = idl_error_errno(err, -EIO, "cannot hash the partial data of %s", f->where);
 			break;
 		}
 		at += (uint64_t)n;
@@ -599,15 +597,15 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	if (idl_path_check(path, &e) < 0) {
 		/* Escaped: a path that fails the check may hold terminal controls. */
 		char *safe = path ? g_strescape(path, NULL) : g_strdup("(null)");
-		r = fail(err, -EINVAL, "refusing to receive \"%s\": %s", safe, e->message);
+		r = idl_error_errno(err, -EINVAL, "refusing to receive \"%s\": %s", safe, e->message);
 		g_free(safe);
 		g_error_free(e);
 		return r;
 	}
 	if (!fp_valid(sender_fp))
-		return fail(err, -EINVAL, "refusing to receive %s: the sender's fingerprint is not 64 hex digits", path);
+		return idl_error_errno(err, -EINVAL, "refusing to receive %s: the sender's fingerprint is not 64 hex digits", path);
 	if (size > INT64_MAX || mtime > INT64_MAX || offset > size)
-		return fail(err, -EINVAL, "refusing to receive %s: offset %" G_GUINT64_FORMAT ", size %" G_GUINT64_FORMAT
+		return idl_error_errno(err, -EINVAL, "refusing to receive %s: offset %" G_GUINT64_FORMAT ", size %" G_GUINT64_FORMAT
 			    " or mtime %" G_GUINT64_FORMAT " is out of range", path, offset, size, mtime);
 	f = g_new0(struct idl_store_file, 1);
 	f->s = s;
@@ -632,7 +630,7 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	else if (r != -ENOENT)
 		unlink(f->record);
 	if (offset > 0 && (f->fd < 0 || (uint64_t)st.st_size < offset)) {
-		r = fail(err, -ESTALE, "cannot resume %s at byte %" G_GUINT64_FORMAT ": the partial data is gone or "
+		r = idl_error_errno(err, -ESTALE, "cannot resume %s at byte %" G_GUINT64_FORMAT ": the partial data is gone or "
 			 "shorter: send the file again from the start", f->where, offset);
 		goto fail;
 	}
@@ -643,12 +641,12 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 		created = TRUE;
 	}
 	if (ftruncate(f->fd, (off_t)offset) < 0 || fstat(f->fd, &st) < 0) {
-		r = fail(err, -errno, "cannot prepare the partial file of %s: %s", f->where, g_strerror(errno));
+		r = idl_error_errno(err, -errno, "cannot prepare the partial file of %s: %s", f->where, g_strerror(errno));
 		goto fail;
 	}
 	if (gnutls_hash_init(&f->hash, GNUTLS_DIG_SHA256) < 0) {
 		f->hash = NULL;
-		r = fail(err, -ENOMEM, "cannot start hashing %s", path);
+		r = idl_error_errno(err, -ENOMEM, "cannot start hashing %s", path);
 		goto fail;
 	}
 	r = hash_prefix(f, offset, err);
@@ -693,7 +691,7 @@ int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GE
 	int e = EIO;
 
 	if (len > f->size - f->length)
-		return fail(err, -EFBIG, "%s: the sender sent more bytes than announced (%" G_GUINT64_FORMAT ")",
+		return idl_error_errno(err, -EFBIG, "%s: the sender sent more bytes than announced (%" G_GUINT64_FORMAT ")",
 			    f->where, f->size);
 	while (len > 0) {
 		ssize_t n = pwrite(f->fd, buf, MIN(len, (size_t)WRITE_CHUNK), (off_t)f->length);
@@ -719,12 +717,12 @@ fail:
 	 * If even that fails, the final hash check still catches it. */
 	(void)!ftruncate(f->fd, (off_t)f->length);
 	if (e == ENOSPC || e == EDQUOT)
-		return fail(err, -ENOSPC, "cannot write %s: the disk is full (folder %s): free some space and "
+		return idl_error_errno(err, -ENOSPC, "cannot write %s: the disk is full (folder %s): free some space and "
 			    "send again to resume", f->where, f->s->dir);
 	if (e == EFBIG)
-		return fail(err, -EFBIG, "cannot write %s: the file is too large for the file system of %s: "
+		return idl_error_errno(err, -EFBIG, "cannot write %s: the file is too large for the file system of %s: "
 			    "choose another download folder", f->where, f->s->dir);
-	return fail(err, -e, "cannot write %s: %s: check the disk, then send again to resume", f->where,
+	return idl_error_errno(err, -e, "cannot write %s: %s: check the disk, then send again to resume", f->where,
 		    g_strerror(e));
 }
 
@@ -767,20 +765,20 @@ int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **
 	if (final_path)
 		*final_path = NULL;
 	if (f->length < f->size) {
-		r = fail(err, -EPROTO, "%s: the sender sent fewer bytes than announced (%" G_GUINT64_FORMAT " of %"
+		r = idl_error_errno(err, -EPROTO, "%s: the sender sent fewer bytes than announced (%" G_GUINT64_FORMAT " of %"
 			 G_GUINT64_FORMAT "): the partial data is kept, send again to resume", f->where, f->length, f->size);
 		goto out;
 	}
 	gnutls_hash_deinit(f->hash, got);
 	f->hash = NULL;
 	if (memcmp(got, sha256, sizeof(got)) != 0) {
-		r = fail(err, -EBADMSG, "%s: the data received does not match the sender's SHA-256, so it was "
+		r = idl_error_errno(err, -EBADMSG, "%s: the data received does not match the sender's SHA-256, so it was "
 			 "deleted: send the file again", f->where);
 		idl_store_discard(f);
 		return r;
 	}
 	if (futimens(f->fd, times) < 0 || fchmod(f->fd, f->s->file_mode) < 0 || fsync(f->fd) < 0) {
-		r = fail(err, -errno, "cannot save %s: %s: check the disk, then send again to resume", f->where,
+		r = idl_error_errno(err, -errno, "cannot save %s: %s: check the disk, then send again to resume", f->where,
 			 g_strerror(errno));
 		goto out;
 	}
@@ -792,14 +790,14 @@ int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **
 			break;
 	}
 	if (r < 0) {
-		r = fail(err, r, "cannot give %s its name: %s: %s", f->where, g_strerror(-r), r == -EEXIST ?
+		r = idl_error_errno(err, r, "cannot give %s its name: %s: %s", f->where, g_strerror(-r), r == -EEXIST ?
 			 "that name and its numbered variants are all taken, move some away and send again" :
 			 "check the folder, then send again to resume");
 		goto out;
 	}
 	unlink(f->record);
 	if (fsync(f->pfd) < 0) {
-		r = fail(err, -errno, "%s was received but its folder could not be synced to disk: %s", f->where,
+		r = idl_error_errno(err, -errno, "%s was received but its folder could not be synced to disk: %s", f->where,
 			 g_strerror(errno));
 		goto out;
 	}

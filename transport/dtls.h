@@ -17,7 +17,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "transport/identity.h"
+#include "base/fingerprint.h"
 
 #define IDL_DTLS_ERROR (idl_dtls_error_quark())
 GQuark idl_dtls_error_quark(void);

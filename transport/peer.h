@@ -12,7 +12,7 @@
 #include <glib.h>
 
 #include "sctp/sctp.h"
-#include "transport/identity.h"
+#include "trust/identity.h"
 
 enum idl_peer_phase {
 	IDL_PEER_PHASE_SIGNALLING,   /* the offer/answer exchange */

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "transport/error.h"
+#include "base/error.h"
 
 #define MAX_LINE 4096                 /* longest line accepted, in bytes */
 #define MAX_FIELDS 64                 /* space-separated fields of a candidate */
@@ -78,8 +78,6 @@ static const char *quoted(const char *s)
 	return s;
 }
 
-/* Every failure here is an SDP we refuse. */
-#define fail(err, ...) idl_error_set((err), G_IO_ERROR_INVALID_DATA, -EINVAL, __VA_ARGS__)
 
 static int fail_line(struct parser *p, const char *fmt, ...)
 {
@@ -89,8 +87,7 @@ static int fail_line(struct parser *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_set_error(p->err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "line %u of the peer's SDP: %s",
-		    p->line_no, msg);
+	idl_error_errno(p->err, -EINVAL, "line %u of the peer's SDP: %s", p->line_no, msg);
 	g_free(msg);
 	return -EINVAL;
 }
@@ -468,9 +465,9 @@ static int parse_line(struct parser *p, char *line, size_t n)
 		if (strcmp(line, "v=0") == 0)
 			return 0;
 		if (strncmp(line, "v=", 2) == 0)
-			return fail(p->err, "the peer's SDP has version \"%.16s\"; only v=0 exists",
+			return idl_error_errno(p->err, -EINVAL, "the peer's SDP has version \"%.16s\"; only v=0 exists",
 				    quoted(line + 2));
-		return fail(p->err, "the peer's data is not an SDP: it does not start with v=0");
+		return idl_error_errno(p->err, -EINVAL, "the peer's data is not an SDP: it does not start with v=0");
 	}
 	if (n < 2 || line[1] != '=' || line[0] < 'a' || line[0] > 'z')
 		return fail_line(p, "the line is not of the form x=value");
@@ -486,14 +483,14 @@ static int finish(struct parser *p, struct idl_sdp *out)
 	const struct level *m = &p->media, *s = &p->session;
 
 	if (!p->in_app)
-		return fail(p->err, "the peer's SDP has no m=application section: it offers no data "
+		return idl_error_errno(p->err, -EINVAL, "the peer's SDP has no m=application section: it offers no data "
 			    "channel, and idrop-lan only transfers over data channels");
 	if (!m->has_ufrag && !s->has_ufrag)
-		return fail(p->err, "the peer's SDP has no a=ice-ufrag line, so ICE cannot start");
+		return idl_error_errno(p->err, -EINVAL, "the peer's SDP has no a=ice-ufrag line, so ICE cannot start");
 	if (!m->has_pwd && !s->has_pwd)
-		return fail(p->err, "the peer's SDP has no a=ice-pwd line, so ICE cannot start");
+		return idl_error_errno(p->err, -EINVAL, "the peer's SDP has no a=ice-pwd line, so ICE cannot start");
 	if (!m->has_fp && !s->has_fp)
-		return fail(p->err, "the peer's SDP has no a=fingerprint:sha-256 line%s, so its DTLS "
+		return idl_error_errno(p->err, -EINVAL, "the peer's SDP has no a=fingerprint:sha-256 line%s, so its DTLS "
 			    "certificate cannot be checked",
 			    m->other_fp || s->other_fp ? " (only other hash functions)" : "");
 
@@ -520,9 +517,9 @@ int idl_sdp_parse(const char *text, size_t len, struct idl_sdp *out, GError **er
 
 	memset(out, 0, sizeof(*out));
 	if (text == NULL || len == 0)
-		return fail(err, "the peer's SDP is empty");
+		return idl_error_errno(err, -EINVAL, "the peer's SDP is empty");
 	if (len > IDL_SDP_MAX_SIZE)
-		return fail(err, "the peer's SDP is %zu bytes, more than the %d accepted", len, IDL_SDP_MAX_SIZE);
+		return idl_error_errno(err, -EINVAL, "the peer's SDP is %zu bytes, more than the %d accepted", len, IDL_SDP_MAX_SIZE);
 
 	p = g_new0(struct parser, 1);
 	p->cur = &p->session;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <glib.h>
 
-#include "transport/identity.h"
+#include "base/fingerprint.h"
 
 #define IDL_SDP_MAX_SIZE (64 * 1024)   /* bigger bodies are refused before parsing */
 #define IDL_SDP_MAX_CANDIDATES 64

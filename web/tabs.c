@@ -9,8 +9,9 @@
 #include <json-glib/json-glib.h>
 
 #include "base/text.h"
-#include "transfer/json_strict.h"
+#include "base/json_strict.h"
 #include "web/ratelimit.h"
+#include "base/error.h"
 
 struct tab {
 	struct idl_tabs *ts;
@@ -248,7 +249,7 @@ static void get_events(const struct idl_http_request *req, struct idl_http_respo
 	struct tab *t;
 	char key[IDL_RATE_KEY_LEN], *q;
 
-	if (!name || !idl_txt_name_valid(name, strlen(name))) {
+	if (!name || !idl_name_valid(name, strlen(name))) {
 		idl_http_error(resp, 400, "name= must be 1 to 63 bytes of UTF-8 without control or hidden "
 			       "(zero-width, right-to-left) characters");
 		return;
@@ -442,12 +443,6 @@ unsigned idl_tabs_count(const struct idl_tabs *ts)
 
 /* --- POST /api/answer body ------------------------------------------------ */
 
-static int bad(GError **err, const char *msg)
-{
-	g_set_error_literal(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, msg);
-	return -EINVAL;
-}
-
 static bool take_hex(JsonObject *o, const char *name, char *out, size_t digits)
 {
 	JsonNode *n = json_object_get_member(o, name);
@@ -491,23 +486,23 @@ int idl_tab_answer_parse(const char *body, size_t len, struct idl_tab_answer *ou
 	if (!root)
 		return -EINVAL;
 	if (!JSON_NODE_HOLDS_OBJECT(root)) {
-		r = bad(err, "the answer must be a JSON object");
+		r = idl_error_errno(err, -EINVAL, "the answer must be a JSON object");
 		goto fail;
 	}
 	o = json_node_get_object(root);
 	if (!take_hex(o, "id", out->id, IDL_TXT_TAB_LEN) || !take_hex(o, "token", out->token, 32) ||
 	    !take_hex(o, "rid", out->rid, IDL_TXT_TAB_LEN)) {
-		r = bad(err, "the answer needs id (16 hex digits), token (32) and rid (16) as strings");
+		r = idl_error_errno(err, -EINVAL, "the answer needs id (16 hex digits), token (32) and rid (16) as strings");
 		goto fail;
 	}
 	sdp = string_member(o, "sdp", &wrong);
 	error = string_member(o, "error", &wrong);
 	if (wrong || (!sdp == !error)) {
-		r = bad(err, "the answer needs exactly one of sdp or error, as a string");
+		r = idl_error_errno(err, -EINVAL, "the answer needs exactly one of sdp or error, as a string");
 		goto fail;
 	}
 	if (sdp && (sdp[0] == 0 || strlen(sdp) > IDL_HTTP_MAX_BODY || !g_str_has_prefix(sdp, "v=0"))) {
-		r = bad(err, "the answer's sdp is not an SDP description");
+		r = idl_error_errno(err, -EINVAL, "the answer's sdp is not an SDP description");
 		goto fail;
 	}
 	if (sdp) {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transport/known.h"
+#include "trust/known.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -24,7 +24,7 @@ static void check_entries(const struct idl_known *k)
 		 * name and key. */
 		if (strlen(p->fingerprint) != IDL_FINGERPRINT_HEX_LEN ||
 		    strspn(p->fingerprint, "0123456789abcdef") != IDL_FINGERPRINT_HEX_LEN || len == 0 ||
-		    len > IDL_KNOWN_NAME_MAX || !g_utf8_validate(p->name, (gssize)len, NULL) ||
+		    len > IDL_NAME_MAX || !g_utf8_validate(p->name, (gssize)len, NULL) ||
 		    (p->source != IDL_KNOWN_VERIFIED && p->source != IDL_KNOWN_CLAIMED) ||
 		    idl_known_find(k, p->name, p->fingerprint) == NULL)
 			abort();
@@ -62,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The edits keep the list valid too. */
 	if (idl_known_count(k) > 0) {
 		const struct idl_known_peer *p = idl_known_get(k, 0);
-		char name[IDL_KNOWN_NAME_MAX + 1], fp[IDL_FINGERPRINT_HEX_LEN + 1];
+		char name[IDL_NAME_MAX + 1], fp[IDL_FINGERPRINT_HEX_LEN + 1];
 
 		memcpy(name, p->name, sizeof(name));
 		memcpy(fp, p->fingerprint, sizeof(fp));
@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		/* A name with hidden characters (from 0.1.0) is not recorded anew. */
 		r = idl_known_record(k, name, fp, source, 0);
-		if (r != 0 && !(r == -EINVAL && !idl_known_name_valid(name, strlen(name))))
+		if (r != 0 && !(r == -EINVAL && !idl_name_valid(name, strlen(name))))
 			abort();
 		/* By name: unless several keys claimed it, then by fingerprint. */
 		t = idl_known_trust(k, name);

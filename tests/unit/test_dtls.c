@@ -5,6 +5,7 @@
  * from loss, hostile input, and the close and failure contracts. */
 
 #include "transport/dtls.h"
+#include "trust/identity.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -3,7 +3,7 @@
  * file, and for leaving the directory exactly as it was. Where a value can
  * be computed without our code (openssl, GLib's SHA-256), it is. */
 
-#include "transport/identity.h"
+#include "trust/identity.h"
 
 #include <errno.h>
 #include <signal.h>

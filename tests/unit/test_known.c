@@ -1,4 +1,4 @@
-/* Unit tests for transport/known: the known_peers parser refuses every
+/* Unit tests for trust/known: the known_peers parser refuses every
  * line it cannot read exactly (a dropped line may be a dropped pin), the
  * formatter round-trips, record/trust/forget keep names pinned to their
  * fingerprint, and the file is ours only: written atomically with mode
@@ -14,7 +14,7 @@
 #include <gio/gio.h>
 
 #include "tests/unit/fs_helpers.h"
-#include "transport/known.h"
+#include "trust/known.h"
 
 #define FP1 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define FP2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
@@ -60,12 +60,12 @@ static void test_name_valid(void)
 	char long_name[65];
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
-		g_assert_cmpint(idl_known_name_valid(cases[i].s, cases[i].len), ==, cases[i].ok);
+		g_assert_cmpint(idl_name_valid(cases[i].s, cases[i].len), ==, cases[i].ok);
 	memset(long_name, 'x', 64);
 	long_name[64] = 0;
-	g_assert_true(idl_known_name_valid(long_name, 63));
-	g_assert_false(idl_known_name_valid(long_name, 64));
-	g_assert_false(idl_known_name_valid(NULL, 0));
+	g_assert_true(idl_name_valid(long_name, 63));
+	g_assert_false(idl_name_valid(long_name, 64));
+	g_assert_false(idl_name_valid(NULL, 0));
 }
 
 static void test_parse(void)
@@ -372,6 +372,41 @@ static void test_name_keys(void)
 	g_assert_null(idl_known_lookalike(k, "kitchen"));
 	/* A new name with a hidden character is not recorded. */
 	g_assert_cmpint(idl_known_record(k, "kit\xe2\x80\x8b" "chen", FP2, IDL_KNOWN_CLAIMED, 1), ==, -EINVAL);
+	idl_known_free(k);
+}
+
+/* The one pin decision send and serve both take: a pin refuses and says
+ * nothing else; otherwise what the list knows of the name and the key. */
+static void test_judge(void)
+{
+	struct idl_known *k = parse_ok(FP1 " seen verified " T1 " " T1 " living room\n"
+				       FP2 " trusted claimed " T1 " " T1 " nas\n");
+	struct idl_known_verdict v;
+
+	idl_known_judge(k, "LIVING ROOM", FP2, &v);
+	g_assert_cmpstr(v.pin->fingerprint, ==, FP1);
+	g_assert_null(v.same);
+	g_assert_null(v.by_key);
+	g_assert_false(v.trusted);
+	idl_known_judge(k, "living room", FP1, &v);
+	g_assert_null(v.pin);
+	g_assert_true(v.same == v.by_key && v.same != NULL);
+	g_assert_null(v.taken);
+	g_assert_null(v.lookalike);
+	g_assert_false(v.trusted);
+	/* A claimed name is taken by its key but pins nothing. */
+	idl_known_judge(k, "nas", FP1, &v);
+	g_assert_null(v.pin);
+	g_assert_null(v.same);
+	g_assert_cmpstr(v.by_key->name, ==, "living room");
+	g_assert_cmpstr(v.taken->fingerprint, ==, FP2);
+	/* The trusted key under a new name that draws like a known one. */
+	idl_known_judge(k, "1iving r00m", FP2, &v);
+	g_assert_null(v.pin);
+	g_assert_true(v.trusted);
+	g_assert_cmpstr(v.by_key->name, ==, "nas");
+	g_assert_null(v.taken);
+	g_assert_cmpstr(v.lookalike->name, ==, "living room");
 	idl_known_free(k);
 }
 
@@ -804,6 +839,7 @@ int main(int argc, char *argv[])
 	g_test_add_func("/known/legacy", test_legacy);
 	g_test_add_func("/known/claims-do-not-pin", test_claims_do_not_pin);
 	g_test_add_func("/known/name-keys", test_name_keys);
+	g_test_add_func("/known/judge", test_judge);
 	g_test_add_func("/known/bounded", test_bounded);
 	g_test_add_func("/known/trusted-key-claim-pins-nothing", test_trusted_key_claim_pins_nothing);
 	g_test_add_func("/known/trust-by-name-pins-that-name", test_trust_by_name_pins_that_name);

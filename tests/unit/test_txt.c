@@ -217,14 +217,14 @@ static void test_name_valid(void)
 
 	memset(long_name, 'a', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = 0;
-	g_assert_true(idl_txt_name_valid("Alice", 5));
-	g_assert_true(idl_txt_name_valid("日本語", strlen("日本語")));
-	g_assert_true(idl_txt_name_valid(long_name, 63));
-	g_assert_false(idl_txt_name_valid(long_name, 64));
-	g_assert_false(idl_txt_name_valid("", 0));
-	g_assert_false(idl_txt_name_valid("tab\there", 8));
-	g_assert_false(idl_txt_name_valid("nul\0x", 5));
-	g_assert_false(idl_txt_name_valid("\xc3", 1));
+	g_assert_true(idl_name_valid("Alice", 5));
+	g_assert_true(idl_name_valid("日本語", strlen("日本語")));
+	g_assert_true(idl_name_valid(long_name, 63));
+	g_assert_false(idl_name_valid(long_name, 64));
+	g_assert_false(idl_name_valid("", 0));
+	g_assert_false(idl_name_valid("tab\there", 8));
+	g_assert_false(idl_name_valid("nul\0x", 5));
+	g_assert_false(idl_name_valid("\xc3", 1));
 }
 
 int main(int argc, char *argv[])

@@ -4,7 +4,7 @@
 // things in: a member named twice (JSON.parse keeps the last), \u0000 in a
 // string, nesting deeper than our messages need, and the protocol's integers
 // written with a fraction, an exponent or a sign (1.0, 1e3, -0). The same
-// rules as transfer/json_strict.c. Pure: no DOM, runs in Node for the tests.
+// rules as base/json_strict.c. Pure: no DOM, runs in Node for the tests.
 
 export const JSON_DEPTH_MAX = 16;
 export const CONTROL_MAX = 64 * 1024;   // bytes of UTF-8 in one control message

@@ -3,7 +3,7 @@
  * fingerprint is the device id, so files are checked before they are trusted
  * and are never replaced: creation publishes both files or neither. */
 
-#include "transport/identity.h"
+#include "trust/identity.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 #include <gio/gio.h>
 #include <gnutls/crypto.h>
 
-#include "transport/error.h"
+#include "base/error.h"
 
 #define KEY_NAME "key.pem"
 #define CERT_NAME "cert.pem"
@@ -40,8 +40,6 @@ struct idl_identity {
 	char fingerprint[IDL_FINGERPRINT_HEX_LEN + 1];
 };
 
-/* An errno value as a G_IO_ERROR, returned negated. */
-#define set_error(err, e, ...) idl_error_set((err), g_io_error_from_errno(e), -(e), __VA_ARGS__)
 
 
 static void free_secret(gnutls_datum_t *d)
@@ -61,15 +59,15 @@ static int check_dir(const char *dir, GError **err)
 	struct stat st;
 
 	if (stat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : set_error(err, errno, "cannot check %s: %s", dir, g_strerror(errno));
+		return errno == ENOENT ? 0 : idl_error_errno(err, -errno, "cannot check %s: %s", dir, g_strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return set_error(err, ENOTDIR, "%s is not a directory: set IDROP_STATE_DIR (or --state-dir) to a directory", dir);
+		return idl_error_errno(err, -ENOTDIR, "%s is not a directory: set IDROP_STATE_DIR (or --state-dir) to a directory", dir);
 	if (st.st_uid != geteuid())
-		return set_error(err, EPERM,
+		return idl_error_errno(err, -EPERM,
 				 "the state directory %s is owned by uid %u, not by the current user (uid %u): use your own with --state-dir",
 				 dir, (unsigned)st.st_uid, (unsigned)geteuid());
 	if (st.st_mode & 022)
-		return set_error(err, EACCES,
+		return idl_error_errno(err, -EACCES,
 				 "the state directory %s is writable by other users (mode %04o), who could replace the identity or the known peers: run chmod 700 %s",
 				 dir, (unsigned)(st.st_mode & 07777), dir);
 	return 0;
@@ -90,7 +88,7 @@ static int path_exists(const char *path, bool *exists, GError **err)
 		*exists = false;
 		return 0;
 	}
-	return set_error(err, e, "cannot look for %s: %s; check the permissions of its directory",
+	return idl_error_errno(err, -e, "cannot look for %s: %s; check the permissions of its directory",
 			 path, g_strerror(e));
 }
 
@@ -109,32 +107,32 @@ static int read_pem(const char *dir, const char *path, bool secret, gnutls_datum
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		e = errno;
-		return set_error(err, e, "cannot open %s: %s; check its permissions", path, g_strerror(e));
+		return idl_error_errno(err, -e, "cannot open %s: %s; check its permissions", path, g_strerror(e));
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
-		r = set_error(err, e, "cannot check %s: %s", path, g_strerror(e));
+		r = idl_error_errno(err, -e, "cannot check %s: %s", path, g_strerror(e));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		r = set_error(err, EINVAL, "%s is not a regular file: move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
+		r = idl_error_errno(err, -EINVAL, "%s is not a regular file: move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
 			      path, dir, NEW_ID_HINT);
 		goto fail;
 	}
 	if (st.st_uid != geteuid()) {
-		r = set_error(err, EPERM,
+		r = idl_error_errno(err, -EPERM,
 			      "%s is owned by uid %u, not by the current user (uid %u): if the file is really yours, run chown %u %s",
 			      path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
 		goto fail;
 	}
 	if (secret && (st.st_mode & 077) != 0) {
-		r = set_error(err, EACCES,
+		r = idl_error_errno(err, -EACCES,
 			      "%s is accessible by other users (mode %04o), so the private key is not private: run chmod 600 %s",
 			      path, (unsigned)(st.st_mode & 07777), path);
 		goto fail;
 	}
 	if (st.st_size > MAX_PEM_SIZE) {
-		r = set_error(err, EBADMSG,
+		r = idl_error_errno(err, -EBADMSG,
 			      "%s is too large (%jd bytes) to be an identity file: move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
 			      path, (intmax_t)st.st_size, dir, NEW_ID_HINT);
 		goto fail;
@@ -142,7 +140,7 @@ static int read_pem(const char *dir, const char *path, bool secret, gnutls_datum
 
 	want = (size_t)st.st_size;
 	buf = g_malloc(want + 1);
-	r = idl_read_fd(fd, path, buf, want, &len, err);
+	r = idl_read_fd(fd, path, buf, want, -1, &len, err);
 	if (r < 0)
 		goto fail;
 	buf[len] = '\0';
@@ -166,12 +164,12 @@ static int import_key(const char *dir, const char *path, const gnutls_datum_t *p
 
 	r = gnutls_x509_privkey_init(&key);
 	if (r < 0)
-		return set_error(err, ENOMEM, "cannot load %s: %s", path, gnutls_strerror(r));
+		return idl_error_errno(err, -ENOMEM, "cannot load %s: %s", path, gnutls_strerror(r));
 	/* No password: we never write encrypted keys, and one that is
 	 * encrypted is not ours, so it fails here like any other bad key. */
 	r = gnutls_x509_privkey_import2(key, pem, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (r < 0) {
-		r = set_error(err, EBADMSG,
+		r = idl_error_errno(err, -EBADMSG,
 			      "%s is not a valid private key (%s): move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
 			      path, gnutls_strerror(r), dir, NEW_ID_HINT);
 		goto fail;
@@ -191,10 +189,10 @@ static int import_crt(const char *dir, const char *path, const gnutls_datum_t *p
 
 	r = gnutls_x509_crt_init(&crt);
 	if (r < 0)
-		return set_error(err, ENOMEM, "cannot load %s: %s", path, gnutls_strerror(r));
+		return idl_error_errno(err, -ENOMEM, "cannot load %s: %s", path, gnutls_strerror(r));
 	r = gnutls_x509_crt_import(crt, pem, GNUTLS_X509_FMT_PEM);
 	if (r < 0) {
-		r = set_error(err, EBADMSG,
+		r = idl_error_errno(err, -EBADMSG,
 			      "%s is not a valid certificate (%s): move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
 			      path, gnutls_strerror(r), dir, NEW_ID_HINT);
 		goto fail;
@@ -220,11 +218,11 @@ static int check_pair(const struct idl_identity *id, const char *dir, const char
 	if (r >= 0)
 		r = gnutls_x509_privkey_get_key_id(id->key, GNUTLS_KEYID_USE_SHA256, key_id, &key_len);
 	if (r < 0)
-		return set_error(err, EBADMSG,
+		return idl_error_errno(err, -EBADMSG,
 				 "cannot compare %s with %s (%s): move both out of %s to create a new identity (%s)",
 				 cert_path, key_path, gnutls_strerror(r), dir, NEW_ID_HINT);
 	if (crt_len != key_len || memcmp(crt_id, key_id, crt_len) != 0)
-		return set_error(err, EBADMSG,
+		return idl_error_errno(err, -EBADMSG,
 				 "%s does not match %s (it holds another public key): restore the matching pair from a backup, or move both out of %s to create a new identity (%s)",
 				 cert_path, key_path, dir, NEW_ID_HINT);
 	return 0;
@@ -238,7 +236,7 @@ static int compute_fingerprint(struct idl_identity *id, GError **err)
 
 	r = gnutls_x509_crt_get_fingerprint(id->crt, GNUTLS_DIG_SHA256, raw, &len);
 	if (r < 0 || len != sizeof raw)
-		return set_error(err, EIO, "cannot compute the certificate fingerprint: %s",
+		return idl_error_errno(err, -EIO, "cannot compute the certificate fingerprint: %s",
 				 r < 0 ? gnutls_strerror(r) : "unexpected length");
 	idl_fingerprint_to_hex(raw, id->fingerprint);
 	return 0;
@@ -314,7 +312,7 @@ static int generate(struct idl_identity *id, GError **err)
 	if (r >= 0)
 		r = gnutls_x509_crt_sign2(id->crt, id->crt, id->key, GNUTLS_DIG_SHA256, 0);
 	if (r < 0)
-		return set_error(err, EIO, "cannot generate a new identity: %s (GnuTLS); check that the system random source works",
+		return idl_error_errno(err, -EIO, "cannot generate a new identity: %s (GnuTLS); check that the system random source works",
 				 gnutls_strerror(r));
 	return 0;
 }
@@ -340,7 +338,7 @@ static int write_temp(const char *dir, const char *name, const gnutls_datum_t *d
 	}
 	if (fd < 0) {
 		e = errno;
-		r = set_error(err, e, "cannot create a file in %s: %s; check that the directory is writable",
+		r = idl_error_errno(err, -e, "cannot create a file in %s: %s; check that the directory is writable",
 			      dir, g_strerror(e));
 		g_clear_pointer(&tmp, g_free);
 		goto fail;
@@ -352,7 +350,7 @@ static int write_temp(const char *dir, const char *name, const gnutls_datum_t *d
 			continue;
 		if (n < 0) {
 			e = errno;
-			r = set_error(err, e, "cannot write %s: %s; check the free space in %s",
+			r = idl_error_errno(err, -e, "cannot write %s: %s; check the free space in %s",
 				      tmp, g_strerror(e), dir);
 			goto fail;
 		}
@@ -360,14 +358,14 @@ static int write_temp(const char *dir, const char *name, const gnutls_datum_t *d
 	}
 	if (fsync(fd) < 0) {
 		e = errno;
-		r = set_error(err, e, "cannot write %s to disk: %s", tmp, g_strerror(e));
+		r = idl_error_errno(err, -e, "cannot write %s to disk: %s", tmp, g_strerror(e));
 		goto fail;
 	}
 	r = close(fd);
 	fd = -1;
 	if (r < 0) {
 		e = errno;
-		r = set_error(err, e, "cannot write %s: %s", tmp, g_strerror(e));
+		r = idl_error_errno(err, -e, "cannot write %s: %s", tmp, g_strerror(e));
 		goto fail;
 	}
 	*tmp_out = tmp;
@@ -401,24 +399,9 @@ static int publish(const char *tmp, const char *path, GError **err)
 		e = errno;
 	}
 	if (e == EEXIST)
-		return set_error(err, e, "%s appeared while a new identity was being created (is another idrop-lan starting?): run the command again",
+		return idl_error_errno(err, -e, "%s appeared while a new identity was being created (is another idrop-lan starting?): run the command again",
 				 path);
-	return set_error(err, e, "cannot create %s: %s; check that its directory is writable", path, g_strerror(e));
-}
-
-static int sync_dir(const char *dir, GError **err)
-{
-	int fd, e;
-
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		e = errno;
-		if (fd >= 0)
-			close(fd);
-		return set_error(err, e, "cannot write the new identity in %s to disk: %s", dir, g_strerror(e));
-	}
-	close(fd);
-	return 0;
+	return idl_error_errno(err, -e, "cannot create %s: %s; check that its directory is writable", path, g_strerror(e));
 }
 
 static int create_identity(const char *dir, const char *key_path, const char *cert_path,
@@ -440,7 +423,7 @@ static int create_identity(const char *dir, const char *key_path, const char *ce
 	if (r >= 0)
 		r = gnutls_x509_crt_export2(id->crt, GNUTLS_X509_FMT_PEM, &crt_pem);
 	if (r < 0) {
-		r = set_error(err, EIO, "cannot encode the new identity: %s (GnuTLS)", gnutls_strerror(r));
+		r = idl_error_errno(err, -EIO, "cannot encode the new identity: %s (GnuTLS)", gnutls_strerror(r));
 		goto fail;
 	}
 
@@ -462,9 +445,11 @@ static int create_identity(const char *dir, const char *key_path, const char *ce
 		goto fail;
 	undo_crt = true;
 	g_clear_pointer(&crt_tmp, g_free);
-	r = sync_dir(dir, err);
-	if (r < 0)
+	r = idl_sync_dir(dir);
+	if (r < 0) {
+		idl_error_errno(err, r, "cannot write the new identity in %s to disk: %s", dir, g_strerror(-r));
 		goto fail;
+	}
 
 	undo_key = undo_crt = false;
 	*out = id;
@@ -506,7 +491,7 @@ static int load_common(const char *dir, bool create, struct idl_identity **out, 
 
 	if (create && g_mkdir_with_parents(dir, 0700) < 0) {
 		e = errno;
-		r = set_error(err, e, "cannot create the state directory %s: %s; check the permissions of its parent, or set IDROP_STATE_DIR to a writable directory",
+		r = idl_error_errno(err, -e, "cannot create the state directory %s: %s; check the permissions of its parent, or set IDROP_STATE_DIR to a writable directory",
 			      dir, g_strerror(e));
 		goto fail;
 	}
@@ -524,17 +509,17 @@ static int load_common(const char *dir, bool create, struct idl_identity **out, 
 		if (create)
 			r = create_identity(dir, key_path, cert_path, out, err);
 		else
-			r = set_error(err, ENOENT,
+			r = idl_error_errno(err, -ENOENT,
 				      "no identity in %s yet: it is created the first time a command needs one, or set IDROP_STATE_DIR if it is kept elsewhere",
 				      dir);
 	} else if (!have_cert) {
 		/* EBADMSG, not ENOENT: callers read -ENOENT as "nothing there
 		 * yet", and half an identity must not pass for that. */
-		r = set_error(err, EBADMSG,
+		r = idl_error_errno(err, -EBADMSG,
 			      "%s exists but %s is missing: restore %s from a backup, or move %s away to create a new identity (%s)",
 			      key_path, cert_path, cert_path, key_path, NEW_ID_HINT);
 	} else if (!have_key) {
-		r = set_error(err, EBADMSG,
+		r = idl_error_errno(err, -EBADMSG,
 			      "%s exists but %s is missing: restore %s from a backup, or move %s away to create a new identity (%s)",
 			      cert_path, key_path, key_path, cert_path, NEW_ID_HINT);
 	} else {
@@ -585,79 +570,6 @@ gnutls_x509_privkey_t idl_identity_key(const struct idl_identity *id)
 {
 	g_return_val_if_fail(id != NULL, NULL);
 	return id->key;
-}
-
-void idl_fingerprint_to_hex(const unsigned char raw[IDL_FINGERPRINT_SIZE], char out[IDL_FINGERPRINT_HEX_LEN + 1])
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < IDL_FINGERPRINT_SIZE; i++) {
-		out[2 * i] = digits[raw[i] >> 4];
-		out[2 * i + 1] = digits[raw[i] & 0x0f];
-	}
-	out[IDL_FINGERPRINT_HEX_LEN] = '\0';
-}
-
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int idl_fingerprint_parse(const char *text, unsigned char raw[IDL_FINGERPRINT_SIZE])
-{
-	enum { COLON_LEN = IDL_FINGERPRINT_HEX_LEN + IDL_FINGERPRINT_SIZE - 1 };
-	unsigned char tmp[IDL_FINGERPRINT_SIZE];
-	bool colons;
-	size_t len, i;
-	const char *p;
-
-	if (text == NULL)
-		return -EINVAL;
-	/* Bounded: the text may come from the network. */
-	len = strnlen(text, COLON_LEN + 1);
-	if (len == IDL_FINGERPRINT_HEX_LEN)
-		colons = false;
-	else if (len == COLON_LEN)
-		colons = true;
-	else
-		return -EINVAL;
-
-	p = text;
-	for (i = 0; i < IDL_FINGERPRINT_SIZE; i++) {
-		int hi, lo;
-
-		if (colons && i > 0) {
-			if (*p != ':')
-				return -EINVAL;
-			p++;
-		}
-		hi = hex_value(p[0]);
-		lo = hex_value(p[1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		tmp[i] = (unsigned char)(hi << 4 | lo);
-		p += 2;
-	}
-	/* raw is left alone on error, so a caller never acts on half a value. */
-	memcpy(raw, tmp, sizeof tmp);
-	return 0;
-}
-
-void idl_fingerprint_short(const char *hex, char out[IDL_FINGERPRINT_SHORT_LEN + 1])
-{
-	out[0] = '\0';
-	g_return_if_fail(hex != NULL && strnlen(hex, 8) == 8);
-	memcpy(out, hex, 4);
-	out[4] = ' ';
-	memcpy(out + 5, hex + 4, 4);
-	out[IDL_FINGERPRINT_SHORT_LEN] = '\0';
 }
 
 char *idl_identity_default_dir(void)

@@ -51,10 +51,10 @@
 #include <stddef.h>
 #include <glib.h>
 
-#include "transport/identity.h"
+#include "base/fingerprint.h"
+#include "base/name.h"
 
 #define IDL_KNOWN_FILE "known_peers"
-#define IDL_KNOWN_NAME_MAX 63          /* bytes: a DNS label, like the instance name */
 #define IDL_KNOWN_PEERS_MAX 8192       /* entries; keeps a hostile file small in memory */
 #define IDL_KNOWN_CLAIMS_MAX 1024      /* claims kept; the least recently seen goes first */
 #define IDL_KNOWN_FILE_MAX (2 * 1024 * 1024)
@@ -66,23 +66,13 @@ enum idl_known_source {
 
 struct idl_known_peer {
 	char fingerprint[IDL_FINGERPRINT_HEX_LEN + 1];  /* lowercase */
-	char name[IDL_KNOWN_NAME_MAX + 1];
+	char name[IDL_NAME_MAX + 1];
 	bool trusted;
 	enum idl_known_source source;
 	gint64 first_seen, last_seen;                   /* Unix time, seconds */
 };
 
 struct idl_known;
-
-/* True when s (len bytes) is acceptable as a display name: 1..63 bytes of
- * valid UTF-8 without control characters and without hidden characters
- * (bidi controls, zero-width characters: base/text.h idl_text_has_hidden),
- * which would let one name pass for another. The one rule for names, here
- * at the bottom layer because known_peers keys on them and it must reject
- * what would break its lines; discovery (TXT n=, d=, instance names) and
- * --name use it too. Names read back from a known_peers file need only be
- * free of control characters, so that a file 0.1.0 wrote still loads. */
-gboolean idl_known_name_valid(const char *s, size_t len);
 
 /* An empty list. Owned by the caller; idl_known_free(NULL) is a no-op. */
 struct idl_known *idl_known_new(void);
@@ -134,6 +124,22 @@ const struct idl_known_peer *idl_known_find_fingerprint(const struct idl_known *
 /* True when fp has an entry marked trusted. */
 bool idl_known_trusted(const struct idl_known *k, const char *fp);
 
+/* What known_peers says of a peer that shows name with key fp: the one
+ * pin decision, made for `send` (its target) and for serve (a sender). All
+ * entries borrowed from k. A set pin refuses; the others only inform
+ * (claims pin nothing, and a look-alike name is the user's to judge). */
+struct idl_known_verdict {
+	const struct idl_known_peer *pin;       /* name pinned to another key: refuse */
+	const struct idl_known_peer *same;      /* this name with this key */
+	const struct idl_known_peer *by_key;    /* this key, under this name or another */
+	const struct idl_known_peer *taken;     /* name used by another key, not pinned */
+	const struct idl_known_peer *lookalike; /* another name that draws like this one */
+	bool trusted;                           /* fp is marked trusted */
+};
+
+/* Pure: reads k only. With a pin set, the other fields are left empty. */
+void idl_known_judge(const struct idl_known *k, const char *name, const char *fp, struct idl_known_verdict *out);
+
 /* True when p is what key names: key is a fingerprint when it parses as
  * one (64 hex digits, colons allowed), else a name (compared by key). */
 bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key);
@@ -144,7 +150,7 @@ bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key);
  * claimed name never is (it pins nothing). When full, the least recently
  * seen claim makes room (see the top of this file). Returns 1
  * when added, 0 when updated, -EEXIST for a conflicting pin (nothing
- * changed), -EINVAL for an unusable name (idl_known_name_valid) or
+ * changed), -EINVAL for an unusable name (idl_name_valid) or
  * fingerprint, -ENOSPC when only pins fill the list. */
 int idl_known_record(struct idl_known *k, const char *name, const char *fp, enum idl_known_source source,
 		     gint64 now);

@@ -1,14 +1,13 @@
 /* json_strict: strict JSON on top of json-glib (see json_strict.h). */
-#include "transfer/json_strict.h"
+#include "base/json_strict.h"
 
 #include <stdarg.h>
 #include <string.h>
 #include <gio/gio.h>
 
-#include "transport/error.h"
+#include "base/error.h"
 
 /* Every failure here is data that is not strict JSON. */
-#define fail(err, ...) idl_error_set((err), G_IO_ERROR_INVALID_DATA, -1, __VA_ARGS__)
 
 
 static int check_token(const char *s, size_t n, GError **err)
@@ -51,15 +50,15 @@ static int check_token(const char *s, size_t n, GError **err)
 	 * are still text. No value of this protocol comes near 2^63. */
 	for (size_t i = s[0] == '-'; integral && i < int_end; i++) {
 		if (v > (guint64)G_MAXINT64 / 10)
-			return fail(err, "a number has %zu digits: integers here are at most 2^53-1",
+			return idl_error_errno(err, -EINVAL, "a number has %zu digits: integers here are at most 2^53-1",
 				    int_end - (s[0] == '-'));
 		v = v * 10 + (guint64)(s[i] - '0');
 	}
 	if (v > (guint64)G_MAXINT64)
-		return fail(err, "a number is above 2^63: integers here are at most 2^53-1");
+		return idl_error_errno(err, -EINVAL, "a number is above 2^63: integers here are at most 2^53-1");
 	return 0;
 bad:
-	return fail(err, "not JSON: \"%.*s\" is neither a number nor true, false or null",
+	return idl_error_errno(err, -EINVAL, "not JSON: \"%.*s\" is neither a number nor true, false or null",
 		    (int)MIN(n, 24), s);
 }
 
@@ -74,9 +73,9 @@ static int lex_check(const char *s, size_t len, GError **err)
 	if (len == 0)
 		return 0;   /* json-glib then finds no root: "empty" */
 	if (memchr(s, 0, len))
-		return fail(err, "not JSON: the text contains a NUL byte");
+		return idl_error_errno(err, -EINVAL, "not JSON: the text contains a NUL byte");
 	if (!g_utf8_validate(s, (gssize)len, NULL))
-		return fail(err, "not JSON: the text is not valid UTF-8");
+		return idl_error_errno(err, -EINVAL, "not JSON: the text is not valid UTF-8");
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -85,48 +84,48 @@ static int lex_check(const char *s, size_t len, GError **err)
 			continue;
 		}
 		if (top_done)
-			return fail(err, "not JSON: data follows the end of the object at byte %zu", i);
+			return idl_error_errno(err, -EINVAL, "not JSON: data follows the end of the object at byte %zu", i);
 		if (c == '"') {
 			for (i++;; i++) {
 				if (i >= len)
-					return fail(err, "not JSON: a string is not terminated");
+					return idl_error_errno(err, -EINVAL, "not JSON: a string is not terminated");
 				c = (unsigned char)s[i];
 				if (c == '"')
 					break;
 				if (c < 0x20)
-					return fail(err, "not JSON: a string holds a raw control character (0x%02x)", c);
+					return idl_error_errno(err, -EINVAL, "not JSON: a string holds a raw control character (0x%02x)", c);
 				if (c != '\\')
 					continue;
 				if (i + 1 >= len)
-					return fail(err, "not JSON: a string is not terminated");
+					return idl_error_errno(err, -EINVAL, "not JSON: a string is not terminated");
 				if (s[i + 1] == 'u') {
 					unsigned v = 0;
 					if (len - i < 6)
-						return fail(err, "not JSON: a \\u escape is cut short");
+						return idl_error_errno(err, -EINVAL, "not JSON: a \\u escape is cut short");
 					for (size_t k = 2; k < 6; k++) {
 						if (!g_ascii_isxdigit(s[i + k]))
-							return fail(err, "not JSON: a \\u escape has a non-hex digit");
+							return idl_error_errno(err, -EINVAL, "not JSON: a \\u escape has a non-hex digit");
 						v = v * 16 + (unsigned)g_ascii_xdigit_value(s[i + k]);
 					}
 					if (v == 0)
-						return fail(err, "a string holds \\u0000 (NUL), which no member may contain");
+						return idl_error_errno(err, -EINVAL, "a string holds \\u0000 (NUL), which no member may contain");
 					i += 5;
 				} else if (s[i + 1] && strchr("\"\\/bfnrt", s[i + 1])) {
 					i++;
 				} else {
-					return fail(err, "not JSON: a string has an unknown escape");
+					return idl_error_errno(err, -EINVAL, "not JSON: a string has an unknown escape");
 				}
 			}
 			i++;
 			top_done = depth == 0;
 		} else if (c == '{' || c == '[') {
 			if (depth == IDL_JSON_DEPTH_MAX)
-				return fail(err, "JSON nests deeper than %d levels", IDL_JSON_DEPTH_MAX);
+				return idl_error_errno(err, -EINVAL, "JSON nests deeper than %d levels", IDL_JSON_DEPTH_MAX);
 			open[depth++] = (char)c;
 			i++;
 		} else if (c == '}' || c == ']') {
 			if (depth == 0 || open[depth - 1] != (c == '}' ? '{' : '['))
-				return fail(err, "not JSON: unbalanced '%c' at byte %zu", c, i);
+				return idl_error_errno(err, -EINVAL, "not JSON: unbalanced '%c' at byte %zu", c, i);
 			top_done = --depth == 0;
 			i++;
 		} else if (c == ':' || c == ',') {
@@ -139,7 +138,7 @@ static int lex_check(const char *s, size_t len, GError **err)
 				return r;
 			top_done = depth == 0;
 		} else {
-			return fail(err, "not JSON: unexpected character at byte %zu", i);
+			return idl_error_errno(err, -EINVAL, "not JSON: unexpected character at byte %zu", i);
 		}
 	}
 	return 0;
@@ -195,12 +194,12 @@ JsonNode *idl_json_parse_strict(const char *text, size_t len, GError **err)
 	g_signal_connect(parser, "object-member", G_CALLBACK(on_object_member), &watch);
 	g_signal_connect(parser, "object-end", G_CALLBACK(on_object_end), &watch);
 	if (!json_parser_load_from_data(parser, len ? text : "", (gssize)len, &jerr)) {
-		fail(err, "not JSON: %s", jerr->message);
+		idl_error_errno(err, -EINVAL, "not JSON: %s", jerr->message);
 		g_error_free(jerr);
 	} else if (watch.dup) {
-		fail(err, "an object names the same member twice: its meaning is ambiguous");
+		idl_error_errno(err, -EINVAL, "an object names the same member twice: its meaning is ambiguous");
 	} else if (!json_parser_get_root(parser)) {
-		fail(err, "the text is empty");
+		idl_error_errno(err, -EINVAL, "the text is empty");
 	} else {
 		root = json_node_ref(json_parser_get_root(parser));
 	}

@@ -3,7 +3,7 @@
  * pin silently is what an impostor wants. Writers serialise on a lock file
  * and replace the file by rename, so readers never see half a file and no
  * writer loses another's entry. */
-#include "transport/known.h"
+#include "trust/known.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <gio/gio.h>
 
 #include "base/text.h"
-#include "transport/error.h"
+#include "base/error.h"
 
 #define LOCK_NAME IDL_KNOWN_FILE ".lock"
 #define LOCK_WAIT_MS 5000
@@ -29,30 +29,7 @@ struct idl_known {
 	GPtrArray *keys;                 /* char *: idl_text_name_key of each peer's name, same index */
 };
 
-/* An errno value as a G_IO_ERROR, returned negated. */
-#define set_error(err, e, ...) idl_error_set((err), g_io_error_from_errno(e), -(e), __VA_ARGS__)
 
-
-/* What a name read from the file must be: what 0.1.0 wrote (no control
- * characters), so that its files still load; hidden characters are then
- * escaped when shown and stripped when compared. */
-static gboolean name_readable(const char *s, size_t len)
-{
-	if (s == NULL || len == 0 || len > IDL_KNOWN_NAME_MAX)
-		return FALSE;
-	/* With a length, g_utf8_validate also refuses NUL bytes. */
-	if (!g_utf8_validate(s, (gssize)len, NULL))
-		return FALSE;
-	for (const char *p = s; p < s + len; p = g_utf8_next_char(p))
-		if (g_unichar_iscntrl(g_utf8_get_char(p)))
-			return FALSE;
-	return TRUE;
-}
-
-gboolean idl_known_name_valid(const char *s, size_t len)
-{
-	return name_readable(s, len) && !idl_text_has_hidden(s, len);
-}
 
 const char *idl_known_source_name(enum idl_known_source source)
 {
@@ -194,7 +171,7 @@ static int parse_entry(const char *line, size_t len, struct idl_known_peer *p, c
 		return -EINVAL;
 	}
 	cur += 2 * (TIME_LEN + 1);
-	if (!name_readable(cur, (size_t)(end - cur))) {
+	if (!idl_name_readable(cur, (size_t)(end - cur))) {
 		*why = "the name at the end is not 1 to 63 bytes of UTF-8 text without control characters";
 		return -EINVAL;
 	}
@@ -237,7 +214,7 @@ int idl_known_parse(const char *text, size_t len, struct idl_known **out, GError
 
 	*out = NULL;
 	if (len > IDL_KNOWN_FILE_MAX || (len > 0 && memchr(text, '\0', len) != NULL)) {
-		r = set_error(err, EINVAL, "it is over %d bytes or holds a NUL byte: it is not a known_peers file",
+		r = idl_error_errno(err, -EINVAL, "it is over %d bytes or holds a NUL byte: it is not a known_peers file",
 			      IDL_KNOWN_FILE_MAX);
 		goto fail;
 	}
@@ -251,7 +228,7 @@ int idl_known_parse(const char *text, size_t len, struct idl_known **out, GError
 			if (r == 0)
 				r = add_parsed(k, seen, &p, &why);
 			if (r < 0) {
-				r = set_error(err, EINVAL, "line %u: %s", line, why);
+				r = idl_error_errno(err, -EINVAL, "line %u: %s", line, why);
 				goto fail;
 			}
 		}
@@ -441,6 +418,19 @@ bool idl_known_trusted(const struct idl_known *k, const char *fp)
 	return false;
 }
 
+void idl_known_judge(const struct idl_known *k, const char *name, const char *fp, struct idl_known_verdict *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->pin = idl_known_pin_conflict(k, name, fp);
+	if (out->pin)
+		return;
+	out->trusted = idl_known_trusted(k, fp);
+	out->same = idl_known_find(k, name, fp);
+	out->by_key = out->same ? out->same : idl_known_find_fingerprint(k, fp);
+	out->taken = out->same ? NULL : idl_known_name_taken(k, name, fp);
+	out->lookalike = out->same ? NULL : idl_known_lookalike(k, name);
+}
+
 bool idl_known_peer_matches(const struct idl_known_peer *p, const char *key)
 {
 	char hex[IDL_FINGERPRINT_HEX_LEN + 1];
@@ -493,7 +483,7 @@ int idl_known_record(struct idl_known *k, const char *name, const char *fp, enum
 	struct idl_known_peer *old;
 	GPtrArray *hits;
 
-	if (normalize_fp(fp, p.fingerprint) < 0 || name == NULL || !idl_known_name_valid(name, strlen(name)) ||
+	if (normalize_fp(fp, p.fingerprint) < 0 || name == NULL || !idl_name_valid(name, strlen(name)) ||
 	    (source != IDL_KNOWN_VERIFIED && source != IDL_KNOWN_CLAIMED))
 		return -EINVAL;
 	if (source == IDL_KNOWN_VERIFIED && idl_known_pin_conflict(k, name, fp) != NULL)
@@ -583,19 +573,19 @@ char *idl_known_path(const char *dir)
 static int check_file(const char *path, const struct stat *st, GError **err)
 {
 	if (!S_ISREG(st->st_mode))
-		return set_error(err, EINVAL, "%s is not a regular file: move it away (this forgets every known peer)",
+		return idl_error_errno(err, -EINVAL, "%s is not a regular file: move it away (this forgets every known peer)",
 				 path);
 	if (st->st_uid != geteuid())
-		return set_error(err, EPERM,
+		return idl_error_errno(err, -EPERM,
 				 "%s is owned by uid %u, not by the current user (uid %u): if the file is really yours, run chown %u %s",
 				 path, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
 	if (st->st_mode & 022)
-		return set_error(err, EACCES,
+		return idl_error_errno(err, -EACCES,
 				 "%s can be changed by other users (mode %04o), who could then unpin or trust any peer: "
 				 "check it, then run chmod 600 %s",
 				 path, (unsigned)(st->st_mode & 07777), path);
 	if (st->st_size > IDL_KNOWN_FILE_MAX)
-		return set_error(err, EFBIG, "%s is larger than %d bytes: it is not a known_peers file; move it away",
+		return idl_error_errno(err, -EFBIG, "%s is larger than %d bytes: it is not a known_peers file; move it away",
 				 path, IDL_KNOWN_FILE_MAX);
 	return 0;
 }
@@ -614,20 +604,20 @@ static int read_checked(const char *path, char **text, size_t *len, GError **err
 		if (e == ENOENT)
 			return -ENOENT;
 		if (e == ELOOP)
-			return set_error(err, e, "%s is a symbolic link: idrop-lan only reads a regular file there; "
+			return idl_error_errno(err, -e, "%s is a symbolic link: idrop-lan only reads a regular file there; "
 					 "replace the link with the file", path);
-		return set_error(err, e, "cannot open %s: %s; check its permissions", path, g_strerror(e));
+		return idl_error_errno(err, -e, "cannot open %s: %s; check its permissions", path, g_strerror(e));
 	}
 	if (fstat(fd, &st) < 0) {
 		e = errno;
-		r = set_error(err, e, "cannot check %s: %s", path, g_strerror(e));
+		r = idl_error_errno(err, -e, "cannot check %s: %s", path, g_strerror(e));
 		goto fail;
 	}
 	r = check_file(path, &st, err);
 	if (r < 0)
 		goto fail;
 	buf = g_malloc((size_t)st.st_size + 1);
-	r = idl_read_fd(fd, path, buf, (size_t)st.st_size, &got, err);
+	r = idl_read_fd(fd, path, buf, (size_t)st.st_size, -1, &got, err);
 	if (r < 0)
 		goto fail;
 	close(fd);
@@ -653,24 +643,12 @@ int idl_known_load(const char *dir, struct idl_known **out, GError **err)
 		*out = idl_known_new();
 		r = 0;
 	} else if (r == 0 && idl_known_parse(text, len, out, &perr) < 0) {
-		r = set_error(err, EINVAL, "%s, %s: fix or delete that line (deleting it forgets that peer)", path,
+		r = idl_error_errno(err, -EINVAL, "%s, %s: fix or delete that line (deleting it forgets that peer)", path,
 			      perr->message);
 		g_error_free(perr);
 	}
 	g_free(text);
 	g_free(path);
-	return r;
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
 	return r;
 }
 
@@ -685,10 +663,10 @@ static int save(const char *dir, const struct idl_known *k, GError **err)
 
 	if (!g_file_set_contents_full(path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT | G_FILE_SET_CONTENTS_DURABLE,
 				      0600, &e)) {
-		r = set_error(err, EIO, "%s; check the free space and permissions of %s", e->message, dir);
+		r = idl_error_errno(err, -EIO, "%s; check the free space and permissions of %s", e->message, dir);
 		g_error_free(e);
-	} else if ((r = sync_dir(dir)) < 0) {
-		set_error(err, -r, "cannot flush %s to disk: %s", dir, g_strerror(-r));
+	} else if ((r = idl_sync_dir(dir)) < 0) {
+		idl_error_errno(err, r, "cannot flush %s to disk: %s", dir, g_strerror(-r));
 	}
 	g_free(path);
 	g_free(text);
@@ -707,17 +685,17 @@ static int lock_dir(const char *dir, int *out, GError **err)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
 	if (fd < 0) {
 		r = -errno;
-		set_error(err, -r, "cannot open %s: %s; check the permissions of %s", path, g_strerror(-r), dir);
+		idl_error_errno(err, r, "cannot open %s: %s; check the permissions of %s", path, g_strerror(-r), dir);
 		goto fail;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			r = -errno;
-			set_error(err, -r, "cannot lock %s: %s", path, g_strerror(-r));
+			idl_error_errno(err, r, "cannot lock %s: %s", path, g_strerror(-r));
 			break;
 		}
 		if (g_get_monotonic_time() >= end) {
-			r = set_error(err, ETIMEDOUT,
+			r = idl_error_errno(err, -ETIMEDOUT,
 				      "%s stayed locked for %d s: another idrop-lan is changing the known peers; "
 				      "try again, or look for a stuck idrop-lan process",
 				      path, LOCK_WAIT_MS / 1000);
@@ -742,7 +720,7 @@ int idl_known_update(const char *dir, idl_known_edit_fn edit, void *user, GError
 
 	if (g_mkdir_with_parents(dir, 0700) < 0) {
 		r = -errno;
-		return set_error(err, -r, "cannot create the state directory %s: %s; check the permissions of its parent",
+		return idl_error_errno(err, r, "cannot create the state directory %s: %s; check the permissions of its parent",
 				 dir, g_strerror(-r));
 	}
 	r = lock_dir(dir, &lock, err);
@@ -785,15 +763,15 @@ static int remember_edit(struct idl_known *k, void *user, GError **err)
 	switch (m->result) {
 	case -EEXIST:
 		old = idl_known_pin_conflict(k, m->name, m->fp);
-		r = set_error(err, EEXIST, "%s is known with another fingerprint (%s), not %s", quoted,
+		r = idl_error_errno(err, -EEXIST, "%s is known with another fingerprint (%s), not %s", quoted,
 			      old ? old->fingerprint : "?", m->fp);
 		break;
 	case -ENOSPC:
-		r = set_error(err, ENOSPC, "the list of known peers holds %d pinned peers, and no claimed name to "
+		r = idl_error_errno(err, -ENOSPC, "the list of known peers holds %d pinned peers, and no claimed name to "
 			      "make room: forget some with `idrop-lan forget`", IDL_KNOWN_PEERS_MAX);
 		break;
 	default:
-		r = set_error(err, EINVAL, "%s cannot be remembered: not a usable name (1 to 63 bytes, no control "
+		r = idl_error_errno(err, -EINVAL, "%s cannot be remembered: not a usable name (1 to 63 bytes, no control "
 			      "or hidden characters) or fingerprint", quoted);
 		break;
 	}

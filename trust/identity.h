@@ -10,9 +10,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#define IDL_FINGERPRINT_SIZE 32            /* SHA-256 */
-#define IDL_FINGERPRINT_HEX_LEN 64         /* lowercase hex, no separators */
-#define IDL_FINGERPRINT_SHORT_LEN 9        /* "1a2b 3c4d" */
+#include "base/fingerprint.h"
+
 
 struct idl_identity;
 
@@ -38,19 +37,6 @@ const char *idl_identity_fingerprint(const struct idl_identity *id);
 /* The certificate and key, borrowed, for the DTLS layer. */
 gnutls_x509_crt_t idl_identity_crt(const struct idl_identity *id);
 gnutls_x509_privkey_t idl_identity_key(const struct idl_identity *id);
-
-/* Fingerprint helpers, pure. */
-
-/* Formats 32 raw bytes as 64 lowercase hex digits into out[65]. */
-void idl_fingerprint_to_hex(const unsigned char raw[IDL_FINGERPRINT_SIZE], char out[IDL_FINGERPRINT_HEX_LEN + 1]);
-
-/* Parses a fingerprint written as 64 hex digits, with or without ':' between
- * byte pairs (the SDP form "AB:CD:..."), either case. Returns 0 or -EINVAL. */
-int idl_fingerprint_parse(const char *text, unsigned char raw[IDL_FINGERPRINT_SIZE]);
-
-/* The short form people read aloud and compare: the first 8 hex digits in
- * two groups of 4, "1a2b 3c4d", into out[10]. hex must be a valid id. */
-void idl_fingerprint_short(const char *hex, char out[IDL_FINGERPRINT_SHORT_LEN + 1]);
 
 /* Default state directory: $IDROP_STATE_DIR, else $XDG_STATE_HOME/idrop-lan,
  * else ~/.local/state/idrop-lan. Returned string is owned by the caller. */
