@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against one build (default build/asan): the GTest unit
 # binaries, the fuzz corpus replays, the page's scripts in Node, the man
-# page lint and the simulated-LAN scenarios. Each test
+# page lint, the include rules of docs/ARCHITECTURE.md (tests/check_layers.sh)
+# and the simulated-LAN scenarios. Each test
 # speaks TAP; this script counts the results and ends with the line
 # "N passed, N failed, N skipped", exiting non-zero on any failure.
 set -u
@@ -100,6 +101,11 @@ log=$logdir/man.log
 		done'
 } >"$log" 2>&1
 tally man "$log" 0
+
+echo "source tree (docs/ARCHITECTURE.md)"
+log=$logdir/check_layers.log
+timeout 60 bash tests/check_layers.sh >"$log" 2>&1
+tally tree/check_layers "$log" $?
 
 echo "simulated LAN (network namespaces)"
 for t in tests/lan/t_*.sh; do
