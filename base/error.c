@@ -19,14 +19,19 @@ static int io_code(int e)
 	}
 }
 
+static void set_valist(GError **err, int code, const char *fmt, va_list ap) G_GNUC_PRINTF(3, 0);
+static void set_valist(GError **err, int code, const char *fmt, va_list ap)
+{
+	if (err)
+		*err = g_error_new_valist(G_IO_ERROR, code, fmt, ap);
+}
+
 int idl_error_errno(GError **err, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return ret;
 	va_start(ap, fmt);
-	*err = g_error_new_valist(G_IO_ERROR, io_code(-ret), fmt, ap);
+	set_valist(err, io_code(-ret), fmt, ap);
 	va_end(ap);
 	return ret;
 }
@@ -35,10 +40,8 @@ int idl_error_set(GError **err, int code, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return ret;
 	va_start(ap, fmt);
-	*err = g_error_new_valist(G_IO_ERROR, code, fmt, ap);
+	set_valist(err, code, fmt, ap);
 	va_end(ap);
 	return ret;
 }
