@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test against one build (default build/asan): the GTest unit
 # binaries, the fuzz corpus replays, the page's scripts in Node, the man
-# page lint and the simulated-LAN scenarios. Each test
+# page lint, the checks of the tree (tests/t_*.sh) and the simulated-LAN
+# scenarios. Each test
 # speaks TAP; this script counts the results and ends with the line
 # "N passed, N failed, N skipped", exiting non-zero on any failure.
 set -u
@@ -100,6 +101,16 @@ log=$logdir/man.log
 		done'
 } >"$log" 2>&1
 tally man "$log" 0
+
+# Checks of the tree itself (what the make targets do), no namespaces.
+echo "tree checks"
+for t in tests/t_*.sh; do
+	[ -f "$t" ] || continue
+	name=tree/$(basename "$t" .sh)
+	log=$logdir/$(basename "$t").log
+	timeout 300 bash "$t" >"$log" 2>&1
+	tally "$name" "$log" $?
+done
 
 echo "simulated LAN (network namespaces)"
 for t in tests/lan/t_*.sh; do
