@@ -10,6 +10,8 @@
 #                   /usr/local); no packages
 #   make deps       install the Debian packages the build, a run and the tests
 #                   need, and the browser tests' npm packages
+#   make deps-build install the Debian packages the build needs
+#   make deps-run   the same and what a run uses (avahi-daemon)
 #
 # V=1 shows the full commands.
 
