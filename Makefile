@@ -1,10 +1,17 @@
 # idrop-lan: build, test, install.
 #
-#   make            build build/release/idrop-lan
-#   make run        build and start `idrop-lan serve` in the foreground
-#   make test       build with ASan+UBSan and run every test (unit, LAN, man page)
-#   make install    install binary and man page under PREFIX (default /usr/local)
-#   make deps       install the Debian packages the build and the tests need
+#   make            build build/release/idrop-lan; installs nothing (it names
+#                   the missing build packages and stops)
+#   make run        install the build and run packages (make deps-run), build
+#                   and start `idrop-lan serve` in the foreground
+#   make test       install everything the tests need (make deps), build with
+#                   ASan+UBSan and run every test (unit, LAN, man page)
+#   make install    install binary and man page under DESTDIR/PREFIX (default
+#                   /usr/local); no packages
+#   make deps       install the Debian packages the build, a run and the tests
+#                   need, and the browser tests' npm packages
+#   make deps-build install the Debian packages the build needs
+#   make deps-run   the same and what a run uses (avahi-daemon)
 #
 # V=1 shows the full commands.
 
@@ -67,11 +74,11 @@ FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=%)
 REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/tests/replay_%)
 BIN := $(BUILD)/idrop-lan
 
-.PHONY: all run test unit bench fuzz install deps deps-deb clean
+.PHONY: all run test unit bench fuzz install deps deps-build deps-run deps-deb build-check clean
 .SECONDARY:
-all: deps $(BIN)
+all: $(BIN)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c | build-check
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -83,7 +90,7 @@ $(BUILD)/gen/page.gresource.xml: $(PAGE_FILES) Makefile
 	  for f in $(notdir $(PAGE_FILES)); do echo "<file>$$f</file>"; done; \
 	  echo '</gresource></gresources>'; } >$@
 
-$(BUILD)/gen/page_resources.c: $(BUILD)/gen/page.gresource.xml
+$(BUILD)/gen/page_resources.c: $(BUILD)/gen/page.gresource.xml | build-check
 	@[ "$(V)" = 1 ] || echo "  GEN     $@"
 	$(Q)glib-compile-resources --sourcedir=web/page --generate-source --c-name idl_page_res --target=$@ $<
 
@@ -137,7 +144,7 @@ build/pion_peer: tests/interop/pion_peer/main.go
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DIDL_VERSION=\"$(VERSION)\" -I. -g -O1 \
               -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS)
-fuzz: deps
+fuzz: deps-build
 	@command -v clang >/dev/null || { echo "fuzz: needs clang (apt-get install clang)" >&2; exit 1; }
 	@mkdir -p build/fuzz
 	@for n in $(FUZZ_NAMES); do \
@@ -150,7 +157,10 @@ fuzz: deps
 	    ls build/fuzz/$$n-* >/dev/null 2>&1 && { echo "fuzz: $$n found a crash: build/fuzz/$$n-*" >&2; exit 1; }; \
 	done; true
 
-run: all
+# The binary is built by a second make so that its build check runs after
+# deps-run has installed what was missing (also under -j).
+run: deps-run
+	$(MAKE) $(BIN)
 	./$(BIN) serve
 
 # The sanitizer build is what the tests run; tests/run.sh prints the
@@ -161,34 +171,85 @@ test: deps
 
 # Benchmarks print figures beside a baseline measured in the same run; they
 # are not pass/fail tests.
-bench: all
+bench: deps
+	$(MAKE) $(BIN)
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_transfer.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_browser.sh
 
-install: all
+# The program only: no package, no test tool. As root (sudo make install)
+# with no build yet, this builds it.
+install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/idrop-lan
 	install -m 0644 man/idrop-lan.1 $(DESTDIR)$(PREFIX)/share/man/man1/idrop-lan.1
 
-# Debian 12 packages: build (-dev), and what the tests run for real
-# (avahi-daemon and its own D-Bus per simulated host, avahi-utils as the
-# independent DNS-SD peer, iproute2 for the namespaces, mandoc to lint the man page;
-# iperf3 and OpenSSH (scp) are the baselines `make bench` measures us against;
-# iptables plays the on-path attacker of t_attacker; golang-go and Pion's
-# Go sources build the Pion peer of t_pion, offline: see build/pion_peer).
-DEB_PKGS := gcc make pkg-config libc6-dev libglib2.0-dev libjson-glib-dev \
-            libavahi-client-dev libavahi-core-dev libavahi-glib-dev libavahi-common-dev \
-            libnice-dev libgnutls28-dev libusrsctp-dev libmicrohttpd-dev libcurl4-gnutls-dev libqrencode-dev \
-            avahi-daemon avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
+# Debian 12 packages, in three lists by who needs them. A plain `make`
+# installs none of them: it checks for the build list's programs and
+# pkg-config modules (build-check) and names what is missing.
+#
+# Build: the compiler, pkg-config, glib-compile-resources (the page's
+# GResource) and the -dev package of every library in PKGS, each found by
+# its pkg-config module (DEV_PKG_<module>); libavahi-common-dev for
+# -lavahi-common, which no .pc file names.
+DEV_PKG_glib-2.0       := libglib2.0-dev
+DEV_PKG_gio-2.0        := libglib2.0-dev
+DEV_PKG_gio-unix-2.0   := libglib2.0-dev
+DEV_PKG_json-glib-1.0  := libjson-glib-dev
+DEV_PKG_avahi-glib     := libavahi-glib-dev
+DEV_PKG_avahi-client   := libavahi-client-dev
+DEV_PKG_avahi-core     := libavahi-core-dev
+DEV_PKG_nice           := libnice-dev
+DEV_PKG_gnutls         := libgnutls28-dev
+DEV_PKG_usrsctp        := libusrsctp-dev
+DEV_PKG_libmicrohttpd  := libmicrohttpd-dev
+DEV_PKG_libcurl        := libcurl4-gnutls-dev
+DEV_PKG_libqrencode    := libqrencode-dev
+DEB_BUILD := gcc make pkg-config libc6-dev libglib2.0-dev-bin libavahi-common-dev \
+             $(sort $(foreach p,$(PKGS),$(DEV_PKG_$(p))))
+# Run (`make run`): avahi-daemon, which `serve --mdns auto` publishes through
+# when it runs (else the embedded responder answers alone). The libraries
+# themselves come with their -dev packages.
+DEB_RUN := avahi-daemon
+# Test (`make test`, `make bench`): what the tests run for real:
+# avahi-daemon with its own D-Bus per simulated host (dbus-daemon),
+# avahi-utils as the independent DNS-SD peer, iproute2 and util-linux
+# (unshare) for the namespaces; mandoc, man-db and groff-base to lint and
+# render the man page; openssl, curl and python3 in the scenarios;
+# chromium (driven by playwright-core) and python3-aiortc as independent
+# WebRTC peers; iptables plays the on-path attacker of t_attacker; iperf3
+# and OpenSSH (scp) are the baselines `make bench` measures us against;
+# golang-go and Pion's Go sources build the Pion peer of t_pion, offline
+# (see build/pion_peer).
+DEB_TEST := avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
             chromium python3-aiortc iperf3 openssh-client openssh-server iptables \
             golang-go golang-github-pion-webrtc.v3-dev
 
+# What of the build list is missing, as Debian packages; expanded only when
+# something is to be compiled (build-check), so other targets do not pay.
+build_missing = $(strip \
+  $(if $(shell command -v $(firstword $(CC)) 2>/dev/null),,gcc) \
+  $(if $(shell command -v pkg-config 2>/dev/null),,pkg-config) \
+  $(if $(shell command -v glib-compile-resources 2>/dev/null),,libglib2.0-dev-bin) \
+  $(if $(shell printf '\043include <stdio.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo y),,libc6-dev) \
+  $(sort $(foreach p,$(shell for p in $(PKGS); do pkg-config --exists $$p 2>/dev/null || echo $$p; done),$(DEV_PKG_$(p)))))
+
+# Stops make with one line: what is missing and how to get it. Never
+# installs: that is deps-build's job, asked for by name.
+build-check:
+	$(if $(build_missing),$(error missing build packages: $(build_missing); as root run 'make deps-build' or 'apt-get install --no-install-recommends $(build_missing)'))
+
 # Node.js may come from elsewhere (this machine kind ships NodeSource's);
 # Debian's nodejs and npm are installed only when there is no node at all.
-NODE_PKGS := $(if $(shell command -v node 2>/dev/null),,nodejs npm)
+NODE_PKGS = $(if $(shell command -v node 2>/dev/null),,nodejs npm)
 
 deps: tests/browser/node_modules/.installed
+
+deps-build:
+	$(call apt_install,$(DEB_BUILD))
+
+deps-run:
+	$(call apt_install,$(DEB_BUILD) $(DEB_RUN))
 
 # The browser tests' npm packages (playwright-core drives Debian's chromium;
 # it downloads no browser), pinned by package-lock.json.
@@ -197,7 +258,12 @@ tests/browser/node_modules/.installed: tests/browser/package-lock.json | deps-de
 	@touch $@
 
 deps-deb:
-	@missing=$$(for p in $(DEB_PKGS) $(NODE_PKGS); do \
+	$(call apt_install,$(DEB_BUILD) $(DEB_RUN) $(DEB_TEST) $(NODE_PKGS))
+
+# Installs the Debian packages $(1) that are not installed yet: as root with
+# apt-get (output in build-deps.log), else prints the line to run as root
+# and stops.
+apt_install = @missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${db:Status-Abbrev}' $$p 2>/dev/null | grep -q '^ii' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	    line="apt-get install -y --no-install-recommends $$(echo $$missing)"; \

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test against one build (default build/asan): the GTest unit
 # binaries, the fuzz corpus replays, the page's scripts in Node, the man
-# page lint, the include rules of docs/ARCHITECTURE.md (tests/check_layers.sh)
-# and the simulated-LAN scenarios. Each test
+# page lint, the checks of the tree (tests/t_*.sh: what the make targets
+# do, the include rules of docs/ARCHITECTURE.md) and the simulated-LAN
+# scenarios. Each test
 # speaks TAP; this script counts the results and ends with the line
 # "N passed, N failed, N skipped", exiting non-zero on any failure.
 set -u
@@ -102,10 +103,16 @@ log=$logdir/man.log
 } >"$log" 2>&1
 tally man "$log" 0
 
-echo "source tree (docs/ARCHITECTURE.md)"
-log=$logdir/check_layers.log
-timeout 60 bash tests/check_layers.sh >"$log" 2>&1
-tally tree/check_layers "$log" $?
+# Checks of the tree itself (what the make targets do, the include rules),
+# no namespaces.
+echo "tree checks"
+for t in tests/t_*.sh; do
+	[ -f "$t" ] || continue
+	name=tree/$(basename "$t" .sh)
+	log=$logdir/$(basename "$t").log
+	timeout 300 bash "$t" >"$log" 2>&1
+	tally "$name" "$log" $?
+done
 
 echo "simulated LAN (network namespaces)"
 for t in tests/lan/t_*.sh; do

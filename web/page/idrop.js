@@ -187,8 +187,25 @@ export class Sender {
 
   // ---------------------------------------------------------------- connection
 
+  // The phases of transport/peer.c, in its order: signalling (our offer with
+  // every local candidate, the answer checked and applied), ICE, DTLS, the
+  // data channel, then the fingerprint check on the certificate DTLS
+  // verified. A failure names the phase it happened in.
   async _connect() {
     this._setPhase('signalling', 'Preparing the connection…');
+    this._createConnection();
+    await this._gatherOffer();
+    this._setPhase('signalling', `Contacting the ${this.noun}…`);
+    const answer = await this._postOffer();
+    this._checkAnswer(answer);
+    await this._applyAnswer(answer);
+    await this._openChannel();
+    await this._checkCertificate();
+  }
+
+  // The connection (our certificate, no STUN or TURN: LAN only) and our data
+  // channel, made before the offer so that the offer carries it.
+  _createConnection() {
     const config = { iceServers: [] };
     if (this.certificate) config.certificates = [this.certificate];
     let pc;
@@ -204,6 +221,13 @@ export class Sender {
     this.ch = ch;
     this.iceConnected = false;
     this.dtlsConnected = false;
+    this._watchChannel(ch);
+    this._watchConnection(pc);
+  }
+
+  // The channel's events wake whatever waits; its close or error before the
+  // end is the failure, told apart from a close before it ever opened.
+  _watchChannel(ch) {
     ch.onmessage = (ev) => this._onMessage(ev);
     ch.onopen = () => this._wake();
     ch.onbufferedamountlow = () => this._wake();
@@ -218,6 +242,11 @@ export class Sender {
         ? `data channel: the ${this.noun} closed the channel before it opened`
         : `the connection to the ${this.noun} was closed`));
     };
+  }
+
+  // ICE and DTLS progress, as peer.c's ice_connected and dtls_connected
+  // record it: a failure then names the layer that broke.
+  _watchConnection(pc) {
     pc.oniceconnectionstatechange = () => {
       const s = pc.iceConnectionState;
       if (s === 'connected' || s === 'completed') this.iceConnected = true;
@@ -242,7 +271,12 @@ export class Sender {
       this._wake();
     };
     pc.onicegatheringstatechange = () => this._wake();
+  }
 
+  // ICE gathering: the offer goes out once, with every local candidate in it
+  // (POST /api/offer takes one SDP, no trickle). Notes our fingerprint.
+  async _gatherOffer() {
+    const pc = this.pc;
     try {
       await pc.setLocalDescription();
     } catch (e) {
@@ -255,8 +289,11 @@ export class Sender {
       await this._waitEvent(left);
     }
     this.localFingerprint = sdpFingerprint(pc.localDescription.sdp);
+  }
 
-    this._setPhase('signalling', `Contacting the ${this.noun}…`);
+  // Signalling: POSTs the offer and returns the answer's SDP (201 and
+  // SDP-shaped, else refused); a cancel meanwhile aborts the request.
+  async _postOffer() {
     let resp, body;
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), 20000);
@@ -269,7 +306,7 @@ export class Sender {
       resp = await fetch(this.offerUrl, {
         method: 'POST',
         headers: { 'Content-Type': 'application/sdp' },
-        body: pc.localDescription.sdp,
+        body: this.pc.localDescription.sdp,
         cache: 'no-store',
         signal: ctl.signal,
       });
@@ -286,7 +323,14 @@ export class Sender {
     if (this.failure) throw this.failure;
     if (resp.status !== 201) throw new IdropError('signalling', `signalling: ${refusal(resp.status, body, this.noun)}`);
     if (!/^v=0/.test(body)) throw new IdropError('signalling', `signalling: the ${this.noun} answered with something that is not SDP`);
-    // Ambiguous answers are refused (transport/sdp.c refuses the same ones).
+    return body;
+  }
+
+  // The answer's certificate fingerprint, before the browser acts on it:
+  // ambiguous answers are refused (transport/sdp.c refuses the same ones),
+  // and one not the expected key is someone in the middle. Also takes the
+  // peer's message size limit.
+  _checkAnswer(body) {
     const { fp, error: fpError } = sdpFingerprintCheck(body, { oneLine: !canReadRemoteCertificate() });
     if (!fp) throw new IdropError('signalling', `signalling: the ${this.noun}'s answer ${fpError}; refusing to connect`);
     if (this.deviceFingerprint && fp !== this.deviceFingerprint)
@@ -296,20 +340,28 @@ export class Sender {
     this.remoteFingerprint = fp;
     const mms = sdpMaxMessageSize(body);
     this.chunk = mms > 0 ? Math.min(CHUNK_MAX, mms) : CHUNK_MAX;
+  }
+
+  // Hands the answer to the browser, which starts ICE. Checks go only to LAN
+  // addresses (lanaddr.js), whatever the answer lists.
+  async _applyAnswer(body) {
     try {
-      // Checks go only to LAN addresses (lanaddr.js), whatever the answer lists.
       const lan = sdpLanCandidates(body);
       if (lan.dropped.length)
         this.emit({ type: 'log', text: `ignored answer candidates not on the LAN: ${lan.dropped.slice(0, 8).join(', ')}` });
-      await pc.setRemoteDescription({ type: 'answer', sdp: lan.sdp });
+      await this.pc.setRemoteDescription({ type: 'answer', sdp: lan.sdp });
     } catch (e) {
       throw new IdropError('signalling', `signalling: the ${this.noun}'s answer was refused by the browser: ${e.message}`);
     }
+  }
 
-    // ICE -> DTLS -> SCTP/DCEP, each with its own message on failure or timeout.
+  // ICE -> DTLS -> SCTP/DCEP until the channel opens, the phase moving on as
+  // each layer connects; one deadline for all, each with its own message
+  // on failure or timeout.
+  async _openChannel() {
     const connectUntil = performance.now() + CONNECT_TIMEOUT_MS;
     this._setPhase('ICE', 'Finding a network path…');
-    while (ch.readyState !== 'open') {
+    while (this.ch.readyState !== 'open') {
       if (this.iceConnected && this.phase === 'ICE') this._setPhase('DTLS', 'Securing the connection…');
       if (this.dtlsConnected && this.phase !== 'data channel') this._setPhase('data channel', 'Opening the data channel…');
       const left = connectUntil - performance.now();
@@ -322,7 +374,6 @@ export class Sender {
       await this._waitEvent(Math.min(left, 1000));
     }
     if (this.failure) throw this.failure;
-    await this._checkCertificate();
   }
 
   // The channel is open, so DTLS is connected: the certificate the browser

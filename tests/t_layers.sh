@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# check_layers: the include rules of docs/ARCHITECTURE.md, checked against
+# t_layers: the include rules of docs/ARCHITECTURE.md, checked against
 # the tree. The layer table there is the only statement of the rules: this
 # script reads it, so the map and the check cannot drift apart. Speaks TAP.
 #
-#   tests/check_layers.sh          check this tree
-#   tests/check_layers.sh ROOT     check the tree at ROOT (used by the self-test)
+#   tests/t_layers.sh          check this tree
+#   tests/t_layers.sh ROOT     check the tree at ROOT (used by the self-test)
 set -u
 ROOT=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -52,11 +52,11 @@ else notok "folders of C sources missing from docs/ARCHITECTURE.md:$unmapped"; f
 # Every file the map names by its path exists (a move that leaves the map
 # behind is caught here).
 stale=""
-[ -n "${CHECK_LAYERS_INNER:-}" ] ||
+[ -n "${T_LAYERS_INNER:-}" ] ||
 for p in $(grep -oE '`[a-z_]+/[a-z_/]*[a-z_]+\.(c|h|sh|md|js|mjs)`' "$DOC" | tr -d '`' | sort -u); do
 	[ -e "$ROOT/$p" ] || [ -e "$ROOT/docs/$p" ] || stale+=" $p"
 done
-if [ -n "${CHECK_LAYERS_INNER:-}" ]; then :
+if [ -n "${T_LAYERS_INNER:-}" ]; then :
 elif [ -z "$stale" ]; then ok "every file the map names exists"
 else notok "files named in docs/ARCHITECTURE.md but missing:$stale"; fi
 
@@ -82,15 +82,15 @@ done
 
 # The check must be able to fail: on a copy of the map with a tree where a
 # lower layer includes an upper one, it must report it.
-if [ -z "${CHECK_LAYERS_INNER:-}" ]; then
-	tmp=$(mktemp -d "${TMPDIR:-/tmp}/check_layers.XXXXXX")
+if [ -z "${T_LAYERS_INNER:-}" ]; then
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/t_layers.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir -p "$tmp/docs"
 	cp "$DOC" "$tmp/docs/"
 	for f in "${order[@]}"; do mkdir -p "$tmp/$f"; echo "int x_$f;" >"$tmp/$f/a.h"; done
-	good=$(CHECK_LAYERS_INNER=1 bash "$SELF" "$tmp" 2>&1)
+	good=$(T_LAYERS_INNER=1 bash "$SELF" "$tmp" 2>&1)
 	echo '#include "cli/a.h"' >"$tmp/base/b.c"
-	out=$(CHECK_LAYERS_INNER=1 bash "$SELF" "$tmp" 2>&1)
+	out=$(T_LAYERS_INNER=1 bash "$SELF" "$tmp" 2>&1)
 	if echo "$good" | grep -q '^not ok'; then
 		notok "self-test: a clean tree passes ($(echo "$good" | grep '^not ok' | head -1))"
 	elif echo "$out" | grep -q '^not ok.*base/b.c->cli/a.h'; then
