@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "transfer/protocol.h"
+#include "transfer/path.h"
 
 #define RECORD_MAGIC "idrop-lan partial 1"
 #define KEY_HEX_LEN 64

@@ -23,6 +23,7 @@
 #include <gio/gio.h>
 #include <gnutls/crypto.h>
 
+#include "transfer/path.h"
 #include "transfer/protocol.h"
 #include "transfer/record.h"
 #include "base/error.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transfer/protocol.h"
+#include "transfer/path.h"
 #include "transfer/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
