@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "cli/progress.h"
 #include "sctp/sctp.h"
+#include "transfer/path.h"
 #include "transfer/protocol.h"
 #include "transfer/receiver.h"
 #include "base/fingerprint.h"

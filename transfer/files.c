@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <gio/gio.h>
 
-#include "transfer/protocol.h"
+#include "transfer/path.h"
 #include "base/error.h"
 
 static void send_file_free(gpointer data)

@@ -2,7 +2,8 @@
  * (docs/PROTOCOL.md), decoded from and encoded to their JSON text. Pure
  * functions over buffers, no I/O and no globals, so they are unit tested and
  * fuzzed directly. The decoder is the only thing between a peer's bytes and
- * the receiver: whatever it returns 0 for obeys every rule below. */
+ * the receiver: whatever it returns 0 for obeys every rule below, and each
+ * offer path the rules of transfer/path.h. */
 #ifndef IDL_PROTOCOL_H
 #define IDL_PROTOCOL_H
 
@@ -16,9 +17,6 @@
 #define IDL_MSG_INT_MAX ((UINT64_C(1) << 53) - 1)
 #define IDL_MSG_NAME_MAX 63                  /* bytes: hello.name */
 #define IDL_MSG_REASON_MAX 1024              /* bytes: decline/file-error/cancel reason */
-#define IDL_PATH_MAX 4096                    /* bytes: a whole offer path */
-#define IDL_PATH_COMPONENT_MAX 255           /* bytes: one component of it */
-#define IDL_PATH_DEPTH_MAX 32                /* components of one offer path */
 #define IDL_OFFER_FOLDERS_MAX 1000           /* distinct folders the paths of one offer name */
 #define IDL_TRANSFER_ID_HEX_LEN 32
 #define IDL_SHA256_SIZE 32
@@ -45,7 +43,7 @@ enum idl_file_status { IDL_FILE_VERIFIED = 1, IDL_FILE_FAILED, IDL_FILE_SKIPPED 
  * offset; receipt uses id, status. The other fields are zero. */
 struct idl_msg_file {
 	uint32_t id;                 /* index in the offer, < IDL_MSG_FILES_MAX */
-	char *path;                  /* offer: passes idl_path_check() */
+	char *path;                  /* offer: passes idl_path_check() (transfer/path.h) */
 	uint64_t size, mtime;        /* offer: <= IDL_MSG_INT_MAX */
 	uint64_t offset;             /* accept: bytes already held */
 	enum idl_file_status status; /* receipt */
@@ -104,32 +102,5 @@ gboolean idl_msg_equal(const struct idl_msg *a, const struct idl_msg *b);
 
 /* The wire name of a type ("file-end"), or NULL for a value out of range. */
 const char *idl_msg_type_name(enum idl_msg_type type);
-
-/* Checks an offer path against docs/PROTOCOL.md: non-empty, at most 4096
- * bytes, valid UTF-8, relative, '/'-separated components of 1..255 bytes
- * that are not "." or "..", at most IDL_PATH_DEPTH_MAX of them, without
- * control characters (C0, DEL, C1) or hidden ones (base/text.h: bidi
- * controls, zero-width characters: "a\u202Etxt.exe" shows as "aexe.txt")
- * and without backslashes. Returns 0 or -EINVAL with *err saying which
- * rule. Passing this check does not make a path safe to open: the receiver
- * still confines writes to its download folder (openat/O_NOFOLLOW, no
- * symlinks) and stores it under idl_path_visible(). */
-int idl_path_check(const char *path, GError **err);
-
-/* The name a receiver stores path under: every component that starts with
- * '.' (hidden by file managers and `ls`, and the place of configuration
- * such as .config/autostart or .bashrc) starts with '_' instead, so a
- * received ".gitignore" lands as "_gitignore", visibly. The rest is kept.
- * Returns a new string (g_free); path is one idl_path_check() accepts. */
-char *idl_path_visible(const char *path);
-
-/* True when idl_path_visible(path) differs from path. */
-bool idl_path_is_hidden(const char *path);
-
-/* Adds the folders of path ("a" and "a/b" for "a/b/c") to folders, a set
- * made with g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
- * and returns how many were not in it yet: an offer's folders are counted
- * with it (IDL_OFFER_FOLDERS_MAX). */
-guint idl_path_folders_add(GHashTable *folders, const char *path);
 
 #endif

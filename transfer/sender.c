@@ -14,6 +14,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include "transfer/path.h"
 #include "transfer/sas.h"
 #include "transfer/worker.h"
 #include "base/error.h"

@@ -2,9 +2,10 @@
  * component at a time from the download folder's descriptor with
  * O_NOFOLLOW, so a symlink planted anywhere under the folder, or swapped in
  * while we work, is refused rather than followed. A resume record is a small
- * text file in the state folder, named by the SHA-256 of what identifies the
- * file (download folder, sender, path, size, mtime), pointing at the .part
- * by name and inode so a file put in its place is never taken for ours.
+ * text file in the state folder (its text and name: transfer/record.c),
+ * named by the SHA-256 of what identifies the file (download folder, sender,
+ * path, size, mtime), pointing at the .part by name and inode so a file put
+ * in its place is never taken for ours.
  * Nothing here is shared between threads; every call may block. */
 #include "transfer/store.h"
 
@@ -22,14 +23,14 @@
 #include <gio/gio.h>
 #include <gnutls/crypto.h>
 
+#include "transfer/path.h"
 #include "transfer/protocol.h"
+#include "transfer/record.h"
 #include "base/error.h"
 
 #define HASH_CHUNK (256 * 1024)            /* bytes read at a time to hash a resumed prefix */
 #define WRITE_CHUNK (1 << 30)              /* bytes per pwrite, well under SSIZE_MAX */
 #define WRITEBACK_WINDOW (8u << 20)        /* bytes of dirty data a file may hold */
-#define RECORD_MAX 8192                    /* bytes: a record is one path and three numbers */
-#define RECORD_MAGIC "idrop-lan partial 1"
 #define FP_HEX_LEN 64
 #define NAME_LEN_MAX 255                   /* bytes in one file name (NAME_MAX) */
 
@@ -158,79 +159,22 @@ static char *make_name(const char *base, unsigned n, gboolean ext, const char *s
 
 /* ---- Resume records ---------------------------------------------------- */
 
-static void key_add(GChecksum *c, const char *field)
-{
-	char len[24];
-
-	g_snprintf(len, sizeof(len), "%zu:", strlen(field));
-	g_checksum_update(c, (const guchar *)len, -1);
-	g_checksum_update(c, (const guchar *)field, (gssize)strlen(field));
-}
-
-/* The record's file name: each field length-prefixed, so no two different
- * files share a key whatever bytes their fields hold. */
+/* The record's path in the state folder. */
 static char *record_path(const struct idl_store *s, const char *fp, const char *path, uint64_t size,
 			 uint64_t mtime)
 {
-	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-	char *lower = g_ascii_strdown(fp, -1), num[48], *out;
+	char *key = idl_record_key(s->real, fp, path, size, mtime);
+	char *out = g_build_filename(s->state_dir, key, NULL);
 
-	key_add(c, RECORD_MAGIC);
-	key_add(c, s->real);
-	key_add(c, lower);
-	key_add(c, path);
-	g_snprintf(num, sizeof(num), "%" G_GUINT64_FORMAT " %" G_GUINT64_FORMAT, size, mtime);
-	key_add(c, num);
-	out = g_build_filename(s->state_dir, g_checksum_get_string(c), NULL);
-	g_checksum_free(c);
-	g_free(lower);
+	g_free(key);
 	return out;
-}
-
-static gboolean get_num(const char *line, const char *key, uint64_t *out)
-{
-	size_t n = strlen(key);
-
-	return strncmp(line, key, n) == 0 &&
-	       g_ascii_string_to_unsigned(line + n, 10, 0, G_MAXUINT64, out, NULL);
-}
-
-int idl_store_record_parse(const char *text, size_t len, const char *path, char **part, uint64_t *dev,
-			   uint64_t *ino, uint64_t *gen)
-{
-	char *buf, **lines = NULL, *dir_rel = NULL, *pdir = NULL;
-	const char *base, *pbase;
-	int r = -EINVAL;
-
-	*part = NULL;
-	if (len > RECORD_MAX || memchr(text, 0, len))
-		return -EINVAL;
-	buf = g_strndup(text, len);
-	lines = g_strsplit(buf, "\n", 7);
-	if (g_strv_length(lines) != 6 || strcmp(lines[0], RECORD_MAGIC) != 0 || strncmp(lines[1], "part=", 5) != 0 ||
-	    !get_num(lines[2], "dev=", dev) || !get_num(lines[3], "ino=", ino) ||
-	    !get_num(lines[4], "gen=", gen) || *lines[5] ||
-	    idl_path_check(lines[1] + 5, NULL) < 0 || !g_str_has_suffix(lines[1] + 5, ".part"))
-		goto out;
-	dir_rel = dir_of(path, &base);
-	pdir = dir_of(lines[1] + 5, &pbase);
-	if (strcmp(dir_rel, pdir) != 0)
-		goto out;
-	*part = g_strdup(pbase);
-	r = 0;
-out:
-	g_strfreev(lines);
-	g_free(buf);
-	g_free(dir_rel);
-	g_free(pdir);
-	return r;
 }
 
 /* Reads record name for path. 0, -ENOENT (none) or -EINVAL (garbage, or a
  * .part that is not a sibling of path: a record only ever names that). */
 static int record_load(const char *record, const char *path, struct record *rec)
 {
-	char buf[RECORD_MAX];
+	char buf[IDL_RECORD_MAX];
 	int fd = open(record, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), r = -EINVAL;
 	struct stat st;
 	ssize_t n;
@@ -238,9 +182,9 @@ static int record_load(const char *record, const char *path, struct record *rec)
 	memset(rec, 0, sizeof(*rec));
 	if (fd < 0)
 		return errno == ENOENT ? -ENOENT : -EINVAL;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= RECORD_MAX &&
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= IDL_RECORD_MAX &&
 	    (n = pread(fd, buf, sizeof(buf), 0)) > 0)
-		r = idl_store_record_parse(buf, (size_t)n, path, &rec->part, &rec->dev, &rec->ino, &rec->gen);
+		r = idl_record_parse(buf, (size_t)n, path, &rec->part, &rec->dev, &rec->ino, &rec->gen);
 	close(fd);
 	return r;
 }
@@ -282,9 +226,7 @@ static int open_recorded(int pfd, const struct record *rec, int flags, struct st
 static int record_save(struct idl_store_file *f, const struct stat *st, GError **err)
 {
 	char *part = join(f->dir_rel, f->part);
-	char *text = g_strdup_printf(RECORD_MAGIC "\npart=%s\ndev=%" G_GUINT64_FORMAT "\nino=%" G_GUINT64_FORMAT
-				     "\ngen=%" G_GUINT64_FORMAT "\n", part, (guint64)st->st_dev, (guint64)st->st_ino,
-				     generation(f->fd));
+	char *text = idl_record_format(part, (uint64_t)st->st_dev, (uint64_t)st->st_ino, generation(f->fd));
 	GError *e = NULL;
 	int r = 0;
 
@@ -452,7 +394,7 @@ static void sweep_record(struct idl_store *s, const char *name, int64_t cutoff, 
 	gsize len = 0;
 	int pfd = -1, fd = -1;
 
-	if (!g_file_get_contents(record, &text, &len, NULL) || len > RECORD_MAX)
+	if (!g_file_get_contents(record, &text, &len, NULL) || len > IDL_RECORD_MAX)
 		goto remove;
 	/* The parser checks the .part is a sibling of the path it is given:
 	 * give it the one the record names, then check everything else. */
@@ -461,7 +403,7 @@ static void sweep_record(struct idl_store *s, const char *name, int64_t cutoff, 
 		line += 6;
 		part = g_strndup(line, strcspn(line, "\n"));
 	}
-	if (!part || idl_store_record_parse(text, len, part, &rec.part, &rec.dev, &rec.ino, &rec.gen) < 0)
+	if (!part || idl_record_parse(text, len, part, &rec.part, &rec.dev, &rec.ino, &rec.gen) < 0)
 		goto remove;
 	dir_rel = dir_of(part, &base);
 	if (open_parent(s, dir_rel, FALSE, &pfd, NULL) < 0 || (fd = open_recorded(pfd, &rec, O_RDONLY, &st)) < 0)
@@ -502,8 +444,7 @@ int idl_store_sweep(struct idl_store *s, int64_t now, int64_t max_age, GPtrArray
 		struct stat st;
 		char *path;
 
-		/* Records are named by a SHA-256 (record_path); nothing else is ours. */
-		if (strlen(name) != 64 || strspn(name, "0123456789abcdef") != 64)
+		if (!idl_record_is_key(name))
 			continue;
 		path = g_build_filename(s->state_dir, name, NULL);
 		if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtim.tv_sec < cutoff)

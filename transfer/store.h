@@ -114,12 +114,4 @@ void idl_store_abort(struct idl_store_file *f);
  * Frees f. NULL is a no-op. */
 void idl_store_discard(struct idl_store_file *f);
 
-/* The pure part of reading a resume record (exposed for the fuzzer and
- * tests): text (len bytes, no NUL needed) is what the record file holds,
- * path the file it is for. Returns 0 with *part (the .part's name in the
- * folder of path, owned by the caller) and the identity of that file, or
- * -EINVAL for anything but a well-formed record naming a sibling .part. */
-int idl_store_record_parse(const char *text, size_t len, const char *path, char **part, uint64_t *dev,
-			   uint64_t *ino, uint64_t *gen);
-
 #endif

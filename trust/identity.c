@@ -1,38 +1,26 @@
 /* identity: loads, or creates on first use, the device's ECDSA P-256 key and
  * self-signed certificate in the state directory. The certificate's
  * fingerprint is the device id, so files are checked before they are trusted
- * and are never replaced: creation publishes both files or neither. */
+ * and are never replaced: creation publishes both files or neither. The
+ * files themselves (checks, reads, writes) are trust/keyfile.c. */
 
 #include "trust/identity.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
 #include <gnutls/crypto.h>
 
+#include "trust/keyfile.h"
 #include "base/error.h"
 
-#define KEY_NAME "key.pem"
-#define CERT_NAME "cert.pem"
 #define CERT_CN "idrop-lan"
 #define DAY_SECONDS (24 * 60 * 60)
 #define CERT_LIFETIME_DAYS (20 * 365)
-/* Our files are well under 1 KiB; the bound keeps a wrong file from being
- * read whole into memory. */
-#define MAX_PEM_SIZE (64 * 1024)
-
-/* Said wherever we suggest moving a file away, because that is the step
- * people regret: peers will no longer recognise the device. */
-#define NEW_ID_HINT "this changes the device id, so peers will see a new device"
 
 struct idl_identity {
 	gnutls_x509_privkey_t key;
@@ -51,112 +39,6 @@ static void free_secret(gnutls_datum_t *d)
 	d->size = 0;
 }
 
-/* The state directory holds the key, the peers we know and resume
- * records: another user who can write in it could swap any of them. A
- * missing directory is fine here (nothing to load, or created 0700). */
-static int check_dir(const char *dir, GError **err)
-{
-	struct stat st;
-
-	if (stat(dir, &st) < 0)
-		return errno == ENOENT ? 0 : idl_error_errno(err, -errno, "cannot check %s: %s", dir, g_strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return idl_error_errno(err, -ENOTDIR, "%s is not a directory: set IDROP_STATE_DIR (or --state-dir) to a directory", dir);
-	if (st.st_uid != geteuid())
-		return idl_error_errno(err, -EPERM,
-				 "the state directory %s is owned by uid %u, not by the current user (uid %u): use your own with --state-dir",
-				 dir, (unsigned)st.st_uid, (unsigned)geteuid());
-	if (st.st_mode & 022)
-		return idl_error_errno(err, -EACCES,
-				 "the state directory %s is writable by other users (mode %04o), who could replace the identity or the known peers: run chmod 700 %s",
-				 dir, (unsigned)(st.st_mode & 07777), dir);
-	return 0;
-}
-
-static int path_exists(const char *path, bool *exists, GError **err)
-{
-	struct stat st;
-	int e;
-
-	/* lstat: a dangling symlink is still something we must not replace. */
-	if (lstat(path, &st) == 0) {
-		*exists = true;
-		return 0;
-	}
-	e = errno;
-	if (e == ENOENT) {
-		*exists = false;
-		return 0;
-	}
-	return idl_error_errno(err, -e, "cannot look for %s: %s; check the permissions of its directory",
-			 path, g_strerror(e));
-}
-
-/* Reads a PEM file after checking that it is ours and, for the key, that
- * no one else can read it: a key others could read is no longer secret, so
- * we stop and say so rather than go on using it. */
-static int read_pem(const char *dir, const char *path, bool secret, gnutls_datum_t *out, GError **err)
-{
-	struct stat st;
-	unsigned char *buf = NULL;
-	size_t len = 0, want = 0;
-	int fd, r, e;
-
-	out->data = NULL;
-	out->size = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		e = errno;
-		return idl_error_errno(err, -e, "cannot open %s: %s; check its permissions", path, g_strerror(e));
-	}
-	if (fstat(fd, &st) < 0) {
-		e = errno;
-		r = idl_error_errno(err, -e, "cannot check %s: %s", path, g_strerror(e));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = idl_error_errno(err, -EINVAL, "%s is not a regular file: move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
-			      path, dir, NEW_ID_HINT);
-		goto fail;
-	}
-	if (st.st_uid != geteuid()) {
-		r = idl_error_errno(err, -EPERM,
-			      "%s is owned by uid %u, not by the current user (uid %u): if the file is really yours, run chown %u %s",
-			      path, (unsigned)st.st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
-		goto fail;
-	}
-	if (secret && (st.st_mode & 077) != 0) {
-		r = idl_error_errno(err, -EACCES,
-			      "%s is accessible by other users (mode %04o), so the private key is not private: run chmod 600 %s",
-			      path, (unsigned)(st.st_mode & 07777), path);
-		goto fail;
-	}
-	if (st.st_size > MAX_PEM_SIZE) {
-		r = idl_error_errno(err, -EBADMSG,
-			      "%s is too large (%jd bytes) to be an identity file: move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
-			      path, (intmax_t)st.st_size, dir, NEW_ID_HINT);
-		goto fail;
-	}
-
-	want = (size_t)st.st_size;
-	buf = g_malloc(want + 1);
-	r = idl_read_fd(fd, path, buf, want, -1, &len, err);
-	if (r < 0)
-		goto fail;
-	buf[len] = '\0';
-	close(fd);
-	out->data = buf;
-	out->size = (unsigned int)len;
-	return 0;
-
-fail:
-	if (buf != NULL)
-		gnutls_memset(buf, 0, want + 1);
-	g_free(buf);
-	close(fd);
-	return r;
-}
-
 static int import_key(const char *dir, const char *path, const gnutls_datum_t *pem, gnutls_x509_privkey_t *out, GError **err)
 {
 	gnutls_x509_privkey_t key = NULL;
@@ -170,8 +52,8 @@ static int import_key(const char *dir, const char *path, const gnutls_datum_t *p
 	r = gnutls_x509_privkey_import2(key, pem, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (r < 0) {
 		r = idl_error_errno(err, -EBADMSG,
-			      "%s is not a valid private key (%s): move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
-			      path, gnutls_strerror(r), dir, NEW_ID_HINT);
+			      "%s is not a valid private key (%s): move " IDL_KEYFILE_KEY_NAME " and " IDL_KEYFILE_CERT_NAME " out of %s to create a new identity (%s)",
+			      path, gnutls_strerror(r), dir, IDL_KEYFILE_NEW_ID_HINT);
 		goto fail;
 	}
 	*out = key;
@@ -193,8 +75,8 @@ static int import_crt(const char *dir, const char *path, const gnutls_datum_t *p
 	r = gnutls_x509_crt_import(crt, pem, GNUTLS_X509_FMT_PEM);
 	if (r < 0) {
 		r = idl_error_errno(err, -EBADMSG,
-			      "%s is not a valid certificate (%s): move " KEY_NAME " and " CERT_NAME " out of %s to create a new identity (%s)",
-			      path, gnutls_strerror(r), dir, NEW_ID_HINT);
+			      "%s is not a valid certificate (%s): move " IDL_KEYFILE_KEY_NAME " and " IDL_KEYFILE_CERT_NAME " out of %s to create a new identity (%s)",
+			      path, gnutls_strerror(r), dir, IDL_KEYFILE_NEW_ID_HINT);
 		goto fail;
 	}
 	*out = crt;
@@ -220,11 +102,11 @@ static int check_pair(const struct idl_identity *id, const char *dir, const char
 	if (r < 0)
 		return idl_error_errno(err, -EBADMSG,
 				 "cannot compare %s with %s (%s): move both out of %s to create a new identity (%s)",
-				 cert_path, key_path, gnutls_strerror(r), dir, NEW_ID_HINT);
+				 cert_path, key_path, gnutls_strerror(r), dir, IDL_KEYFILE_NEW_ID_HINT);
 	if (crt_len != key_len || memcmp(crt_id, key_id, crt_len) != 0)
 		return idl_error_errno(err, -EBADMSG,
 				 "%s does not match %s (it holds another public key): restore the matching pair from a backup, or move both out of %s to create a new identity (%s)",
-				 cert_path, key_path, dir, NEW_ID_HINT);
+				 cert_path, key_path, dir, IDL_KEYFILE_NEW_ID_HINT);
 	return 0;
 }
 
@@ -249,10 +131,10 @@ static int load_identity(const char *dir, const char *key_path, const char *cert
 	struct idl_identity *id = g_new0(struct idl_identity, 1);
 	int r;
 
-	r = read_pem(dir, key_path, true, &key_pem, err);
+	r = idl_keyfile_read_pem(dir, key_path, true, &key_pem, err);
 	if (r < 0)
 		goto fail;
-	r = read_pem(dir, cert_path, false, &crt_pem, err);
+	r = idl_keyfile_read_pem(dir, cert_path, false, &crt_pem, err);
 	if (r < 0)
 		goto fail;
 	r = import_key(dir, key_path, &key_pem, &id->key, err);
@@ -317,93 +199,6 @@ static int generate(struct idl_identity *id, GError **err)
 	return 0;
 }
 
-/* Writes data to a new file next to its final name, so that publishing it
- * is a rename within one directory: atomic, and a crash leaves at worst a
- * stray temp file, never a truncated key.pem or cert.pem. */
-static int write_temp(const char *dir, const char *name, const gnutls_datum_t *data, char **tmp_out, GError **err)
-{
-	char *tmp = NULL;
-	size_t off = 0;
-	int fd = -1, tries, r, e;
-
-	for (tries = 0; fd < 0 && tries < 16; tries++) {
-		char *base = g_strdup_printf(".%s.%08x", name, g_random_int());
-
-		g_free(tmp);
-		tmp = g_build_filename(dir, base, NULL);
-		g_free(base);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd < 0 && errno != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		e = errno;
-		r = idl_error_errno(err, -e, "cannot create a file in %s: %s; check that the directory is writable",
-			      dir, g_strerror(e));
-		g_clear_pointer(&tmp, g_free);
-		goto fail;
-	}
-	while (off < data->size) {
-		ssize_t n = write(fd, data->data + off, data->size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			e = errno;
-			r = idl_error_errno(err, -e, "cannot write %s: %s; check the free space in %s",
-				      tmp, g_strerror(e), dir);
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		e = errno;
-		r = idl_error_errno(err, -e, "cannot write %s to disk: %s", tmp, g_strerror(e));
-		goto fail;
-	}
-	r = close(fd);
-	fd = -1;
-	if (r < 0) {
-		e = errno;
-		r = idl_error_errno(err, -e, "cannot write %s: %s", tmp, g_strerror(e));
-		goto fail;
-	}
-	*tmp_out = tmp;
-	return 0;
-
-fail:
-	if (fd >= 0)
-		close(fd);
-	if (tmp != NULL)
-		unlink(tmp);
-	g_free(tmp);
-	return r;
-}
-
-/* Moves tmp to path without ever replacing path: if another process made
- * an identity since we looked, theirs wins and we stop. */
-static int publish(const char *tmp, const char *path, GError **err)
-{
-	int e;
-
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-		return 0;
-	e = errno;
-	/* Some file systems lack RENAME_NOREPLACE; link() refuses to
-	 * overwrite too. */
-	if (e == EINVAL || e == ENOSYS) {
-		if (link(tmp, path) == 0) {
-			unlink(tmp);
-			return 0;
-		}
-		e = errno;
-	}
-	if (e == EEXIST)
-		return idl_error_errno(err, -e, "%s appeared while a new identity was being created (is another idrop-lan starting?): run the command again",
-				 path);
-	return idl_error_errno(err, -e, "cannot create %s: %s; check that its directory is writable", path, g_strerror(e));
-}
-
 static int create_identity(const char *dir, const char *key_path, const char *cert_path,
 			   struct idl_identity **out, GError **err)
 {
@@ -429,18 +224,18 @@ static int create_identity(const char *dir, const char *key_path, const char *ce
 
 	/* Both files are complete on disk before either is published, so the
 	 * only step left that can fail halfway is the second rename. */
-	r = write_temp(dir, KEY_NAME, &key_pem, &key_tmp, err);
+	r = idl_keyfile_write_temp(dir, IDL_KEYFILE_KEY_NAME, &key_pem, &key_tmp, err);
 	if (r < 0)
 		goto fail;
-	r = write_temp(dir, CERT_NAME, &crt_pem, &crt_tmp, err);
+	r = idl_keyfile_write_temp(dir, IDL_KEYFILE_CERT_NAME, &crt_pem, &crt_tmp, err);
 	if (r < 0)
 		goto fail;
-	r = publish(key_tmp, key_path, err);
+	r = idl_keyfile_publish(key_tmp, key_path, err);
 	if (r < 0)
 		goto fail;
 	undo_key = true;
 	g_clear_pointer(&key_tmp, g_free);
-	r = publish(crt_tmp, cert_path, err);
+	r = idl_keyfile_publish(crt_tmp, cert_path, err);
 	if (r < 0)
 		goto fail;
 	undo_crt = true;
@@ -486,8 +281,8 @@ static int load_common(const char *dir, bool create, struct idl_identity **out, 
 	g_return_val_if_fail(err == NULL || *err == NULL, -EINVAL);
 
 	*out = NULL;
-	key_path = g_build_filename(dir, KEY_NAME, NULL);
-	cert_path = g_build_filename(dir, CERT_NAME, NULL);
+	key_path = g_build_filename(dir, IDL_KEYFILE_KEY_NAME, NULL);
+	cert_path = g_build_filename(dir, IDL_KEYFILE_CERT_NAME, NULL);
 
 	if (create && g_mkdir_with_parents(dir, 0700) < 0) {
 		e = errno;
@@ -495,13 +290,13 @@ static int load_common(const char *dir, bool create, struct idl_identity **out, 
 			      dir, g_strerror(e));
 		goto fail;
 	}
-	r = check_dir(dir, err);
+	r = idl_keyfile_check_dir(dir, err);
 	if (r < 0)
 		goto fail;
-	r = path_exists(key_path, &have_key, err);
+	r = idl_keyfile_exists(key_path, &have_key, err);
 	if (r < 0)
 		goto fail;
-	r = path_exists(cert_path, &have_cert, err);
+	r = idl_keyfile_exists(cert_path, &have_cert, err);
 	if (r < 0)
 		goto fail;
 
@@ -517,11 +312,11 @@ static int load_common(const char *dir, bool create, struct idl_identity **out, 
 		 * yet", and half an identity must not pass for that. */
 		r = idl_error_errno(err, -EBADMSG,
 			      "%s exists but %s is missing: restore %s from a backup, or move %s away to create a new identity (%s)",
-			      key_path, cert_path, cert_path, key_path, NEW_ID_HINT);
+			      key_path, cert_path, cert_path, key_path, IDL_KEYFILE_NEW_ID_HINT);
 	} else if (!have_key) {
 		r = idl_error_errno(err, -EBADMSG,
 			      "%s exists but %s is missing: restore %s from a backup, or move %s away to create a new identity (%s)",
-			      cert_path, key_path, key_path, cert_path, NEW_ID_HINT);
+			      cert_path, key_path, key_path, cert_path, IDL_KEYFILE_NEW_ID_HINT);
 	} else {
 		r = load_identity(dir, key_path, cert_path, out, err);
 	}

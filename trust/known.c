@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <gio/gio.h>
 
+#include "trust/keyfile.h"
 #include "base/text.h"
 #include "base/error.h"
 
@@ -572,13 +573,14 @@ char *idl_known_path(const char *dir)
  * only we may. */
 static int check_file(const char *path, const struct stat *st, GError **err)
 {
+	int r;
+
 	if (!S_ISREG(st->st_mode))
 		return idl_error_errno(err, -EINVAL, "%s is not a regular file: move it away (this forgets every known peer)",
 				 path);
-	if (st->st_uid != geteuid())
-		return idl_error_errno(err, -EPERM,
-				 "%s is owned by uid %u, not by the current user (uid %u): if the file is really yours, run chown %u %s",
-				 path, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)geteuid(), path);
+	r = idl_keyfile_check_owner(path, st, err);
+	if (r < 0)
+		return r;
 	if (st->st_mode & 022)
 		return idl_error_errno(err, -EACCES,
 				 "%s can be changed by other users (mode %04o), who could then unpin or trust any peer: "

@@ -1,5 +1,5 @@
 /* libFuzzer target: the file-name rules every offered path passes
- * (idl_path_check, transfer/protocol.c) before the receiver opens anything.
+ * (idl_path_check, transfer/path.c) before the receiver opens anything.
  * Any input gives 0 or -EINVAL; a path accepted is relative, valid UTF-8,
  * at most 4096 bytes, and none of its components is empty, ".", "..", over
  * 255 bytes, or holds a backslash, a control or a hidden character (bidi,
@@ -12,7 +12,7 @@
 #include <glib.h>
 
 #include "base/text.h"
-#include "transfer/protocol.h"
+#include "transfer/path.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

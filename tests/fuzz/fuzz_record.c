@@ -1,4 +1,5 @@
-/* libFuzzer target: the resume-record parser of the receiver's store. A
+/* libFuzzer target: the resume-record parser of the receiver's store
+ * (idl_record_parse, transfer/record.c). A
  * record lives in the state folder, where another program (or a disk that
  * lost power) may have left anything. Any input must give 0 or -EINVAL, and
  * a record accepted must name a .part in the folder of its file: one
@@ -8,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "transfer/protocol.h"
-#include "transfer/store.h"
+#include "transfer/path.h"
+#include "transfer/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		r = idl_store_record_parse((const char *)data, size, paths[i], &part, &dev, &ino, &gen);
+		r = idl_record_parse((const char *)data, size, paths[i], &part, &dev, &ino, &gen);
 		if (r != 0 && r != -EINVAL)
 			abort();
 		if (r == 0 && (!part || strchr(part, '/') || idl_path_check(part, NULL) < 0 ||
