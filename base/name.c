@@ -10,10 +10,7 @@ gboolean idl_name_readable(const char *s, size_t len)
 	/* With a length, g_utf8_validate also refuses NUL bytes. */
 	if (!g_utf8_validate(s, (gssize)len, NULL))
 		return FALSE;
-	for (const char *p = s; p < s + len; p = g_utf8_next_char(p))
-		if (g_unichar_iscntrl(g_utf8_get_char(p)))
-			return FALSE;
-	return TRUE;
+	return !idl_text_has_control(s, len);
 }
 
 gboolean idl_name_valid(const char *s, size_t len)

@@ -291,3 +291,11 @@ char *idl_text_skeleton(const char *s)
 	g_free(key);
 	return g_string_free(out, FALSE);
 }
+
+bool idl_text_has_control(const char *s, size_t len)
+{
+	for (const char *p = s; p < s + len; p = g_utf8_next_char(p))
+		if (g_unichar_iscntrl(g_utf8_get_char(p)))
+			return true;
+	return false;
+}

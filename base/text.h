@@ -21,6 +21,10 @@
  * is the same set. */
 bool idl_text_is_hidden_char(gunichar c);
 
+/* True when s (len bytes of valid UTF-8) holds a control character (C0,
+ * DEL or C1): what no name or path may carry. */
+bool idl_text_has_control(const char *s, size_t len);
+
 /* True when s (len bytes of valid UTF-8) holds a hidden character or a
  * control character (C0, DEL, C1). */
 bool idl_text_has_hidden(const char *s, size_t len);

@@ -8,14 +8,6 @@
 #include "base/text.h"
 #include "base/error.h"
 
-static gboolean has_control(const char *s)
-{
-	for (const char *p = s; *p; p = g_utf8_next_char(p))
-		if (g_unichar_iscntrl(g_utf8_get_char(p)))
-			return TRUE;
-	return FALSE;
-}
-
 /* The first hidden character of s (valid UTF-8), for a message. */
 static gunichar first_hidden(const char *s)
 {
@@ -39,7 +31,7 @@ int idl_path_check(const char *path, GError **err)
 		return idl_error_errno(err, -EINVAL, "path is not valid UTF-8");
 	if (path[0] == '/')
 		return idl_error_errno(err, -EINVAL, "path is absolute: it must be relative to the download folder");
-	if (has_control(path))
+	if (idl_text_has_control(path, strlen(path)))
 		return idl_error_errno(err, -EINVAL, "path contains a control character");
 	if (idl_text_has_hidden(path, len))
 		return idl_error_errno(err, -EINVAL, "path contains the hidden character U+%04X (a bidi control or a "

@@ -14,6 +14,7 @@
 #include "transfer/path.h"
 #include "base/json_strict.h"
 #include "base/error.h"
+#include "base/text.h"
 
 static const char *const type_names[] = {
 	[IDL_MSG_HELLO] = "hello", [IDL_MSG_OFFER] = "offer", [IDL_MSG_ACCEPT] = "accept",
@@ -44,14 +45,6 @@ static int lookup(const char *const *names, size_t n, const char *s)
 /* ---- Strings ---------------------------------------------------------- */
 
 /* The path rules (transfer/path.c) test control characters the same way. */
-static gboolean has_control(const char *s)
-{
-	for (const char *p = s; *p; p = g_utf8_next_char(p))
-		if (g_unichar_iscntrl(g_utf8_get_char(p)))
-			return TRUE;
-	return FALSE;
-}
-
 static int check_text(const char *where, const char *what, const char *s, size_t min, size_t max, GError **err)
 {
 	size_t len = s ? strlen(s) : 0;
@@ -62,7 +55,7 @@ static int check_text(const char *where, const char *what, const char *s, size_t
 		return idl_error_errno(err, -EINVAL, "%s %s is %zu bytes long, over the limit of %zu", where, what, len, max);
 	if (s && !g_utf8_validate(s, (gssize)len, NULL))
 		return idl_error_errno(err, -EINVAL, "%s %s is not valid UTF-8", where, what);
-	if (s && has_control(s))
+	if (s && idl_text_has_control(s, strlen(s)))
 		return idl_error_errno(err, -EINVAL, "%s %s contains a control character", where, what);
 	return 0;
 }

@@ -66,6 +66,18 @@ static void test_json_safe(void)
 	}
 }
 
+/* Controls only: C0, DEL and C1 (U+0085 here), not hidden format characters. */
+static void test_control(void)
+{
+	g_assert_false(idl_text_has_control("plain name", 10));
+	g_assert_true(idl_text_has_control("tab\there", 8));
+	g_assert_true(idl_text_has_control("del\x7f", 4));
+	g_assert_true(idl_text_has_control("nel\xc2\x85", 5));
+	g_assert_false(idl_text_has_control("rlo\xe2\x80\xae", 6));
+	/* len bounds the scan: a control past it is not seen. */
+	g_assert_false(idl_text_has_control("ab\nc", 2));
+}
+
 static void test_hidden(void)
 {
 	static const char *const hidden[] = {
@@ -267,6 +279,7 @@ int main(int argc, char *argv[])
 	g_test_set_nonfatal_assertions();   /* every case reports, not just the first */
 	g_test_add_func("/text/escape", test_escape);
 	g_test_add_func("/text/json-safe", test_json_safe);
+	g_test_add_func("/text/control", test_control);
 	g_test_add_func("/text/hidden", test_hidden);
 	g_test_add_func("/text/name-key", test_name_key);
 	g_test_add_func("/text/skeleton", test_skeleton);
