@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cli/options.h"
 #include "discovery/mdns.h"
 
 /* Exit codes shared by every command. */
@@ -70,12 +71,16 @@ void cli_bad_option(const char *cmd, char *argv[]);
  * when verbose (or G_MESSAGES_DEBUG is set). */
 void cli_setup_logging(bool verbose);
 
-/* Parses --mdns=auto|daemon|embedded. Returns 0, or -1 after telling the
- * user (as command cmd) what is accepted. */
-int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out);
+/* For the default branch of a command's getopt loop (cli/options.h says
+ * how): stores the common option c and returns -1 to go on; for a bad
+ * value, or a code that is no option of the command (getopt's '?'), tells
+ * the user (as command cmd) and returns IDL_EXIT_USAGE. */
+int cli_common_getopt(const char *cmd, struct cli_common *o, int c, char *argv[]);
 
-/* Parses a --timeout in seconds ("1.5") into milliseconds, 1 ms .. 1 h.
- * Returns 0, or -1 after telling the user (as command cmd). */
+/* cli_mdns_parse and cli_seconds_parse (cli/options.h) that tell the user
+ * (as command cmd) what is accepted. Return 0, or -1 after telling. For the
+ * commands not yet on struct cli_common (serve, receive, list). */
+int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out);
 int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms);
 
 /* The state directory: the --state-dir value when given, else the default.
