@@ -395,7 +395,7 @@ int cmd_ping(int argc, char *argv[])
 		cli_error("ping", "%s", err->message);
 		goto out;
 	}
-	copt.target = argv[optind];
+	copt.target = target;
 	copt.timeout_ms = p.timeout_ms;
 	copt.id = p.id;
 	if (cli_connect_start(&copt, &ccb, &p, &p.conn, &msg) < 0) {

@@ -114,7 +114,7 @@ int cmd_resolve(int argc, char *argv[])
 	}
 	/* A literal address needs no discovery, so works with no mDNS at all. */
 	if ((target.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &mdns, &err) < 0) ||
-	    idl_resolve_start(mdns, argv[optind], IDL_HTTP_DEFAULT_PORT, common.timeout_ms, on_resolved, &run,
+	    idl_resolve_start(mdns, &target, IDL_HTTP_DEFAULT_PORT, common.timeout_ms, on_resolved, &run,
 			      &r, &err) < 0) {
 		cli_error("resolve", "%s", err->message);
 		run.exit_code = IDL_EXIT_FAILURE;

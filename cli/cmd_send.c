@@ -479,7 +479,7 @@ int cmd_send(int argc, char *argv[])
 	}
 	s.state_dir = state_dir;
 	copt.vet = vet_target;
-	copt.target = argv[optind];
+	copt.target = target;
 	copt.timeout_ms = s.timeout_ms;
 	copt.id = s.id;
 	s.progress = cli_progress_new("sending", s.quiet || s.json);
