@@ -9,6 +9,7 @@
 
 #include "cli/options.h"
 #include "discovery/mdns.h"
+#include "discovery/target.h"
 
 /* Exit codes shared by every command. */
 enum {
@@ -82,6 +83,11 @@ int cli_common_getopt(const char *cmd, struct cli_common *o, int c, char *argv[]
  * commands not yet on struct cli_common (serve, receive, list). */
 int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out);
 int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms);
+
+/* Parses TARGET (discovery/target.h), once, where a command reads argv.
+ * Returns 0, or -1 after telling the user (as command cmd) what is wrong
+ * with it: a usage error. */
+int cli_parse_target(const char *cmd, const char *s, struct idl_target *out);
 
 /* The state directory: the --state-dir value when given, else the default.
  * Owned by the caller. */

@@ -345,7 +345,6 @@ static int parse_args(struct ping_options *o, int argc, char *argv[])
 		CLI_OPTION_HELP,
 		{ 0 },
 	};
-	GError *err = NULL;
 	char *end;
 	int c, r;
 
@@ -376,11 +375,8 @@ static int parse_args(struct ping_options *o, int argc, char *argv[])
 		cli_error("ping", "give exactly one TARGET (see --help)");
 		return IDL_EXIT_USAGE;
 	}
-	if (idl_target_parse(argv[optind], &o->target, &err) < 0) {
-		cli_error("ping", "%s", err->message);
-		g_error_free(err);
+	if (cli_parse_target("ping", argv[optind], &o->target) < 0)
 		return IDL_EXIT_USAGE;
-	}
 	return -1;
 }
 

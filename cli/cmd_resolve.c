@@ -107,11 +107,8 @@ int cmd_resolve(int argc, char *argv[])
 	cli_setup_logging(common.verbose);
 	mopt.interface = common.interface;
 	mopt.backend = common.backend;
-	if (idl_target_parse(argv[optind], &target, &err) < 0) {
-		cli_error("resolve", "%s", err->message);
-		run.exit_code = IDL_EXIT_USAGE;
-		goto out;
-	}
+	if (cli_parse_target("resolve", argv[optind], &target) < 0)
+		return IDL_EXIT_USAGE;
 	/* A literal address needs no discovery, so works with no mDNS at all. */
 	if ((target.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &mdns, &err) < 0) ||
 	    idl_resolve_start(mdns, &target, IDL_HTTP_DEFAULT_PORT, common.timeout_ms, on_resolved, &run,

@@ -410,7 +410,6 @@ static int parse_args(struct send_options *o, int argc, char *argv[])
 		CLI_OPTION_HELP,
 		{ 0 },
 	};
-	GError *err = NULL;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
@@ -433,11 +432,8 @@ static int parse_args(struct send_options *o, int argc, char *argv[])
 			  "hidden (zero-width, right-to-left) characters, with --name", o->name);
 		return IDL_EXIT_USAGE;
 	}
-	if (idl_target_parse(argv[optind], &o->target, &err) < 0) {
-		cli_error("send", "%s", err->message);
-		g_error_free(err);
+	if (cli_parse_target("send", argv[optind], &o->target) < 0)
 		return IDL_EXIT_USAGE;
-	}
 	o->paths = argv + optind + 1;
 	o->n_paths = (size_t)(argc - optind - 1);
 	return -1;

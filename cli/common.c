@@ -105,6 +105,18 @@ int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms)
 	return 0;
 }
 
+int cli_parse_target(const char *cmd, const char *s, struct idl_target *out)
+{
+	GError *err = NULL;
+
+	if (idl_target_parse(s, out, &err) < 0) {
+		cli_error(cmd, "%s", err->message);
+		g_error_free(err);
+		return -1;
+	}
+	return 0;
+}
+
 int cli_common_getopt(const char *cmd, struct cli_common *o, int c, char *argv[])
 {
 	char *msg = NULL;
