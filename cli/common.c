@@ -2,7 +2,6 @@
  * parsing and running the loop until a signal. */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
