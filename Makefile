@@ -113,6 +113,9 @@ $(BUILD)/tests/replay_%: $(BUILD)/tests/fuzz/replay.o $(BUILD)/tests/fuzz/fuzz_%
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# cli/options.c is pure (no output, nothing else of the CLI): its test links it.
+$(BUILD)/tests/test_options: $(BUILD)/cli/options.o
+
 unit: $(TEST_BINS) $(REPLAY_BINS)
 
 # The Pion peer of the interop test (tests/lan/t_pion.sh): Go, built offline

@@ -7,7 +7,9 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "cli/options.h"
 #include "discovery/mdns.h"
+#include "discovery/target.h"
 
 /* Exit codes shared by every command. */
 enum {
@@ -70,13 +72,22 @@ void cli_bad_option(const char *cmd, char *argv[]);
  * when verbose (or G_MESSAGES_DEBUG is set). */
 void cli_setup_logging(bool verbose);
 
-/* Parses --mdns=auto|daemon|embedded. Returns 0, or -1 after telling the
- * user (as command cmd) what is accepted. */
-int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out);
+/* For the default branch of a command's getopt loop (cli/options.h says
+ * how): stores the common option c and returns -1 to go on; for a bad
+ * value, or a code that is no option of the command (getopt's '?'), tells
+ * the user (as command cmd) and returns IDL_EXIT_USAGE. */
+int cli_common_getopt(const char *cmd, struct cli_common *o, int c, char *argv[]);
 
-/* Parses a --timeout in seconds ("1.5") into milliseconds, 1 ms .. 1 h.
- * Returns 0, or -1 after telling the user (as command cmd). */
+/* cli_mdns_parse and cli_seconds_parse (cli/options.h) that tell the user
+ * (as command cmd) what is accepted. Return 0, or -1 after telling. For the
+ * commands not yet on struct cli_common (serve, receive, list). */
+int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out);
 int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms);
+
+/* Parses TARGET (discovery/target.h), once, where a command reads argv.
+ * Returns 0, or -1 after telling the user (as command cmd) what is wrong
+ * with it: a usage error. */
+int cli_parse_target(const char *cmd, const char *s, struct idl_target *out);
 
 /* The state directory: the --state-dir value when given, else the default.
  * Owned by the caller. */

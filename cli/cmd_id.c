@@ -16,29 +16,31 @@ static void usage(FILE *f)
 int cmd_id(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_STATE_DIR,
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
-	const char *state_opt = NULL, *name = g_get_host_name();
+	struct cli_common common = CLI_COMMON_INIT(0);
+	const char *name = g_get_host_name();
 	struct idl_identity *id = NULL;
 	char *dir = NULL, shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	GError *err = NULL;
-	int c, ret = IDL_EXIT_FAILURE;
+	int c, r, ret = IDL_EXIT_FAILURE;
 
 	cli_setup_logging(false);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': state_opt = optarg; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: cli_bad_option("id", argv); return IDL_EXIT_USAGE;
+		default:
+			if ((r = cli_common_getopt("id", &common, c, argv)) >= 0)
+				return r;
 		}
 	}
 	if (optind != argc) {
 		cli_error("id", "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
 	}
-	dir = cli_state_dir(state_opt);
+	dir = cli_state_dir(common.state_dir);
 	if (idl_identity_load_or_create(dir, &id, &err) < 0) {
 		cli_error("id", "%s", err->message);
 		goto out;

@@ -83,21 +83,21 @@ static void usage(FILE *f, const char *cmd)
 static const struct option *options_of(const char *cmd)
 {
 	static const struct option peers[] = {
-		{ "state-dir", required_argument, NULL, 's' },
+		CLI_OPTION_STATE_DIR,
 		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
 	static const struct option trust[] = {
-		{ "state-dir", required_argument, NULL, 's' },
+		CLI_OPTION_STATE_DIR,
 		{ "name", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
 
 	static const struct option forget[] = {
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_STATE_DIR,
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
 
@@ -109,18 +109,21 @@ static const struct option *options_of(const char *cmd)
 static int parse_args(const char *cmd, int argc, char *argv[], const char **state_opt, const char **name,
 		      bool *json, const char **key)
 {
+	struct cli_common common = CLI_COMMON_INIT(0);
 	bool peers = !strcmp(cmd, "peers");
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "h", options_of(cmd), NULL)) != -1) {
 		switch (c) {
-		case 's': *state_opt = optarg; break;
 		case 'j': *json = true; break;
 		case 'n': *name = optarg; break;
 		case 'h': usage(stdout, cmd); return IDL_EXIT_OK;
-		default: cli_bad_option(cmd, argv); return IDL_EXIT_USAGE;
+		default:
+			if ((r = cli_common_getopt(cmd, &common, c, argv)) >= 0)
+				return r;
 		}
 	}
+	*state_opt = common.state_dir;
 	if (peers && optind < argc) {
 		cli_error(cmd, "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;

@@ -16,13 +16,19 @@
 #define HIGH_WATER (4 * 1024 * 1024)
 #define LOW_WATER (1 * 1024 * 1024)
 
-struct ping {
-	/* options */
-	unsigned count;
-	guint64 bytes;
-	unsigned timeout_ms;
+/* What the command line asked for. */
+struct ping_options {
+	struct cli_common common;   /* timeout_ms: give up after this long */
+	unsigned count;             /* round trips */
+	guint64 bytes;              /* sent on "sink" after them; 0: none */
 	bool json;
-	/* state */
+	bool dtls_client;
+	struct idl_target target;
+};
+
+/* One run: what it connected, sent and measured. */
+struct ping {
+	const struct ping_options *o;
 	struct idl_identity *id;
 	struct cli_connect *conn;
 	struct idl_peer *peer;      /* the connection's, once connected */
@@ -109,8 +115,8 @@ static void pump(struct ping *p)
 	 * a=max-message-size: never more than it takes. */
 	size_t max = MIN(idl_channel_message_size(p->sink), sizeof(chunk));
 
-	while (p->sent < p->bytes && idl_channel_buffered_amount(p->sink) < HIGH_WATER) {
-		size_t n = (size_t)MIN((guint64)max, p->bytes - p->sent);
+	while (p->sent < p->o->bytes && idl_channel_buffered_amount(p->sink) < HIGH_WATER) {
+		size_t n = (size_t)MIN((guint64)max, p->o->bytes - p->sent);
 		int r = idl_channel_send(p->sink, true, chunk, n);
 		if (r < 0) {
 			fail_with(p, "data channel: cannot send %zu bytes: %s", n, g_strerror(-r));
@@ -118,7 +124,7 @@ static void pump(struct ping *p)
 		}
 		p->sent += n;
 	}
-	if (p->sent == p->bytes && !p->t_bulk_end) {
+	if (p->sent == p->o->bytes && !p->t_bulk_end) {
 		/* The sink answers "done" with the byte count it received, so the
 		 * clock stops when the data has arrived, not when it was queued. */
 		p->t_bulk_end = -1;
@@ -178,7 +184,7 @@ static void start_bulk_or_finish(struct ping *p)
 	static const struct idl_channel_callbacks scb = { sink_open, sink_message, sink_low, channel_closed };
 	GError *err = NULL;
 
-	if (!p->bytes) {
+	if (!p->o->bytes) {
 		cli_quit();
 		return;
 	}
@@ -203,9 +209,9 @@ static void echo_message(struct idl_channel *ch, bool binary, const uint8_t *dat
 	}
 	g_array_append_val(p->rtts, rtt);
 	p->pings_done++;
-	if (!p->json)
+	if (!p->o->json)
 		printf("reply %u: %.3f ms\n", p->pings_done, rtt);
-	if (p->pings_done < p->count)
+	if (p->pings_done < p->o->count)
 		send_ping(p);
 	else
 		start_bulk_or_finish(p);
@@ -217,7 +223,7 @@ static void echo_open(struct idl_channel *ch, void *user)
 
 	(void)ch;
 	p->t_open = g_get_monotonic_time();
-	if (!p->json) {
+	if (!p->o->json) {
 		const struct idl_peer_timings *t = idl_peer_timings(p->peer);
 		char *desc = idl_peer_describe(p->peer);
 		gint64 t_post, t_answer;
@@ -232,7 +238,7 @@ static void echo_open(struct idl_channel *ch, void *user)
 		printf("peer id       %s\n", idl_peer_remote_fingerprint(p->peer));
 		g_free(desc);
 	}
-	if (p->count)
+	if (p->o->count)
 		send_ping(p);
 	else
 		start_bulk_or_finish(p);
@@ -267,7 +273,7 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 
 	if (res->fingerprint[0])
 		idl_fingerprint_short(res->fingerprint, shortfp);
-	if (!p->json)
+	if (!p->o->json)
 		printf("PING %s (%s port %u) id %s\n", res->name[0] ? cli_text(res->name) : res->address, res->address,
 		       res->port, shortfp);
 }
@@ -275,13 +281,14 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 static gboolean on_deadline(gpointer user)
 {
 	struct ping *p = user;
-	char *why = cli_connect_why_stalled(p->conn, p->timeout_ms);
+	char *why = cli_connect_why_stalled(p->conn, p->o->common.timeout_ms);
 
 	p->deadline = 0;
 	if (why)
 		fail_with(p, "%s", why);
 	else
-		fail_with(p, "no result within %.0f s: see --verbose for where it stopped", p->timeout_ms / 1000.0);
+		fail_with(p, "no result within %.0f s: see --verbose for where it stopped",
+			  p->o->common.timeout_ms / 1000.0);
 	g_free(why);
 	return G_SOURCE_REMOVE;
 }
@@ -300,9 +307,9 @@ static void print_summary(struct ping *p)
 		max = MAX(max, v);
 		sum += v;
 	}
-	if (p->bytes && p->t_bulk_end > 0)
-		mbps = (double)p->bytes / 1e6 / ((double)(p->t_bulk_end - p->t_bulk_start) / 1e6);
-	if (p->json) {
+	if (p->o->bytes && p->t_bulk_end > 0)
+		mbps = (double)p->o->bytes / 1e6 / ((double)(p->t_bulk_end - p->t_bulk_start) / 1e6);
+	if (p->o->json) {
 		printf("{\"address\":\"%s\",\"port\":%u,\"fingerprint\":\"%s\","
 		       "\"signalling_ms\":%.3f,\"ice_ms\":%.3f,\"dtls_ms\":%.3f,\"channel_ms\":%.3f,"
 		       "\"connect_ms\":%.3f,\"rtt_min_ms\":%.3f,\"rtt_avg_ms\":%.3f,\"rtt_max_ms\":%.3f,"
@@ -310,99 +317,97 @@ static void print_summary(struct ping *p)
 		       target->address, target->port, idl_peer_remote_fingerprint(p->peer),
 		       ms(t_post, t_answer), ms(t->remote_set, t->ice_connected),
 		       ms(t->ice_connected, t->dtls_connected), ms(t->dtls_connected, p->t_open),
-		       ms(t_post, p->t_open), min, p->rtts->len ? sum / p->rtts->len : 0, max, p->bytes,
+		       ms(t_post, p->t_open), min, p->rtts->len ? sum / p->rtts->len : 0, max, p->o->bytes,
 		       mbps);
 		return;
 	}
 	if (p->rtts->len)
 		printf("%u round trips: min/avg/max %.3f/%.3f/%.3f ms\n", p->rtts->len, min,
 		       sum / p->rtts->len, max);
-	if (p->bytes)
-		printf("throughput: %" G_GUINT64_FORMAT " bytes in %.2f s = %.1f MB/s\n", p->bytes,
+	if (p->o->bytes)
+		printf("throughput: %" G_GUINT64_FORMAT " bytes in %.2f s = %.1f MB/s\n", p->o->bytes,
 		       (double)(p->t_bulk_end - p->t_bulk_start) / 1e6, mbps);
 }
 
-int cmd_ping(int argc, char *argv[])
+/* Parses argv into *o. Returns -1 to go on, else the exit code. */
+static int parse_args(struct ping_options *o, int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "count", required_argument, NULL, 'c' },
 		{ "bytes", required_argument, NULL, 'b' },
-		{ "timeout", required_argument, NULL, 't' },
+		CLI_OPTION_TIMEOUT,
 		{ "json", no_argument, NULL, 'j' },
 		{ "dtls-client", no_argument, NULL, 'D' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "mdns", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_INTERFACE,
+		CLI_OPTION_STATE_DIR,
+		CLI_OPTION_MDNS,
+		CLI_OPTION_VERBOSE,
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
-	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
-	struct cli_connect_options copt = { .backend = IDL_MDNS_AUTO };
-	struct ping p = { .count = 5, .timeout_ms = 30000 };
-	struct idl_target target;
-	const char *state_opt = NULL;
-	char *state_dir = NULL, *end, *msg = NULL;
-	bool verbose = false;
-	GError *err = NULL;
-	int c, ret = IDL_EXIT_FAILURE;
+	char *end;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			p.count = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !*optarg || optarg[0] == '-' || p.count > 100000) {
+			o->count = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !*optarg || optarg[0] == '-' || o->count > 100000) {
 				cli_error("ping", "--count takes a number from 0 to 100000");
 				return IDL_EXIT_USAGE;
 			}
 			break;
 		case 'b':
-			if (parse_size(optarg, &p.bytes) < 0) {
+			if (parse_size(optarg, &o->bytes) < 0) {
 				cli_error("ping", "--bytes takes a size such as 1048576, 64M or 1G");
 				return IDL_EXIT_USAGE;
 			}
 			break;
-		case 't':
-			if (cli_parse_seconds("ping", optarg, &p.timeout_ms) < 0)
-				return IDL_EXIT_USAGE;
-			break;
-		case 'j': p.json = true; break;
-		case 'D': copt.dtls_client = true; break;
-		case 'i': copt.interface = optarg; break;
-		case 's': state_opt = optarg; break;
-		case 'm':
-			if (cli_parse_backend("ping", optarg, &copt.backend) < 0)
-				return IDL_EXIT_USAGE;
-			break;
-		case 'v': verbose = true; break;
+		case 'j': o->json = true; break;
+		case 'D': o->dtls_client = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: cli_bad_option("ping", argv); return IDL_EXIT_USAGE;
+		default:
+			if ((r = cli_common_getopt("ping", &o->common, c, argv)) >= 0)
+				return r;
 		}
 	}
 	if (optind + 1 != argc) {
 		cli_error("ping", "give exactly one TARGET (see --help)");
 		return IDL_EXIT_USAGE;
 	}
-	cli_setup_logging(verbose);
-	if (idl_target_parse(argv[optind], &target, &err) < 0) {
-		cli_error("ping", "%s", err->message);
-		g_error_free(err);
+	if (cli_parse_target("ping", argv[optind], &o->target) < 0)
 		return IDL_EXIT_USAGE;
-	}
+	return -1;
+}
+
+static int run(const struct ping_options *o)
+{
+	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
+	struct cli_connect_options copt = {
+		.target = o->target,
+		.interface = o->common.interface,
+		.dtls_client = o->dtls_client,
+		.timeout_ms = o->common.timeout_ms,
+		.backend = o->common.backend,
+	};
+	struct ping p = { .o = o };
+	char *state_dir = NULL, *msg = NULL;
+	GError *err = NULL;
+	int ret = IDL_EXIT_FAILURE;
+
+	cli_setup_logging(o->common.verbose);
 	p.rtts = g_array_new(FALSE, FALSE, sizeof(double));
-	state_dir = cli_state_dir(state_opt);
+	state_dir = cli_state_dir(o->common.state_dir);
 	if (idl_identity_load_or_create(state_dir, &p.id, &err) < 0) {
 		cli_error("ping", "%s", err->message);
 		goto out;
 	}
-	copt.target = argv[optind];
-	copt.timeout_ms = p.timeout_ms;
 	copt.id = p.id;
 	if (cli_connect_start(&copt, &ccb, &p, &p.conn, &msg) < 0) {
 		cli_error("ping", "%s", msg);
 		goto out;
 	}
-	p.deadline = g_timeout_add(p.timeout_ms, on_deadline, &p);
+	p.deadline = g_timeout_add(o->common.timeout_ms, on_deadline, &p);
 	if (cli_run_until_signal() && !p.failure)
 		p.failure = g_strdup("interrupted");
 	if (p.failure) {
@@ -410,9 +415,9 @@ int cmd_ping(int argc, char *argv[])
 		goto out;
 	}
 	print_summary(&p);
-	if (p.bytes && p.sink_reported != p.bytes) {
+	if (o->bytes && p.sink_reported != o->bytes) {
 		cli_error("ping", "the device received %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes",
-			  p.sink_reported, p.bytes);
+			  p.sink_reported, o->bytes);
 		goto out;
 	}
 	ret = IDL_EXIT_OK;
@@ -427,4 +432,12 @@ out:
 	g_free(p.failure);
 	g_free(state_dir);
 	return ret;
+}
+
+int cmd_ping(int argc, char *argv[])
+{
+	struct ping_options o = { .common = CLI_COMMON_INIT(30000), .count = 5 };
+	int r = parse_args(&o, argc, argv);
+
+	return r >= 0 ? r : run(&o);
 }

@@ -74,54 +74,44 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 int cmd_resolve(int argc, char *argv[])
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
+		CLI_OPTION_TIMEOUT,
 		{ "json", no_argument, NULL, 'j' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "mdns", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_INTERFACE,
+		CLI_OPTION_MDNS,
+		CLI_OPTION_VERBOSE,
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
-	struct idl_mdns_options mopt = { .backend = IDL_MDNS_AUTO, .publish = false };
+	struct cli_common common = CLI_COMMON_INIT(3000);
+	struct idl_mdns_options mopt = { .publish = false };
 	struct resolve_run run = { .exit_code = IDL_EXIT_OK };
 	struct idl_mdns *mdns = NULL;
 	struct idl_resolve *r = NULL;
 	struct idl_target target;
-	unsigned timeout_ms = 3000;
-	bool verbose = false;
 	GError *err = NULL;
-	int c;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			if (cli_parse_seconds("resolve", optarg, &timeout_ms) < 0)
-				return IDL_EXIT_USAGE;
-			break;
 		case 'j': run.json = true; break;
-		case 'i': mopt.interface = optarg; break;
-		case 'm':
-			if (cli_parse_backend("resolve", optarg, &mopt.backend) < 0)
-				return IDL_EXIT_USAGE;
-			break;
-		case 'v': verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: cli_bad_option("resolve", argv); return IDL_EXIT_USAGE;
+		default:
+			if ((ret = cli_common_getopt("resolve", &common, c, argv)) >= 0)
+				return ret;
 		}
 	}
 	if (optind + 1 != argc) {
 		cli_error("resolve", "give exactly one TARGET (see --help)");
 		return IDL_EXIT_USAGE;
 	}
-	cli_setup_logging(verbose);
-	if (idl_target_parse(argv[optind], &target, &err) < 0) {
-		cli_error("resolve", "%s", err->message);
-		run.exit_code = IDL_EXIT_USAGE;
-		goto out;
-	}
+	cli_setup_logging(common.verbose);
+	mopt.interface = common.interface;
+	mopt.backend = common.backend;
+	if (cli_parse_target("resolve", argv[optind], &target) < 0)
+		return IDL_EXIT_USAGE;
 	/* A literal address needs no discovery, so works with no mDNS at all. */
 	if ((target.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &mdns, &err) < 0) ||
-	    idl_resolve_start(mdns, argv[optind], IDL_HTTP_DEFAULT_PORT, timeout_ms, on_resolved, &run,
+	    idl_resolve_start(mdns, &target, IDL_HTTP_DEFAULT_PORT, common.timeout_ms, on_resolved, &run,
 			      &r, &err) < 0) {
 		cli_error("resolve", "%s", err->message);
 		run.exit_code = IDL_EXIT_FAILURE;

@@ -21,12 +21,19 @@
 
 #define TICK_MS 100
 
-struct send {
-	/* options */
+/* What the command line asked for. */
+struct send_options {
+	struct cli_common common;   /* timeout_ms: for connecting (discovery has its own) */
+	const char *name;           /* the name the receiver sees */
 	bool quiet, json;
-	const char *name;
-	unsigned timeout_ms;
-	/* state */
+	struct idl_target target;
+	char **paths;               /* FILE|DIR..., borrowed from argv */
+	size_t n_paths;
+};
+
+/* One run: the connection, the sender and how it ended. */
+struct send {
+	const struct send_options *o;
 	GPtrArray *files;
 	struct idl_identity *id;
 	struct cli_connect *conn;
@@ -102,7 +109,7 @@ static void on_accepted(struct idl_sender *sender, void *user)
 	char held[32];
 
 	idl_sender_stats(sender, &st);
-	if (st.resumed && !s->quiet && !s->json) {
+	if (st.resumed && !s->o->quiet && !s->o->json) {
 		cli_progress_clear(s->progress);
 		fprintf(stderr, "idrop-lan: send: resuming: the receiver already holds %s\n",
 			cli_format_size(st.resumed, held, sizeof(held)));
@@ -192,14 +199,14 @@ static void ch_closed(struct idl_channel *ch, void *user)
 static gboolean on_deadline(gpointer user)
 {
 	struct send *s = user;
-	char *why = cli_connect_why_stalled(s->conn, s->timeout_ms);
+	char *why = cli_connect_why_stalled(s->conn, s->o->common.timeout_ms);
 
 	s->deadline = 0;
 	if (why)
 		stop(s, IDL_EXIT_LOST, "%s", why);
 	else
 		stop(s, IDL_EXIT_LOST, "not connected within %.0f s: see --verbose for where it stopped",
-		     s->timeout_ms / 1000.0);
+		     s->o->common.timeout_ms / 1000.0);
 	g_free(why);
 	return G_SOURCE_REMOVE;
 }
@@ -210,10 +217,10 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 	char total[32], shortfp[IDL_FINGERPRINT_SHORT_LEN + 1] = "";
 
 	/* Discovery has its own bound; this one is for connecting. */
-	s->deadline = g_timeout_add(s->timeout_ms, on_deadline, s);
+	s->deadline = g_timeout_add(s->o->common.timeout_ms, on_deadline, s);
 	if (res->fingerprint[0])
 		idl_fingerprint_short(res->fingerprint, shortfp);
-	if (!s->quiet && !s->json)
+	if (!s->o->quiet && !s->o->json)
 		fprintf(stderr, "idrop-lan: send: %u file%s (%s) to %s (%s%s%s%s port %u, id %s)\n", s->files->len,
 			s->files->len == 1 ? "" : "s",
 			cli_format_size(idl_files_total(s->files), total, sizeof(total)),
@@ -292,7 +299,7 @@ static void remember_target(struct send *s)
 		return;
 	r = idl_known_remember(s->state_dir, res->name, idl_peer_remote_fingerprint(p), IDL_KNOWN_VERIFIED, &err);
 	idl_fingerprint_short(idl_peer_remote_fingerprint(p), shortfp);
-	if (r == 1 && !s->quiet && !s->json)
+	if (r == 1 && !s->o->quiet && !s->o->json)
 		fprintf(stderr, "idrop-lan: send: remembered %s (id %s) as a known peer: another id under this "
 			"name will be refused\n", cli_quoted(res->name), shortfp);
 	if (r < 0) {
@@ -308,7 +315,7 @@ static void on_code(struct idl_sender *sender, const char *code, void *user)
 	struct send *s = user;
 
 	(void)sender;
-	if (s->quiet || s->json)
+	if (s->o->quiet || s->o->json)
 		return;
 	if (code)
 		fprintf(stderr, "idrop-lan: send: verification code %s (the receiver shows the same code, "
@@ -326,7 +333,7 @@ static void on_connected(struct idl_peer *p, void *user)
 	struct idl_link link;
 	GError *err = NULL;
 
-	if (!cli_connect_target(s->conn)->fingerprint[0] && !s->quiet && !s->json) {
+	if (!cli_connect_target(s->conn)->fingerprint[0] && !s->o->quiet && !s->o->json) {
 		fprintf(stderr, "idrop-lan: send: connected to id %s: compare it with `idrop-lan id` on the device\n",
 			idl_peer_remote_fingerprint(p));
 		note_known_id(s, idl_peer_remote_fingerprint(p));
@@ -338,7 +345,7 @@ static void on_connected(struct idl_peer *p, void *user)
 		return;
 	}
 	cli_channel_link(s->ch, &link);
-	if (idl_sender_new(s->files, s->name, &link, &scb, s, &s->sender, &err) < 0) {
+	if (idl_sender_new(s->files, s->o->name, &link, &scb, s, &s->sender, &err) < 0) {
 		stop(s, IDL_EXIT_FAILURE, "%s", err->message);
 		g_error_free(err);
 		return;
@@ -372,7 +379,7 @@ static void print_summary(struct send *s)
 	if (s->sender)
 		idl_sender_stats(s->sender, &st);
 	mbps = secs > 0 ? (double)st.sent / 1e6 / secs : 0;
-	if (s->json) {
+	if (s->o->json) {
 		printf("{\"exit\":%d,\"files\":%u,\"verified\":%u,\"failed\":%u,\"bytes\":%" G_GUINT64_FORMAT
 		       ",\"sent\":%" G_GUINT64_FORMAT ",\"resumed\":%" G_GUINT64_FORMAT
 		       ",\"seconds\":%.3f,\"mb_per_s\":%.2f}\n",
@@ -381,139 +388,146 @@ static void print_summary(struct send *s)
 		fflush(stdout);
 		return;
 	}
-	if (s->quiet || s->exit_code != IDL_EXIT_OK)
+	if (s->o->quiet || s->exit_code != IDL_EXIT_OK)
 		return;
 	printf("sent %u file%s, %s in %.1f s (%.1f MB/s), verified%s\n", st.files, st.files == 1 ? "" : "s",
 	       cli_format_size(st.total, total, sizeof(total)), secs, mbps,
 	       st.resumed ? " (resumed)" : "");
 }
 
-static int parse_args(struct send *s, struct cli_connect_options *copt, const char **state_opt, bool *verbose,
-		      int argc, char *argv[])
+/* Parses argv into *o. Returns -1 to go on, else the exit code. */
+static int parse_args(struct send_options *o, int argc, char *argv[])
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 't' },
+		CLI_OPTION_TIMEOUT,
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "mdns", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_INTERFACE,
+		CLI_OPTION_STATE_DIR,
+		CLI_OPTION_MDNS,
+		CLI_OPTION_VERBOSE,
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "qvh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': s->name = optarg; break;
-		case 't':
-			if (cli_parse_seconds("send", optarg, &s->timeout_ms) < 0)
-				return IDL_EXIT_USAGE;
-			break;
-		case 'q': s->quiet = true; break;
-		case 'j': s->json = true; break;
-		case 'i': copt->interface = optarg; break;
-		case 's': *state_opt = optarg; break;
-		case 'm':
-			if (cli_parse_backend("send", optarg, &copt->backend) < 0)
-				return IDL_EXIT_USAGE;
-			break;
-		case 'v': *verbose = true; break;
+		case 'n': o->name = optarg; break;
+		case 'q': o->quiet = true; break;
+		case 'j': o->json = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: cli_bad_option("send", argv); return IDL_EXIT_USAGE;
+		default:
+			if ((r = cli_common_getopt("send", &o->common, c, argv)) >= 0)
+				return r;
 		}
 	}
 	if (argc - optind < 2) {
 		cli_error("send", "give a TARGET and at least one FILE or DIR (see --help)");
 		return IDL_EXIT_USAGE;
 	}
+	if (!idl_name_valid(o->name, strlen(o->name))) {
+		cli_error("send", "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or "
+			  "hidden (zero-width, right-to-left) characters, with --name", o->name);
+		return IDL_EXIT_USAGE;
+	}
+	if (cli_parse_target("send", argv[optind], &o->target) < 0)
+		return IDL_EXIT_USAGE;
+	o->paths = argv + optind + 1;
+	o->n_paths = (size_t)(argc - optind - 1);
 	return -1;
 }
 
-int cmd_send(int argc, char *argv[])
+/* The files to send into s->files. Returns -1 to go on, else the exit code. */
+static int collect_files(struct send *s)
 {
-	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
-	struct cli_connect_options copt = { .backend = IDL_MDNS_AUTO };
-	struct send s = { .timeout_ms = 30000, .exit_code = -1, .name = g_get_host_name() };
 	GPtrArray *skipped = NULL;
-	struct idl_target target;
-	const char *state_opt = NULL;
-	char *state_dir = NULL, *msg = NULL;
-	bool verbose = false;
 	GError *err = NULL;
-	int r, sig;
+	int ret = -1;
 
-	r = parse_args(&s, &copt, &state_opt, &verbose, argc, argv);
-	if (r >= 0)
-		return r;
-	cli_setup_logging(verbose);
-	if (!idl_name_valid(s.name, strlen(s.name))) {
-		cli_error("send", "the name \"%s\" is not usable: give 1 to 63 bytes of text, without control or "
-			  "hidden (zero-width, right-to-left) characters, with --name", s.name);
-		return IDL_EXIT_USAGE;
-	}
-	if (idl_target_parse(argv[optind], &target, &err) < 0) {
-		cli_error("send", "%s", err->message);
-		g_error_free(err);
-		return IDL_EXIT_USAGE;
-	}
-	if (idl_files_collect(argv + optind + 1, (size_t)(argc - optind - 1), &s.files, &skipped, &err) < 0) {
+	if (idl_files_collect(s->o->paths, s->o->n_paths, &s->files, &skipped, &err) < 0) {
 		cli_error("send", "%s", err->message);
 		g_error_free(err);
 		return IDL_EXIT_FAILURE;
 	}
 	for (guint i = 0; i < skipped->len; i++)
 		cli_error("send", "skipping %s", (char *)skipped->pdata[i]);
-	if (!s.files->len) {
+	if (!s->files->len) {
 		cli_error("send", "nothing to send: no regular files in what was given");
-		s.exit_code = IDL_EXIT_FAILURE;
+		ret = IDL_EXIT_FAILURE;
+	}
+	g_ptr_array_unref(skipped);
+	return ret;
+}
+
+/* After the loop ended on sig (0: the transfer ended it): tells the
+ * receiver when interrupted, then reports how it went. */
+static void finish(struct send *s, int sig)
+{
+	if (sig && s->exit_code < 0) {
+		stop(s, IDL_EXIT_INTERRUPTED, "interrupted (%s): run the same command again to resume",
+		     strsignal(sig));
+		/* Tell the receiver, so it keeps what it has for the resume. The
+		 * cancel queues behind the data in flight; the receiver closes the
+		 * channel once it has it (docs/PROTOCOL.md), or we give up. */
+		if (s->sender && s->ch) {
+			gint64 end = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+			idl_sender_cancel(s->sender, "the sender was interrupted");
+			while (s->ch && g_get_monotonic_time() < end)
+				g_main_context_iteration(NULL, TRUE);
+		}
+	}
+	if (s->tick)
+		g_source_remove(s->tick);
+	s->tick = 0;
+	cli_progress_free(s->progress);
+	s->progress = NULL;
+	if (s->exit_code != IDL_EXIT_OK)
+		cli_drain(s->ch, 1000);   /* our cancel, if any, goes out first */
+	if (s->failure)
+		cli_error("send", "%s", s->failure);
+	if (s->exit_code == IDL_EXIT_OK)
+		remember_target(s);
+	print_summary(s);
+}
+
+static int run(const struct send_options *o)
+{
+	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
+	struct cli_connect_options copt = {
+		.target = o->target,
+		.interface = o->common.interface,
+		.timeout_ms = o->common.timeout_ms,
+		.backend = o->common.backend,
+		.vet = vet_target,
+	};
+	struct send s = { .o = o, .exit_code = -1 };
+	char *state_dir = NULL, *msg = NULL;
+	GError *err = NULL;
+	int r;
+
+	cli_setup_logging(o->common.verbose);
+	r = collect_files(&s);
+	if (r >= 0) {
+		s.exit_code = r;
 		goto out;
 	}
-	state_dir = cli_state_dir(state_opt);
+	state_dir = cli_state_dir(o->common.state_dir);
 	if (idl_identity_load_or_create(state_dir, &s.id, &err) < 0 || idl_known_load(state_dir, &s.known, &err) < 0) {
 		cli_error("send", "%s", err->message);
 		s.exit_code = IDL_EXIT_FAILURE;
 		goto out;
 	}
 	s.state_dir = state_dir;
-	copt.vet = vet_target;
-	copt.target = argv[optind];
-	copt.timeout_ms = s.timeout_ms;
 	copt.id = s.id;
-	s.progress = cli_progress_new("sending", s.quiet || s.json);
+	s.progress = cli_progress_new("sending", o->quiet || o->json);
 	if (cli_connect_start(&copt, &ccb, &s, &s.conn, &msg) < 0) {
 		cli_error("send", "%s", msg);
 		s.exit_code = IDL_EXIT_NOT_FOUND;
 		goto out;
 	}
-	sig = cli_run_until_signal();
-	if (sig && s.exit_code < 0) {
-		stop(&s, IDL_EXIT_INTERRUPTED, "interrupted (%s): run the same command again to resume",
-		     strsignal(sig));
-		/* Tell the receiver, so it keeps what it has for the resume. The
-		 * cancel queues behind the data in flight; the receiver closes the
-		 * channel once it has it (docs/PROTOCOL.md), or we give up. */
-		if (s.sender && s.ch) {
-			gint64 end = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
-			idl_sender_cancel(s.sender, "the sender was interrupted");
-			while (s.ch && g_get_monotonic_time() < end)
-				g_main_context_iteration(NULL, TRUE);
-		}
-	}
-	if (s.tick)
-		g_source_remove(s.tick);
-	s.tick = 0;
-	cli_progress_free(s.progress);
-	s.progress = NULL;
-	if (s.exit_code != IDL_EXIT_OK)
-		cli_drain(s.ch, 1000);   /* our cancel, if any, goes out first */
-	if (s.failure)
-		cli_error("send", "%s", s.failure);
-	if (s.exit_code == IDL_EXIT_OK)
-		remember_target(&s);
-	print_summary(&s);
+	finish(&s, cli_run_until_signal());
 out:
 	if (s.tick)
 		g_source_remove(s.tick);
@@ -527,11 +541,17 @@ out:
 	idl_known_free(s.known);
 	if (s.files)
 		g_ptr_array_unref(s.files);
-	if (skipped)
-		g_ptr_array_unref(skipped);
 	g_free(s.failure);
 	g_free(msg);
 	g_free(state_dir);
 	g_clear_error(&err);
 	return s.exit_code;
+}
+
+int cmd_send(int argc, char *argv[])
+{
+	struct send_options o = { .common = CLI_COMMON_INIT(30000), .name = g_get_host_name() };
+	int r = parse_args(&o, argc, argv);
+
+	return r >= 0 ? r : run(&o);
 }

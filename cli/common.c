@@ -2,7 +2,6 @@
  * parsing and running the loop until a signal. */
 #include "cli/cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -83,14 +82,11 @@ void cli_setup_logging(bool verbose)
 
 int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out)
 {
-	if (!strcmp(s, "auto"))
-		*out = IDL_MDNS_AUTO;
-	else if (!strcmp(s, "daemon"))
-		*out = IDL_MDNS_DAEMON;
-	else if (!strcmp(s, "embedded"))
-		*out = IDL_MDNS_EMBEDDED;
-	else {
-		cli_error(cmd, "--mdns must be auto, daemon or embedded, not \"%s\"", s);
+	char *msg = NULL;
+
+	if (cli_mdns_parse(s, out, &msg) < 0) {
+		cli_error(cmd, "%s", msg);
+		g_free(msg);
 		return -1;
 	}
 	return 0;
@@ -98,17 +94,44 @@ int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out
 
 int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms)
 {
-	char *end;
-	double v;
+	char *msg = NULL;
 
-	errno = 0;
-	v = g_ascii_strtod(s, &end);
-	if (errno || end == s || *end || !(v >= 0.001 && v <= 3600)) {
-		cli_error(cmd, "--timeout takes seconds from 0.001 to 3600, e.g. 1.5, not \"%s\"", s);
+	if (cli_seconds_parse(s, ms, &msg) < 0) {
+		cli_error(cmd, "%s", msg);
+		g_free(msg);
 		return -1;
 	}
-	*ms = (unsigned)(v * 1000 + 0.5);
 	return 0;
+}
+
+int cli_parse_target(const char *cmd, const char *s, struct idl_target *out)
+{
+	GError *err = NULL;
+
+	if (idl_target_parse(s, out, &err) < 0) {
+		cli_error(cmd, "%s", err->message);
+		g_error_free(err);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_common_getopt(const char *cmd, struct cli_common *o, int c, char *argv[])
+{
+	char *msg = NULL;
+
+	switch (cli_common_option(o, c, optarg, &msg)) {
+	case CLI_COMMON_TAKEN:
+		return -1;
+	case CLI_COMMON_BAD:
+		cli_error(cmd, "%s", msg);
+		g_free(msg);
+		return IDL_EXIT_USAGE;
+	case CLI_COMMON_OTHER:
+		break;
+	}
+	cli_bad_option(cmd, argv);
+	return IDL_EXIT_USAGE;
 }
 
 char *cli_state_dir(const char *opt)

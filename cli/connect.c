@@ -5,7 +5,6 @@
 #include <string.h>
 #include <gio/gio.h>
 
-#include "discovery/target.h"
 #include "web/client.h"
 #include "web/http.h"
 
@@ -147,15 +146,13 @@ int cli_connect_start(const struct cli_connect_options *o, const struct cli_conn
 {
 	struct idl_mdns_options mopt = { .backend = o->backend, .interface = o->interface };
 	struct cli_connect *c = g_new0(struct cli_connect, 1);
-	struct idl_target t;
 	GError *err = NULL;
 
 	c->cb = cb;
 	c->user = user;
 	c->o = *o;
-	if (idl_target_parse(o->target, &t, &err) < 0 ||
-	    (t.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &c->mdns, &err) < 0) ||
-	    idl_resolve_start(c->mdns, o->target, IDL_HTTP_DEFAULT_PORT, MIN(o->timeout_ms, 5000u),
+	if ((o->target.kind != IDL_TARGET_ADDRESS && idl_mdns_new(&mopt, &c->mdns, &err) < 0) ||
+	    idl_resolve_start(c->mdns, &o->target, IDL_HTTP_DEFAULT_PORT, MIN(o->timeout_ms, 5000u),
 			      on_resolved, c, &c->resolve, &err) < 0) {
 		*message = g_strdup(err->message);
 		g_error_free(err);

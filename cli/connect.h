@@ -11,6 +11,7 @@
 
 #include "discovery/mdns.h"
 #include "discovery/resolve.h"
+#include "discovery/target.h"
 #include "transport/peer.h"
 
 enum cli_connect_failure {
@@ -21,7 +22,7 @@ enum cli_connect_failure {
 };
 
 struct cli_connect_options {
-	const char *target;           /* as typed */
+	struct idl_target target;     /* parsed where the command read argv */
 	const char *interface;        /* NULL: all */
 	bool dtls_client;             /* see idl_peer_create_offer */
 	unsigned timeout_ms;          /* discovery is bounded by min(this, 5 s) */
@@ -46,8 +47,8 @@ struct cli_connect_callbacks {
 
 struct cli_connect;
 
-/* Starts. Returns 0, or -1 with *message (owned by the caller) when the
- * target cannot be parsed or discovery cannot start. *out owned by caller. */
+/* Starts. Returns 0, or -1 with *message (owned by the caller) when
+ * discovery cannot start. *out owned by caller. */
 int cli_connect_start(const struct cli_connect_options *o, const struct cli_connect_callbacks *cb,
 		      void *user, struct cli_connect **out, char **message);
 

@@ -6,7 +6,6 @@
 #include <gio/gio.h>
 
 #include "base/text.h"
-#include "discovery/target.h"
 
 #define SETTLE_MS 300
 
@@ -128,7 +127,7 @@ static gboolean on_timeout(gpointer user)
 	return G_SOURCE_REMOVE;
 }
 
-int idl_resolve_start(struct idl_mdns *m, const char *target, uint16_t default_port,
+int idl_resolve_start(struct idl_mdns *m, const struct idl_target *target, uint16_t default_port,
 		      unsigned timeout_ms, idl_resolve_cb cb, void *user,
 		      struct idl_resolve **out, GError **err)
 {
@@ -139,8 +138,7 @@ int idl_resolve_start(struct idl_mdns *m, const char *target, uint16_t default_p
 	r->cb = cb;
 	r->user = user;
 	r->timeout_ms = timeout_ms;
-	if ((ret = idl_target_parse(target, &r->target, err)) < 0)
-		goto fail;
+	r->target = *target;
 	if (r->target.kind == IDL_TARGET_ADDRESS) {
 		/* A literal address needs no discovery; its fingerprint is learned
 		 * and shown on connect. Answer from the loop like the other cases. */
@@ -151,7 +149,7 @@ int idl_resolve_start(struct idl_mdns *m, const char *target, uint16_t default_p
 	} else {
 		if (!m) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				    "\"%s\" is a name: finding it needs discovery", target);
+				    "\"%s\" is a name: finding it needs discovery", target->text);
 			ret = -EINVAL;
 			goto fail;
 		}

@@ -8,6 +8,7 @@
 
 #include <net/if.h>
 #include "discovery/mdns.h"
+#include "discovery/target.h"
 #include "discovery/txt.h"
 
 struct idl_resolved {
@@ -27,13 +28,13 @@ struct idl_resolve;
 /* Called once, from the main loop: res on success, else err. Both borrowed. */
 typedef void (*idl_resolve_cb)(const struct idl_resolved *res, const GError *err, void *user);
 
-/* Starts resolving target; an IP target without a port gets default_port.
- * m may be NULL when target is an address (no discovery is needed then; see
- * idl_target_parse).
+/* Starts resolving target (from idl_target_parse; copied); an IP target
+ * without a port gets default_port. m may be NULL when target is an
+ * address: no discovery is needed then.
  * *out is owned by the caller and may be freed at any time, even from cb
- * (no further call comes). Returns 0, or -EINVAL with *err for a target that
- * cannot be parsed. */
-int idl_resolve_start(struct idl_mdns *m, const char *target, uint16_t default_port,
+ * (no further call comes). Returns 0, or -EINVAL with *err when target is
+ * a name and m is NULL, or the error of starting the browse. */
+int idl_resolve_start(struct idl_mdns *m, const struct idl_target *target, uint16_t default_port,
 		      unsigned timeout_ms, idl_resolve_cb cb, void *user,
 		      struct idl_resolve **out, GError **err);
 void idl_resolve_free(struct idl_resolve *r);
