@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
+#include "cli/peer_text.h"
 #include "cli/connect.h"
 #include "cli/progress.h"
 #include "discovery/target.h"
