@@ -10,7 +10,7 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
-#include "cli/connect.h"
+#include "web/connect.h"
 #include "discovery/target.h"
 
 #define HIGH_WATER (4 * 1024 * 1024)
@@ -24,7 +24,7 @@ struct ping {
 	bool json;
 	/* state */
 	struct idl_identity *id;
-	struct cli_connect *conn;
+	struct idl_connect *conn;
 	struct idl_peer *peer;      /* the connection's, once connected */
 	struct idl_channel *echo;
 	struct idl_channel *sink;
@@ -221,7 +221,7 @@ static void echo_open(struct idl_channel *ch, void *user)
 		const struct idl_peer_timings *t = idl_peer_timings(p->peer);
 		char *desc = idl_peer_describe(p->peer);
 		gint64 t_post, t_answer;
-		cli_connect_signalling_times(p->conn, &t_post, &t_answer);
+		idl_connect_signalling_times(p->conn, &t_post, &t_answer);
 		printf("signalling    %8.2f ms  HTTP POST /api/offer -> 201\n", ms(t_post, t_answer));
 		printf("ICE           %8.2f ms\n", ms(t->remote_set, t->ice_connected));
 		printf("DTLS          %8.2f ms\n", ms(t->ice_connected, t->dtls_connected));
@@ -254,7 +254,7 @@ static void on_connected(struct idl_peer *peer, void *user)
 	}
 }
 
-static void on_failed(enum cli_connect_failure kind, const char *message, void *user)
+static void on_failed(enum idl_connect_failure kind, const char *message, void *user)
 {
 	(void)kind;
 	fail_with(user, "%s", message);
@@ -275,7 +275,7 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 static gboolean on_deadline(gpointer user)
 {
 	struct ping *p = user;
-	char *why = cli_connect_why_stalled(p->conn, p->timeout_ms);
+	char *why = idl_connect_why_stalled(p->conn, p->timeout_ms);
 
 	p->deadline = 0;
 	if (why)
@@ -290,10 +290,10 @@ static void print_summary(struct ping *p)
 {
 	double min = 0, max = 0, sum = 0, mbps = -1;
 	const struct idl_peer_timings *t = idl_peer_timings(p->peer);
-	const struct idl_resolved *target = cli_connect_target(p->conn);
+	const struct idl_resolved *target = idl_connect_target(p->conn);
 	gint64 t_post, t_answer;
 
-	cli_connect_signalling_times(p->conn, &t_post, &t_answer);
+	idl_connect_signalling_times(p->conn, &t_post, &t_answer);
 	for (guint i = 0; i < p->rtts->len; i++) {
 		double v = g_array_index(p->rtts, double, i);
 		min = i ? MIN(min, v) : v;
@@ -337,8 +337,8 @@ int cmd_ping(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
-	struct cli_connect_options copt = { .backend = IDL_MDNS_AUTO };
+	static const struct idl_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
+	struct idl_connect_options copt = { .backend = IDL_MDNS_AUTO };
 	struct ping p = { .count = 5, .timeout_ms = 30000 };
 	struct idl_target target;
 	const char *state_opt = NULL;
@@ -398,7 +398,7 @@ int cmd_ping(int argc, char *argv[])
 	copt.target = argv[optind];
 	copt.timeout_ms = p.timeout_ms;
 	copt.id = p.id;
-	if (cli_connect_start(&copt, &ccb, &p, &p.conn, &msg) < 0) {
+	if (idl_connect_start(&copt, &ccb, &p, &p.conn, &msg) < 0) {
 		cli_error("ping", "%s", msg);
 		goto out;
 	}
@@ -419,7 +419,7 @@ int cmd_ping(int argc, char *argv[])
 out:
 	if (p.deadline)
 		g_source_remove(p.deadline);
-	cli_connect_free(p.conn);
+	idl_connect_free(p.conn);
 	idl_identity_free(p.id);
 	g_free(msg);
 	g_clear_error(&err);
