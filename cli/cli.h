@@ -103,25 +103,6 @@ void cli_channel_link(struct idl_channel *ch, struct idl_link *out);
  * a last message (cancel, receipt) leaves before the connection closes. */
 void cli_drain(struct idl_channel *ch, unsigned max_ms);
 
-/* ---- known peers (cmd_peers.c) ---- */
-
-struct idl_known_peer;
-
-/* t (Unix seconds) as a local date, "2026-11-20", or with the time,
- * "2026-11-20 10:31", into out. */
-void cli_format_date(gint64 t, bool with_time, char *out, size_t len);
-
-/* The command line that forgets name, with --state-dir when state_dir is
- * not the default, quoted for a shell. Owned by the caller. */
-char *cli_forget_command(const char *state_dir, const char *name);
-
-/* The warning for a known name that comes with another fingerprint: lines
- * ending in '\n', the first starting with first; both fingerprints in full,
- * done (what was done instead: "Nothing was sent."), the forget command and
- * then (what to do after it). Owned by the caller. */
-char *cli_known_warning(const char *first, const struct idl_known_peer *old, const char *new_fp,
-			const char *state_dir, const char *done, const char *then);
-
 /* Prints n as one line of JSON on stdout and flushes; takes ownership of n.
  * C1 controls and hidden characters in strings are \u-escaped
  * (idl_text_json_safe): the same JSON, harmless on a terminal. */

@@ -10,7 +10,7 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
-#include "cli/connect.h"
+#include "web/connect.h"
 #include "discovery/target.h"
 
 #define HIGH_WATER (4 * 1024 * 1024)
@@ -30,7 +30,7 @@ struct ping_options {
 struct ping {
 	const struct ping_options *o;
 	struct idl_identity *id;
-	struct cli_connect *conn;
+	struct idl_connect *conn;
 	struct idl_peer *peer;      /* the connection's, once connected */
 	struct idl_channel *echo;
 	struct idl_channel *sink;
@@ -227,7 +227,7 @@ static void echo_open(struct idl_channel *ch, void *user)
 		const struct idl_peer_timings *t = idl_peer_timings(p->peer);
 		char *desc = idl_peer_describe(p->peer);
 		gint64 t_post, t_answer;
-		cli_connect_signalling_times(p->conn, &t_post, &t_answer);
+		idl_connect_signalling_times(p->conn, &t_post, &t_answer);
 		printf("signalling    %8.2f ms  HTTP POST /api/offer -> 201\n", ms(t_post, t_answer));
 		printf("ICE           %8.2f ms\n", ms(t->remote_set, t->ice_connected));
 		printf("DTLS          %8.2f ms\n", ms(t->ice_connected, t->dtls_connected));
@@ -260,7 +260,7 @@ static void on_connected(struct idl_peer *peer, void *user)
 	}
 }
 
-static void on_failed(enum cli_connect_failure kind, const char *message, void *user)
+static void on_failed(enum idl_connect_failure kind, const char *message, void *user)
 {
 	(void)kind;
 	fail_with(user, "%s", message);
@@ -281,7 +281,7 @@ static void on_resolved(const struct idl_resolved *res, void *user)
 static gboolean on_deadline(gpointer user)
 {
 	struct ping *p = user;
-	char *why = cli_connect_why_stalled(p->conn, p->o->common.timeout_ms);
+	char *why = idl_connect_why_stalled(p->conn, p->o->common.timeout_ms);
 
 	p->deadline = 0;
 	if (why)
@@ -297,10 +297,10 @@ static void print_summary(struct ping *p)
 {
 	double min = 0, max = 0, sum = 0, mbps = -1;
 	const struct idl_peer_timings *t = idl_peer_timings(p->peer);
-	const struct idl_resolved *target = cli_connect_target(p->conn);
+	const struct idl_resolved *target = idl_connect_target(p->conn);
 	gint64 t_post, t_answer;
 
-	cli_connect_signalling_times(p->conn, &t_post, &t_answer);
+	idl_connect_signalling_times(p->conn, &t_post, &t_answer);
 	for (guint i = 0; i < p->rtts->len; i++) {
 		double v = g_array_index(p->rtts, double, i);
 		min = i ? MIN(min, v) : v;
@@ -382,8 +382,8 @@ static int parse_args(struct ping_options *o, int argc, char *argv[])
 
 static int run(const struct ping_options *o)
 {
-	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
-	struct cli_connect_options copt = {
+	static const struct idl_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
+	struct idl_connect_options copt = {
 		.target = o->target,
 		.interface = o->common.interface,
 		.dtls_client = o->dtls_client,
@@ -403,7 +403,7 @@ static int run(const struct ping_options *o)
 		goto out;
 	}
 	copt.id = p.id;
-	if (cli_connect_start(&copt, &ccb, &p, &p.conn, &msg) < 0) {
+	if (idl_connect_start(&copt, &ccb, &p, &p.conn, &msg) < 0) {
 		cli_error("ping", "%s", msg);
 		goto out;
 	}
@@ -424,7 +424,7 @@ static int run(const struct ping_options *o)
 out:
 	if (p.deadline)
 		g_source_remove(p.deadline);
-	cli_connect_free(p.conn);
+	idl_connect_free(p.conn);
 	idl_identity_free(p.id);
 	g_free(msg);
 	g_clear_error(&err);

@@ -11,7 +11,8 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
-#include "cli/connect.h"
+#include "cli/peer_text.h"
+#include "web/connect.h"
 #include "cli/progress.h"
 #include "discovery/target.h"
 #include "discovery/txt.h"
@@ -36,7 +37,7 @@ struct send {
 	const struct send_options *o;
 	GPtrArray *files;
 	struct idl_identity *id;
-	struct cli_connect *conn;
+	struct idl_connect *conn;
 	struct idl_channel *ch;
 	struct idl_sender *sender;
 	struct cli_progress *progress;
@@ -199,7 +200,7 @@ static void ch_closed(struct idl_channel *ch, void *user)
 static gboolean on_deadline(gpointer user)
 {
 	struct send *s = user;
-	char *why = cli_connect_why_stalled(s->conn, s->o->common.timeout_ms);
+	char *why = idl_connect_why_stalled(s->conn, s->o->common.timeout_ms);
 
 	s->deadline = 0;
 	if (why)
@@ -289,8 +290,8 @@ static void note_known_id(const struct send *s, const char *fp)
  * session vouched for, and pinning it would refuse the real device later. */
 static void remember_target(struct send *s)
 {
-	const struct idl_resolved *res = cli_connect_target(s->conn);
-	struct idl_peer *p = cli_connect_peer(s->conn);
+	const struct idl_resolved *res = idl_connect_target(s->conn);
+	struct idl_peer *p = idl_connect_peer(s->conn);
 	char shortfp[IDL_FINGERPRINT_SHORT_LEN + 1];
 	GError *err = NULL;
 	int r;
@@ -333,7 +334,7 @@ static void on_connected(struct idl_peer *p, void *user)
 	struct idl_link link;
 	GError *err = NULL;
 
-	if (!cli_connect_target(s->conn)->fingerprint[0] && !s->o->quiet && !s->o->json) {
+	if (!idl_connect_target(s->conn)->fingerprint[0] && !s->o->quiet && !s->o->json) {
 		fprintf(stderr, "idrop-lan: send: connected to id %s: compare it with `idrop-lan id` on the device\n",
 			idl_peer_remote_fingerprint(p));
 		note_known_id(s, idl_peer_remote_fingerprint(p));
@@ -353,15 +354,15 @@ static void on_connected(struct idl_peer *p, void *user)
 	idl_sender_set_fingerprints(s->sender, idl_identity_fingerprint(s->id), idl_peer_remote_fingerprint(p));
 }
 
-static void on_failed(enum cli_connect_failure kind, const char *message, void *user)
+static void on_failed(enum idl_connect_failure kind, const char *message, void *user)
 {
 	static const int codes[] = {
-		[CLI_CONNECT_NOT_FOUND] = IDL_EXIT_NOT_FOUND, [CLI_CONNECT_REFUSED] = IDL_EXIT_DECLINED,
-		[CLI_CONNECT_FINGERPRINT] = IDL_EXIT_FINGERPRINT, [CLI_CONNECT_LOST] = IDL_EXIT_LOST,
+		[IDL_CONNECT_NOT_FOUND] = IDL_EXIT_NOT_FOUND, [IDL_CONNECT_REFUSED] = IDL_EXIT_DECLINED,
+		[IDL_CONNECT_FINGERPRINT] = IDL_EXIT_FINGERPRINT, [IDL_CONNECT_LOST] = IDL_EXIT_LOST,
 	};
 	struct send *s = user;
 
-	if (s->sender && kind == CLI_CONNECT_LOST) {
+	if (s->sender && kind == IDL_CONNECT_LOST) {
 		idl_sender_closed(s->sender);   /* it reports how far it got */
 		if (s->exit_code >= 0)
 			return;
@@ -494,8 +495,8 @@ static void finish(struct send *s, int sig)
 
 static int run(const struct send_options *o)
 {
-	static const struct cli_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
-	struct cli_connect_options copt = {
+	static const struct idl_connect_callbacks ccb = { on_resolved, on_connected, on_failed };
+	struct idl_connect_options copt = {
 		.target = o->target,
 		.interface = o->common.interface,
 		.timeout_ms = o->common.timeout_ms,
@@ -522,7 +523,7 @@ static int run(const struct send_options *o)
 	s.state_dir = state_dir;
 	copt.id = s.id;
 	s.progress = cli_progress_new("sending", o->quiet || o->json);
-	if (cli_connect_start(&copt, &ccb, &s, &s.conn, &msg) < 0) {
+	if (idl_connect_start(&copt, &ccb, &s, &s.conn, &msg) < 0) {
 		cli_error("send", "%s", msg);
 		s.exit_code = IDL_EXIT_NOT_FOUND;
 		goto out;
@@ -535,7 +536,7 @@ out:
 		g_source_remove(s.deadline);
 	cli_progress_free(s.progress);
 	/* The connection first: its teardown may still report to the sender. */
-	cli_connect_free(s.conn);
+	idl_connect_free(s.conn);
 	idl_sender_free(s.sender);
 	idl_identity_free(s.id);
 	idl_known_free(s.known);

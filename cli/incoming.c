@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 
 #include "cli/cli.h"
+#include "cli/peer_text.h"
 #include "cli/progress.h"
 #include "sctp/sctp.h"
 #include "transfer/path.h"

@@ -2,6 +2,7 @@
 #include "web/signal.h"
 
 #include "web/ratelimit.h"
+#include "web/tabs.h"
 
 #include <string.h>
 #include <gio/gio.h>
@@ -28,8 +29,7 @@ struct idl_signal {
 	struct idl_signal_callbacks cb;
 	void *user;
 	struct idl_rate *rate;  /* offers per client address */
-	idl_signal_relay_fn relay;
-	void *relay_user;
+	struct idl_tabs *tabs;  /* where ?to= offers go, or NULL */
 };
 
 static gboolean reap(gpointer user)
@@ -185,8 +185,8 @@ static void post_offer(const struct idl_http_request *req, struct idl_http_respo
 	}
 	to = idl_http_query(req, "to");
 	if (to) {
-		if (s->relay)
-			s->relay(to, req, resp, s->relay_user);
+		if (s->tabs)
+			idl_tabs_relay_offer(s->tabs, to, req, resp);
 		else
 			idl_http_error(resp, 404, "this device relays to no browser tabs");
 		return;
@@ -250,10 +250,9 @@ int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char
 	return 0;
 }
 
-void idl_signal_set_relay(struct idl_signal *s, idl_signal_relay_fn fn, void *user)
+void idl_signal_set_tabs(struct idl_signal *s, struct idl_tabs *t)
 {
-	s->relay = fn;
-	s->relay_user = user;
+	s->tabs = t;
 }
 
 void idl_signal_free(struct idl_signal *s)

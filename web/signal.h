@@ -44,12 +44,11 @@ struct idl_signal_callbacks {
 int idl_signal_new(struct idl_http *h, const struct idl_identity *id, const char *interface,
 		   const struct idl_signal_callbacks *cb, void *user, struct idl_signal **out);
 
-/* Offers with ?to=ID are not answered here but handed to fn (web/tabs.c
- * relays them to a browser tab), after the same checks and rate limit.
- * Without a relay they get 404. user is borrowed. */
-typedef void (*idl_signal_relay_fn)(const char *to, const struct idl_http_request *req,
-				    struct idl_http_response *resp, void *user);
-void idl_signal_set_relay(struct idl_signal *s, idl_signal_relay_fn fn, void *user);
+/* Offers with ?to=ID are not answered here but relayed to that browser tab
+ * (web/tabs.h, idl_tabs_relay_offer), after the same checks and rate
+ * limit. Without tabs they get 404. t is borrowed and must outlive s. */
+struct idl_tabs;
+void idl_signal_set_tabs(struct idl_signal *s, struct idl_tabs *t);
 
 /* The owner saw p prove itself: hello (an idrop hello: p is kept from now
  * on) or another message (a diagnostic channel's: p gets another

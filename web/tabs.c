@@ -215,6 +215,8 @@ static int tab_advertise(struct tab *t, GError **err)
 	uint8_t wire[IDL_TXT_WIRE_MAX];
 	int len;
 
+	if (!t->ts->mdns)
+		return 0;   /* a device without discovery: reached by address only */
 	g_strlcpy(txt.fingerprint, t->fingerprint, sizeof(txt.fingerprint));
 	g_strlcpy(txt.name, t->name, sizeof(txt.name));
 	g_strlcpy(txt.device, t->ts->dev->name, sizeof(txt.device));

@@ -30,8 +30,9 @@ struct idl_tabs;
 
 /* Registers GET /api/events and POST /api/answer on h. dev (the device's
  * name, updated after a rename) and m are borrowed and must outlive the
- * registry; port is the HTTP port the tabs are reached through. *out is owned
- * by the caller. */
+ * registry; m may be NULL (a device without discovery: tabs attach and get
+ * offers, but are not announced). port is the HTTP port the tabs are
+ * reached through. *out is owned by the caller. */
 struct idl_tabs *idl_tabs_new(struct idl_http *h, struct idl_mdns *m, const struct idl_api_device *dev,
 			      uint16_t port);
 

@@ -13,6 +13,7 @@
 
 #include "web/http.h"
 #include "web/tabs.h"
+#include "net_helpers.h"
 
 #define WAIT_US (5 * G_USEC_PER_SEC)
 
@@ -23,17 +24,6 @@ struct fixture {
 	bool stream_closed;
 	char *seen_query;
 };
-
-static int connect_to(uint16_t port)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	g_assert_cmpint(fd, >=, 0);
-	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-	g_assert_cmpint(connect(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
-	return fd;
-}
 
 static void send_all(int fd, const char *s)
 {

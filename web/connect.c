@@ -1,6 +1,6 @@
 /* connect: resolve -> offer over HTTP -> answer checked against the
  * advertised fingerprint -> connected. See connect.h. */
-#include "cli/connect.h"
+#include "web/connect.h"
 
 #include <string.h>
 #include <gio/gio.h>
@@ -8,10 +8,10 @@
 #include "web/client.h"
 #include "web/http.h"
 
-struct cli_connect {
-	const struct cli_connect_callbacks *cb;
+struct idl_connect {
+	const struct idl_connect_callbacks *cb;
 	void *user;
-	struct cli_connect_options o;
+	struct idl_connect_options o;
 	struct idl_mdns *mdns;
 	struct idl_resolve *resolve;
 	struct idl_resolved target;
@@ -24,11 +24,11 @@ struct cli_connect {
 /* What the HTTP request holds instead of the connection, which may be freed
  * before the answer comes (then c is NULL and the answer is dropped). */
 struct post_token {
-	struct cli_connect *c;
+	struct idl_connect *c;
 };
 
-static void fail(struct cli_connect *c, enum cli_connect_failure kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-static void fail(struct cli_connect *c, enum cli_connect_failure kind, const char *fmt, ...)
+static void fail(struct idl_connect *c, enum idl_connect_failure kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void fail(struct idl_connect *c, enum idl_connect_failure kind, const char *fmt, ...)
 {
 	va_list ap;
 	char *msg;
@@ -45,7 +45,7 @@ static void fail(struct cli_connect *c, enum cli_connect_failure kind, const cha
 
 static void peer_connected(struct idl_peer *p, void *user)
 {
-	struct cli_connect *c = user;
+	struct idl_connect *c = user;
 
 	if (!c->over)
 		c->cb->connected(p, c->user);
@@ -54,14 +54,14 @@ static void peer_connected(struct idl_peer *p, void *user)
 static void peer_failed(struct idl_peer *p, enum idl_peer_phase phase, const GError *err, void *user)
 {
 	(void)p;
-	fail(user, phase == IDL_PEER_PHASE_FINGERPRINT ? CLI_CONNECT_FINGERPRINT : CLI_CONNECT_LOST,
+	fail(user, phase == IDL_PEER_PHASE_FINGERPRINT ? IDL_CONNECT_FINGERPRINT : IDL_CONNECT_LOST,
 	     "%s failed: %s", idl_peer_phase_name(phase), err->message);
 }
 
 static void on_answer(unsigned status, const char *body, size_t len, const GError *err, void *user)
 {
 	struct post_token *t = user;
-	struct cli_connect *c = t->c;
+	struct idl_connect *c = t->c;
 	GError *e = NULL;
 
 	g_free(t);
@@ -70,22 +70,22 @@ static void on_answer(unsigned status, const char *body, size_t len, const GErro
 	c->posting = NULL;
 	c->t_answer = g_get_monotonic_time();
 	if (err) {
-		fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s", err->message);
+		fail(c, IDL_CONNECT_REFUSED, "signalling failed: %s", err->message);
 		return;
 	}
 	if (status != 201) {
-		fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s answered HTTP %u: %.*s",
+		fail(c, IDL_CONNECT_REFUSED, "signalling failed: %s answered HTTP %u: %.*s",
 		     c->target.kind == 'b' ? "the browser's device" : "the device", status, (int)MIN(len, 300), body);
 		return;
 	}
 	if (idl_peer_accept_answer(c->peer, body, len, c->target.fingerprint, &e) < 0) {
 		if (e->code == G_IO_ERROR_PERMISSION_DENIED)
-			fail(c, CLI_CONNECT_FINGERPRINT, "fingerprint check failed: %s", e->message);
+			fail(c, IDL_CONNECT_FINGERPRINT, "fingerprint check failed: %s", e->message);
 		else if (e->code == G_IO_ERROR_NOT_SUPPORTED && c->o.dtls_client)
-			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s; run again without --dtls-client "
+			fail(c, IDL_CONNECT_REFUSED, "signalling failed: %s; run again without --dtls-client "
 			     "(the device then takes the client role)", e->message);
 		else
-			fail(c, CLI_CONNECT_REFUSED, "signalling failed: %s", e->message);
+			fail(c, IDL_CONNECT_REFUSED, "signalling failed: %s", e->message);
 		g_error_free(e);
 	}
 }
@@ -108,12 +108,12 @@ static char *offer_url(const struct idl_resolved *res)
 static void on_resolved(const struct idl_resolved *res, const GError *err, void *user)
 {
 	static const struct idl_peer_callbacks pcb = { peer_connected, NULL, peer_failed };
-	struct cli_connect *c = user;
+	struct idl_connect *c = user;
 	char *offer, *url;
 	GError *e = NULL;
 
 	if (err) {
-		fail(c, CLI_CONNECT_NOT_FOUND, "discovery failed: %s", err->message);
+		fail(c, IDL_CONNECT_NOT_FOUND, "discovery failed: %s", err->message);
 		return;
 	}
 	c->target = *res;
@@ -126,7 +126,7 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 	idl_peer_new(c->o.id, c->o.interface, c->o.timeout_ms, &pcb, c, &c->peer, NULL);
 	offer = idl_peer_create_offer(c->peer, c->o.dtls_client, &e);
 	if (!offer) {
-		fail(c, CLI_CONNECT_LOST, "ICE failed: %s", e->message);
+		fail(c, IDL_CONNECT_LOST, "ICE failed: %s", e->message);
 		g_error_free(e);
 		return;
 	}
@@ -141,11 +141,11 @@ static void on_resolved(const struct idl_resolved *res, const GError *err, void 
 	g_free(offer);
 }
 
-int cli_connect_start(const struct cli_connect_options *o, const struct cli_connect_callbacks *cb,
-		      void *user, struct cli_connect **out, char **message)
+int idl_connect_start(const struct idl_connect_options *o, const struct idl_connect_callbacks *cb,
+		      void *user, struct idl_connect **out, char **message)
 {
 	struct idl_mdns_options mopt = { .backend = o->backend, .interface = o->interface };
-	struct cli_connect *c = g_new0(struct cli_connect, 1);
+	struct idl_connect *c = g_new0(struct idl_connect, 1);
 	GError *err = NULL;
 
 	c->cb = cb;
@@ -156,25 +156,25 @@ int cli_connect_start(const struct cli_connect_options *o, const struct cli_conn
 			      on_resolved, c, &c->resolve, &err) < 0) {
 		*message = g_strdup(err->message);
 		g_error_free(err);
-		cli_connect_free(c);
+		idl_connect_free(c);
 		return -1;
 	}
 	*out = c;
 	return 0;
 }
 
-struct idl_peer *cli_connect_peer(const struct cli_connect *c)
+struct idl_peer *idl_connect_peer(const struct idl_connect *c)
 {
 	return c->peer;
 }
 
 
-const struct idl_resolved *cli_connect_target(const struct cli_connect *c)
+const struct idl_resolved *idl_connect_target(const struct idl_connect *c)
 {
 	return &c->target;
 }
 
-char *cli_connect_why_stalled(const struct cli_connect *c, unsigned waited_ms)
+char *idl_connect_why_stalled(const struct idl_connect *c, unsigned waited_ms)
 {
 	const char *label = c->peer ? idl_peer_unconfirmed_channel(c->peer) : NULL;
 
@@ -187,13 +187,13 @@ char *cli_connect_why_stalled(const struct cli_connect *c, unsigned waited_ms)
 			       label, waited_ms / 1000.0);
 }
 
-void cli_connect_signalling_times(const struct cli_connect *c, gint64 *post, gint64 *answer)
+void idl_connect_signalling_times(const struct idl_connect *c, gint64 *post, gint64 *answer)
 {
 	*post = c->t_post;
 	*answer = c->t_answer;
 }
 
-void cli_connect_free(struct cli_connect *c)
+void idl_connect_free(struct idl_connect *c)
 {
 	if (!c)
 		return;

@@ -3,8 +3,8 @@
  * device advertised, and report when data channels can be opened. `ping`
  * and `send` share it; each failure comes with the kind a command turns
  * into its exit code. */
-#ifndef IDL_CLI_CONNECT_H
-#define IDL_CLI_CONNECT_H
+#ifndef IDL_CONNECT_H
+#define IDL_CONNECT_H
 
 #include <stdbool.h>
 #include <glib.h>
@@ -14,14 +14,14 @@
 #include "discovery/target.h"
 #include "transport/peer.h"
 
-enum cli_connect_failure {
-	CLI_CONNECT_NOT_FOUND,    /* no such device (discovery) */
-	CLI_CONNECT_REFUSED,      /* the device refused the connection (HTTP) */
-	CLI_CONNECT_FINGERPRINT,  /* the device is not the one advertised */
-	CLI_CONNECT_LOST,         /* ICE, DTLS or SCTP failed, or the link dropped */
+enum idl_connect_failure {
+	IDL_CONNECT_NOT_FOUND,    /* no such device (discovery) */
+	IDL_CONNECT_REFUSED,      /* the device refused the connection (HTTP) */
+	IDL_CONNECT_FINGERPRINT,  /* the device is not the one advertised */
+	IDL_CONNECT_LOST,         /* ICE, DTLS or SCTP failed, or the link dropped */
 };
 
-struct cli_connect_options {
+struct idl_connect_options {
 	struct idl_target target;     /* parsed where the command read argv */
 	const char *interface;        /* NULL: all */
 	bool dtls_client;             /* see idl_peer_create_offer */
@@ -35,36 +35,36 @@ struct cli_connect_options {
 	bool (*vet)(const struct idl_resolved *res, void *user);
 };
 
-struct cli_connect_callbacks {
+struct idl_connect_callbacks {
 	/* The target resolved; the offer is on its way. May be NULL. */
 	void (*resolved)(const struct idl_resolved *res, void *user);
 	/* The association is up: open channels on p. */
 	void (*connected)(struct idl_peer *p, void *user);
 	/* The end of the connection, before or after connected; message is
 	 * borrowed for the call. No callback follows. */
-	void (*failed)(enum cli_connect_failure kind, const char *message, void *user);
+	void (*failed)(enum idl_connect_failure kind, const char *message, void *user);
 };
 
-struct cli_connect;
+struct idl_connect;
 
 /* Starts. Returns 0, or -1 with *message (owned by the caller) when
  * discovery cannot start. *out owned by caller. */
-int cli_connect_start(const struct cli_connect_options *o, const struct cli_connect_callbacks *cb,
-		      void *user, struct cli_connect **out, char **message);
+int idl_connect_start(const struct idl_connect_options *o, const struct idl_connect_callbacks *cb,
+		      void *user, struct idl_connect **out, char **message);
 
 /* The peer (NULL before resolved) and the resolved target. */
-struct idl_peer *cli_connect_peer(const struct cli_connect *c);
-const struct idl_resolved *cli_connect_target(const struct cli_connect *c);
+struct idl_peer *idl_connect_peer(const struct idl_connect *c);
+const struct idl_resolved *idl_connect_target(const struct idl_connect *c);
 
 /* Why a command's deadline passed, when more can be said than "no result":
  * the device took the connection but never confirmed a data channel we
  * opened (no DCEP ACK). NULL otherwise; owned by the caller. */
-char *cli_connect_why_stalled(const struct cli_connect *c, unsigned waited_ms);
+char *idl_connect_why_stalled(const struct idl_connect *c, unsigned waited_ms);
 
 /* When the offer was POSTed and the answer came (monotonic, 0 until). */
-void cli_connect_signalling_times(const struct cli_connect *c, gint64 *post, gint64 *answer);
+void idl_connect_signalling_times(const struct idl_connect *c, gint64 *post, gint64 *answer);
 
 /* Not from inside one of its callbacks. NULL is a no-op. */
-void cli_connect_free(struct cli_connect *c);
+void idl_connect_free(struct idl_connect *c);
 
 #endif
