@@ -18,6 +18,7 @@
 #include <gio/gio.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "cli/incoming.h"
 #include "discovery/mdns.h"
 #include "transfer/store.h"
@@ -250,16 +251,17 @@ static int parse_args(int argc, char *argv[], bool once, struct serve_args *a)
 		{ "accept", required_argument, NULL, 'a' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "port", required_argument, NULL, 'p' },
-		{ "interface", required_argument, NULL, 'i' },
+		CLI_OPTION_INTERFACE,
 		{ "dir", required_argument, NULL, 'd' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "mdns", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_STATE_DIR,
+		CLI_OPTION_MDNS,
+		CLI_OPTION_VERBOSE,
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
 	const char *cmd = once ? "receive" : "serve";
-	int c;
+	struct cli_common common = CLI_COMMON_INIT(0);
+	int c, r;
 
 	*a = (struct serve_args){
 		.cmd = cmd, .once = once, .name = g_get_host_name(), .policy = CLI_ACCEPT_ASK,
@@ -279,18 +281,17 @@ static int parse_args(int argc, char *argv[], bool once, struct serve_args *a)
 			}
 			a->dev.port_fallback = false;
 			break;
-		case 'i': a->dev.interface = optarg; break;
 		case 'd': a->dir_opt = optarg; break;
-		case 's': a->state_opt = optarg; break;
-		case 'm':
-			if (cli_parse_backend(cmd, optarg, &a->dev.backend) < 0)
-				return IDL_EXIT_USAGE;
-			break;
-		case 'v': a->verbose = true; break;
 		case 'h': usage(stdout, once); return IDL_EXIT_OK;
-		default: cli_bad_option(cmd, argv); return IDL_EXIT_USAGE;
+		default:
+			if ((r = cli_common_getopt(cmd, &common, c, argv)) >= 0)
+				return r;
 		}
 	}
+	a->dev.interface = common.interface;
+	a->dev.backend = common.backend;
+	a->state_opt = common.state_dir;
+	a->verbose = common.verbose;
 	if (optind != argc) {
 		cli_error(cmd, "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
