@@ -173,7 +173,9 @@ static void print_table(const struct idl_devtable *t)
 	g_ptr_array_unref(all);
 }
 
-int cmd_list(int argc, char *argv[])
+/* Fills *o from the command line. Returns -1 to go on and run, else the
+ * exit status (--help, or a usage error already told). */
+static int list_parse(int argc, char *argv[], struct list_opts *o)
 {
 	static const struct option opts[] = {
 		{ "timeout", required_argument, NULL, 't' },
@@ -186,32 +188,24 @@ int cmd_list(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static const struct idl_devtable_callbacks cb = { on_appeared, on_changed, on_left, on_failed };
-	struct list_opts o = { .timeout_ms = 1500, .mdns = { .backend = IDL_MDNS_AUTO, .publish = false } };
-	char self_fp[IDL_FINGERPRINT_HEX_LEN + 1] = "";
-	struct list l = { .o = &o };
-	struct idl_mdns *mdns = NULL;
-	struct idl_identity *id = NULL;
-	char *state_dir = NULL;
-	GError *err = NULL;
-	int c, ret = IDL_EXIT_FAILURE;
-	guint timer = 0;
+	int c;
 
+	*o = (struct list_opts){ .timeout_ms = 1500, .mdns = { .backend = IDL_MDNS_AUTO, .publish = false } };
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
-			if (cli_parse_seconds("list", optarg, &o.timeout_ms) < 0)
+			if (cli_parse_seconds("list", optarg, &o->timeout_ms) < 0)
 				return IDL_EXIT_USAGE;
 			break;
-		case 'j': o.json = true; break;
-		case 'w': o.watch = true; break;
-		case 'i': o.mdns.interface = optarg; break;
-		case 's': o.state_dir = optarg; break;
+		case 'j': o->json = true; break;
+		case 'w': o->watch = true; break;
+		case 'i': o->mdns.interface = optarg; break;
+		case 's': o->state_dir = optarg; break;
 		case 'm':
-			if (cli_parse_backend("list", optarg, &o.mdns.backend) < 0)
+			if (cli_parse_backend("list", optarg, &o->mdns.backend) < 0)
 				return IDL_EXIT_USAGE;
 			break;
-		case 'v': o.verbose = true; break;
+		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
 		default: cli_bad_option("list", argv); return IDL_EXIT_USAGE;
 		}
@@ -220,10 +214,25 @@ int cmd_list(int argc, char *argv[])
 		cli_error("list", "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
 	}
-	cli_setup_logging(o.verbose);
+	return -1;
+}
+
+static int list_run(const struct list_opts *o)
+{
+	static const struct idl_devtable_callbacks cb = { on_appeared, on_changed, on_left, on_failed };
+	char self_fp[IDL_FINGERPRINT_HEX_LEN + 1] = "";
+	struct list l = { .o = o };
+	struct idl_mdns *mdns = NULL;
+	struct idl_identity *id = NULL;
+	char *state_dir = NULL;
+	GError *err = NULL;
+	int ret = IDL_EXIT_FAILURE;
+	guint timer = 0;
+
+	cli_setup_logging(o->verbose);
 
 	/* Only to mark this device: list never creates an identity. */
-	state_dir = cli_state_dir(o.state_dir);
+	state_dir = cli_state_dir(o->state_dir);
 	if (idl_identity_load(state_dir, &id, &err) == 0)
 		g_strlcpy(self_fp, idl_identity_fingerprint(id), sizeof(self_fp));
 	else
@@ -231,19 +240,19 @@ int cmd_list(int argc, char *argv[])
 	g_clear_error(&err);
 	l.table = idl_devtable_new(self_fp, &cb, &l);
 
-	if (idl_mdns_new(&o.mdns, &mdns, &err) < 0 || idl_devtable_browse(l.table, mdns, &err) < 0) {
+	if (idl_mdns_new(&o->mdns, &mdns, &err) < 0 || idl_devtable_browse(l.table, mdns, &err) < 0) {
 		cli_error("list", "%s", err->message);
 		goto out;
 	}
 	g_debug("browsing with %s", idl_mdns_backend_name(mdns));
-	if (!o.watch)
-		timer = g_timeout_add(o.timeout_ms, on_timeout, &timer);
+	if (!o->watch)
+		timer = g_timeout_add(o->timeout_ms, on_timeout, &timer);
 	cli_run_until_signal();
 	if (l.failed)
 		goto out;
-	if (!o.watch && o.json)
+	if (!o->watch && o->json)
 		cli_print_json(idl_devtable_json(l.table));
-	else if (!o.watch)
+	else if (!o->watch)
 		print_table(l.table);
 	ret = IDL_EXIT_OK;
 out:
@@ -256,4 +265,12 @@ out:
 	g_clear_error(&err);
 	g_free(state_dir);
 	return ret;
+}
+
+int cmd_list(int argc, char *argv[])
+{
+	struct list_opts o;
+	int ret = list_parse(argc, argv, &o);
+
+	return ret >= 0 ? ret : list_run(&o);
 }
