@@ -73,6 +73,8 @@ devs=$(lan_run c curl -s "http://$A:7757/api/devices")
 lan_diag "/api/devices: $(cut -c1-300 <<<"$devs")"
 lan_check "GET /api/devices lists the other device (with its fingerprint) and marks a itself" \
 	test "$(json "[x['fingerprint'][:8] for x in d['devices'] if x['name'] == 'Other $tag'] == ['$(lan_run d "$BIN" id | awk '/^id:/ { print $2 }' | cut -c1-8)'] and any(x['this_device'] for x in d['devices'])" <<<"$devs" 2>/dev/null)" = True
+lan_check "... each in the layout of list --json (README \"JSON of a device\"): name, display_name, address, protocol" \
+	test "$(json "[(x['display_name'], x['address'], x['protocol'], x['kind']) for x in d['devices'] if x['name'] == 'Other $tag'] == [('Other $tag', '$(lan_addr d)', 1, 'device')]" <<<"$devs" 2>/dev/null)" = True
 
 # --- a browser sends files through the page (while d is still throttled) -----------
 rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/random20.bin" "$SRC/note über.txt" \

@@ -30,9 +30,11 @@ export function hostPort(entry) {
   return null;
 }
 
-// The entries of /api/devices we can use, checked field by field.
+// The entries of /api/devices we can use, checked field by field (README.md
+// "JSON of a device": display_name is the name to show; name is the DNS-SD
+// instance, "laptop #2" after a rename).
 function usable(list) {
-  return list.filter((d) => d && typeof d.name === 'string' && d.name && normalizeFingerprint(d.fingerprint) &&
+  return list.filter((d) => d && typeof d.display_name === 'string' && d.display_name && normalizeFingerprint(d.fingerprint) &&
     (d.kind === 'device' || (d.kind === 'browser' && typeof d.tab === 'string' && TAB_RE.test(d.tab))));
 }
 
@@ -88,7 +90,7 @@ export class Targets {
   // device by name; the address and port say it too.
   _onThisDevice(b, self) {
     const info = this.info || {};
-    if (b.device && (b.device === info.name || (self && b.device === self.name))) return true;
+    if (b.device && (b.device === info.name || (self && b.device === self.display_name))) return true;
     // location.hostname keeps an IPv6 address's brackets, as hostPort() writes it.
     const here = `${location.hostname}:${location.port || 80}`;
     const hp = hostPort(b);
@@ -103,11 +105,11 @@ export class Targets {
       out.push({ key: 'self', label: info.name, sub: 'this device', noun: 'device', offerUrl: '/api/offer',
         fingerprint: normalizeFingerprint(info.fingerprint) });
     }
-    const byName = (a, b) => a.name.localeCompare(b.name);
+    const byName = (a, b) => a.display_name.localeCompare(b.display_name);
     for (const d of devices.filter((x) => x.kind === 'device' && !x.this_device).sort(byName)) {
       const hp = hostPort(d);
       if (!hp) continue;
-      out.push({ key: `d:${normalizeFingerprint(d.fingerprint)}`, label: d.name, sub: 'device', noun: 'device',
+      out.push({ key: `d:${normalizeFingerprint(d.fingerprint)}`, label: d.display_name, sub: 'device', noun: 'device',
         offerUrl: `http://${hp}/api/offer`, fingerprint: normalizeFingerprint(d.fingerprint) });
     }
     for (const b of devices.filter((x) => x.kind === 'browser').sort(byName)) {
@@ -116,7 +118,7 @@ export class Targets {
       if (local && tab === this.myTab) continue;  // ourselves
       const hp = hostPort(b);
       if (!local && !hp) continue;
-      out.push({ key: `b:${b.device || hp}:${tab}`, label: b.name,
+      out.push({ key: `b:${b.device || hp}:${tab}`, label: b.display_name,
         sub: b.device ? `browser on ${b.device}` : 'browser', noun: 'browser',
         offerUrl: `${local ? '' : `http://${hp}`}/api/offer?to=${tab}`, fingerprint: normalizeFingerprint(b.fingerprint) });
     }
@@ -172,7 +174,7 @@ export class Targets {
   _renderNearby(devices) {
     const ul = this.nearby;
     ul.replaceChildren();
-    const others = devices.filter((d) => !d.this_device && d.kind === 'device').sort((a, b) => a.name.localeCompare(b.name));
+    const others = devices.filter((d) => !d.this_device && d.kind === 'device').sort((a, b) => a.display_name.localeCompare(b.display_name));
     if (others.length === 0) {
       const li = document.createElement('li');
       li.className = 'muted';
@@ -185,7 +187,7 @@ export class Targets {
       const hp = hostPort(d);
       const a = document.createElement(hp ? 'a' : 'span');
       if (hp) a.href = `http://${hp}/`;
-      a.textContent = d.name;
+      a.textContent = d.display_name;
       const fp = document.createElement('code');
       fp.textContent = ` ${shortFingerprint(d.fingerprint)}`;
       fp.title = `SHA-256 ${normalizeFingerprint(d.fingerprint)}`;
