@@ -78,12 +78,6 @@ void cli_setup_logging(bool verbose);
  * the user (as command cmd) and returns IDL_EXIT_USAGE. */
 int cli_common_getopt(const char *cmd, struct cli_common *o, int c, char *argv[]);
 
-/* cli_mdns_parse and cli_seconds_parse (cli/options.h) that tell the user
- * (as command cmd) what is accepted. Return 0, or -1 after telling. For the
- * commands not yet on struct cli_common (serve, receive, list). */
-int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out);
-int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms);
-
 /* Parses TARGET (discovery/target.h), once, where a command reads argv.
  * Returns 0, or -1 after telling the user (as command cmd) what is wrong
  * with it: a usage error. */

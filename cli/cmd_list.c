@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/options.h"
 #include "discovery/mdns.h"
 #include "discovery/table.h"
 #include "trust/identity.h"
@@ -178,42 +179,39 @@ static void print_table(const struct idl_devtable *t)
 static int list_parse(int argc, char *argv[], struct list_opts *o)
 {
 	static const struct option opts[] = {
-		{ "timeout", required_argument, NULL, 't' },
+		CLI_OPTION_TIMEOUT,
 		{ "json", no_argument, NULL, 'j' },
 		{ "watch", no_argument, NULL, 'w' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "state-dir", required_argument, NULL, 's' },
-		{ "mdns", required_argument, NULL, 'm' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
+		CLI_OPTION_INTERFACE,
+		CLI_OPTION_STATE_DIR,
+		CLI_OPTION_MDNS,
+		CLI_OPTION_VERBOSE,
+		CLI_OPTION_HELP,
 		{ 0 },
 	};
-	int c;
+	struct cli_common common = CLI_COMMON_INIT(1500);
+	int c, r;
 
-	*o = (struct list_opts){ .timeout_ms = 1500, .mdns = { .backend = IDL_MDNS_AUTO, .publish = false } };
+	*o = (struct list_opts){ .mdns = { .publish = false } };
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 't':
-			if (cli_parse_seconds("list", optarg, &o->timeout_ms) < 0)
-				return IDL_EXIT_USAGE;
-			break;
 		case 'j': o->json = true; break;
 		case 'w': o->watch = true; break;
-		case 'i': o->mdns.interface = optarg; break;
-		case 's': o->state_dir = optarg; break;
-		case 'm':
-			if (cli_parse_backend("list", optarg, &o->mdns.backend) < 0)
-				return IDL_EXIT_USAGE;
-			break;
-		case 'v': o->verbose = true; break;
 		case 'h': usage(stdout); return IDL_EXIT_OK;
-		default: cli_bad_option("list", argv); return IDL_EXIT_USAGE;
+		default:
+			if ((r = cli_common_getopt("list", &common, c, argv)) >= 0)
+				return r;
 		}
 	}
 	if (optind != argc) {
 		cli_error("list", "unexpected argument \"%s\" (see --help)", argv[optind]);
 		return IDL_EXIT_USAGE;
 	}
+	o->timeout_ms = common.timeout_ms;
+	o->mdns.interface = common.interface;
+	o->mdns.backend = common.backend;
+	o->state_dir = common.state_dir;
+	o->verbose = common.verbose;
 	return -1;
 }
 

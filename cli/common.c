@@ -80,30 +80,6 @@ void cli_setup_logging(bool verbose)
 	g_log_set_default_handler(log_handler, NULL);
 }
 
-int cli_parse_backend(const char *cmd, const char *s, enum idl_mdns_backend *out)
-{
-	char *msg = NULL;
-
-	if (cli_mdns_parse(s, out, &msg) < 0) {
-		cli_error(cmd, "%s", msg);
-		g_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
-int cli_parse_seconds(const char *cmd, const char *s, unsigned *ms)
-{
-	char *msg = NULL;
-
-	if (cli_seconds_parse(s, ms, &msg) < 0) {
-		cli_error(cmd, "%s", msg);
-		g_free(msg);
-		return -1;
-	}
-	return 0;
-}
-
 int cli_parse_target(const char *cmd, const char *s, struct idl_target *out)
 {
 	GError *err = NULL;
