@@ -97,6 +97,16 @@ void cli_channel_link(struct idl_channel *ch, struct idl_link *out);
  * a last message (cancel, receipt) leaves before the connection closes. */
 void cli_drain(struct idl_channel *ch, unsigned max_ms);
 
+struct idl_peer;
+
+/* The graceful end of a connection (NULL, or not up: nothing to do): SCTP
+ * SHUTDOWN, and the main loop runs until the peer has answered or max_ms
+ * passed; freeing the peer afterwards aborts only what is left. Then the
+ * device reads our end as a normal one, not as the peer being gone. */
+void cli_shutdown_peer(struct idl_peer *p, unsigned max_ms);
+/* A few round trips and an SCTP retransmission (RTO 1 s at first). */
+#define CLI_SHUTDOWN_MS 1500
+
 /* Prints n as one line of JSON on stdout and flushes; takes ownership of n.
  * C1 controls and hidden characters in strings are \u-escaped
  * (idl_text_json_safe): the same JSON, harmless on a terminal. */

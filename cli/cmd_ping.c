@@ -42,6 +42,7 @@ struct ping {
 	gint64 t_bulk_start, t_bulk_end;
 	guint64 sink_reported;
 	char *failure;
+	bool ending;                /* our SCTP shutdown is under way */
 	guint deadline;
 };
 
@@ -74,7 +75,10 @@ static void fail_with(struct ping *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->failure)
+	/* Once we end the connection, the device closing its side (its
+	 * close_notify may come in the same read as our SHUTDOWN's answer) is
+	 * the end we asked for, not a failure. */
+	if (p->failure || p->ending)
 		return;
 	va_start(ap, fmt);
 	p->failure = g_strdup_vprintf(fmt, ap);
@@ -410,6 +414,8 @@ static int run(const struct ping_options *o)
 	p.deadline = g_timeout_add(o->common.timeout_ms, on_deadline, &p);
 	if (cli_run_until_signal() && !p.failure)
 		p.failure = g_strdup("interrupted");
+	p.ending = true;
+	cli_shutdown_peer(idl_connect_peer(p.conn), CLI_SHUTDOWN_MS);
 	if (p.failure) {
 		cli_error("ping", "%s", p.failure);
 		goto out;

@@ -486,6 +486,7 @@ static void finish(struct send *s, int sig)
 	s->progress = NULL;
 	if (s->exit_code != IDL_EXIT_OK)
 		cli_drain(s->ch, 1000);   /* our cancel, if any, goes out first */
+	cli_shutdown_peer(idl_connect_peer(s->conn), CLI_SHUTDOWN_MS);
 	if (s->failure)
 		cli_error("send", "%s", s->failure);
 	if (s->exit_code == IDL_EXIT_OK)

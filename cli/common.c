@@ -14,6 +14,7 @@
 #include "base/text.h"
 #include "sctp/sctp.h"
 #include "transfer/link.h"
+#include "transport/peer.h"
 #include "trust/identity.h"
 
 static bool verbose_logging;
@@ -194,4 +195,18 @@ void cli_drain(struct idl_channel *ch, unsigned max_ms)
 	/* Bounded both ways: the loop wakes at least every 10 ms (SCTP timers). */
 	while (ch && idl_channel_buffered_amount(ch) > 0 && g_get_monotonic_time() < end)
 		g_main_context_iteration(NULL, TRUE);
+}
+
+void cli_shutdown_peer(struct idl_peer *p, unsigned max_ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)max_ms * 1000;
+
+	if (!p || idl_peer_shutdown(p) < 0)
+		return;
+	/* Bounded like cli_drain: SHUTDOWN, SHUTDOWN ACK and SHUTDOWN
+	 * COMPLETE take one round trip; past the bound, the free aborts. */
+	while (!idl_peer_shutdown_done(p) && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, TRUE);
+	if (!idl_peer_shutdown_done(p))
+		g_debug("the device did not complete the SCTP shutdown within %u ms: aborting", max_ms);
 }

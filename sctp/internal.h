@@ -73,6 +73,8 @@ struct idl_sctp {
 	struct idl_sctp_callbacks cb;
 	void *user;
 	bool connect_called, connected, failed, closing;
+	bool shutting;         /* idl_sctp_shutdown was called */
+	bool shut_down;        /* the shutdown is complete: the association is gone */
 	bool below_closed;     /* cb.send said -EPIPE: the layer below has ended */
 	bool pending;          /* an upcall came: process() has work */
 	bool processing, flushing, low_pending;

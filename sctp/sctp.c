@@ -237,6 +237,27 @@ static void fail(struct idl_sctp *s, const char *fmt, ...)
 	g_error_free(e);
 }
 
+/* The association is gone the graceful way. The peer's shutdown is its
+ * normal end, told as such (IDL_SCTP_ERROR_SHUTDOWN); ours was asked for
+ * and is not reported: the owner watches idl_sctp_shutdown_done. */
+static void shutdown_complete(struct idl_sctp *s)
+{
+	GError *e;
+
+	s->shut_down = true;
+	g_debug("sctp: shutdown complete (%s)", s->shutting ? "ours" : "the peer's");
+	if (s->failed)
+		return;
+	s->failed = true;   /* nothing more to read or send */
+	if (s->shutting)
+		return;
+	e = g_error_new_literal(IDL_SCTP_ERROR, IDL_SCTP_ERROR_SHUTDOWN,
+				"SCTP association: the peer shut it down (a normal end)");
+	if (s->cb.failed)
+		s->cb.failed(e, s->user);
+	g_error_free(e);
+}
+
 static void on_notification(struct idl_sctp *s, const uint8_t *buf, size_t len)
 {
 	const union sctp_notification *n = (const void *)buf;
@@ -258,6 +279,8 @@ static void on_notification(struct idl_sctp *s, const uint8_t *buf, size_t len)
 			idl_sctpi_flush(s);
 			break;
 		case SCTP_COMM_LOST:
+			g_debug("sctp: the association was lost or aborted (error %u)",
+				n->sn_assoc_change.sac_error);
 			fail(s, "the peer is gone or aborted (error %u)",
 			     n->sn_assoc_change.sac_error);
 			break;
@@ -265,7 +288,7 @@ static void on_notification(struct idl_sctp *s, const uint8_t *buf, size_t len)
 			fail(s, "could not be set up");
 			break;
 		case SCTP_SHUTDOWN_COMP:
-			fail(s, "shut down");
+			shutdown_complete(s);
 			break;
 		case SCTP_RESTART:
 			/* The peer lost its state: our channels mean nothing to it. */
@@ -274,7 +297,10 @@ static void on_notification(struct idl_sctp *s, const uint8_t *buf, size_t len)
 		}
 		break;
 	case SCTP_SHUTDOWN_EVENT:
-		fail(s, "the peer shut down");
+		/* usrsctp answers SHUTDOWN ACK by itself; the end is reported
+		 * when SHUTDOWN COMPLETE comes, so our close aborts nothing. */
+		if (!s->shutting)
+			g_debug("sctp: the peer sent SHUTDOWN: the association ends gracefully");
 		break;
 	case SCTP_SENDER_DRY_EVENT:
 		idl_sctpi_flush(s);
@@ -650,6 +676,29 @@ size_t idl_sctp_message_size(size_t peer_max)
 	return peer_max;
 }
 
+int idl_sctp_shutdown(struct idl_sctp *s)
+{
+	if (!s->connected || s->failed || s->below_closed)
+		return -ENOTCONN;
+	if (s->shutting)
+		return 0;
+	s->shutting = true;
+	/* usrsctp sends SHUTDOWN once its queues are empty; what waits in
+	 * ours first goes into them as far as they take it. */
+	idl_sctpi_flush(s);
+	if (usrsctp_shutdown(s->sock, SHUT_WR) < 0) {
+		int r = -errno;
+		g_debug("sctp: shutdown: %s", g_strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+bool idl_sctp_shutdown_done(const struct idl_sctp *s)
+{
+	return s->shut_down || s->failed || s->below_closed;
+}
+
 void idl_sctp_free(struct idl_sctp *s)
 {
 	GHashTableIter it;
@@ -665,7 +714,8 @@ void idl_sctp_free(struct idl_sctp *s)
 		s->idle = NULL;
 	}
 	/* With SO_LINGER {1, 0} this sends an ABORT, through output_cb, so
-	 * the id is still registered here. */
+	 * the id is still registered here; after a complete shutdown there is
+	 * no association left and nothing is sent. */
 	if (s->sock)
 		usrsctp_close(s->sock);
 	usrsctp_deregister_address(GUINT_TO_POINTER(s->id));

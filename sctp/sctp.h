@@ -27,6 +27,7 @@ GQuark idl_sctp_error_quark(void);
 enum idl_sctp_error {
 	IDL_SCTP_ERROR_ASSOC,      /* the association could not be set up, or was aborted */
 	IDL_SCTP_ERROR_CHANNEL,    /* a data channel failed (open refused, protocol error) */
+	IDL_SCTP_ERROR_SHUTDOWN,   /* the peer shut the association down: a normal end */
 };
 
 struct idl_sctp;
@@ -43,8 +44,11 @@ struct idl_sctp_callbacks {
 	/* The peer opened a channel (DCEP OPEN, already acknowledged). The
 	 * channel belongs to the association; set its callbacks here. */
 	void (*channel)(struct idl_channel *ch, void *user);
-	/* The association failed or was shut down; no callback follows (not
-	 * even closed for its channels, which stay until idl_sctp_free). */
+	/* The association failed or the peer shut it down (err is then
+	 * IDL_SCTP_ERROR_SHUTDOWN: a normal end, reported once the shutdown is
+	 * complete); no callback follows (not even closed for its channels,
+	 * which stay until idl_sctp_free). Not called for a shutdown we asked
+	 * for (idl_sctp_shutdown). */
 	void (*failed)(const GError *err, void *user);
 };
 
@@ -104,10 +108,24 @@ size_t idl_sctp_max_message(const struct idl_sctp *s);
  * place that decides it; pure. */
 size_t idl_sctp_message_size(size_t peer_max);
 
-/* Aborts the association and frees it with its channels. The ABORT leaves
- * through cb->send from inside this call, so free it before the layer
- * below. Must not be called from inside one of its callbacks. NULL is a
- * no-op. */
+/* Ends the association gracefully: SCTP SHUTDOWN once everything queued
+ * has been sent and acknowledged, and the peer answers SHUTDOWN ACK (RFC
+ * 9260 section 9.2). No message can be sent afterwards. Watch
+ * idl_sctp_shutdown_done, and free the association when it says so or when
+ * the caller's own bound passes (idl_sctp_free aborts what is left).
+ * Returns 0, or -ENOTCONN when the association is not up (nothing to
+ * shut down: free it). */
+int idl_sctp_shutdown(struct idl_sctp *s);
+
+/* True once the association is over: the shutdown is complete (we sent
+ * SHUTDOWN COMPLETE, or received it), or it failed. idl_sctp_free then
+ * sends nothing. */
+bool idl_sctp_shutdown_done(const struct idl_sctp *s);
+
+/* Frees the association with its channels, aborting it if it is still
+ * there (not shut down): the ABORT leaves through cb->send from inside this
+ * call, so free it before the layer below. Must not be called from inside
+ * one of its callbacks. NULL is a no-op. */
 void idl_sctp_free(struct idl_sctp *s);
 
 /* Opens a reliable channel (ordered or not) by sending DCEP OPEN; cb->open

@@ -400,13 +400,32 @@ char *idl_peer_describe(const struct idl_peer *p)
 	return s;
 }
 
+int idl_peer_shutdown(struct idl_peer *p)
+{
+	if (!p->sctp || p->failed)
+		return -ENOTCONN;
+	return idl_sctp_shutdown(p->sctp);
+}
+
+bool idl_peer_shutdown_done(const struct idl_peer *p)
+{
+	return !p->sctp || p->failed || idl_sctp_shutdown_done(p->sctp);
+}
+
+bool idl_peer_error_is_normal_end(const GError *err)
+{
+	return g_error_matches(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_SHUTDOWN) ||
+	       g_error_matches(err, IDL_DTLS_ERROR, IDL_DTLS_ERROR_CLOSED);
+}
+
 void idl_peer_free(struct idl_peer *p)
 {
 	if (!p)
 		return;
 	if (p->timer)
 		g_source_remove(p->timer);
-	/* Top down: SCTP's abort still goes out through DTLS and ICE. */
+	/* Top down: SCTP's abort (when it was not shut down) and DTLS's
+	 * close_notify still go out through the layers below. */
 	idl_sctp_free(p->sctp);
 	idl_dtls_free(p->dtls);
 	idl_ice_free(p->ice);

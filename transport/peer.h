@@ -91,8 +91,25 @@ const char *idl_peer_remote_fingerprint(const struct idl_peer *p);
  * for diagnostics; owned by the caller. */
 char *idl_peer_describe(const struct idl_peer *p);
 
-/* Tears everything down (DTLS close_notify, SCTP abort). Not from inside
- * one of p's callbacks. NULL is a no-op. */
+/* Starts the graceful end of a connection that is up: SCTP SHUTDOWN (see
+ * idl_sctp_shutdown); the caller then lets the loop run until
+ * idl_peer_shutdown_done or its own bound, and frees the peer. Returns 0,
+ * or -ENOTCONN when there is nothing to shut down (never connected, or
+ * failed). */
+int idl_peer_shutdown(struct idl_peer *p);
+
+/* True once the association is over (shut down, or the connection failed
+ * or never came up): idl_peer_free aborts nothing then. */
+bool idl_peer_shutdown_done(const struct idl_peer *p);
+
+/* True when err, as failed gave it in the data-channel phase, is the peer
+ * ending the connection on purpose (an SCTP shutdown, a DTLS
+ * close_notify): a normal end, not a failure, for whoever logs it. */
+bool idl_peer_error_is_normal_end(const GError *err);
+
+/* Tears everything down, top down: the SCTP association (aborted unless it
+ * was shut down), then DTLS (close_notify), then ICE. Not from inside one
+ * of p's callbacks. NULL is a no-op. */
 void idl_peer_free(struct idl_peer *p);
 
 #endif

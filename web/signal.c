@@ -140,10 +140,16 @@ static void on_channel(struct idl_peer *p, struct idl_channel *ch, void *user)
 static void on_failed(struct idl_peer *p, enum idl_peer_phase phase, const GError *err, void *user)
 {
 	struct idl_signal *s = user;
+	struct slot *sl = g_hash_table_lookup(s->slots, p);
 
-	if (!g_hash_table_contains(s->slots, p))
+	if (!sl)
 		return;   /* closed by us already */
-	g_message("peer closed (%s): %s", idl_peer_phase_name(phase), err->message);
+
+	/* A normal end is one calm line; anything else says what broke. */
+	if (phase == IDL_PEER_PHASE_CHANNEL && idl_peer_error_is_normal_end(err))
+		g_message("peer closed normally: %s ended the connection", sl->remote);
+	else
+		g_message("peer closed (%s): %s", idl_peer_phase_name(phase), err->message);
 	g_hash_table_remove(s->slots, p);
 	/* Never free a peer inside its own callback: move it aside and free it
 	 * from the loop. */

@@ -1,11 +1,13 @@
 #!/bin/bash
 # What `serve -v` says when a connection ends the usual way: a peer that
 # closes its DTLS session while its SCTP association is up (serve's own
-# close then has nobody to send its ABORT to), and a tab's event stream
-# whose client leaves. Neither is a failure, and neither may read as one
-# ("sctp: sending a 20-byte packet failed: Broken pipe", "http: Closing
-# connection (application error generating response)"); a real HTTP error
-# (a malformed request) still logs.
+# close then has nobody to send its ABORT to), `send` and `ping` ending
+# with an SCTP SHUTDOWN (not an ABORT), and a tab's event stream whose
+# client leaves. None is a failure, and none may read as one ("sctp:
+# sending a 20-byte packet failed: Broken pipe", "the peer is gone or
+# aborted (error 12)", "http: Closing connection (application error
+# generating response)"); a sender killed mid-transfer and a real HTTP
+# error (a malformed request) still log as errors.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -25,7 +27,11 @@ log() { echo "$LAN_DIR/$1.log"; }
 since() { tail -n "+$(($1 + 1))" "$(log serve)"; }
 mark() { wc -l <"$(log serve)"; }
 
-lan_spawn a "$(log serve)" "$BIN" serve -v --name "Log ${LAN_PREFIX: -4}"
+DL=$LAN_DIR/dl SRC=$LAN_DIR/src
+mkdir -p "$DL" "$SRC"
+head -c 100000 /dev/urandom >"$SRC/small"
+head -c $((96 << 20)) /dev/urandom >"$SRC/big"
+lan_spawn a "$(log serve)" "$BIN" serve -v --accept=all --dir "$DL" --name "Log ${LAN_PREFIX: -4}"
 pid_serve=$LAN_PID
 lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve on a started"
 
@@ -38,6 +44,43 @@ lan_diag "serve -v, peer closed DTLS first: $(since "$m" | grep -E '^idrop-lan: 
 lan_check "an aiortc peer echoes and then closes its DTLS session first" test "$rc" = 0
 lan_check "serve -v reads that end as one (the peer closed), with no send failure" \
 	test -n "$(since "$m" | grep 'peer closed')" -a -z "$(since "$m" | grep -E 'packet failed|Broken pipe')"
+
+# --- send and ping end with an SCTP SHUTDOWN ---------------------------------------
+# Serve's own debug lines say which chunk ended the association: the peer's
+# SHUTDOWN ("the peer sent SHUTDOWN", then "shutdown complete"), or an
+# ABORT ("lost or aborted", "the peer is gone or aborted (error 12)").
+normal_end() { # WHAT M: serve's lines since M tell a graceful end, once
+	local lines
+	lan_wait_for 10 sh -c "tail -n +$(($2 + 1)) '$(log serve)' | grep -q 'peer closed'" || true
+	lines=$(since "$2")
+	lan_diag "serve -v after $1: $(grep -E 'sctp:|peer closed' <<<"$lines" | tr '\n' ';')"
+	lan_check "$1 ends the association with SHUTDOWN (serve: 'the peer sent SHUTDOWN', 'shutdown complete')" \
+		test -n "$(grep 'the peer sent SHUTDOWN' <<<"$lines")" -a -n "$(grep 'shutdown complete' <<<"$lines")"
+	lan_check "serve logs $1's end as one calm line ('peer closed normally'), no abort, no error" \
+		test "$(grep -c 'peer closed' <<<"$lines")" = 1 -a -n "$(grep 'peer closed normally' <<<"$lines")" \
+		-a -z "$(grep -E 'aborted|error 12|packet failed|Broken pipe' <<<"$lines")"
+}
+m=$(mark)
+rc=0; lan_run b timeout 60 "$BIN" send --quiet "$A:7757" "$SRC/small" 2>"$(log send.err)" || rc=$?
+lan_check "send a small file to serve: exit 0" test "$rc" = 0
+normal_end send "$m"
+m=$(mark)
+rc=0; lan_run b timeout 60 "$BIN" ping -v --count 2 "$A:7757" >"$(log ping)" 2>&1 || rc=$?
+lan_check "ping serve: exit 0" test "$rc" = 0
+normal_end ping "$m"
+
+# --- a sender killed mid-transfer is still an error ----------------------------------
+m=$(mark)
+lan_spawn b "$(log send-killed)" "$BIN" send --quiet "$A:7757" "$SRC/big"
+pid_send=$LAN_PID
+lan_wait_for 30 sh -c "find '$DL' -name '*.part' -size +1M | grep -q ." || true
+lan_diag "killing the sender after $(du -sk "$DL" | cut -f1) KiB arrived"
+rc=0; lan_stop "$pid_send" KILL 5 || rc=$?
+lan_wait_for 45 sh -c "tail -n +$((m + 1)) '$(log serve)' | grep -q 'peer closed'" || true
+lines=$(since "$m")
+lan_diag "serve -v after the sender was killed: $(grep -E 'sctp:|peer closed|receiv' <<<"$lines" | tr '\n' ';')"
+lan_check "a sender killed mid-transfer: serve logs the end as an error (peer closed (PHASE): ...), not as normal" \
+	test -n "$(grep -E 'peer closed \(' <<<"$lines")" -a -z "$(grep 'peer closed normally' <<<"$lines")"
 
 # --- a tab's event stream ends ---------------------------------------------------
 m=$(mark)
