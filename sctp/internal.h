@@ -75,6 +75,8 @@ struct idl_sctp {
 	bool connect_called, connected, failed, closing;
 	bool shutting;         /* idl_sctp_shutdown was called */
 	bool shut_down;        /* the shutdown is complete: the association is gone */
+	gint64 t_fed;          /* when the peer's last packet was fed */
+	GSource *shutdown_wait; /* until our SACK for it has left (idl_sctp_shutdown) */
 	bool below_closed;     /* cb.send said -EPIPE: the layer below has ended */
 	bool pending;          /* an upcall came: process() has work */
 	bool processing, flushing, low_pending;

@@ -54,6 +54,13 @@ G_STATIC_ASSERT(IDL_SCTP_PACKET_MAX == 1500 - 40 - 8 - 40);
  * that is not connecting with an ABORT, which kills the peer's attempt. */
 #define EARLY_PACKETS 16
 #define TIMER_MS 10
+#define DELAYED_SACK_MS 20
+/* usrsctp lets a SHUTDOWN's cumulative TSN ack stand in for a SACK still
+ * due (RFC 9260 section 9.2 allows it), and Pion's SCTP (1.8) ignores that
+ * field: its last message stays in flight, and it never answers SHUTDOWN
+ * ACK. So the SHUTDOWN waits until our delayed SACK for the last packet
+ * has left: its delay plus two ticks of our timer. */
+#define SHUTDOWN_AFTER_RX_MS (DELAYED_SACK_MS + 2 * TIMER_MS)
 
 G_DEFINE_QUARK(idl-sctp-error-quark, idl_sctp_error)
 
@@ -182,7 +189,7 @@ static void stack_init(void)
 	usrsctp_sysctl_set_sctp_initial_cwnd(10);         /* RFC 6928, not 3 MTUs */
 	/* Also the cap on the initial cwnd, which stays 10 (RFC 6928). */
 	usrsctp_sysctl_set_sctp_max_burst_default(MAX_BURST);
-	usrsctp_sysctl_set_sctp_delayed_sack_time_default(20);   /* ms, not 200 */
+	usrsctp_sysctl_set_sctp_delayed_sack_time_default(DELAYED_SACK_MS);   /* not 200 */
 	/* A SACK every 2 packets (the default) makes the reverse path a third
 	 * of all packets, each one a DTLS record and a syscall on both sides. */
 	usrsctp_sysctl_set_sctp_sack_freq_default(SACK_FREQ);
@@ -652,6 +659,7 @@ void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len)
 			g_queue_push_tail(&s->early, g_bytes_new(buf, len));
 		return;
 	}
+	s->t_fed = g_get_monotonic_time();
 	usrsctp_conninput(GUINT_TO_POINTER(s->id), buf, len, 0);
 	if (!s->pending || s->processing)
 		return;
@@ -676,21 +684,44 @@ size_t idl_sctp_message_size(size_t peer_max)
 	return peer_max;
 }
 
+static void shutdown_now(struct idl_sctp *s)
+{
+	if (s->failed || s->below_closed)
+		return;
+	/* usrsctp sends SHUTDOWN once its queues are empty; what waits in
+	 * ours first goes into them as far as they take it. */
+	idl_sctpi_flush(s);
+	if (usrsctp_shutdown(s->sock, SHUT_WR) < 0)
+		g_debug("sctp: shutdown: %s", g_strerror(errno));
+}
+
+static gboolean shutdown_wait_cb(gpointer data)
+{
+	struct idl_sctp *s = data;
+
+	g_source_unref(s->shutdown_wait);   /* the dispatch holds its own reference */
+	s->shutdown_wait = NULL;
+	shutdown_now(s);
+	return G_SOURCE_REMOVE;
+}
+
 int idl_sctp_shutdown(struct idl_sctp *s)
 {
+	gint64 wait_ms;
+
 	if (!s->connected || s->failed || s->below_closed)
 		return -ENOTCONN;
 	if (s->shutting)
 		return 0;
 	s->shutting = true;
-	/* usrsctp sends SHUTDOWN once its queues are empty; what waits in
-	 * ours first goes into them as far as they take it. */
-	idl_sctpi_flush(s);
-	if (usrsctp_shutdown(s->sock, SHUT_WR) < 0) {
-		int r = -errno;
-		g_debug("sctp: shutdown: %s", g_strerror(-r));
-		return r;
+	wait_ms = SHUTDOWN_AFTER_RX_MS - (g_get_monotonic_time() - s->t_fed) / 1000;
+	if (wait_ms <= 0) {
+		shutdown_now(s);
+		return 0;
 	}
+	s->shutdown_wait = g_timeout_source_new((guint)wait_ms);
+	g_source_set_callback(s->shutdown_wait, shutdown_wait_cb, s, NULL);
+	g_source_attach(s->shutdown_wait, s->ctx);
 	return 0;
 }
 
@@ -708,6 +739,11 @@ void idl_sctp_free(struct idl_sctp *s)
 	if (s == NULL)
 		return;
 	s->closing = true;   /* upcalls from here on are ignored */
+	if (s->shutdown_wait) {
+		g_source_destroy(s->shutdown_wait);
+		g_source_unref(s->shutdown_wait);
+		s->shutdown_wait = NULL;
+	}
 	if (s->idle) {
 		g_source_destroy(s->idle);
 		g_source_unref(s->idle);
