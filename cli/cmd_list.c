@@ -1,6 +1,6 @@
-/* cmd_list: `idrop-lan list` browses DNS-SD for a bounded time and prints
- * the idrop-lan devices found (a table, or JSON); --watch streams devices
- * appearing and leaving until interrupted. */
+/* cmd_list: `idrop-lan list` browses DNS-SD until answers stop coming (at
+ * most --timeout) and prints the idrop-lan devices found (a table, or
+ * JSON); --watch streams devices appearing and leaving until interrupted. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,10 +21,33 @@ struct list_opts {
 	struct idl_mdns_options mdns;
 };
 
+/* When a one-shot list calls discovery settled. The first query leaves
+ * 20-120 ms after the browse starts, and devices answer a shared question
+ * after another 20-120 ms (RFC 6762 sections 5.2 and 6): on a LAN one
+ * query round is over by ROUND_MS. The answers to one query spread over
+ * the 100 ms of that answer delay, so QUIET_MS without a new one, and no
+ * device still being resolved, means they are all in. Avahi's own "all for
+ * now" (AVAHI_BROWSER_ALL_FOR_NOW) comes a full second after the first
+ * query (avahi-core's multicast-lookup.c), whatever the network: too late
+ * to end on when devices answered. With none yet it is what we wait for,
+ * and AFTER_ALL_FOR_NOW_MS more for the second query Avahi sends then: a
+ * responder does not multicast the same answer twice within a second
+ * (RFC 6762 section 6), so a list started just after another host's
+ * query was answered hears nothing from its first one. --timeout stays
+ * the bound. */
+#define ROUND_MS 300
+#define QUIET_MS 250
+#define AFTER_ALL_FOR_NOW_MS 350
+#define SETTLE_TICK_MS 20
+
 struct list {
 	const struct list_opts *o;
 	struct idl_devtable *table;
 	bool failed;
+	gint64 t_start;             /* the browse started */
+	gint64 t_last;              /* the last device appeared or changed */
+	gint64 t_all_for_now;       /* Avahi's first round was seen over, or 0 */
+	bool found;                 /* a device appeared */
 };
 
 static void usage(FILE *f)
@@ -32,7 +55,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: idrop-lan list [OPTIONS]\n"
 		"Shows the idrop-lan devices on the local network.\n\n"
-		"  --timeout SECONDS  how long to browse (default 1.5)\n"
+		"  --timeout SECONDS  browse at most this long (default 1.5); the list ends\n"
+		"                     sooner, once answers stop coming\n"
 		"  --json             machine-readable output\n"
 		"  --watch            stream devices appearing (+), changing (~) and leaving (-)\n"
 		"                     until Ctrl-C\n"
@@ -91,6 +115,8 @@ static void on_appeared(const struct idl_devtable_entry *e, void *user)
 	struct list *l = user;
 	char *line;
 
+	l->t_last = g_get_monotonic_time();
+	l->found = true;
 	if (!l->o->watch)
 		return;
 	line = device_line(e, '+', &min_widths);
@@ -103,6 +129,7 @@ static void on_changed(const struct idl_devtable_entry *old, const struct idl_de
 	struct list *l = user;
 	char *line, *prev;
 
+	l->t_last = g_get_monotonic_time();
 	if (!l->o->watch)
 		return;
 	line = device_line(now, '~', &min_widths);
@@ -141,6 +168,23 @@ static gboolean on_timeout(gpointer user)
 	*(guint *)user = 0;
 	cli_quit();
 	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_settle_tick(gpointer user)
+{
+	struct list *l = user;
+	gint64 now = g_get_monotonic_time();
+
+	if (!l->t_all_for_now && idl_devtable_all_for_now(l->table))
+		l->t_all_for_now = now;
+	if (now - l->t_start < ROUND_MS * 1000 || now - l->t_last < QUIET_MS * 1000 ||
+	    idl_devtable_resolving(l->table))
+		return G_SOURCE_CONTINUE;
+	if (!l->found && (!l->t_all_for_now || now - l->t_all_for_now < AFTER_ALL_FOR_NOW_MS * 1000))
+		return G_SOURCE_CONTINUE;
+	g_debug("discovery settled after %.0f ms", (double)(now - l->t_start) / 1000);
+	cli_quit();
+	return G_SOURCE_CONTINUE;
 }
 
 static void print_table(const struct idl_devtable *t)
@@ -225,7 +269,7 @@ static int list_run(const struct list_opts *o)
 	char *state_dir = NULL;
 	GError *err = NULL;
 	int ret = IDL_EXIT_FAILURE;
-	guint timer = 0;
+	guint timer = 0, settle = 0;
 
 	cli_setup_logging(o->verbose);
 
@@ -243,8 +287,12 @@ static int list_run(const struct list_opts *o)
 		goto out;
 	}
 	g_debug("browsing with %s", idl_mdns_backend_name(mdns));
-	if (!o->watch)
+	if (!o->watch) {
+		/* Ends when discovery settles, at the latest at --timeout. */
+		l.t_start = l.t_last = g_get_monotonic_time();
 		timer = g_timeout_add(o->timeout_ms, on_timeout, &timer);
+		settle = g_timeout_add(SETTLE_TICK_MS, on_settle_tick, &l);
+	}
 	cli_run_until_signal();
 	if (l.failed)
 		goto out;
@@ -256,6 +304,8 @@ static int list_run(const struct list_opts *o)
 out:
 	if (timer)
 		g_source_remove(timer);
+	if (settle)
+		g_source_remove(settle);
 	/* The table (its browser) goes before the mdns it browses. */
 	idl_devtable_free(l.table);
 	idl_mdns_free(mdns);

@@ -54,6 +54,7 @@ struct instance {
 	char *name;
 	void *resolver;
 	bool resolved;
+	bool answered;             /* the resolver reported, found or failed */
 	char *host;
 	char *address;
 	uint16_t port;
@@ -68,6 +69,7 @@ struct idl_mdns_browser {
 	GPtrArray *instances;      /* struct instance *, owned */
 	GHashTable *announced;     /* names reported as appeared, owned keys */
 	bool failed;
+	bool all_for_now;          /* Avahi said AVAHI_BROWSER_ALL_FOR_NOW */
 	struct idl_mdns_browse_callbacks cb;
 	void *user;
 };
@@ -468,6 +470,8 @@ void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrow
 		browser_fail(b, b->m->ops->last_error(b->m->be));
 		break;
 	case AVAHI_BROWSER_ALL_FOR_NOW:
+		b->all_for_now = true;
+		break;
 	case AVAHI_BROWSER_CACHE_EXHAUSTED:
 		break;
 	}
@@ -500,6 +504,7 @@ void mdns_on_resolve(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiRes
 	(void)proto;
 	(void)type;
 	(void)domain;
+	in->answered = true;
 	if (ev != AVAHI_RESOLVER_FOUND) {
 		g_debug("mDNS: cannot resolve \"%s\" (%s)", name,
 			avahi_strerror(in->b->m->ops->last_error(in->b->m->be)));
@@ -548,6 +553,21 @@ int idl_mdns_browse(struct idl_mdns *m, const char *type,
 	m->browsers = g_list_prepend(m->browsers, b);
 	*out = b;
 	return 0;
+}
+
+bool idl_mdns_browser_resolving(const struct idl_mdns_browser *b)
+{
+	for (guint i = 0; i < b->instances->len; i++) {
+		const struct instance *in = b->instances->pdata[i];
+		if (in->resolver && !in->answered)
+			return true;
+	}
+	return false;
+}
+
+bool idl_mdns_browser_all_for_now(const struct idl_mdns_browser *b)
+{
+	return b->all_for_now;
 }
 
 void idl_mdns_browser_free(struct idl_mdns_browser *b)

@@ -95,4 +95,14 @@ int idl_mdns_browse(struct idl_mdns *m, const char *type,
 		    struct idl_mdns_browser **out, GError **err);
 void idl_mdns_browser_free(struct idl_mdns_browser *b);
 
+/* True while a service heard of is still being resolved (its address, port
+ * or TXT not known yet, and its resolver has not given up): answers are
+ * still coming in. A one-shot reader (`list`) waits for this to be false
+ * before it calls the picture complete. */
+bool idl_mdns_browser_resolving(const struct idl_mdns_browser *b);
+
+/* True once Avahi said "all for now" (AVAHI_BROWSER_ALL_FOR_NOW): its first
+ * query has had a second for answers, and its second query is leaving. */
+bool idl_mdns_browser_all_for_now(const struct idl_mdns_browser *b);
+
 #endif

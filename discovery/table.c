@@ -145,6 +145,16 @@ static void on_failed(const GError *err, void *user)
 		t->cb.failed(err, t->user);
 }
 
+bool idl_devtable_resolving(const struct idl_devtable *t)
+{
+	return t->browser && idl_mdns_browser_resolving(t->browser);
+}
+
+bool idl_devtable_all_for_now(const struct idl_devtable *t)
+{
+	return t->browser && idl_mdns_browser_all_for_now(t->browser);
+}
+
 int idl_devtable_browse(struct idl_devtable *t, struct idl_mdns *m, GError **err)
 {
 	static const struct idl_mdns_browse_callbacks bcb = { on_appeared, on_left, on_failed };

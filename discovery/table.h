@@ -62,6 +62,14 @@ void idl_devtable_free(struct idl_devtable *t);
  * *err set; -EALREADY when t browses already. */
 int idl_devtable_browse(struct idl_devtable *t, struct idl_mdns *m, GError **err);
 
+/* True while a device heard of is still being resolved (see
+ * idl_mdns_browser_resolving); false when not browsing. */
+bool idl_devtable_resolving(const struct idl_devtable *t);
+
+/* True once the browse's first query round is over (see
+ * idl_mdns_browser_all_for_now); false when not browsing. */
+bool idl_devtable_all_for_now(const struct idl_devtable *t);
+
 /* What idl_devtable_browse feeds, for tests: a service resolved or updated
  * (svc borrowed; one whose TXT record is not idrop-lan's is ignored and
  * leaves any entry of its name as it was), or a name gone. Pure. */
