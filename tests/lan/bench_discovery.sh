@@ -3,7 +3,10 @@
 # Discovery latency on the simulated LAN, median of N runs per back-end:
 # from `serve` start to a watching `list` on another host showing it, and
 # from SIGTERM to that `list` reporting it gone. Baseline measured in the
-# same run: Avahi's own avahi-publish seen by avahi-browse.
+# same run: Avahi's own avahi-publish seen by avahi-browse. Then, with 3
+# devices serving: how long a one-shot `list` takes to print the complete
+# list (it ends when answers stop), against `avahi-browse -t -r` on the same
+# host in the same runs (target: <= 0.5 s).
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -73,3 +76,46 @@ printf '%-34s %11s %13s\n' "discovery latency (median)" "start->seen" "stop->gon
 report "avahi-publish -> avahi-browse" "$base"
 report "idrop-lan, avahi-daemon back-end" "$daemon"
 report "idrop-lan, embedded back-end" "$embedded"
+
+# --- list with 3 devices: time to the complete list -----------------------------
+# A responder multicasts an answer at most once a second (RFC 6762 section
+# 6): runs are 1.5 s apart, so each hears the first query's answers.
+lan_add_hosts --daemon db dd
+lan_add_hosts eb ed
+for h in da db dd; do lan_spawn "$h" "$LAN_DIR/serve-$h.log" "$BIN" serve --name "three-$h-${LAN_PREFIX: -4}" --port 0; done
+for h in ea eb ed; do lan_spawn "$h" "$LAN_DIR/serve-$h.log" "$BIN" serve --name "three-$h-${LAN_PREFIX: -4}" --port 0; done
+for h in da db dd ea eb ed; do
+	lan_wait_for 10 grep -q '^advertised:' "$LAN_DIR/serve-$h.log" || lan_fail "serve on $h advertised"
+done
+sleep 1.5
+# time_list KIND HOST: prints "ms count" of one run
+time_list() {
+	local t0 out n
+	t0=$(now_ms)
+	if [[ $1 == baseline ]]; then
+		out=$(lan_run "$2" timeout 10 avahi-browse -t -r -p _idrop._tcp 2>/dev/null || true)
+		n=$(awk -F';' -v t="three-" '$1 == "=" && index($4, t) { print $4 }' <<<"$out" | sort -u | grep -c . || true)
+	else
+		out=$(lan_run "$2" timeout 10 "$BIN" list --timeout 5 || true)
+		n=$(grep -c ' three-' <<<"$out" || true)
+	fi
+	echo "$(( $(now_ms) - t0 )) $n"
+}
+: >"$LAN_DIR/list3.txt"
+for ((i = 1; i <= RUNS; i++)); do
+	for k in "baseline dc" "daemon dc" "embedded ec"; do
+		read -r kind host <<<"$k"
+		echo "$kind $(time_list "$kind" "$host")" >>"$LAN_DIR/list3.txt"
+		sleep 1.5
+	done
+done
+report3() {
+	local label=$1 kind=$2 rows
+	rows=$(awk -v k="$kind" '$1 == k' "$LAN_DIR/list3.txt")
+	printf '%-34s %8s ms   (%d runs, %d with all 3 listed)\n' "$label" \
+		"$(awk '{ print $2 }' <<<"$rows" | median)" "$(grep -c . <<<"$rows")" "$(awk '$3 == 3' <<<"$rows" | grep -c . || true)"
+}
+printf '\n%-34s %11s\n' "list with 3 devices (median)" "complete"
+report3 "avahi-browse -t -r (daemon host)" baseline
+report3 "idrop-lan list, avahi-daemon" daemon
+report3 "idrop-lan list, embedded" embedded

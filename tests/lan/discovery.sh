@@ -99,6 +99,28 @@ lan_check "the second \"Beta $tag\" is renamed as DNS-SD does" \
 both() { lan_run c timeout 10 "$BIN" list --json | json_get "sorted(x['host'] for x in d if x['name'].startswith('Beta $tag')) == ['b.local', 'd.local']" | grep -q True; }
 lan_check "both Betas appear in list, on their own hosts" lan_wait_for 5 both
 
+# --- list ends when discovery settles -------------------------------------
+# Three devices (Alpha, Beta, Beta #2): list ends once answers stop, well
+# before --timeout 5, with all three. A list started right after another
+# host's hears nothing from its first query (a responder multicasts an
+# answer at most once a second, RFC 6762 section 6): it must wait for the
+# next query round rather than end early and empty.
+three() { # HOST -> "COUNT MS" of one list --timeout 5
+	local t0 out
+	t0=$(lan__now_us)
+	out=$(lan_run "$1" timeout 10 "$BIN" list --timeout 5 --json)
+	echo "$(json_get "len([x for x in d if x['name'] in ('Alpha $tag', 'Beta $tag', 'Beta $tag #2')])" <<<"$out")" \
+		"$(( ($(lan__now_us) - t0) / 1000 ))"
+}
+sleep 1.5   # the answers to the lists above are out of the responders' hold-back
+read -r n1 ms1 <<<"$(three c)"
+read -r n2 ms2 <<<"$(three b)"
+lan_diag "list --timeout 5: $n1 of 3 in $ms1 ms; right after it on another host: $n2 of 3 in $ms2 ms"
+lan_check "list --timeout 5 with 3 devices lists all 3 and ends in < 2 s (it ends when answers stop)" \
+	test "$n1" = 3 -a "$ms1" -lt 2000
+lan_check "a list right after another host's still lists all 3 (waits for the next query), in < 2.5 s" \
+	test "$n2" = 3 -a "$ms2" -lt 2500
+
 if [[ $MODE == embedded ]]; then
 	# Host names are ours to defend only with the embedded responder (a daemon
 	# defends its own): a second host calling itself "b" must become "b-2".
