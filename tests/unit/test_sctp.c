@@ -45,6 +45,8 @@ struct end {
 	bool echo_new;             /* channels the peer opens echo */
 	bool bulk_new;             /* channels the peer opens verify bulk data */
 	int send_err;              /* nonzero: cb_send loses the packet and returns it */
+	int shut_down;             /* failed with IDL_SCTP_ERROR_SHUTDOWN: the peer's normal end */
+	GByteArray *chunks;        /* when set: the type of every chunk this end sends */
 };
 
 struct pipe {
@@ -141,6 +143,14 @@ static int pipe_send(struct end *from, const uint8_t *buf, size_t len)
 	memcpy(copy + 8, &crc, 4);
 	if (crc != want)
 		p->bad_crc++;
+	for (size_t off = 12; from->chunks && off + 4 <= len;) {
+		size_t clen = (size_t)copy[off + 2] << 8 | copy[off + 3];
+
+		g_byte_array_append(from->chunks, &copy[off], 1);
+		if (clen < 4)
+			break;
+		off += (clen + 3) & ~(size_t)3;
+	}
 	p->packets++;
 	p->max_packet = MAX(p->max_packet, len);
 	if (p->drop > 0 && g_rand_double(p->rand) < p->drop) {
@@ -286,6 +296,10 @@ static void cb_failed(const GError *err, void *user)
 {
 	struct end *e = user;
 
+	if (g_error_matches(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_SHUTDOWN)) {
+		e->shut_down++;
+		return;
+	}
 	g_assert_error(err, IDL_SCTP_ERROR, IDL_SCTP_ERROR_ASSOC);
 	e->failed++;
 	g_free(e->why);
@@ -355,6 +369,8 @@ static void pipe_free(struct pipe *p)
 	g_ptr_array_unref(p->b.chans);
 	g_free(p->a.why);
 	g_free(p->b.why);
+	if (p->a.chunks)
+		g_byte_array_unref(p->a.chunks);
 	g_rand_free(p->rand);
 	g_free(p);
 }
@@ -805,6 +821,57 @@ static void test_abort(void)
 	pipe_free(p);
 }
 
+/* SCTP chunk types (RFC 9260 section 3.2). */
+enum { CHUNK_SACK = 3, CHUNK_ABORT = 6, CHUNK_SHUTDOWN = 7, CHUNK_SHUTDOWN_COMPLETE = 14 };
+
+static int chunk_index(const GByteArray *chunks, uint8_t type)
+{
+	for (guint i = 0; i < chunks->len; i++)
+		if (chunks->data[i] == type)
+			return (int)i;
+	return -1;
+}
+
+/* The graceful end: A shuts down as soon as B's last message (a receipt)
+ * is in. B hears it as the normal end (IDL_SCTP_ERROR_SHUTDOWN, once), A
+ * is told nothing and sees idl_sctp_shutdown_done; on the wire A sends a
+ * SACK for that message, then SHUTDOWN, then SHUTDOWN COMPLETE, and no
+ * ABORT, not even when both are freed. The SACK first: Pion's SCTP ignores
+ * the cumulative ack a SHUTDOWN carries, and would never answer. */
+static void test_shutdown(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b;
+	size_t packets;
+	int sack, shutdown;
+
+	g_assert_cmpint(idl_sctp_shutdown(p->a.s), ==, -ENOTCONN);   /* not up yet */
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "x", "", true, &b);
+	g_assert_cmpint(idl_channel_send(b->ch, false, (const uint8_t *)"receipt", 7), ==, 0);
+	expect_msg(a, false, "receipt", 7);
+	p->a.chunks = g_byte_array_new();
+	g_assert_cmpint(idl_sctp_shutdown(p->a.s), ==, 0);
+	g_assert_false(idl_sctp_shutdown_done(p->a.s));
+	WAIT_FOR(idl_sctp_shutdown_done(p->a.s) && p->b.shut_down, "the shutdown to complete");
+	spin(100);
+	g_assert_cmpint(p->a.failed + p->b.failed + p->a.shut_down, ==, 0);
+	g_assert_cmpint(p->b.shut_down, ==, 1);
+	g_assert_true(idl_sctp_shutdown_done(p->b.s));
+	sack = chunk_index(p->a.chunks, CHUNK_SACK);
+	shutdown = chunk_index(p->a.chunks, CHUNK_SHUTDOWN);
+	g_assert_cmpint(sack, >=, 0);
+	g_assert_cmpint(shutdown, >, sack);
+	g_assert_cmpint(chunk_index(p->a.chunks, CHUNK_SHUTDOWN_COMPLETE), >, shutdown);
+	g_assert_cmpint(chunk_index(p->a.chunks, CHUNK_ABORT), ==, -1);
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"x", 1), ==, -ENOTCONN);
+	packets = p->packets;
+	end_free(&p->a);
+	end_free(&p->b);
+	g_assert_cmpuint(p->packets, ==, packets);   /* nothing left to abort */
+	pipe_free(p);
+}
+
 static void capture_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer user)
 {
 	(void)domain;
@@ -932,6 +999,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/unconfirmed", test_unconfirmed);
 	g_test_add_func("/sctp/wrong-parity", test_wrong_parity);
 	g_test_add_func("/sctp/abort", test_abort);
+	g_test_add_func("/sctp/shutdown", test_shutdown);
 	g_test_add_func("/sctp/send-refused", test_send_refused);
 	g_test_add_func("/sctp/oversized-from-peer", test_oversized_from_peer);
 	g_test_add_func("/sctp/loss", test_loss);
