@@ -286,8 +286,6 @@ static void on_notification(struct idl_sctp *s, const uint8_t *buf, size_t len)
 			idl_sctpi_flush(s);
 			break;
 		case SCTP_COMM_LOST:
-			g_debug("sctp: the association was lost or aborted (error %u)",
-				n->sn_assoc_change.sac_error);
 			fail(s, "the peer is gone or aborted (error %u)",
 			     n->sn_assoc_change.sac_error);
 			break;
@@ -499,7 +497,8 @@ int idl_sctp_set_packet_size(struct idl_sctp *s, size_t bytes, GError **err)
 static int configure(struct idl_sctp *s, GError **err)
 {
 	/* Close means abort: once the peer connection is torn down there is
-	 * nobody to finish a graceful shutdown with. */
+	 * nobody to finish a graceful shutdown with. A graceful end is asked
+	 * for before (idl_sctp_shutdown), and leaves nothing to abort. */
 	struct linger lin = { .l_onoff = 1, .l_linger = 0 };
 	struct sctp_assoc_value reset = { .assoc_id = SCTP_ALL_ASSOC,
 					  .assoc_value = SCTP_ENABLE_RESET_STREAM_REQ };

@@ -48,7 +48,7 @@ lan_check "serve -v reads that end as one (the peer closed), with no send failur
 # --- send and ping end with an SCTP SHUTDOWN ---------------------------------------
 # Serve's own debug lines say which chunk ended the association: the peer's
 # SHUTDOWN ("the peer sent SHUTDOWN", then "shutdown complete"), or an
-# ABORT ("lost or aborted", "the peer is gone or aborted (error 12)").
+# ABORT ("the peer is gone or aborted (error 12)").
 normal_end() { # WHAT M: serve's lines since M tell a graceful end, once
 	local lines
 	lan_wait_for 10 sh -c "tail -n +$(($2 + 1)) '$(log serve)' | grep -q 'peer closed'" || true
