@@ -44,7 +44,14 @@ struct serve {
 	struct cli_incoming *incoming;
 	bool page_shown;
 	int exit_code;
+	bool ended;                 /* receive: the transfer ended */
+	guint linger;               /* receive: waits for the sender to close */
 };
+
+/* How long `receive` waits after its transfer for the sender to close the
+ * connection (a sender ends with an SCTP SHUTDOWN once it has the receipt,
+ * within 1.5 s): leaving at once would abort the association under it. */
+#define RECEIVE_LINGER_MS 2000
 
 static void usage(FILE *f, bool once)
 {
@@ -214,6 +221,15 @@ static GThread *sweep_start(const char *dir, const char *state_dir)
 	return g_thread_new("sweep", sweep_thread, sw);
 }
 
+static gboolean on_linger_end(gpointer user)
+{
+	struct serve *s = user;
+
+	s->linger = 0;
+	cli_quit();
+	return G_SOURCE_REMOVE;
+}
+
 static void on_ended(enum idl_xfer_result r, const char *reason, void *user)
 {
 	struct serve *s = user;
@@ -224,7 +240,11 @@ static void on_ended(enum idl_xfer_result r, const char *reason, void *user)
 	s->exit_code = r == IDL_XFER_OK ? IDL_EXIT_OK : r == IDL_XFER_DECLINED ? IDL_EXIT_DECLINED
 		       : r == IDL_XFER_VERIFY ? IDL_EXIT_VERIFY : r == IDL_XFER_CLOSED ? IDL_EXIT_LOST
 		       : IDL_EXIT_FAILURE;
-	cli_quit();
+	s->ended = true;
+	if (r == IDL_XFER_CLOSED)
+		cli_quit();   /* nobody left to wait for */
+	else if (!s->linger)
+		s->linger = g_timeout_add(RECEIVE_LINGER_MS, on_linger_end, s);
 }
 
 /* Every connection costs sockets and every transfer open files: the soft
@@ -311,6 +331,8 @@ static void peer_closed(struct idl_peer *p, void *user)
 	struct serve *s = user;
 
 	cli_incoming_peer_closed(s->incoming, p);
+	if (s->ended)
+		cli_quit();   /* receive: the sender closed after its transfer */
 }
 
 static void said_hello(struct idl_peer *p, void *user)
@@ -379,13 +401,15 @@ static int run(const struct serve_args *a)
 	sig = cli_run_until_signal();
 	if (sig)
 		printf("stopping (%s): withdrawing %s\n", strsignal(sig), cli_quoted(idl_device_name(s.dev)));
-	if (sig && a->once)
+	if (sig && a->once && !s.ended)
 		s.exit_code = IDL_EXIT_INTERRUPTED;   /* the transfer did not end: run again to resume */
 	goto out;
 fail:
 	cli_error(a->cmd, "%s", err->message);
 	s.exit_code = IDL_EXIT_FAILURE;
 out:
+	if (s.linger)
+		g_source_remove(s.linger);
 	/* The device first: its peers are gone before the receivers they fed. */
 	idl_device_free(s.dev);
 	cli_incoming_free(s.incoming);

@@ -69,6 +69,20 @@ rc=0; lan_run b timeout 60 "$BIN" ping -v --count 2 "$A:7757" >"$(log ping)" 2>&
 lan_check "ping serve: exit 0" test "$rc" = 0
 normal_end ping "$m"
 
+# --- receive waits for the sender's SHUTDOWN, then exits by itself -----------------
+lan_spawn b "$(log receive)" "$BIN" receive -v --accept=all --dir "$LAN_DIR/dl-b" --name "Rcv ${LAN_PREFIX: -4}"
+pid_recv=$LAN_PID
+lan_wait_for 10 grep -q '^http port:' "$(log receive)" || lan_fail "receive on b started"
+rc=0; lan_run a timeout 60 "$BIN" send -v --quiet "$(lan_addr b):7757" "$SRC/small" 2>"$(log send-recv.err)" || rc=$?
+gone=0; lan_wait_for 10 sh -c "! kill -0 $pid_recv 2>/dev/null" && gone=1
+rc_recv=0; lan_stop "$pid_recv" TERM 5 || rc_recv=$?
+lan_diag "receive -v: $(grep -E 'sctp:|peer closed' "$(log receive)" | tr '\n' ';') send -v: $(grep -E 'sctp: shutdown|SCTP shutdown' "$(log send-recv.err)" | tr '\n' ';')"
+lan_check "send to receive: exit 0, and its SHUTDOWN completed (receive did not leave first)" \
+	test "$rc" = 0 -a -n "$(grep 'sctp: shutdown complete (ours)' "$(log send-recv.err)")"
+lan_check "receive logs the sender's end as 'peer closed normally', then exits 0 by itself" \
+	test "$gone" = 1 -a "$rc_recv" = 0 -a -n "$(grep 'peer closed normally' "$(log receive)")" \
+	-a -z "$(grep -E 'aborted|error 12' "$(log receive)")"
+
 # --- a sender killed mid-transfer is still an error ----------------------------------
 m=$(mark)
 lan_spawn b "$(log send-killed)" "$BIN" send --quiet "$A:7757" "$SRC/big"
