@@ -27,15 +27,19 @@ struct list_opts {
  * query round is over by ROUND_MS. The answers to one query spread over
  * the 100 ms of that answer delay (measured here: 70-100 ms between the
  * first and the last of 3 devices), so QUIET_MS without a new one, and no
- * device still being resolved, means they are all in. Avahi's own "all for
- * now" (AVAHI_BROWSER_ALL_FOR_NOW) comes a full second after the first
- * query (avahi-core's multicast-lookup.c), whatever the network: too late
- * to end on when devices answered. With none yet it is what we wait for,
- * and AFTER_ALL_FOR_NOW_MS more for the second query Avahi sends then: a
- * responder does not multicast the same answer twice within a second
- * (RFC 6762 section 6), so a list started just after another host's
- * query was answered hears nothing from its first one. --timeout stays
- * the bound. */
+ * device still being resolved, means they are all in.
+ *
+ * Unless a device held its answer back: a responder does not multicast a
+ * record again within half a second (Avahi; a second in RFC 6762 section
+ * 6), so a device that just announced itself, or just answered another
+ * host, is silent to our first query and answers the next, which Avahi
+ * sends a second later, as it says "all for now"
+ * (AVAHI_BROWSER_ALL_FOR_NOW, avahi-core's multicast-lookup.c). What it
+ * multicast meanwhile is in avahi-daemon's cache, which was listening
+ * (idl_mdns_warm_cache): the first round is enough there. The embedded
+ * responder starts cold, and so does a list that has heard nobody yet:
+ * they wait for that second query, AFTER_ALL_FOR_NOW_MS for its answers.
+ * --timeout stays the bound. */
 #define ROUND_MS 300
 #define QUIET_MS 150
 #define AFTER_ALL_FOR_NOW_MS 350
@@ -49,6 +53,7 @@ struct list {
 	gint64 t_last;              /* the last device appeared or changed */
 	gint64 t_all_for_now;       /* Avahi's first round was seen over, or 0 */
 	bool found;                 /* a device appeared */
+	bool one_round;             /* the first round is enough (a warm cache) */
 };
 
 static void usage(FILE *f)
@@ -181,7 +186,8 @@ static gboolean on_settle_tick(gpointer user)
 	if (now - l->t_start < ROUND_MS * 1000 || now - l->t_last < QUIET_MS * 1000 ||
 	    idl_devtable_resolving(l->table))
 		return G_SOURCE_CONTINUE;
-	if (!l->found && (!l->t_all_for_now || now - l->t_all_for_now < AFTER_ALL_FOR_NOW_MS * 1000))
+	if ((!l->found || !l->one_round) &&
+	    (!l->t_all_for_now || now - l->t_all_for_now < AFTER_ALL_FOR_NOW_MS * 1000))
 		return G_SOURCE_CONTINUE;
 	g_debug("discovery settled after %.0f ms", (double)(now - l->t_start) / 1000);
 	cli_quit();
@@ -291,6 +297,7 @@ static int list_run(const struct list_opts *o)
 	if (!o->watch) {
 		/* Ends when discovery settles, at the latest at --timeout. */
 		l.t_start = l.t_last = g_get_monotonic_time();
+		l.one_round = idl_mdns_warm_cache(mdns);
 		timer = g_timeout_add(o->timeout_ms, on_timeout, &timer);
 		settle = g_timeout_add(SETTLE_TICK_MS, on_settle_tick, &l);
 	}

@@ -27,6 +27,7 @@ enum mdns_state {
 
 struct mdns_backend_ops {
 	const char *name;
+	bool warm_cache;   /* listening before we asked: see idl_mdns_warm_cache */
 	/* up is the struct idl_mdns handed back in mdns_on_state. *err gets an
 	 * Avahi error code; *why a static explanation when the library itself
 	 * could not be loaded. */

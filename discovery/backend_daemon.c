@@ -203,6 +203,7 @@ static void daemon_resolver_free(struct mdns_backend *be, void *r)
 
 const struct mdns_backend_ops mdns_backend_daemon = {
 	.name = "avahi-daemon",
+	.warm_cache = true,
 	.open = daemon_open,
 	.close = daemon_close,
 	.host_name = daemon_host_name,

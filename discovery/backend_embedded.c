@@ -262,6 +262,7 @@ static void embedded_resolver_free(struct mdns_backend *be, void *r)
 
 const struct mdns_backend_ops mdns_backend_embedded = {
 	.name = "embedded",
+	.warm_cache = false,
 	.open = embedded_open,
 	.close = embedded_close,
 	.host_name = embedded_host_name,

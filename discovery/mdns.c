@@ -188,6 +188,11 @@ const char *idl_mdns_backend_name(const struct idl_mdns *m)
 	return m->ops->name;
 }
 
+bool idl_mdns_warm_cache(const struct idl_mdns *m)
+{
+	return m->ops->warm_cache;
+}
+
 const char *idl_mdns_host_name(const struct idl_mdns *m)
 {
 	return m->running ? m->ops->host_name(m->be) : NULL;

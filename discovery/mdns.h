@@ -75,6 +75,14 @@ void idl_mdns_free(struct idl_mdns *m);
 /* "avahi-daemon" or "embedded". Borrowed, static. */
 const char *idl_mdns_backend_name(const struct idl_mdns *m);
 
+/* True when the responder was listening before we asked (avahi-daemon):
+ * what devices multicast shortly before (announcements, answers to other
+ * hosts) is in its cache. False for the embedded responder, which starts
+ * cold: a device that multicast its records in the last half second holds
+ * back its answer to our first query (RFC 6762 section 6; Avahi: 500 ms)
+ * and answers only the next one, a second later. */
+bool idl_mdns_warm_cache(const struct idl_mdns *m);
+
 /* This host's mDNS name ("laptop.local"), or NULL before the responder runs.
  * Borrowed. */
 const char *idl_mdns_host_name(const struct idl_mdns *m);
