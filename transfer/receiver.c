@@ -33,6 +33,7 @@ enum job_kind { JOB_PLAN, JOB_BEGIN, JOB_DATA, JOB_END, JOB_COMMIT, JOB_ABORT, J
 struct rfile {
 	guint id;
 	bool overflow;                /* loop: more bytes came than announced */
+	bool small;                   /* loop: under a BLOCK to come, so its END job begins it too */
 	struct idl_store_file *sf;    /* worker; after END, verified and waiting for its COMMIT */
 	char *werror;                 /* worker: BEGIN or a write failed */
 	char *error;                  /* worker, END or COMMIT: why the file was not kept */
@@ -48,6 +49,7 @@ struct job {
 	char *verdict;                /* END: the loop's reason not to keep the file */
 	GPtrArray *batch;             /* COMMIT: struct rfile * (borrowed from live), in offer order */
 	bool discard;                 /* END: and its data are wrong (not kept for resume) */
+	bool begin;                   /* END: of a small file, begun and written (buf) by this job */
 	/* results */
 	char *error;                  /* DATA: fatal (the disk) */
 	uint64_t *held;               /* PLAN: per file */
@@ -90,6 +92,32 @@ struct idl_receiver {
 
 /* ---- worker side ---- */
 
+static void begin_file(struct idl_receiver *r, struct rfile *rf)
+{
+	const struct idl_msg_file *f = &r->offer.files[rf->id];
+	GError *err = NULL;
+
+	if (idl_store_begin(r->store, r->peer_fp, f->path, f->size, f->mtime, r->offsets[rf->id], &rf->sf, &err) < 0) {
+		rf->werror = g_strdup(err->message);
+		g_error_free(err);
+	}
+}
+
+/* j->error is fatal to the transfer (the disk failed): the loop cancels. */
+static void write_data(struct rfile *rf, struct job *j)
+{
+	GError *err = NULL;
+
+	if (!rf->sf || rf->werror || !j->len)
+		return;
+	if (idl_store_write(rf->sf, j->buf, j->len, &err) < 0) {
+		/* The file stays open: its END or ABORT closes it. */
+		j->error = g_strdup(err->message);
+		rf->werror = g_strdup(err->message);
+		g_error_free(err);
+	}
+}
+
 static void run_job(void *data, void *user)
 {
 	struct idl_receiver *r = user;
@@ -118,24 +146,18 @@ static void run_job(void *data, void *user)
 		return;
 	}
 	case JOB_BEGIN:
-		f = &r->offer.files[rf->id];
-		if (idl_store_begin(r->store, r->peer_fp, f->path, f->size, f->mtime, r->offsets[rf->id],
-				    &rf->sf, &err) < 0) {
-			rf->werror = g_strdup(err->message);
-			g_error_free(err);
-		}
+		begin_file(r, rf);
 		return;
 	case JOB_DATA:
-		if (!rf->sf || rf->werror)
-			return;
-		if (idl_store_write(rf->sf, j->buf, j->len, &err) < 0) {
-			/* The file stays open: its END or ABORT closes it. */
-			j->error = g_strdup(err->message);
-			rf->werror = g_strdup(err->message);
-			g_error_free(err);
-		}
+		write_data(rf, j);
 		return;
 	case JOB_END:
+		/* One job for the whole of a small file: a third of the trips
+		 * between the threads. */
+		if (j->begin) {
+			begin_file(r, rf);
+			write_data(rf, j);
+		}
 		/* A verified file keeps rf->sf for its COMMIT. */
 		if (rf->werror) {
 			rf->error = g_strdup(rf->werror);
@@ -442,6 +464,8 @@ static void job_done(void *data, void *user)
 			file_ended(r, g_ptr_array_index(j->batch, i));
 		break;
 	case JOB_END:
+		if (j->error)
+			cancel_with(r, IDL_XFER_LOCAL, j->error);
 		break;
 	case JOB_ABORT:
 		g_ptr_array_remove_fast(r->live, j->rf);
@@ -491,7 +515,11 @@ static void on_file(struct idl_receiver *r, const struct idl_msg *m)
 	g_ptr_array_add(r->live, rf);
 	r->cur = rf;
 	r->cur_len = m->offset;
-	push(r, JOB_BEGIN, rf, NULL);
+	/* Its data never fill a block (flush_block), so they all go with its
+	 * END job; a file that lies about its size is caught by overflow. */
+	rf->small = r->offer.files[rf->id].size - m->offset < BLOCK;
+	if (!rf->small)
+		push(r, JOB_BEGIN, rf, NULL);
 }
 
 static void on_data(struct idl_receiver *r, const uint8_t *data, size_t len)
@@ -538,9 +566,16 @@ static void on_file_end(struct idl_receiver *r, const struct idl_msg *m)
 		return;
 	}
 	size = r->offer.files[rf->id].size;
-	flush_block(r);
+	if (!rf->small)
+		flush_block(r);
 	push(r, JOB_END, rf, &j);
 	memcpy(j->sha256, m->sha256, sizeof(j->sha256));
+	if (rf->small) {
+		j->begin = true;
+		j->buf = g_steal_pointer(&r->block);
+		j->len = r->block_len;
+		r->block_len = 0;
+	}
 	if (rf->overflow) {
 		j->verdict = g_strdup_printf("more bytes than announced (%" G_GUINT64_FORMAT "): not kept", size);
 		j->discard = true;
@@ -548,7 +583,9 @@ static void on_file_end(struct idl_receiver *r, const struct idl_msg *m)
 		j->verdict = g_strdup_printf("fewer bytes than announced (%" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT
 					     "): kept for a resume", r->cur_len, size);
 	}
-	idl_worker_push(r->worker, j, 64);
+	idl_worker_push(r->worker, j, 64 + j->len);
+	if (rf->small)
+		idl_worker_wait_backlog(r->worker, BACKLOG_MAX);   /* as flush_block */
 	r->cur = NULL;
 	r->next_id = rf->id + 1;
 	g_ptr_array_add(r->ended, rf);
