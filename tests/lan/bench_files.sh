@@ -1,0 +1,122 @@
+#!/bin/bash
+# Many small files on the simulated LAN (two hosts over a veth pair, tbf
+# 1 Gbit/s): N files of S bytes in folders, sent by `idrop-lan send`, by
+# `scp -r` (OpenSSH, AES-128-GCM) and by `tar -c | ssh tar -x`, same link,
+# same run, interleaved rounds; each copy is checked whole (sha256 of every
+# file). Sets: 10k x 4 KiB in 100 folders and 100k x 1 KiB in 1,000 folders
+# (SETS="N:SIZE:FOLDERS ..." to change). Disk: the run's temporary folder
+# (a real file system: fsync costs what it costs there).
+set -eu -o pipefail
+# shellcheck source=lan.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
+
+BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
+SETS=${SETS:-"10000:4096:100 100000:1024:1000"}
+ROUNDS=${ROUNDS:-3}
+lan_require tc scp ssh-keygen /usr/sbin/sshd /usr/bin/python3 tar
+lan_init
+lan_add_hosts a b
+A=$(lan_addr a)
+log() { echo "$LAN_DIR/$1.log"; }
+median() { grep -E '^[0-9.]+$' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+now_s() { date +%s.%N; }
+sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
+
+DL=$LAN_DIR/dl
+mkdir -p "$DL"
+lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$DL"
+pid_serve=$LAN_PID
+lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve started"
+ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/hostkey"
+ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/userkey"
+cp "$LAN_DIR/userkey.pub" "$LAN_DIR/authorized_keys"
+cat >"$LAN_DIR/sshd_config" <<EOC
+Port 2222
+ListenAddress $A
+HostKey $LAN_DIR/hostkey
+AuthorizedKeysFile $LAN_DIR/authorized_keys
+PermitRootLogin prohibit-password
+StrictModes no
+PasswordAuthentication no
+UsePAM no
+PidFile none
+Ciphers aes128-gcm@openssh.com
+Subsystem sftp internal-sftp
+EOC
+mkdir -p -m 0755 "$LAN_DIR/a/run/sshd"
+lan_spawn a "$(log sshd)" /usr/sbin/sshd -D -e -f "$LAN_DIR/sshd_config"
+pid_sshd=$LAN_PID
+sleep 0.5
+for h in a b; do lan_run "$h" tc qdisc replace dev eth0 root tbf rate 1gbit burst 96kb limit 1000kb; done
+SSH=(-i "$LAN_DIR/userkey" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -c aes128-gcm@openssh.com)
+
+make_tree() {   # dir n size folders: random bytes, files spread over folders two levels deep
+	/usr/bin/python3 - "$@" <<'EOP'
+import os, sys
+d, n, size, folders = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for f in range(folders):
+    os.makedirs(os.path.join(d, "d%03d" % (f // 10), "e%04d" % f), exist_ok=True)
+for i in range(n):
+    f = i % folders
+    with open(os.path.join(d, "d%03d" % (f // 10), "e%04d" % f, "f%06d.bin" % i), "wb") as o:
+        o.write(os.urandom(size))
+EOP
+}
+# Each runner copies $SRC/tree to a fresh folder on a and prints its seconds.
+run_send() {
+	local t0 t1
+	rm -rf "$DL/tree" "$DL"/tree*
+	sync
+	t0=$(now_s)
+	lan_run b "$BIN" send --quiet "$A:7757" "$SRC/tree" 2>>"$(log send)" || { echo fail; return; }
+	t1=$(now_s)
+	[[ "$(sums "$DL/tree")" == "$REF" ]] || { echo "send: copy differs" >&2; echo fail; return; }
+	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
+}
+run_scp() {
+	local t0 t1 out=$LAN_DIR/scp
+	rm -rf "$out"; mkdir -p "$out"
+	sync
+	t0=$(now_s)
+	lan_run b scp -q -r -P 2222 "${SSH[@]}" "$SRC/tree" "root@$A:$out/" 2>>"$(log scp)" || { echo fail; return; }
+	t1=$(now_s)
+	[[ "$(sums "$out/tree")" == "$REF" ]] || { echo "scp: copy differs" >&2; echo fail; return; }
+	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
+}
+run_tar() {
+	local t0 t1 out=$LAN_DIR/tar
+	rm -rf "$out"; mkdir -p "$out"
+	sync
+	t0=$(now_s)
+	lan_run b bash -c "tar -C '$SRC' -cf - tree | ssh -p 2222 $(printf '%q ' "${SSH[@]}") root@$A 'tar -C $out -xf -'" \
+		2>>"$(log tar)" || { echo fail; return; }
+	t1=$(now_s)
+	[[ "$(sums "$out/tree")" == "$REF" ]] || { echo "tar: copy differs" >&2; echo fail; return; }
+	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
+}
+
+echo "many small files, veth + tbf 1 Gbit/s, whole commands timed (connect, data, hashes, fsync, receipt)"
+echo "seconds: medians of $ROUNDS interleaved rounds; files/s from the median"
+printf '%-22s %9s %9s %9s %10s %9s\n' "set" "send" "scp -r" "tar|ssh" "send f/s" "send/tar"
+for set in $SETS; do
+	IFS=: read -r n size folders <<<"$set"
+	SRC=$LAN_DIR/src
+	rm -rf "$SRC"; mkdir -p "$SRC/tree"
+	make_tree "$SRC/tree" "$n" "$size" "$folders"
+	REF=$(sums "$SRC/tree")
+	: >"$LAN_DIR/r-send"; : >"$LAN_DIR/r-scp"; : >"$LAN_DIR/r-tar"
+	for ((i = 0; i < ROUNDS; i++)); do
+		run_send >>"$LAN_DIR/r-send"
+		run_scp >>"$LAN_DIR/r-scp"
+		run_tar >>"$LAN_DIR/r-tar"
+	done
+	sd=$(median <"$LAN_DIR/r-send") sc=$(median <"$LAN_DIR/r-scp") tr=$(median <"$LAN_DIR/r-tar")
+	fails=$(cat "$LAN_DIR/r-send" | grep -c fail || true)
+	[[ $fails == 0 ]] || echo "($fails of $ROUNDS send runs failed; see send.log)"
+	printf '%-22s %9s %9s %9s %10s %9s\n' "${n} x ${size} B" "$sd" "$sc" "$tr" \
+		"$(awk -v n="$n" -v t="$sd" 'BEGIN { if (t > 0) printf "%.0f", n / t; else printf "n/a" }')" \
+		"$(awk -v a="$sd" -v b="$tr" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }')"
+	rm -rf "$SRC" "$DL/tree" "$LAN_DIR/scp" "$LAN_DIR/tar"
+done
+lan_stop "$pid_serve" TERM 10 || true
+lan_stop "$pid_sshd" TERM 5 || true
