@@ -5,7 +5,9 @@
 # same run, interleaved rounds; each copy is checked whole (sha256 of every
 # file). Sets: 10k x 4 KiB in 100 folders and 100k x 1 KiB in 1,000 folders
 # (SETS="N:SIZE:FOLDERS ..." to change). Disk: the run's temporary folder
-# (a real file system: fsync costs what it costs there).
+# (a real file system: fsync costs what it costs there). BASE_BIN=another
+# idrop-lan (e.g. a build of the previous commit) adds its `send`, served
+# by its own `serve`, as a column measured in the same rounds.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -24,9 +26,16 @@ sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); 
 
 DL=$LAN_DIR/dl
 mkdir -p "$DL"
-lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$DL"
+lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$DL" --state-dir "$LAN_DIR/state"
 pid_serve=$LAN_PID
 lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve started"
+BASE_BIN=${BASE_BIN:-}
+if [[ -n "$BASE_BIN" ]]; then
+	lan_spawn a "$(log serve-base)" "$BASE_BIN" serve --name base --accept=all --dir "$DL" --port 7758 \
+		--state-dir "$LAN_DIR/state-base"
+	pid_base=$LAN_PID
+	lan_wait_for 10 grep -q '^http port:' "$(log serve-base)" || lan_fail "base serve started"
+fi
 ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/hostkey"
 ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/userkey"
 cp "$LAN_DIR/userkey.pub" "$LAN_DIR/authorized_keys"
@@ -63,12 +72,12 @@ for i in range(n):
 EOP
 }
 # Each runner copies $SRC/tree to a fresh folder on a and prints its seconds.
-run_send() {
-	local t0 t1
+run_send() {   # [binary port]
+	local t0 t1 bin=${1:-$BIN} port=${2:-7757}
 	rm -rf "$DL/tree" "$DL"/tree*
 	sync
 	t0=$(now_s)
-	lan_run b "$BIN" send --quiet "$A:7757" "$SRC/tree" 2>>"$(log send)" || { echo fail; return; }
+	lan_run b "$bin" send --quiet "$A:$port" "$SRC/tree" 2>>"$(log send)" || { echo fail; return; }
 	t1=$(now_s)
 	[[ "$(sums "$DL/tree")" == "$REF" ]] || { echo "send: copy differs" >&2; echo fail; return; }
 	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
@@ -97,15 +106,17 @@ run_tar() {
 
 echo "many small files, veth + tbf 1 Gbit/s, whole commands timed (connect, data, hashes, fsync, receipt)"
 echo "seconds: medians of $ROUNDS interleaved rounds; files/s from the median"
-printf '%-22s %9s %9s %9s %10s %9s\n' "set" "send" "scp -r" "tar|ssh" "send f/s" "send/tar"
+printf '%-22s %9s %9s %9s %10s %9s %11s\n' "set" "send" "scp -r" "tar|ssh" "send f/s" "send/tar" \
+	"${BASE_BIN:+send (base)}"
 for set in $SETS; do
 	IFS=: read -r n size folders <<<"$set"
 	SRC=$LAN_DIR/src
 	rm -rf "$SRC"; mkdir -p "$SRC/tree"
 	make_tree "$SRC/tree" "$n" "$size" "$folders"
 	REF=$(sums "$SRC/tree")
-	: >"$LAN_DIR/r-send"; : >"$LAN_DIR/r-scp"; : >"$LAN_DIR/r-tar"
+	: >"$LAN_DIR/r-send"; : >"$LAN_DIR/r-scp"; : >"$LAN_DIR/r-tar"; : >"$LAN_DIR/r-base"
 	for ((i = 0; i < ROUNDS; i++)); do
+		[[ -z "$BASE_BIN" ]] || run_send "$BASE_BIN" 7758 >>"$LAN_DIR/r-base"
 		run_send >>"$LAN_DIR/r-send"
 		run_scp >>"$LAN_DIR/r-scp"
 		run_tar >>"$LAN_DIR/r-tar"
@@ -113,10 +124,12 @@ for set in $SETS; do
 	sd=$(median <"$LAN_DIR/r-send") sc=$(median <"$LAN_DIR/r-scp") tr=$(median <"$LAN_DIR/r-tar")
 	fails=$(cat "$LAN_DIR/r-send" | grep -c fail || true)
 	[[ $fails == 0 ]] || echo "($fails of $ROUNDS send runs failed; see send.log)"
-	printf '%-22s %9s %9s %9s %10s %9s\n' "${n} x ${size} B" "$sd" "$sc" "$tr" \
+	bs=$([[ -z "$BASE_BIN" ]] || median <"$LAN_DIR/r-base")
+	printf '%-22s %9s %9s %9s %10s %9s %11s\n' "${n} x ${size} B" "$sd" "$sc" "$tr" \
 		"$(awk -v n="$n" -v t="$sd" 'BEGIN { if (t > 0) printf "%.0f", n / t; else printf "n/a" }')" \
-		"$(awk -v a="$sd" -v b="$tr" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }')"
+		"$(awk -v a="$sd" -v b="$tr" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }')" "$bs"
 	rm -rf "$SRC" "$DL/tree" "$LAN_DIR/scp" "$LAN_DIR/tar"
 done
 lan_stop "$pid_serve" TERM 10 || true
+[[ -z "$BASE_BIN" ]] || lan_stop "$pid_base" TERM 10 || true
 lan_stop "$pid_sshd" TERM 5 || true
