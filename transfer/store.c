@@ -34,8 +34,8 @@
 #define FP_HEX_LEN 64
 #define NAME_LEN_MAX 255                   /* bytes in one file name (NAME_MAX) */
 /* A file this small (begun at 0) gets its resume record only if it is
- * interrupted (idl_store_abort) or grows past it: a record costs a file,
- * an fsync and a rename, more than resending the bytes after a crash. */
+ * interrupted (idl_store_abort): a record costs a file, an fsync and a
+ * rename, more than resending the bytes after a crash. */
 #define RECORD_AT (1u << 20)
 /* From this many files a batch is made durable with one syncfs per file
  * system rather than an fsync each: where the file system has no journal
@@ -641,7 +641,7 @@ static void start_writeback(struct idl_store_file *f)
 	f->flushed = f->length;
 }
 
-/* The record a small file put off (RECORD_AT): it is big now, or stops. */
+/* The record a small file put off (RECORD_AT), now that it stops. */
 static int save_record_now(struct idl_store_file *f, GError **err)
 {
 	struct stat st;
@@ -675,8 +675,6 @@ int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GE
 	}
 	if (f->length - f->flushed >= WRITEBACK_WINDOW)
 		start_writeback(f);
-	if (!f->recorded && f->length > RECORD_AT)
-		return save_record_now(f, err);
 	return 0;
 fail:
 	/* Cut back to what was fully written and hashed: anything past it is

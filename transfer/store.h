@@ -73,8 +73,8 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
  * file's own recorded part. With offset > 0, reuses the recorded part, cut to
  * offset bytes, and hashes those bytes so the final check covers the whole
  * file (-ESTALE when it no longer holds them: start again from 0). Records
- * the part for a resume (a small file begun at 0 only once it is interrupted
- * or grows past 1 MiB: a record costs an fsync). -EINVAL for a bad path, fingerprint or offset
+ * the part for a resume (a file of at most 1 MiB begun at 0 only once it is
+ * interrupted: a record costs an fsync). -EINVAL for a bad path, fingerprint or offset
  * > size. On success *out is owned by the caller: idl_store_finish(),
  * idl_store_abort() or idl_store_discard() it. */
 int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size,
