@@ -129,11 +129,13 @@ static void run_job(void *data, void *user)
 	switch (j->kind) {
 	case JOB_PLAN: {
 		const char **paths = g_new(const char *, r->offer.n_files);
+		bool records = idl_store_has_records(r->store);
 
 		j->held = g_new0(uint64_t, r->offer.n_files);
 		for (size_t i = 0; i < r->offer.n_files; i++) {
 			f = &r->offer.files[i];
-			j->held[i] = idl_store_held(r->store, r->peer_fp, f->path, f->size, f->mtime);
+			if (records)
+				j->held[i] = idl_store_held(r->store, r->peer_fp, f->path, f->size, f->mtime);
 			paths[i] = f->path;
 		}
 		if (idl_store_free_space(r->store, &j->free_space, &err) < 0 ||

@@ -328,6 +328,19 @@ int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err)
 	return 0;
 }
 
+gboolean idl_store_has_records(struct idl_store *s)
+{
+	GDir *d = g_dir_open(s->state_dir, 0, NULL);
+	const char *name;
+	gboolean any = d == NULL;            /* cannot tell: look file by file */
+
+	while (d && !any && (name = g_dir_read_name(d)))
+		any = idl_record_is_key(name);
+	if (d)
+		g_dir_close(d);
+	return any;
+}
+
 uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime)
 {
 	char *record, *dir_rel, *local;

@@ -62,6 +62,11 @@ int idl_store_sweep(struct idl_store *s, int64_t now, int64_t max_age, GPtrArray
  * another file (device, inode and, where the file system has one, inode
  * generation differ) or bigger than size: such a record is removed (the file
  * found in its place is left alone). Never fails. */
+/* Whether the state folder holds any resume record (TRUE when it cannot
+ * tell): without one, idl_store_held() answers 0 for every file, and an
+ * offer of thousands of small files need not ask file by file. */
+gboolean idl_store_has_records(struct idl_store *s);
+
 uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime);
 
 /* Starts receiving path (re-checked with idl_path_check) at byte offset: 0,

@@ -36,28 +36,9 @@ if [[ -n "$BASE_BIN" ]]; then
 	pid_base=$LAN_PID
 	lan_wait_for 10 grep -q '^http port:' "$(log serve-base)" || lan_fail "base serve started"
 fi
-ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/hostkey"
-ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/userkey"
-cp "$LAN_DIR/userkey.pub" "$LAN_DIR/authorized_keys"
-cat >"$LAN_DIR/sshd_config" <<EOC
-Port 2222
-ListenAddress $A
-HostKey $LAN_DIR/hostkey
-AuthorizedKeysFile $LAN_DIR/authorized_keys
-PermitRootLogin prohibit-password
-StrictModes no
-PasswordAuthentication no
-UsePAM no
-PidFile none
-Ciphers aes128-gcm@openssh.com
-Subsystem sftp internal-sftp
-EOC
-mkdir -p -m 0755 "$LAN_DIR/a/run/sshd"
-lan_spawn a "$(log sshd)" /usr/sbin/sshd -D -e -f "$LAN_DIR/sshd_config"
+lan_sshd a
 pid_sshd=$LAN_PID
-sleep 0.5
 for h in a b; do lan_run "$h" tc qdisc replace dev eth0 root tbf rate 1gbit burst 96kb limit 1000kb; done
-SSH=(-i "$LAN_DIR/userkey" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -c aes128-gcm@openssh.com)
 
 make_tree() {   # dir n size folders: random bytes, files spread over folders two levels deep
 	/usr/bin/python3 - "$@" <<'EOP'
@@ -82,27 +63,21 @@ run_send() {   # [binary port]
 	[[ "$(sums "$DL/tree")" == "$REF" ]] || { echo "send: copy differs" >&2; echo fail; return; }
 	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
 }
-run_scp() {
-	local t0 t1 out=$LAN_DIR/scp
+# copy_with NAME CMD: runs CMD (bash, on b; $out: a fresh folder on a),
+# checks the copy and prints its seconds.
+copy_with() {
+	local t0 t1 out=$LAN_DIR/$1
 	rm -rf "$out"; mkdir -p "$out"
 	sync
 	t0=$(now_s)
-	lan_run b scp -q -r -P 2222 "${SSH[@]}" "$SRC/tree" "root@$A:$out/" 2>>"$(log scp)" || { echo fail; return; }
+	lan_run b env out="$out" bash -c "$2" 2>>"$(log "$1")" || { echo fail; return; }
 	t1=$(now_s)
-	[[ "$(sums "$out/tree")" == "$REF" ]] || { echo "scp: copy differs" >&2; echo fail; return; }
+	[[ "$(sums "$out/tree")" == "$REF" ]] || { echo "$1: copy differs" >&2; echo fail; return; }
 	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
 }
-run_tar() {
-	local t0 t1 out=$LAN_DIR/tar
-	rm -rf "$out"; mkdir -p "$out"
-	sync
-	t0=$(now_s)
-	lan_run b bash -c "tar -C '$SRC' -cf - tree | ssh -p 2222 $(printf '%q ' "${SSH[@]}") root@$A 'tar -C $out -xf -'" \
-		2>>"$(log tar)" || { echo fail; return; }
-	t1=$(now_s)
-	[[ "$(sums "$out/tree")" == "$REF" ]] || { echo "tar: copy differs" >&2; echo fail; return; }
-	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
-}
+SSHQ=$(printf '%q ' "${LAN_SSH[@]}")
+run_scp() { copy_with scp "scp -q -r -P 2222 $SSHQ '$SRC/tree' root@$A:\$out/"; }
+run_tar() { copy_with tar "tar -C '$SRC' -cf - tree | ssh -p 2222 $SSHQ root@$A \"tar -C \$out -xf -\""; }
 
 echo "many small files, veth + tbf 1 Gbit/s, whole commands timed (connect, data, hashes, fsync, receipt)"
 echo "seconds: medians of $ROUNDS interleaved rounds; files/s from the median"

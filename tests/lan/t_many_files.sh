@@ -52,19 +52,18 @@ lan_spawn a "$(log serve)" "$BIN" serve --state-dir "$STATE" --name "many" --acc
 pid_a=$LAN_PID
 lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve on a started"
 
-t0=$(date +%s)
-rc=0; out=$(lan_run b timeout 240 "$BIN" send --json "$A:7757" "$SRC/t" 2>"$(log send-tree.err)") || rc=$?
-lan_diag "tree of $TREE files: $(($(date +%s) - t0)) s, $out"
-lan_check "send: a tree of $TREE small files in nested folders, every one verified (exit 0)" \
-	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = "$TREE"
-lan_check "... every file byte for byte (sha256 of each)" test "$(sums "$SRC/t")" = "$(sums "$DL/t")"
-
-t0=$(date +%s)
-rc=0; out=$(lan_run b timeout 240 "$BIN" send --json "$A:7757" "$SRC/flat" 2>"$(log send-flat.err)") || rc=$?
-lan_diag "flat folder of $FLAT files: $(($(date +%s) - t0)) s, $out"
-lan_check "send: $FLAT tiny files in one folder (several offers), every one verified (exit 0)" \
-	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = "$FLAT"
-lan_check "... every file byte for byte" test "$(sums "$SRC/flat")" = "$(sums "$DL/flat")"
+# send_all DIR COUNT WHAT: sends $SRC/DIR, checks every file verified and identical.
+send_all() {
+	local t0 rc=0 out
+	t0=$(date +%s)
+	out=$(lan_run b timeout 240 "$BIN" send --json "$A:7757" "$SRC/$1" 2>"$(log "send-$1.err")") || rc=$?
+	lan_diag "$1: $2 files in $(($(date +%s) - t0)) s, $out"
+	lan_check "send: $3, every one verified (exit 0)" \
+		test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = "$2"
+	lan_check "... every file byte for byte (sha256 of each)" test "$(sums "$SRC/$1")" = "$(sums "$DL/$1")"
+}
+send_all t "$TREE" "a tree of $TREE small files in nested folders"
+send_all flat "$FLAT" "$FLAT tiny files in one folder (several offers)"
 lan_check "nothing left behind: no .part in the download folder" \
 	test -z "$(find "$DL" -name '*.part' -print -quit)"
 lan_check "... and no resume record" test -z "$(find "$STATE/partial" -type f -print -quit 2>/dev/null)"
@@ -87,10 +86,7 @@ lan_spawn a "$(log serve2)" "$BIN" serve --state-dir "$STATE" --name "many" --ac
 pid_a=$LAN_PID
 lan_wait_for 10 grep -q '^http port:' "$(log serve2)" || lan_fail "serve on a started again"
 find "$DL/t" -type f ! -name '*.part' -delete
-rc=0; out=$(lan_run b timeout 240 "$BIN" send --json "$A:7757" "$SRC/t" 2>"$(log send-again.err)") || rc=$?
-lan_check "sent again after the cut: completes, every file verified" \
-	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = "$TREE"
-lan_check "... every file byte for byte" test "$(sums "$SRC/t")" = "$(sums "$DL/t")"
+send_all t "$TREE" "the tree again after the cut (what was cut short resumes)"
 lan_diag "left as .part: $(find "$DL" -name '*.part' | wc -l)"
 rc=0; lan_stop "$pid_a" TERM 10 || rc=$?
 lan_check "serve exits 0 after every transfer (got $rc)" test "$rc" = 0
