@@ -97,7 +97,7 @@ for set in $SETS; do
 		run_tar >>"$LAN_DIR/r-tar"
 	done
 	sd=$(median <"$LAN_DIR/r-send") sc=$(median <"$LAN_DIR/r-scp") tr=$(median <"$LAN_DIR/r-tar")
-	fails=$(cat "$LAN_DIR/r-send" | grep -c fail || true)
+	fails=$(grep -c fail "$LAN_DIR/r-send" || true)
 	[[ $fails == 0 ]] || echo "($fails of $ROUNDS send runs failed; see send.log)"
 	bs=$([[ -z "$BASE_BIN" ]] || median <"$LAN_DIR/r-base")
 	printf '%-22s %9s %9s %9s %10s %9s %11s\n' "${n} x ${size} B" "$sd" "$sc" "$tr" \

@@ -563,7 +563,8 @@ lan_sshd() {
 		"AuthorizedKeysFile $LAN_DIR/sshd-$name-authorized_keys" "PermitRootLogin prohibit-password" \
 		"StrictModes no" "PasswordAuthentication no" "UsePAM no" "PidFile none" \
 		"Ciphers aes128-gcm@openssh.com" "Subsystem sftp internal-sftp" >"$LAN_DIR/sshd-$name-config"
-	mkdir -p -m 0755 "$LAN_DIR/$name/run/sshd"   # the host's /run: sshd's privilege-separation dir
+	mkdir -p "$LAN_DIR/$name/run/sshd"   # the host's /run: sshd's privilege-separation dir
+	chmod 0755 "$LAN_DIR/$name/run/sshd"
 	lan_spawn "$name" "$LAN_DIR/sshd-$name.log" /usr/sbin/sshd -D -e -f "$LAN_DIR/sshd-$name-config"
 	LAN_SSH=(-i "$LAN_DIR/sshd-$name-userkey" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
 		-c aes128-gcm@openssh.com)

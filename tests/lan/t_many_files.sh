@@ -79,8 +79,9 @@ rc=0; lan_stop "$pid_a" TERM 10 || rc=$?
 lan_check "serve exits 0 when stopped mid-transfer (after $(find "$DL/t" -type f ! -name '*.part' | wc -l) files): no leak, no sanitizer report (got $rc)" test "$rc" = 0
 lan_stop "$pid_cut" TERM 20 || true
 kept=$(find "$DL/t" -type f ! -name '*.part' | wc -l)
-lan_diag "kept before the cut: $kept of $TREE, as .part: $(find "$DL/t" -name '*.part' | wc -l), records: $(ls "$STATE/partial" | wc -l)"
-bad=$(cd "$DL" && find t -type f ! -name '*.part' -print0 | xargs -0 -r sha256sum | (cd "$SRC" && sha256sum --quiet -c - 2>&1) | head -n 3 || true)
+lan_diag "kept before the cut: $kept of $TREE, as .part: $(find "$DL/t" -name '*.part' | wc -l), records: $(find "$STATE/partial" -type f | wc -l)"
+bad=$( (cd "$DL" && find t -type f ! -name '*.part' -print0 | xargs -0 -r sha256sum) |
+	(cd "$SRC" && sha256sum --quiet -c - 2>&1) | head -n 3) || true
 lan_check "... every file kept before the cut is whole (its sha256 matches)" test -z "$bad"
 lan_spawn a "$(log serve2)" "$BIN" serve --state-dir "$STATE" --name "many" --accept=all --dir "$DL"
 pid_a=$LAN_PID
