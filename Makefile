@@ -177,6 +177,7 @@ test: deps
 bench: deps
 	$(MAKE) $(BIN)
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_transfer.sh
+	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_files.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_browser.sh
 

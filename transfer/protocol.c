@@ -543,6 +543,35 @@ static void add_files(JsonBuilder *b, const struct idl_msg *m)
 	json_builder_end_array(b);
 }
 
+static size_t digits(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 10) {
+		v /= 10;
+		n++;
+	}
+	return n;
+}
+
+size_t idl_msg_offer_entry_max(const struct idl_msg_file *f)
+{
+	/* {"id":,"path":"","size":,"mtime":}, */
+	size_t n = 35 + digits(f->id) + digits(f->size) + digits(f->mtime);
+
+	for (const unsigned char *p = (const unsigned char *)(f->path ? f->path : ""); *p; p++) {
+		if (*p == '"' || *p == '\\')
+			n += 2;
+		else if (*p < 0x20 || *p == 0x7f)
+			n += 6;                  /* \u00XX */
+		else if (*p >= 0x80)
+			n += 3;                  /* as \uXXXX: at most 6 bytes for 2 (12 for 4) */
+		else
+			n += 1;
+	}
+	return n;
+}
+
 char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 {
 	JsonBuilder *b;

@@ -92,6 +92,12 @@ int idl_msg_decode(const char *text, size_t len, struct idl_msg *out, GError **e
  * IDL_MSG_MAX: an offer of many files must then be split by the caller. */
 char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err);
 
+/* At least the bytes f takes in an offer's "files" array as
+ * idl_msg_encode() writes it, separator included, whatever the JSON escapes:
+ * what a sender adds up to fill an offer near IDL_MSG_MAX (a path whose
+ * bytes are all ASCII is counted exactly). */
+size_t idl_msg_offer_entry_max(const struct idl_msg_file *f);
+
 /* Frees what idl_msg_decode() allocated (files, their paths, reason) and
  * zeroes *m. Also usable on a message built by hand whose pointers come from
  * g_malloc(). NULL is a no-op. */

@@ -24,10 +24,10 @@
 #define READ_AHEAD (4 * 1024 * 1024)     /* bytes read and not yet sent */
 #define HIGH_WATER (4 * 1024 * 1024)     /* link buffer we keep filled */
 #define MARKER_WEIGHT 4096               /* OPEN and END: bounds small files too */
-#define OFFER_BUDGET (60 * 1024)         /* JSON bytes of one offer, under IDL_MSG_MAX */
+#define OFFER_BUDGET (IDL_MSG_MAX - 1024) /* JSON bytes of one offer's files, under IDL_MSG_MAX */
 
 enum state { S_NEW, S_HELLO, S_OFFERED, S_SENDING, S_DONE_SENT, S_FINISHED };
-enum job_kind { JOB_OPEN, JOB_READ, JOB_END };
+enum job_kind { JOB_OPEN, JOB_READ, JOB_END, JOB_WHOLE };
 
 struct job {
 	enum job_kind kind;
@@ -50,6 +50,7 @@ struct idl_sender {
 	enum state state;
 	/* the current transfer: files [first, end) */
 	guint first, end;
+	guint last;                      /* the last wanted file: done follows its file-end */
 	char transfer[IDL_TRANSFER_ID_HEX_LEN + 1];
 	uint64_t *offsets;               /* per file: where the receiver starts */
 	bool *wanted;                    /* per file: named in the accept */
@@ -133,8 +134,21 @@ static void run_job(void *data, void *user)
 	size_t got;
 	int r;
 
-	if (j->kind == JOB_OPEN) {
+	if (j->kind == JOB_OPEN || j->kind == JOB_WHOLE) {
 		run_open(s, j, f);
+		if (j->kind == JOB_OPEN || s->fd < 0)
+			return;
+		/* A small file in one job (OPEN, READ, END): a third of the
+		 * trips between the threads. */
+		j->buf = g_malloc(MAX(j->len, 1));
+		r = idl_read_fd(s->fd, f->local, j->buf, j->len, (gint64)j->offset, &got, NULL);
+		if (r < 0 || got != j->len)
+			job_fail(j, f, r < 0 ? "read error" : "it shrank while being sent", r < 0 ? -r : 0);
+		else
+			gnutls_hash(s->hash, j->buf, j->len);
+		gnutls_hash_deinit(s->hash, j->digest);
+		close(s->fd);
+		s->fd = -1;
 		return;
 	}
 	if (s->fd < 0) {
@@ -203,7 +217,13 @@ static void schedule(struct idl_sender *s)
 		j = g_new0(struct job, 1);
 		j->index = s->rd_file;
 		j->weight = MARKER_WEIGHT;
-		if (!s->rd_opened) {
+		if (!s->rd_opened && f->size - s->offsets[s->rd_file] <= BLOCK) {
+			j->kind = JOB_WHOLE;
+			j->offset = s->offsets[s->rd_file];
+			j->len = (size_t)(f->size - j->offset);
+			j->weight += j->len;
+			s->rd_file++;
+		} else if (!s->rd_opened) {
 			j->kind = JOB_OPEN;
 			j->offset = s->rd_off = s->offsets[s->rd_file];
 			s->rd_opened = true;
@@ -246,25 +266,32 @@ static bool emit(struct idl_sender *s, struct job *j)
 	}
 	switch (j->kind) {
 	case JOB_OPEN:
+	case JOB_WHOLE:
 		s->st.current = j->index;
 		m.type = IDL_MSG_FILE;
 		m.id = j->index - s->first;
 		m.offset = j->offset;
-		return send_msg(s, &m) == 0;
+		if (send_msg(s, &m) < 0)
+			return false;
+		if (j->kind == JOB_OPEN)
+			return true;
+		/* fall through */
 	case JOB_READ:
 		for (size_t at = 0; at < j->len; at += chunk) {
 			if (s->link.send(s->link.ctx, true, j->buf + at, MIN(chunk, j->len - at)) < 0)
 				return false;
 		}
 		s->st.sent += j->len;
-		return true;
+		if (j->kind == JOB_READ)
+			return true;
+		/* fall through */
 	case JOB_END:
 		m.type = IDL_MSG_FILE_END;
 		m.id = j->index - s->first;
 		memcpy(m.sha256, j->digest, sizeof(m.sha256));
 		if (send_msg(s, &m) < 0)
 			return false;
-		if (j->index == last_wanted(s)) {
+		if (j->index == s->last) {
 			struct idl_msg done = { .type = IDL_MSG_DONE };
 			s->state = S_DONE_SENT;
 			return send_msg(s, &done) == 0;
@@ -317,8 +344,10 @@ static void send_offer(struct idl_sender *s)
 
 	s->first = s->end;
 	for (i = s->first; i < s->files->len && i - s->first < IDL_MSG_FILES_MAX; i++) {
-		/* JSON escapes at most double a path without control characters. */
-		size_t cost = 2 * strlen(file_at(s, i)->path) + 100;
+		const struct idl_send_file *f = file_at(s, i);
+		struct idl_msg_file mf = { .id = i - s->first, .path = f->path, .size = f->size, .mtime = f->mtime };
+		/* Fewer offers, fewer round trips: each ends with the receipt. */
+		size_t cost = idl_msg_offer_entry_max(&mf);
 		if (budget + cost > OFFER_BUDGET && i > s->first)
 			break;
 		/* A path has fewer folders than IDL_OFFER_FOLDERS_MAX, so the
@@ -378,6 +407,7 @@ static void on_accept(struct idl_sender *s, const struct idl_msg *m)
 		s->state = S_DONE_SENT;
 		send_msg(s, &done);
 	} else {
+		s->last = last_wanted(s);
 		s->state = S_SENDING;
 		s->rd_file = s->first;
 		s->rd_opened = false;

@@ -33,6 +33,15 @@
 #define WRITEBACK_WINDOW (8u << 20)        /* bytes of dirty data a file may hold */
 #define FP_HEX_LEN 64
 #define NAME_LEN_MAX 255                   /* bytes in one file name (NAME_MAX) */
+/* A file this small (begun at 0) gets its resume record only if it is
+ * interrupted (idl_store_abort): a record costs a file, an fsync and a
+ * rename, more than resending the bytes after a crash. */
+#define RECORD_AT (1u << 20)
+/* From this many files a batch is made durable with one syncfs per file
+ * system rather than an fsync each: where the file system has no journal
+ * to share (ext4 without one, vfat), each fsync is its own synchronous
+ * write of the inode, and a few hundred of them cost seconds. */
+#define SYNCFS_AT 16
 
 struct idl_store {
 	int dirfd;
@@ -54,6 +63,7 @@ struct idl_store_file {
 	char *record;                /* the resume record's path */
 	uint64_t size, mtime, length;
 	uint64_t flushed;            /* writeback started up to here */
+	gboolean recorded;           /* its resume record is saved */
 	gnutls_hash_hd_t hash;
 };
 
@@ -234,6 +244,8 @@ static int record_save(struct idl_store_file *f, const struct stat *st, GError *
 		r = idl_error_errno(err, e->code == G_FILE_ERROR_NOSPC ? -ENOSPC : -EIO, "cannot save the resume record "
 			 "for %s: %s: check that the folder %s is writable", f->where, e->message, f->s->state_dir);
 		g_error_free(e);
+	} else {
+		f->recorded = TRUE;
 	}
 	g_free(part);
 	g_free(text);
@@ -314,6 +326,19 @@ int idl_store_free_space(struct idl_store *s, uint64_t *bytes, GError **err)
 		return idl_error_errno(err, -errno, "cannot tell the free space in %s: %s", s->dir, g_strerror(errno));
 	*bytes = (uint64_t)v.f_bavail * v.f_frsize;
 	return 0;
+}
+
+gboolean idl_store_has_records(struct idl_store *s)
+{
+	GDir *d = g_dir_open(s->state_dir, 0, NULL);
+	const char *name;
+	gboolean any = d == NULL;            /* cannot tell: look file by file */
+
+	while (d && !any && (name = g_dir_read_name(d)))
+		any = idl_record_is_key(name);
+	if (d)
+		g_dir_close(d);
+	return any;
 }
 
 uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime)
@@ -566,10 +591,12 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 		goto fail;
 	}
 	r = record_load(f->record, f->local, &rec);
-	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0)
+	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0) {
 		f->part = g_steal_pointer(&rec.part);
-	else if (r != -ENOENT)
+		f->recorded = TRUE;
+	} else if (r != -ENOENT) {
 		unlink(f->record);
+	}
 	if (offset > 0 && (f->fd < 0 || (uint64_t)st.st_size < offset)) {
 		r = idl_error_errno(err, -ESTALE, "cannot resume %s at byte %" G_GUINT64_FORMAT ": the partial data is gone or "
 			 "shorter: send the file again from the start", f->where, offset);
@@ -593,7 +620,7 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	r = hash_prefix(f, offset, err);
 	if (r < 0)
 		goto fail;
-	r = record_save(f, &st, err);
+	r = offset > 0 || size > RECORD_AT ? record_save(f, &st, err) : 0;
 	if (r < 0)
 		goto fail;
 	f->length = f->flushed = offset;
@@ -625,6 +652,16 @@ static void start_writeback(struct idl_store_file *f)
 		posix_fadvise(f->fd, (off_t)(from - WRITEBACK_WINDOW), WRITEBACK_WINDOW, POSIX_FADV_DONTNEED);
 	}
 	f->flushed = f->length;
+}
+
+/* The record a small file put off (RECORD_AT), now that it stops. */
+static int save_record_now(struct idl_store_file *f, GError **err)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) < 0)
+		return idl_error_errno(err, -errno, "cannot save the resume record for %s: %s", f->where, g_strerror(errno));
+	return record_save(f, &st, err);
 }
 
 int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GError **err)
@@ -695,20 +732,17 @@ void idl_store_discard(struct idl_store_file *f)
 	file_free(f);
 }
 
-int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **final_path, GError **err)
+int idl_store_verify(struct idl_store_file *f, const uint8_t sha256[32], GError **err)
 {
 	struct timespec times[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_sec = (time_t)f->mtime } };
 	uint8_t got[IDL_SHA256_SIZE];
-	char *name = NULL;
-	unsigned n;
-	int r = 0;
+	int r;
 
-	if (final_path)
-		*final_path = NULL;
 	if (f->length < f->size) {
 		r = idl_error_errno(err, -EPROTO, "%s: the sender sent fewer bytes than announced (%" G_GUINT64_FORMAT " of %"
 			 G_GUINT64_FORMAT "): the partial data is kept, send again to resume", f->where, f->length, f->size);
-		goto out;
+		idl_store_abort(f);
+		return r;
 	}
 	gnutls_hash_deinit(f->hash, got);
 	f->hash = NULL;
@@ -718,11 +752,22 @@ int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **
 		idl_store_discard(f);
 		return r;
 	}
-	if (futimens(f->fd, times) < 0 || fchmod(f->fd, f->s->file_mode) < 0 || fsync(f->fd) < 0) {
+	if (futimens(f->fd, times) < 0 || fchmod(f->fd, f->s->file_mode) < 0) {
 		r = idl_error_errno(err, -errno, "cannot save %s: %s: check the disk, then send again to resume", f->where,
 			 g_strerror(errno));
-		goto out;
+		idl_store_abort(f);
+		return r;
 	}
+	return 0;
+}
+
+/* Gives a synced file its name: "name", else "name (1).ext", ... */
+static int land(struct idl_store_file *f, char **final_path, GError **err)
+{
+	char *name = NULL;
+	unsigned n;
+	int r = 0;
+
 	for (n = 0; n < IDL_STORE_NAMES_MAX; n++) {
 		g_free(name);
 		name = make_name(f->base, n, TRUE, "");
@@ -734,20 +779,112 @@ int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **
 		r = idl_error_errno(err, r, "cannot give %s its name: %s: %s", f->where, g_strerror(-r), r == -EEXIST ?
 			 "that name and its numbered variants are all taken, move some away and send again" :
 			 "check the folder, then send again to resume");
-		goto out;
+		g_free(name);
+		return r;
 	}
-	unlink(f->record);
-	if (fsync(f->pfd) < 0) {
-		r = idl_error_errno(err, -errno, "%s was received but its folder could not be synced to disk: %s", f->where,
-			 g_strerror(errno));
-		goto out;
+	if (f->recorded)
+		unlink(f->record);
+	*final_path = join(f->dir_rel, name);
+	g_free(name);
+	return 0;
+}
+
+/* Whether fd's data are durable by a syncfs of its file system, once per
+ * file system (a folder may be a mount point) in devs (dev -> GINT(ok + 1)).
+ * A failed syncfs answers FALSE: the caller fsyncs each file then, and
+ * learns its own error. */
+static gboolean synced_with_fs(int fd, GHashTable *devs)
+{
+	struct stat st;
+	gpointer ok;
+	gint64 *dev;
+
+	if (fstat(fd, &st) < 0)
+		return FALSE;
+	if (!g_hash_table_lookup_extended(devs, &(gint64){ (gint64)st.st_dev }, NULL, &ok)) {
+		dev = g_new(gint64, 1);
+		*dev = (gint64)st.st_dev;
+		ok = GINT_TO_POINTER(syncfs(fd) == 0 ? 2 : 1);
+		g_hash_table_insert(devs, dev, ok);
+	}
+	return GPOINTER_TO_INT(ok) == 2;
+}
+
+void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_store_result *out)
+{
+	GHashTable *synced = g_hash_table_new(g_str_hash, g_str_equal);   /* dir_rel -> GINT(errno + 1) */
+	GHashTable *devs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	gboolean *named = g_new0(gboolean, n);
+	size_t i;
+
+	/* Every file's writeback starts first, so the disk takes them as one
+	 * batch; then each fsync mostly finds its data (and the journal commit
+	 * that covers them all) already done. */
+	for (i = 0; i < n; i++)
+		sync_file_range(files[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	for (i = 0; i < n; i++) {
+		struct idl_store_file *f = files[i];
+
+		memset(&out[i], 0, sizeof(out[i]));
+		if (!(n >= SYNCFS_AT && synced_with_fs(f->fd, devs)) && fsync(f->fd) < 0)
+			out[i].result = idl_error_errno(&out[i].error, -errno, "cannot save %s: %s: check the disk, then send "
+						   "again to resume", f->where, g_strerror(errno));
+		else
+			out[i].result = land(f, &out[i].final_path, &out[i].error);
+		named[i] = out[i].result == 0;
+	}
+	/* One fsync per folder, after all its renames: a name counts only once
+	 * it would survive a crash. */
+	for (i = 0; i < n; i++) {
+		struct idl_store_file *f = files[i];
+		gpointer e;
+		int en;
+
+		if (!named[i])
+			continue;
+		if (!g_hash_table_lookup_extended(synced, f->dir_rel, NULL, &e)) {
+			e = GINT_TO_POINTER(fsync(f->pfd) < 0 ? errno + 1 : 1);
+			g_hash_table_insert(synced, f->dir_rel, e);
+		}
+		en = GPOINTER_TO_INT(e) - 1;
+		if (en) {
+			out[i].result = idl_error_errno(&out[i].error, -en, "%s was received but its folder could not be "
+						   "synced to disk: %s", f->where, g_strerror(en));
+			g_clear_pointer(&out[i].final_path, g_free);
+		}
+	}
+	g_hash_table_destroy(synced);
+	g_hash_table_destroy(devs);
+	/* A file that did not get its name keeps its .part for a resume. */
+	for (i = 0; i < n; i++) {
+		if (named[i])
+			file_free(files[i]);
+		else
+			idl_store_abort(files[i]);
+	}
+	g_free(named);
+}
+
+int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **final_path, GError **err)
+{
+	struct idl_store_result res;
+	int r;
+
+	if (final_path)
+		*final_path = NULL;
+	r = idl_store_verify(f, sha256, err);
+	if (r < 0)
+		return r;
+	idl_store_commit(&f, 1, &res);
+	if (res.result < 0) {
+		g_propagate_error(err, res.error);
+		return res.result;
 	}
 	if (final_path)
-		*final_path = join(f->dir_rel, name);
-out:
-	g_free(name);
-	file_free(f);
-	return r;
+		*final_path = res.final_path;
+	else
+		g_free(res.final_path);
+	return 0;
 }
 
 void idl_store_abort(struct idl_store_file *f)
@@ -757,5 +894,9 @@ void idl_store_abort(struct idl_store_file *f)
 	/* Flushed so a resume after a crash does not take unwritten blocks
 	 * for data (the final hash would catch it, at the cost of a resend). */
 	fdatasync(f->fd);
+	/* A small file's record was put off until now (RECORD_AT). Best
+	 * effort: without it the file is sent again whole. */
+	if (!f->recorded)
+		save_record_now(f, NULL);
 	file_free(f);
 }

@@ -62,6 +62,11 @@ int idl_store_sweep(struct idl_store *s, int64_t now, int64_t max_age, GPtrArray
  * another file (device, inode and, where the file system has one, inode
  * generation differ) or bigger than size: such a record is removed (the file
  * found in its place is left alone). Never fails. */
+/* Whether the state folder holds any resume record (TRUE when it cannot
+ * tell): without one, idl_store_held() answers 0 for every file, and an
+ * offer of thousands of small files need not ask file by file. */
+gboolean idl_store_has_records(struct idl_store *s);
+
 uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size, uint64_t mtime);
 
 /* Starts receiving path (re-checked with idl_path_check) at byte offset: 0,
@@ -73,7 +78,8 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
  * file's own recorded part. With offset > 0, reuses the recorded part, cut to
  * offset bytes, and hashes those bytes so the final check covers the whole
  * file (-ESTALE when it no longer holds them: start again from 0). Records
- * the part for a resume. -EINVAL for a bad path, fingerprint or offset
+ * the part for a resume (a file of at most 1 MiB begun at 0 only once it is
+ * interrupted: a record costs an fsync). -EINVAL for a bad path, fingerprint or offset
  * > size. On success *out is owned by the caller: idl_store_finish(),
  * idl_store_abort() or idl_store_discard() it. */
 int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size,
@@ -89,20 +95,40 @@ int idl_store_write(struct idl_store_file *f, const uint8_t *buf, size_t len, GE
 /* Bytes held so far: the offset begun at plus the bytes written since. */
 uint64_t idl_store_file_length(const struct idl_store_file *f);
 
-/* Ends the file; sha256 (32 raw bytes) is the sender's hash of the whole
- * file. Frees f in every case. Returns:
+/* Checks the end of a file, the first half of idl_store_finish();
+ * sha256 (32 raw bytes) is the sender's hash of the whole file. Returns:
  *   -EPROTO   fewer bytes than announced: the .part and its record are kept
- *             for a resume;
+ *             for a resume, f is freed;
  *   -EBADMSG  the hash does not match: the .part and its record are deleted
- *             (wrong data is never kept, nor resumed from);
- *   0         the file is synced, gets the announced mtime and mode 0644, and
- *             is renamed to its name, or to "name (1).ext", "name (2).ext",
- *             ... when that exists (nothing is ever replaced); its record is
- *             removed. *final_path (if not NULL) gets the name used, relative
- *             to the download folder, g_free() by the caller.
- * A failed sync or rename before the file has its name keeps the .part and
- * its record; a failed sync of its folder after it (the file has its name
- * but may not survive a crash) returns that error, *final_path left NULL. */
+ *             (wrong data is never kept, nor resumed from), f is freed;
+ *   0         the .part has the announced mtime and its final mode; f is
+ *             still the caller's, for idl_store_commit() (or
+ *             idl_store_abort(), which keeps it for a resume). */
+int idl_store_verify(struct idl_store_file *f, const uint8_t sha256[32], GError **err);
+
+/* What idl_store_commit() did with one file: result 0 and final_path (its
+ * name relative to the download folder, g_free() it), or result -errno and
+ * error (g_error_free() it). */
+struct idl_store_result {
+	int result;
+	char *final_path;
+	GError *error;
+};
+
+/* Keeps n verified files (idl_store_verify()) as one batch: starts the
+ * writeback of all, fsyncs each (one journal commit then covers most), renames
+ * each to its name, or to "name (1).ext", "name (2).ext", ... when that
+ * exists (nothing is ever replaced), removes its record, and fsyncs each
+ * folder once after its renames. out[i] (n of them) tells what became of
+ * files[i]. A failed sync or rename keeps the .part and its record for a
+ * resume; a failed sync of its folder (the file has its name but may not
+ * survive a crash) is that file's error, with no final_path. Frees every
+ * file. */
+void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_store_result *out);
+
+/* idl_store_verify() and, when it passes, idl_store_commit() of f alone.
+ * Frees f in every case; *final_path as final_path above (NULL if the call
+ * fails). */
 int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **final_path, GError **err);
 
 /* The transfer stopped (connection lost, cancelled): flushes and closes the

@@ -36,26 +36,8 @@ pid_serve=$LAN_PID
 lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve started"
 lan_spawn a "$(log iperf)" iperf3 -s
 pid_iperf=$LAN_PID
-ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/hostkey"
-ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/userkey"
-cp "$LAN_DIR/userkey.pub" "$LAN_DIR/authorized_keys"
-cat >"$LAN_DIR/sshd_config" <<EOF
-Port 2222
-ListenAddress $A
-HostKey $LAN_DIR/hostkey
-AuthorizedKeysFile $LAN_DIR/authorized_keys
-PermitRootLogin prohibit-password
-StrictModes no
-PasswordAuthentication no
-UsePAM no
-PidFile none
-Ciphers aes128-gcm@openssh.com
-Subsystem sftp internal-sftp
-EOF
-mkdir -p -m 0755 "$LAN_DIR/a/run/sshd"   # host a's /run: sshd's privilege-separation dir
-lan_spawn a "$(log sshd)" /usr/sbin/sshd -D -e -f "$LAN_DIR/sshd_config"
+lan_sshd a
 pid_sshd=$LAN_PID
-sleep 0.5
 
 iperf_mbs() {   # MB/s, TCP, 5 s
 	lan_run b iperf3 -c "$A" -t 5 -J | /usr/bin/python3 -c \
@@ -65,8 +47,7 @@ scp_mbs() {     # MB/s of scp -c aes128-gcm, the whole command timed
 	local t0 t1
 	rm -f "$SCPDIR/file.bin"
 	t0=$(now_s)
-	lan_run b scp -q -c aes128-gcm@openssh.com -i "$LAN_DIR/userkey" -P 2222 -o StrictHostKeyChecking=no \
-		-o UserKnownHostsFile=/dev/null "$SRC/file.bin" "root@$A:$SCPDIR/file.bin"
+	lan_run b scp -q "${LAN_SSH[@]}" -P 2222 "$SRC/file.bin" "root@$A:$SCPDIR/file.bin"
 	t1=$(now_s)
 	cmp -s "$SRC/file.bin" "$SCPDIR/file.bin" || lan_fail "scp copy differs"
 	awk -v b="$BYTES" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / 1e6 / (z - a) }'

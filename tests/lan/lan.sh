@@ -549,6 +549,28 @@ lan_spawn() {
 	printf '%s %s %s %s\n' "$LAN_PID" "${st:--}" "$name" "$*" >>"$LAN_DIR/pids"
 }
 
+# lan_sshd NAME: start OpenSSH's sshd on host NAME, port 2222, root by key
+# only, AES-128-GCM only (the baseline the benchmarks compare with). Sets
+# LAN_PID, and LAN_SSH (the options an ssh or scp client needs).
+lan_sshd() {
+	local name=${1:-} addr
+	[[ -n "${LAN__ADDR[$name]:-}" ]] || lan__die "lan_sshd: no host '$name'"
+	addr=${LAN__ADDR[$name]}
+	ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/sshd-$name-hostkey"
+	ssh-keygen -q -t ed25519 -N '' -f "$LAN_DIR/sshd-$name-userkey"
+	cp "$LAN_DIR/sshd-$name-userkey.pub" "$LAN_DIR/sshd-$name-authorized_keys"
+	printf '%s\n' "Port 2222" "ListenAddress $addr" "HostKey $LAN_DIR/sshd-$name-hostkey" \
+		"AuthorizedKeysFile $LAN_DIR/sshd-$name-authorized_keys" "PermitRootLogin prohibit-password" \
+		"StrictModes no" "PasswordAuthentication no" "UsePAM no" "PidFile none" \
+		"Ciphers aes128-gcm@openssh.com" "Subsystem sftp internal-sftp" >"$LAN_DIR/sshd-$name-config"
+	mkdir -p "$LAN_DIR/$name/run/sshd"   # the host's /run: sshd's privilege-separation dir
+	chmod 0755 "$LAN_DIR/$name/run/sshd"
+	lan_spawn "$name" "$LAN_DIR/sshd-$name.log" /usr/sbin/sshd -D -e -f "$LAN_DIR/sshd-$name-config"
+	LAN_SSH=(-i "$LAN_DIR/sshd-$name-userkey" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+		-c aes128-gcm@openssh.com)
+	sleep 0.5
+}
+
 # lan_stop PID [SIGNAL] [TIMEOUT_S]: signal a spawned process (default TERM),
 # wait up to TIMEOUT_S (default 5) for it to end, then SIGKILL it. Returns its
 # exit status (128+n if killed by signal n). Under set -e use

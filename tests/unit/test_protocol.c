@@ -451,6 +451,63 @@ static void test_offer_folders(void)
 	g_string_free(s, TRUE);
 }
 
+/* What a sender adds up to fill an offer: never less than the encoder
+ * writes, and exact for plain ASCII (so an offer is not needlessly small). */
+static void test_offer_entry_max(void)
+{
+	static const char *paths[] = {
+		"a", "tree/d000/e0000/f000000.bin", "quote\"d \"name\"", "ünïcödé ✓/file with spaces.txt",
+		"日本語/写真.jpg", "emoji/\xf0\x9f\x98\x80.png", "x/y/z/w",
+	};
+	static const uint64_t nums[] = { 0, 9, 10, 4096, 1700000000, IDL_MSG_INT_MAX };
+	struct idl_msg_file files[2] = { { .id = 0, .path = (char *)"first", .size = 1, .mtime = 1 } };
+	struct idl_msg m = { .type = IDL_MSG_OFFER, .transfer = TID, .files = files };
+
+	for (size_t p = 0; p < G_N_ELEMENTS(paths); p++) {
+		for (size_t k = 0; k < G_N_ELEMENTS(nums); k++) {
+			GError *err = NULL;
+			size_t one, two;
+			char *t;
+
+			files[1] = (struct idl_msg_file){ .id = 1, .path = (char *)paths[p], .size = nums[k],
+							  .mtime = nums[G_N_ELEMENTS(nums) - 1 - k] };
+			m.n_files = 1;
+			t = idl_msg_encode(&m, &one, &err);
+			g_assert_no_error(err);
+			g_free(t);
+			m.n_files = 2;
+			t = idl_msg_encode(&m, &two, &err);
+			g_assert_no_error(err);
+			g_free(t);
+			g_assert_cmpuint(idl_msg_offer_entry_max(&files[1]), >=, two - one);
+			if (!strpbrk(paths[p], "\"\\\x80\xc3\xe6\xf0"))
+				g_assert_cmpuint(idl_msg_offer_entry_max(&files[1]), ==, two - one);
+		}
+	}
+	/* Ids of two digits and more. */
+	{
+		struct idl_msg_file many[12];
+		char names[12][8];
+		size_t prev = 0, len;
+
+		for (uint32_t i = 0; i < G_N_ELEMENTS(many); i++) {
+			GError *err = NULL;
+			char *t;
+
+			g_snprintf(names[i], sizeof(names[i]), "n%u", i);
+			many[i] = (struct idl_msg_file){ .id = i, .path = names[i], .size = i, .mtime = 100 * i };
+			m.files = many;
+			m.n_files = i + 1;
+			t = idl_msg_encode(&m, &len, &err);
+			g_assert_no_error(err);
+			g_free(t);
+			if (i > 0)
+				g_assert_cmpuint(idl_msg_offer_entry_max(&many[i]), ==, len - prev);
+			prev = len;
+		}
+	}
+}
+
 static void test_truncated_and_random(void)
 {
 	static const char offer[] = OFFER(FPATH("dir/a b.txt") ",{\"id\":1,\"path\":\"é\",\"size\":9007199254740991,\"mtime\":0}");
@@ -502,6 +559,7 @@ int main(int argc, char *argv[])
 	g_test_add_func("/protocol/hostile-sizes", test_hostile_sizes);
 	g_test_add_func("/protocol/encode-refuses", test_encode_refuses);
 	g_test_add_func("/protocol/offer-folders", test_offer_folders);
+	g_test_add_func("/protocol/offer-entry-max", test_offer_entry_max);
 	g_test_add_func("/protocol/truncated-and-random", test_truncated_and_random);
 	return g_test_run();
 }

@@ -1045,6 +1045,89 @@ static void test_beyond_4gib(struct fixture *fx, gconstpointer data)
 	g_free(final);
 }
 
+/* A batch of verified files lands whole, in several folders and at a
+ * taken name; a file that fails verification is not in it; no record is
+ * left, and no small file ever had one while it was written. */
+static void test_commit_batch(struct fixture *fx, gconstpointer data)
+{
+	enum { N = 40 };
+	struct idl_store_file *files[N], *bad = NULL;
+	struct idl_store_result res[N];
+	char *paths[N], *taken = sub(fx, "d0/f0.txt"), *d0 = sub(fx, "d0");
+	uint8_t h[32];
+	GError *err = NULL;
+
+	(void)data;
+	g_assert_cmpint(mkdir(d0, 0755), ==, 0);
+	g_assert_true(g_file_set_contents(taken, "mine", -1, NULL));
+	for (int i = 0; i < N; i++) {
+		paths[i] = g_strdup_printf("d%d/f%d.txt", i % 3, i);
+		g_assert_cmpint(idl_store_begin(fx->s, FP, paths[i], strlen(paths[i]), MTIME, 0, &files[i], &err), ==, 0);
+		write_range(files[i], (const uint8_t *)paths[i], 0, strlen(paths[i]), 3);
+		sha256(paths[i], strlen(paths[i]), h);
+		g_assert_cmpint(idl_store_verify(files[i], h, &err), ==, 0);
+		g_assert_no_error(err);
+	}
+	/* Small files begun at 0: no record on disk while they are written. */
+	g_assert_cmpuint(count_entries(fx->state), ==, 0);
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "d1/bad", 3, MTIME, 0, &bad, &err), ==, 0);
+	write_range(bad, (const uint8_t *)"abc", 0, 3, 3);
+	g_assert_cmpint(idl_store_verify(bad, h, &err), ==, -EBADMSG);
+	g_clear_error(&err);
+	idl_store_commit(files, N, res);
+	for (int i = 0; i < N; i++) {
+		char *want = i == 0 ? g_strdup("d0/f0 (1).txt") : g_strdup(paths[i]), *full = sub(fx, want), *text = NULL;
+
+		g_assert_cmpint(res[i].result, ==, 0);
+		g_assert_null(res[i].error);
+		g_assert_cmpstr(res[i].final_path, ==, want);
+		g_assert_true(g_file_get_contents(full, &text, NULL, NULL));
+		g_assert_cmpstr(text, ==, paths[i]);
+		g_free(text);
+		g_free(full);
+		g_free(want);
+		g_free(res[i].final_path);
+		g_free(paths[i]);
+	}
+	g_assert_true(g_file_get_contents(taken, (char **)&paths[0], NULL, NULL));
+	g_assert_cmpstr(paths[0], ==, "mine");
+	g_free(paths[0]);
+	g_assert_cmpuint(count_entries(fx->state), ==, 0);
+	g_assert_cmpuint(count_entries(d0), ==, 15);      /* 14 files and "mine", no .part */
+	g_free(taken);
+	g_free(d0);
+}
+
+/* A small file gets its record when it is interrupted, so it resumes;
+ * one over 1 MiB as it begins, so a crash loses little. */
+static void test_record_when_needed(struct fixture *fx, gconstpointer data)
+{
+	size_t big = (2u << 20);
+	uint8_t *buf = g_malloc0(big);
+	struct idl_store_file *f = NULL;
+	GError *err = NULL;
+
+	(void)data;
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "small", 10, MTIME, 0, &f, &err), ==, 0);
+	write_range(f, (const uint8_t *)"0123456789", 0, 4, 4);
+	g_assert_cmpuint(count_entries(fx->state), ==, 0);
+	idl_store_abort(f);
+	g_assert_cmpuint(count_entries(fx->state), ==, 1);
+	g_assert_cmpuint(idl_store_held(fx->s, FP, "small", 10, MTIME), ==, 4);
+
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "big", big, MTIME, 0, &f, &err), ==, 0);
+	g_assert_cmpuint(count_entries(fx->state), ==, 2);  /* over 1 MiB: recorded as it begins */
+	idl_store_abort(f);
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "grows", 1u << 20, MTIME, 0, &f, &err), ==, 0);
+	g_assert_cmpuint(count_entries(fx->state), ==, 2);
+	g_assert_cmpint(idl_store_write(f, buf, (1u << 20) - 1, &err), ==, 0);
+	g_assert_cmpuint(count_entries(fx->state), ==, 2);
+	idl_store_abort(f);
+	g_assert_cmpuint(count_entries(fx->state), ==, 3);
+	g_assert_cmpuint(idl_store_held(fx->s, FP, "grows", 1u << 20, MTIME), ==, (1u << 20) - 1);
+	g_free(buf);
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct {
@@ -1075,6 +1158,8 @@ int main(int argc, char *argv[])
 		{ "/store/write-cut-short", test_write_cut_short },
 		{ "/store/disk-full", test_disk_full },
 		{ "/store/beyond-4gib", test_beyond_4gib },
+		{ "/store/commit-batch", test_commit_batch },
+		{ "/store/record-when-needed", test_record_when_needed },
 	};
 
 	g_test_init(&argc, &argv, NULL);
