@@ -304,7 +304,7 @@ static void job_done(void *data, void *user)
 	idl_sender_pump(s);
 }
 
-static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free };
+static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, NULL };
 
 /* Offers the next files: as many as fit one control message. */
 static void send_offer(struct idl_sender *s)
