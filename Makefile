@@ -179,6 +179,7 @@ bench: deps
 	$(MAKE) $(BIN)
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_transfer.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
+	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_memory.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_browser.sh
 
 # The program only: no package, no test tool. As root (sudo make install)
