@@ -648,6 +648,11 @@ fail:
 	return ret;
 }
 
+bool idl_receiver_written(const struct idl_receiver *r)
+{
+	return idl_worker_backlog(r->worker) == 0;
+}
+
 /* What the worker's jobs use, freed after the last of them. */
 static void free_rest(void *data)
 {

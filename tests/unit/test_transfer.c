@@ -220,6 +220,11 @@ static bool sender_done(struct pair *p)
 	return p->s_done;
 }
 
+static bool receiver_written(struct pair *p)
+{
+	return idl_receiver_written(p->receiver);
+}
+
 static bool both_done(struct pair *p)
 {
 	return p->s_done && p->r_done;
@@ -416,7 +421,10 @@ static void test_resume(struct fx *f, gconstpointer data)
 	run_until(both_done, p);
 	g_assert_cmpint(p->s_result, ==, IDL_XFER_CLOSED);
 	g_assert_cmpint(p->r_result, ==, IDL_XFER_CLOSED);
-	pair_free(p);   /* joins the writer: the .part is complete on disk */
+	/* A free does not wait for the disk: wait here, so that the .part is
+	 * complete on disk before it is measured. */
+	run_until(receiver_written, p);
+	pair_free(p);
 	part = g_build_filename(f->dst, "big.bin.part", NULL);
 	g_assert_cmpint(g_stat(part, &sb), ==, 0);
 	g_assert_cmpint(sb.st_size, >, 0);
