@@ -20,6 +20,11 @@
 #include "base/error.h"
 #include "base/fingerprint.h"
 
+/* What a sender holds, whatever the file size or the disk's speed: jobs
+ * scheduled and not yet sent (READ_AHEAD, released where their buffer is
+ * freed, after emit), the channel's queue (HIGH_WATER plus the one block
+ * emit was cutting) and usrsctp's send buffer (sctp.c). A slow disk only
+ * leaves the queue short; nothing waits on the loop for a read. */
 #define BLOCK (256 * 1024)               /* one read */
 #define READ_AHEAD (4 * 1024 * 1024)     /* bytes read and not yet sent */
 #define HIGH_WATER (4 * 1024 * 1024)     /* link buffer we keep filled */
