@@ -121,7 +121,9 @@ class SlowFS(Operations):
         return os.open(self._p(path), flags)
 
     def create(self, path, mode, fi=None):
-        return os.open(self._p(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        # fusepy does not pass the caller's flags here; read-write serves
+        # any of them (the kernel already checked O_EXCL by a lookup).
+        return os.open(self._p(path), os.O_RDWR | os.O_CREAT | os.O_TRUNC, mode)
 
     def read(self, path, size, offset, fh):
         data = os.pread(fh, size, offset)
