@@ -25,7 +25,9 @@ A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
 field() { "$PY" -c "import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])['$1'])"; }
 hwm_mib() { awk '/^VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$1/status"; }
-rss_mib() { awk '/^VmRSS/ { printf "%d", $2 / 1024 }' "/proc/$1/status"; }
+# /usr/bin/time -f %M's figure (KiB), in MiB: its last line (a command that
+# failed gets a line of its own before it).
+time_mib() { tail -n 1 "$1" | awk '{ printf "%d", $1 / 1024 }'; }
 
 SRC=$LAN_DIR/src
 mkdir -p "$SRC"
@@ -56,7 +58,7 @@ row() {
 	# Verified is the receiver's SHA-256 of what it wrote matching ours.
 	[[ $rc == 0 && "$(field verified <<<"$json" 2>/dev/null)" == 1 ]] && same=yes
 	printf '%-34s %8s %6s %9s %13s %12s\n' "$label" "${mib} MiB" "$rc" "$mbs" "$(hwm_mib "$SERVE")" \
-		"$(($(cat "$LAN_DIR/send-rss") / 1024))"
+		"$(time_mib "$LAN_DIR/send-rss")"
 	[[ $same == yes ]] || echo "  (the send failed or did not verify: see $(log send))"
 	lan_stop "$SERVE" TERM 10 || true
 	rm -f "$dir/f$mib.bin" "$SRC/f$mib.bin"
@@ -70,11 +72,11 @@ serve_on "$LAN_DIR/dl-idle"
 sleep 1
 lan_run b /usr/bin/time -f '%M' -o "$LAN_DIR/id-rss" "$BIN" id >/dev/null
 printf '%-34s %8s %6s %9s %13s %12s\n' "baseline: idle (serve; send = id)" "-" "-" "-" \
-	"$(hwm_mib "$SERVE")" "$(($(cat "$LAN_DIR/id-rss") / 1024))"
+	"$(hwm_mib "$SERVE")" "$(time_mib "$LAN_DIR/id-rss")"
 rc=0; json=$(lan_run b /usr/bin/time -f '%M' -o "$LAN_DIR/ping-rss" "$BIN" ping --count 0 --bytes "${SIZE_MB}M" \
 	--json --timeout 600 "$A:7757" 2>>"$(log ping)") || rc=$?
 printf '%-34s %8s %6s %9s %13s %12s\n' "baseline: ping --bytes (no disk)" "${SIZE_MB} MiB" "$rc" \
-	"$(field mb_per_s <<<"$json" 2>/dev/null || echo -)" "$(hwm_mib "$SERVE")" "$(($(cat "$LAN_DIR/ping-rss") / 1024))"
+	"$(field mb_per_s <<<"$json" 2>/dev/null || echo -)" "$(hwm_mib "$SERVE")" "$(time_mib "$LAN_DIR/ping-rss")"
 lan_stop "$SERVE" TERM 10 || true
 
 row "send, normal disk" "$LAN_DIR/dl" "$SIZE_MB"
