@@ -170,6 +170,7 @@ run: deps-run
 # closing "N passed, N failed" line and exits non-zero on any failure.
 test: deps
 	$(MAKE) SAN=1 build/asan/idrop-lan unit build/pion_peer
+	$(MAKE) build/release/idrop-lan
 	tests/run.sh build/asan
 
 # Benchmarks print figures beside a baseline measured in the same run; they
@@ -179,6 +180,7 @@ bench: deps
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_transfer.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_files.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
+	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_memory.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_browser.sh
 
 # The program only: no package, no test tool. As root (sudo make install)
@@ -224,10 +226,12 @@ DEB_RUN := avahi-daemon
 # WebRTC peers; iptables plays the on-path attacker of t_attacker; iperf3
 # and OpenSSH (scp) are the baselines `make bench` measures us against;
 # golang-go and Pion's Go sources build the Pion peer of t_pion, offline
-# (see build/pion_peer).
+# (see build/pion_peer); fuse3 and python3-fusepy run tests/lan/slowfs.py,
+# the slow disk (a throttled FUSE passthrough) of t_slow_disk and the
+# memory bench.
 DEB_TEST := avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
             chromium python3-aiortc iperf3 openssh-client openssh-server iptables \
-            golang-go golang-github-pion-webrtc.v3-dev
+            golang-go golang-github-pion-webrtc.v3-dev fuse3 python3-fusepy
 
 # What of the build list is missing, as Debian packages; expanded only when
 # something is to be compiled (build-check), so other targets do not pay.

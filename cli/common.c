@@ -180,12 +180,20 @@ static size_t link_buffered(void *ctx)
 	return idl_channel_buffered_amount(ctx);
 }
 
+/* The receiver's back-pressure goes down to SCTP: the association stops
+ * being read, its window closes, and the peer's sender waits. */
+static void link_pause(void *ctx, bool paused)
+{
+	idl_channel_pause_reading(ctx, paused);
+}
+
 void cli_channel_link(struct idl_channel *ch, struct idl_link *out)
 {
 	out->send = link_send;
 	out->buffered = link_buffered;
 	out->ctx = ch;
 	out->max_message = idl_channel_message_size(ch);
+	out->pause = link_pause;
 }
 
 void cli_drain(struct idl_channel *ch, unsigned max_ms)

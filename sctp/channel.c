@@ -93,6 +93,7 @@ static void channel_check_closed(struct idl_channel *ch)
 
 	if (ch->dead || !ch->local_reset || !ch->remote_reset)
 		return;
+	idl_channel_pause_reading(ch, false);
 	ch->dead = true;
 	ch->state = CH_CLOSED;
 	g_hash_table_remove(s->channels, GUINT_TO_POINTER(ch->id));
@@ -540,7 +541,28 @@ void idl_channel_close(struct idl_channel *ch)
 	if (ch->dead || ch->state == CH_CLOSING || ch->state == CH_CLOSED)
 		return;
 	ch->state = CH_CLOSING;
+	/* The peer's reset that ends the closing is read like data. */
+	idl_channel_pause_reading(ch, false);
 	channel_finish(ch);
+}
+
+void idl_channel_pause_reading(struct idl_channel *ch, bool paused)
+{
+	struct idl_sctp *s = ch->s;
+
+	if (ch->read_paused == paused || (paused && (ch->dead || ch->state == CH_CLOSING)))
+		return;
+	ch->read_paused = paused;
+	if (paused) {
+		s->read_paused++;
+		return;
+	}
+	if (--s->read_paused == 0) {
+		/* What waited in usrsctp is read from the idle source: the
+		 * window reopens as it is read. */
+		s->pending = true;
+		idl_sctpi_schedule(s);
+	}
 }
 
 const char *idl_sctp_unconfirmed_channel(const struct idl_sctp *s)

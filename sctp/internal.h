@@ -61,6 +61,7 @@ struct idl_channel {
 	bool local_reset;      /* our outgoing stream is reset */
 	bool remote_reset;     /* the peer's outgoing stream is reset */
 	bool dead;             /* closed: off s->channels, freed from the idle source */
+	bool read_paused;      /* idl_channel_pause_reading: counted in s->read_paused */
 	GByteArray *legacy;    /* PPID 52/54 pieces, until the closing 51/53/56/57 */
 };
 
@@ -81,6 +82,7 @@ struct idl_sctp {
 	bool pending;          /* an upcall came: process() has work */
 	bool processing, flushing, low_pending;
 	uint16_t streams_out;
+	unsigned read_paused;  /* channels that asked us to stop reading */
 	GHashTable *channels;  /* stream id -> struct idl_channel *, live ones */
 	GQueue ready;          /* channels with queued messages, served in turn */
 	GArray *resets;        /* uint16_t stream ids whose outgoing reset waits */

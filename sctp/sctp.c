@@ -368,9 +368,14 @@ static void on_data(struct idl_sctp *s, const uint8_t *buf, size_t n, int flags,
 	g_byte_array_set_size(s->rx, 0);
 }
 
+/* Reads until usrsctp has nothing, or a channel asks to stop reading (the
+ * message just delivered may have): what is not read stays in the socket's
+ * receive buffer, whose free space is the window we advertise, so the peer
+ * stops sending instead of our memory growing. Notifications wait with the
+ * data (one queue): a paused reader learns of an abort when it resumes. */
 static void read_all(struct idl_sctp *s)
 {
-	while (!s->failed && !s->closing) {
+	while (!s->failed && !s->closing && !s->read_paused) {
 		struct sctp_rcvinfo info;
 		socklen_t infolen = sizeof(info);
 		struct sockaddr_conn from;

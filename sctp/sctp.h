@@ -162,6 +162,16 @@ size_t idl_channel_max_message(const struct idl_channel *ch);
  * sender and anything else that splits a stream into messages use this. */
 size_t idl_channel_message_size(const struct idl_channel *ch);
 
+/* Back-pressure: with paused true, stops reading from the association
+ * until no channel of it is paused (SCTP has one receive buffer for all its
+ * streams, so the whole association waits). Messages and notifications stay
+ * in usrsctp's receive buffer and its advertised window closes, so the peer
+ * stops sending: memory stays at the window's size. A message being
+ * delivered when this is called is the last until resumed. Resuming reads
+ * again from an idle source, never inside this call. Closing the channel
+ * (either side) resumes. */
+void idl_channel_pause_reading(struct idl_channel *ch, bool paused);
+
 /* Bytes queued and not yet handed to SCTP. */
 size_t idl_channel_buffered_amount(const struct idl_channel *ch);
 void idl_channel_set_buffered_low_threshold(struct idl_channel *ch, size_t bytes);

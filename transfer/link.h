@@ -22,6 +22,13 @@ struct idl_link {
 	 * idl_channel_message_size decided (the peer's max-message-size, or
 	 * less). The sender never exceeds 64 KiB either (docs/PROTOCOL.md). */
 	size_t max_message;
+	/* Back-pressure towards the peer: with paused true the link stops
+	 * delivering incoming messages (at most the one being delivered
+	 * still arrives) and lets them wait below, where the peer's window
+	 * closes; with false it delivers again, later, from the loop, never
+	 * inside this call. Optional (NULL: a link that cannot hold back,
+	 * whose own queue is bounded). */
+	void (*pause)(void *ctx, bool paused);
 };
 
 /* Encodes m and sends it as a text message. Returns 0 or negative errno. */

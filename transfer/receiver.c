@@ -1,8 +1,10 @@
 /* receiver: see receiver.h. The loop thread owns the protocol state; the
  * worker thread owns the store and the files being written. File data is
- * gathered into blocks and handed to the worker; when the disk falls behind
- * the network the loop waits for it (BACKLOG_MAX), which stops SCTP reads
- * and lets its window close: back-pressure with constant memory. */
+ * gathered into blocks and handed to the worker. When the disk falls behind
+ * the network, the blocks not yet written pass HIGH_WATER and the receiver
+ * asks its link to stop delivering (SCTP stops being read and its window
+ * closes, so the sender waits); below LOW_WATER it asks again: back-pressure
+ * with constant memory, and the loop never waits for the disk. */
 #include "transfer/receiver.h"
 
 #include <errno.h>
@@ -14,7 +16,6 @@
 #include "transfer/worker.h"
 
 #define BLOCK (256 * 1024)
-#define BACKLOG_MAX (16 * 1024 * 1024)
 /* Verified files are kept in batches (idl_store_commit): one journal commit
  * and one fsync per folder for many small files instead of three fsyncs
  * each. A batch closes at BATCH_FILES, at a file of BATCH_BYTES or more (its
@@ -23,6 +24,11 @@
 #define BATCH_FILES 512
 #define BATCH_BYTES (4 * 1024 * 1024)
 #define BATCH_DELAY_MS 20
+/* Bytes handed to the worker and not yet written and freed. 8 MiB is
+ * half a second of a fast disk; a slow one (15 MB/s) drains the 4 MiB
+ * between the marks in a quarter second, well under SCTP's window probes. */
+#define HIGH_WATER (8 * 1024 * 1024)
+#define LOW_WATER (4 * 1024 * 1024)
 
 enum state { R_HELLO, R_IDLE, R_PLANNING, R_ASKING, R_RECEIVING, R_FINISHING, R_FINISHED };
 enum job_kind { JOB_PLAN, JOB_BEGIN, JOB_DATA, JOB_END, JOB_COMMIT, JOB_ABORT, JOB_DONE };
@@ -80,6 +86,7 @@ struct idl_receiver {
 	GPtrArray *ended;             /* struct rfile *: END pushed, in no COMMIT yet */
 	uint64_t ended_bytes;
 	GSource *batch_timer;         /* closes the open batch, or NULL */
+	bool paused;                  /* we asked the link to stop delivering */
 	bool transfer_failed;
 	/* verification code: the sender's commitment, our nonce, the code */
 	char fp_ours[65];
@@ -218,8 +225,8 @@ static void rfile_free(gpointer data)
 {
 	struct rfile *rf = data;
 
-	/* Only reached with the worker joined: what it left open is kept for
-	 * a resume. */
+	/* Only reached on the worker thread after its last job (or with it
+	 * never started): what it left open is kept for a resume. */
 	idl_store_abort(rf->sf);
 	g_free(rf->werror);
 	g_free(rf->error);
@@ -259,6 +266,16 @@ static void push(struct idl_receiver *r, enum job_kind kind, struct rfile *rf, s
 		idl_worker_push(r->worker, j, 64);
 }
 
+static void set_paused(struct idl_receiver *r, bool paused)
+{
+	if (r->paused == paused || !r->link.pause)
+		return;
+	r->paused = paused;
+	r->link.pause(r->link.ctx, paused);
+}
+
+/* The block goes to the worker, its bytes counted until its done has
+ * freed it; past HIGH_WATER the link holds back what follows. */
 static void flush_block(struct idl_receiver *r)
 {
 	struct job *j;
@@ -271,7 +288,17 @@ static void flush_block(struct idl_receiver *r)
 	r->block = NULL;
 	r->block_len = 0;
 	idl_worker_push(r->worker, j, j->len);
-	idl_worker_wait_backlog(r->worker, BACKLOG_MAX);
+	if (idl_worker_backlog(r->worker) > HIGH_WATER)
+		set_paused(r, true);
+}
+
+/* The worker drained to LOW_WATER: the link delivers again. */
+static void worker_low(void *user)
+{
+	struct idl_receiver *r = user;
+
+	if (r->state != R_FINISHED)
+		set_paused(r, false);
 }
 
 /* Hands the files ended so far to the worker as one COMMIT. */
@@ -305,6 +332,9 @@ static void finish(struct idl_receiver *r, enum idl_xfer_result res, const char 
 {
 	if (r->state == R_FINISHED)
 		return;
+	/* The link outlives this call only as long as its owner says: never
+	 * leave it held back. */
+	set_paused(r, false);
 	/* The file being written keeps its .part for a resume. */
 	if (r->cur) {
 		g_clear_pointer(&r->block, g_free);
@@ -481,7 +511,7 @@ static void job_done(void *data, void *user)
 	job_free(j);
 }
 
-static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free };
+static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, worker_low };
 
 static void on_offer(struct idl_receiver *r, struct idl_msg *m)
 {
@@ -586,8 +616,8 @@ static void on_file_end(struct idl_receiver *r, const struct idl_msg *m)
 					     "): kept for a resume", r->cur_len, size);
 	}
 	idl_worker_push(r->worker, j, 64 + j->len);
-	if (rf->small)
-		idl_worker_wait_backlog(r->worker, BACKLOG_MAX);   /* as flush_block */
+	if (rf->small && idl_worker_backlog(r->worker) > HIGH_WATER)
+		set_paused(r, true);                             /* as flush_block */
 	r->cur = NULL;
 	r->next_id = rf->id + 1;
 	g_ptr_array_add(r->ended, rf);
@@ -741,6 +771,7 @@ int idl_receiver_new(const char *dir, const char *state_dir, const char *name, c
 	ret = idl_worker_new(&worker_ops, r, &r->worker, err);
 	if (ret < 0)
 		goto fail;
+	idl_worker_set_low(r->worker, LOW_WATER);
 	*out = r;
 	return 0;
 fail:
@@ -748,26 +779,41 @@ fail:
 	return ret;
 }
 
-void idl_receiver_free(struct idl_receiver *r)
+bool idl_receiver_written(const struct idl_receiver *r)
 {
-	if (!r)
-		return;
-	/* What arrived is written before we go (at most BACKLOG_MAX): a resume
-	 * then starts after it, not before. */
-	if (r->worker)
-		idl_worker_wait_backlog(r->worker, 0);
-	idl_worker_free(r->worker);
-	if (r->batch_timer) {
-		g_source_destroy(r->batch_timer);
-		g_source_unref(r->batch_timer);
-	}
-	/* After the join: files still open keep their .part (rfile_free). */
+	return idl_worker_backlog(r->worker) == 0;
+}
+
+/* What the worker's jobs use, freed after the last of them. */
+static void free_rest(void *data)
+{
+	struct idl_receiver *r = data;
+
+	/* Files still open keep their .part (rfile_free). */
 	g_ptr_array_unref(r->ended);
 	g_ptr_array_unref(r->live);
 	idl_store_free(r->store);
 	idl_msg_clear(&r->offer);
 	g_free(r->offsets);
-	g_free(r->status);
-	g_free(r->block);
 	g_free(r);
+}
+
+void idl_receiver_free(struct idl_receiver *r)
+{
+	if (!r)
+		return;
+	g_clear_pointer(&r->status, g_free);
+	g_clear_pointer(&r->block, g_free);
+	/* The timer is the loop's: it goes here, not with the rest. */
+	if (r->batch_timer) {
+		g_source_destroy(r->batch_timer);
+		g_clear_pointer(&r->batch_timer, g_source_unref);
+	}
+	/* What arrived is written before the rest goes (at most HIGH_WATER),
+	 * so a resume starts after it; the loop does not wait for that: the
+	 * worker finishes it on its own thread and frees the rest. */
+	if (r->worker)
+		idl_worker_retire(r->worker, free_rest);
+	else
+		free_rest(r);
 }

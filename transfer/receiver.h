@@ -79,8 +79,14 @@ void idl_receiver_closed(struct idl_receiver *r);
 
 void idl_receiver_stats(const struct idl_receiver *r, struct idl_receiver_stats *out);
 
-/* Not from inside a callback. Writes what was received first; an open file
- * keeps its .part. NULL is a no-op. */
+/* True when every job given to the disk is back: what was received is
+ * written (an ended transfer's last .part included). */
+bool idl_receiver_written(const struct idl_receiver *r);
+
+/* Not from inside a callback. Never waits: what was received and not yet
+ * written is still written, by the disk thread after this returns (see
+ * idl_receiver_written to know it is done first); an open file keeps its
+ * .part. NULL is a no-op. */
 void idl_receiver_free(struct idl_receiver *r);
 
 #endif

@@ -20,6 +20,11 @@
 #include "base/error.h"
 #include "base/fingerprint.h"
 
+/* What a sender holds, whatever the file size or the disk's speed: jobs
+ * scheduled and not yet sent (READ_AHEAD, released where their buffer is
+ * freed, after emit), the channel's queue (HIGH_WATER plus the one block
+ * emit was cutting) and usrsctp's send buffer (sctp.c). A slow disk only
+ * leaves the queue short; nothing waits on the loop for a read. */
 #define BLOCK (256 * 1024)               /* one read */
 #define READ_AHEAD (4 * 1024 * 1024)     /* bytes read and not yet sent */
 #define HIGH_WATER (4 * 1024 * 1024)     /* link buffer we keep filled */
@@ -331,7 +336,7 @@ static void job_done(void *data, void *user)
 	idl_sender_pump(s);
 }
 
-static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free };
+static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, NULL };
 
 /* Offers the next files: as many as fit one control message. */
 static void send_offer(struct idl_sender *s)

@@ -1,7 +1,9 @@
 /* worker: a thread running disk jobs in order, reporting back to the loop.
  * See worker.h. One mutex guards both queues; finished jobs are handed back
  * by one source at a time on the owner's main context, at default priority
- * so that a busy network (also at default priority) cannot starve it. */
+ * so that a busy network (also at default priority) cannot starve it. The
+ * backlog is the loop's alone: it grows in push and shrinks after done,
+ * both on the loop thread, so the thread never touches it. */
 #include <errno.h>
 
 #include "transfer/worker.h"
@@ -17,12 +19,17 @@ struct idl_worker {
 	GMainContext *ctx;
 	GThread *thread;
 	GMutex lock;
-	GCond cond;          /* signalled when in gets a job, backlog falls, or stopping */
+	GCond cond;          /* signalled when in gets a job, or stopping */
 	GQueue in;           /* struct item *: not run yet */
 	GQueue out;          /* struct item *: run, done not called yet */
-	size_t backlog;      /* weight in `in` plus the job running */
 	gboolean stopping;
+	gboolean retiring;   /* idl_worker_retire: drain, then free on the thread */
+	void (*last)(void *user);
 	GSource *source;     /* the pending dispatch of `out`, or NULL */
+	/* loop thread only */
+	size_t backlog;      /* weight pushed whose done has not returned */
+	size_t low;
+	gboolean above;      /* backlog went over low: ops->low is due when it falls */
 };
 
 static gboolean dispatch(gpointer data)
@@ -41,28 +48,41 @@ static gboolean dispatch(gpointer data)
 		}
 		g_mutex_unlock(&w->lock);
 		w->ops->done(it->job, w->user);
+		/* Only now are its bytes gone: done freed (or kept) them. */
+		w->backlog -= it->weight;
 		g_free(it);
+		if (w->above && w->backlog <= w->low) {
+			w->above = FALSE;
+			if (w->ops->low)
+				w->ops->low(w->user);
+		}
 	}
 }
 
 static gpointer thread_main(gpointer data)
 {
 	struct idl_worker *w = data;
+	gboolean retiring;
 
 	g_mutex_lock(&w->lock);
 	for (;;) {
 		struct item *it;
 
-		while (!w->stopping && g_queue_is_empty(&w->in))
+		while (!w->stopping && !w->retiring && g_queue_is_empty(&w->in))
 			g_cond_wait(&w->cond, &w->lock);
-		if (w->stopping)
+		if (w->stopping || (w->retiring && g_queue_is_empty(&w->in)))
 			break;
 		it = g_queue_pop_head(&w->in);
 		g_mutex_unlock(&w->lock);
 		w->ops->run(it->job, w->user);
 		g_mutex_lock(&w->lock);
-		w->backlog -= it->weight;
-		g_cond_broadcast(&w->cond);
+		if (w->retiring) {
+			/* Nobody is left on the loop to hear of it. */
+			if (w->ops->discard)
+				w->ops->discard(it->job);
+			g_free(it);
+			continue;
+		}
 		g_queue_push_tail(&w->out, it);
 		if (!w->source && !w->stopping) {
 			w->source = g_idle_source_new();
@@ -71,7 +91,15 @@ static gpointer thread_main(gpointer data)
 			g_source_attach(w->source, w->ctx);
 		}
 	}
+	retiring = w->retiring;
 	g_mutex_unlock(&w->lock);
+	if (retiring) {
+		w->last(w->user);
+		g_main_context_unref(w->ctx);
+		g_mutex_clear(&w->lock);
+		g_cond_clear(&w->cond);
+		g_free(w);
+	}
 	return NULL;
 }
 
@@ -104,19 +132,24 @@ void idl_worker_push(struct idl_worker *w, void *job, size_t weight)
 
 	it->job = job;
 	it->weight = weight;
-	g_mutex_lock(&w->lock);
 	w->backlog += weight;
+	if (w->backlog > w->low)
+		w->above = TRUE;
+	g_mutex_lock(&w->lock);
 	g_queue_push_tail(&w->in, it);
 	g_cond_broadcast(&w->cond);
 	g_mutex_unlock(&w->lock);
 }
 
-void idl_worker_wait_backlog(struct idl_worker *w, size_t max)
+size_t idl_worker_backlog(const struct idl_worker *w)
 {
-	g_mutex_lock(&w->lock);
-	while (w->backlog > max)
-		g_cond_wait(&w->cond, &w->lock);
-	g_mutex_unlock(&w->lock);
+	return w->backlog;
+}
+
+void idl_worker_set_low(struct idl_worker *w, size_t bytes)
+{
+	w->low = bytes;
+	w->above = w->backlog > bytes;
 }
 
 static void discard_all(struct idl_worker *w, GQueue *q)
@@ -149,4 +182,23 @@ void idl_worker_free(struct idl_worker *w)
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->cond);
 	g_free(w);
+}
+
+void idl_worker_retire(struct idl_worker *w, void (*last)(void *user))
+{
+	GThread *t = w->thread;
+
+	g_mutex_lock(&w->lock);
+	if (w->source) {
+		g_source_destroy(w->source);
+		g_source_unref(w->source);
+		w->source = NULL;
+	}
+	discard_all(w, &w->out);
+	w->last = last;
+	w->retiring = TRUE;
+	g_cond_broadcast(&w->cond);
+	g_mutex_unlock(&w->lock);
+	/* From here the thread owns w. */
+	g_thread_unref(t);
 }

@@ -33,6 +33,8 @@ struct dir {
 	GQueue q;
 	size_t queued;
 	guint idle;
+	bool paused;                  /* its reader asked the link to hold back */
+	size_t most_queued;           /* the largest queued seen */
 };
 
 struct pair {
@@ -81,7 +83,7 @@ static gboolean deliver(gpointer data)
 	struct msg *m;
 
 	d->idle = 0;
-	while (!p->cut && (m = g_queue_pop_head(&d->q))) {
+	while (!p->cut && !d->paused && (m = g_queue_pop_head(&d->q))) {
 		gsize len;
 		const uint8_t *bytes = g_bytes_get_data(m->data, &len);
 		d->queued -= len;
@@ -116,6 +118,7 @@ static int link_send(void *ctx, bool binary, const uint8_t *data, size_t len)
 	m->data = g_bytes_new(data, len);
 	g_queue_push_tail(&d->q, m);
 	d->queued += len;
+	d->most_queued = MAX(d->most_queued, d->queued);
 	/* With no sender (a scripted one), its messages stay for the test to read. */
 	if (!d->idle && (d->to_receiver || d->pair->sender))
 		d->idle = g_idle_add(deliver, d);
@@ -125,6 +128,17 @@ static int link_send(void *ctx, bool binary, const uint8_t *data, size_t len)
 static size_t link_buffered(void *ctx)
 {
 	return ((struct dir *)ctx)->queued;
+}
+
+/* ctx is the pauser's sending direction; what it holds back is the other. */
+static void link_pause(void *ctx, bool paused)
+{
+	struct dir *d = ctx;
+	struct dir *in = d->to_receiver ? &d->pair->r2s : &d->pair->s2r;
+
+	in->paused = paused;
+	if (!paused && !in->idle && !g_queue_is_empty(&in->q))
+		in->idle = g_idle_add(deliver, in);
 }
 
 /* ---- callbacks ---- */
@@ -206,6 +220,11 @@ static bool sender_done(struct pair *p)
 	return p->s_done;
 }
 
+static bool receiver_written(struct pair *p)
+{
+	return idl_receiver_written(p->receiver);
+}
+
 static bool both_done(struct pair *p)
 {
 	return p->s_done && p->r_done;
@@ -216,8 +235,8 @@ static bool both_done(struct pair *p)
 static struct pair *pair_new(const GPtrArray *files, const char *dir, const char *state, bool accept)
 {
 	struct pair *p = g_new0(struct pair, 1);
-	struct idl_link sl = { link_send, link_buffered, &p->s2r, 64 * 1024 };
-	struct idl_link rl = { link_send, link_buffered, &p->r2s, 64 * 1024 };
+	struct idl_link sl = { link_send, link_buffered, &p->s2r, 64 * 1024, NULL };
+	struct idl_link rl = { link_send, link_buffered, &p->r2s, 64 * 1024, link_pause };
 	GError *err = NULL;
 
 	p->s2r = (struct dir){ .pair = p, .to_receiver = true };
@@ -402,7 +421,10 @@ static void test_resume(struct fx *f, gconstpointer data)
 	run_until(both_done, p);
 	g_assert_cmpint(p->s_result, ==, IDL_XFER_CLOSED);
 	g_assert_cmpint(p->r_result, ==, IDL_XFER_CLOSED);
-	pair_free(p);   /* joins the writer: the .part is complete on disk */
+	/* A free does not wait for the disk: wait here, so that the .part is
+	 * complete on disk before it is measured. */
+	run_until(receiver_written, p);
+	pair_free(p);
 	part = g_build_filename(f->dst, "big.bin.part", NULL);
 	g_assert_cmpint(g_stat(part, &sb), ==, 0);
 	g_assert_cmpint(sb.st_size, >, 0);
