@@ -12,6 +12,9 @@
  * accepts a whole piece as soon as it has any room, so this bounds how far
  * its send buffer overshoots, and a piece never exceeds the buffer. */
 #define SEND_PIECE (64u * 1024)
+/* idl_channel_send flushes at once when this much waits for the idle
+ * source: bundling needs only a few packets' worth. */
+#define FLUSH_BATCH (64u * 1024)
 
 static struct out_msg *out_msg_new(uint32_t ppid, bool counted, const void *data, size_t len)
 {
@@ -195,6 +198,7 @@ void idl_sctpi_flush(struct idl_sctp *s)
 		return;
 	s->flushing = true;
 	s->flush_due = false;
+	s->unflushed = 0;
 	while (!g_queue_is_empty(&s->ready)) {
 		struct idl_channel *ch = g_queue_peek_head(&s->ready);
 		struct out_msg *m = g_queue_peek_head(&ch->queue);
@@ -529,7 +533,14 @@ int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, s
 		enqueue(ch, out_msg_new(ppid, true, data, len));
 	}
 	/* Into usrsctp from the idle source, with whatever else this turn of
-	 * the loop sends: one flush bundles them (idl_sctpi_flush). */
+	 * the loop sends: one flush bundles them (idl_sctpi_flush). A long
+	 * turn goes in FLUSH_BATCH steps, so that the first packets leave
+	 * while the sender is still making the rest. */
+	s->unflushed += len;
+	if (s->unflushed >= FLUSH_BATCH) {
+		idl_sctpi_flush(s);
+		return 0;
+	}
 	s->flush_due = true;
 	idl_sctpi_schedule(s);
 	return 0;

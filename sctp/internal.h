@@ -83,6 +83,7 @@ struct idl_sctp {
 	bool processing, flushing, low_pending;
 	bool nagle;            /* SCTP_NODELAY is off (only inside idl_sctpi_flush) */
 	bool flush_due;        /* idl_channel_send queued: the idle source flushes */
+	size_t unflushed;      /* bytes idl_channel_send queued since the last flush */
 	uint16_t streams_out;
 	unsigned read_paused;  /* channels that asked us to stop reading */
 	GHashTable *channels;  /* stream id -> struct idl_channel *, live ones */
