@@ -536,13 +536,11 @@ int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, s
 	 * the loop sends: one flush bundles them (idl_sctpi_flush). A long
 	 * turn goes in FLUSH_BATCH steps, so that the first packets leave
 	 * while the sender is still making the rest. */
-	s->unflushed += len;
-	if (s->unflushed >= FLUSH_BATCH) {
-		idl_sctpi_flush(s);
-		return 0;
-	}
 	s->flush_due = true;
 	idl_sctpi_schedule(s);
+	s->unflushed += len;
+	if (s->unflushed >= FLUSH_BATCH)
+		idl_sctpi_flush(s);
 	return 0;
 }
 
