@@ -91,17 +91,56 @@ static const char *who(struct conn *c, char *buf, size_t len)
 	return buf;
 }
 
+/* A line per file ("saved: ...") into a pipe or a log file: stdout's own
+ * buffer takes them, and they are written at most this long after (or
+ * with the next other line); flushed one by one, 10,000 small files cost
+ * 10,000 write calls. A terminal gets each at once. */
+#define FILE_LINES_FLUSH_MS 100
+static guint file_lines_flush;
+static int stdout_tty = -1;   /* isatty(1), asked once: it is a system call */
+
+static gboolean flush_file_lines(gpointer user)
+{
+	(void)user;
+	file_lines_flush = 0;
+	fflush(stdout);
+	return G_SOURCE_REMOVE;
+}
+
+static void vsay(struct conn *c, bool per_file, const char *fmt, va_list ap)
+{
+	cli_progress_clear(c->progress);
+	vprintf(fmt, ap);
+	putchar('\n');
+	if (stdout_tty < 0)
+		stdout_tty = isatty(STDOUT_FILENO);
+	if (per_file && !stdout_tty) {
+		if (!file_lines_flush)
+			file_lines_flush = g_timeout_add(FILE_LINES_FLUSH_MS, flush_file_lines, NULL);
+		return;
+	}
+	fflush(stdout);
+}
+
 static void say(struct conn *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 static void say(struct conn *c, const char *fmt, ...)
 {
 	va_list ap;
 
-	cli_progress_clear(c->progress);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsay(c, false, fmt, ap);
 	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
+}
+
+/* say() for the line about one file: see FILE_LINES_FLUSH_MS. */
+static void say_file(struct conn *c, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void say_file(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay(c, true, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- reaping ---- */
@@ -397,14 +436,14 @@ static void on_file_done(struct idl_receiver *r, const char *path, const char *f
 
 	(void)r;
 	if (final_path && !strcmp(path, final_path))
-		say(c, "saved: %s", cli_text(final_path));
+		say_file(c, "saved: %s", cli_text(final_path));
 	else if (final_path && !strcmp(visible, final_path))
-		say(c, "saved: %s (sent as %s: a name starting with '.' is hidden, so it is saved with '_')",
+		say_file(c, "saved: %s (sent as %s: a name starting with '.' is hidden, so it is saved with '_')",
 		    cli_text(final_path), cli_text(path));
 	else if (final_path)
-		say(c, "saved: %s (a file named %s was there already)", cli_text(final_path), cli_text(visible));
+		say_file(c, "saved: %s (a file named %s was there already)", cli_text(final_path), cli_text(visible));
 	else
-		say(c, "not kept: %s: %s", cli_text(path), cli_text(reason));
+		say_file(c, "not kept: %s: %s", cli_text(path), cli_text(reason));
 	g_free(visible);
 }
 

@@ -12,6 +12,9 @@
  * accepts a whole piece as soon as it has any room, so this bounds how far
  * its send buffer overshoots, and a piece never exceeds the buffer. */
 #define SEND_PIECE (64u * 1024)
+/* idl_channel_send flushes at once when this much waits for the idle
+ * source: bundling needs only a few packets' worth. */
+#define FLUSH_BATCH (64u * 1024)
 
 static struct out_msg *out_msg_new(uint32_t ppid, bool counted, const void *data, size_t len)
 {
@@ -161,18 +164,49 @@ static int send_msg(struct idl_sctp *s, struct idl_channel *ch, struct out_msg *
 	return 1;
 }
 
+/* SCTP_NODELAY on (the default between flushes) sends each message as it
+ * comes, in its own packet; off, usrsctp's Nagle holds what is less than a
+ * packet while anything is in flight. Only usrsctp's send call looks at it
+ * (output driven by a SACK or a timer never waits). Setting it is a flag in
+ * usrsctp, no system call. */
+static void set_nodelay(struct idl_sctp *s, bool on)
+{
+	int v = on;
+
+	if (s->nagle == !on)
+		return;
+	if (usrsctp_setsockopt(s->sock, IPPROTO_SCTP, SCTP_NODELAY, &v, sizeof(v)) < 0) {
+		g_debug("sctp: SCTP_NODELAY %d: %s", v, g_strerror(errno));
+		return;
+	}
+	s->nagle = !on;
+}
+
 /* Moves queued messages into usrsctp while it has room, one message per
  * channel in turn. A message started must be finished before another
- * stream's: in explicit EOR mode usrsctp refuses other streams meanwhile. */
+ * stream's: in explicit EOR mode usrsctp refuses other streams meanwhile.
+ * A burst (many small messages: a file's header, data and end, or a
+ * receiver's file-ok for each of many files) is bundled into full packets:
+ * every message but the last goes with Nagle on, and the last with
+ * SCTP_NODELAY, which sends all that is queued at once. One packet is a
+ * DTLS record and a sendmsg below us; per message that was most of the
+ * cost of small files. A lone message (a request, an answer) goes out at
+ * once as before: it is the last of its flush. */
 void idl_sctpi_flush(struct idl_sctp *s)
 {
 	if (!s->connected || s->failed || s->closing || s->flushing)
 		return;
 	s->flushing = true;
+	s->flush_due = false;
+	s->unflushed = 0;
 	while (!g_queue_is_empty(&s->ready)) {
 		struct idl_channel *ch = g_queue_peek_head(&s->ready);
 		struct out_msg *m = g_queue_peek_head(&ch->queue);
-		int r = send_msg(s, ch, m);
+		bool last = g_queue_get_length(&s->ready) == 1 && g_queue_get_length(&ch->queue) == 1;
+		int r;
+
+		set_nodelay(s, last);
+		r = send_msg(s, ch, m);
 
 		if (r == 0) {
 			if (ch->above && ch->buffered <= ch->low_threshold)
@@ -194,6 +228,9 @@ void idl_sctpi_flush(struct idl_sctp *s)
 			g_queue_push_tail(&s->ready, ch);
 		}
 	}
+	/* Stopped short of the last (usrsctp is full): what Nagle holds
+	 * goes with the SACKs for what is in flight. */
+	set_nodelay(s, true);
 	s->flushing = false;
 	/* buffered_low runs from the idle source (or the end of process()),
 	 * never inside a send: a sender calling idl_channel_send from
@@ -495,7 +532,15 @@ int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, s
 		ppid = binary ? PPID_BINARY : PPID_TEXT;
 		enqueue(ch, out_msg_new(ppid, true, data, len));
 	}
-	idl_sctpi_flush(s);
+	/* Into usrsctp from the idle source, with whatever else this turn of
+	 * the loop sends: one flush bundles them (idl_sctpi_flush). A long
+	 * turn goes in FLUSH_BATCH steps, so that the first packets leave
+	 * while the sender is still making the rest. */
+	s->flush_due = true;
+	idl_sctpi_schedule(s);
+	s->unflushed += len;
+	if (s->unflushed >= FLUSH_BATCH)
+		idl_sctpi_flush(s);
 	return 0;
 }
 

@@ -81,6 +81,9 @@ struct idl_sctp {
 	bool below_closed;     /* cb.send said -EPIPE: the layer below has ended */
 	bool pending;          /* an upcall came: process() has work */
 	bool processing, flushing, low_pending;
+	bool nagle;            /* SCTP_NODELAY is off (only inside idl_sctpi_flush) */
+	bool flush_due;        /* idl_channel_send queued: the idle source flushes */
+	size_t unflushed;      /* bytes idl_channel_send queued since the last flush */
 	uint16_t streams_out;
 	unsigned read_paused;  /* channels that asked us to stop reading */
 	GHashTable *channels;  /* stream id -> struct idl_channel *, live ones */

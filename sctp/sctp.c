@@ -668,8 +668,9 @@ void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len)
 	if (!s->pending || s->processing)
 		return;
 	process(s);
-	/* Done here: the idle source the upcall asked for has nothing left. */
-	if (!s->pending && s->dead->len == 0 && s->idle) {
+	/* Done here: the idle source the upcall asked for has nothing left
+	 * (unless a callback sent after process() flushed). */
+	if (!s->pending && !s->flush_due && s->dead->len == 0 && s->idle) {
 		g_source_destroy(s->idle);
 		g_source_unref(s->idle);
 		s->idle = NULL;

@@ -151,7 +151,10 @@ void idl_channel_set_callbacks(struct idl_channel *ch, const struct idl_channel_
  * full send buffer: like a browser's RTCDataChannel it is queued, and
  * idl_channel_buffered_amount grows. Returns 0, -EMSGSIZE over the peer's
  * max message size, -ENOTCONN when the channel is not open (before
- * cb->open, or once closing). buffered_low never runs inside this call. */
+ * cb->open, or once closing). buffered_low never runs inside this call.
+ * The message reaches usrsctp with the others sent in the same turn of
+ * the loop (from an idle source, or every 64 KiB): small ones share
+ * packets. */
 int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len);
 
 /* The largest message the peer accepts on this channel's association. */

@@ -48,11 +48,14 @@ struct end {
 	int send_err;              /* nonzero: cb_send loses the packet and returns it */
 	int shut_down;             /* failed with IDL_SCTP_ERROR_SHUTDOWN: the peer's normal end */
 	GByteArray *chunks;        /* when set: the type of every chunk this end sends */
+	size_t data_packets;       /* packets with DATA this end sent */
+	size_t data_chunks;        /* DATA chunks this end sent */
 };
 
 struct pipe {
 	struct end a, b;
 	GQueue to_a, to_b;         /* GBytes in flight */
+	bool hold;                 /* deliver nothing for now */
 	GSource *idle;
 	GRand *rand;
 	double drop;
@@ -99,6 +102,11 @@ static gboolean pipe_deliver(gpointer data)
 {
 	struct pipe *p = data;
 
+	if (p->hold) {
+		g_source_unref(p->idle);
+		p->idle = NULL;
+		return G_SOURCE_REMOVE;
+	}
 	/* A batch per turn in each direction, in order. */
 	for (int i = 0; i < 64; i++) {
 		GBytes *to_b = g_queue_pop_head(&p->to_b);
@@ -144,10 +152,15 @@ static int pipe_send(struct end *from, const uint8_t *buf, size_t len)
 	memcpy(copy + 8, &crc, 4);
 	if (crc != want)
 		p->bad_crc++;
-	for (size_t off = 12; from->chunks && off + 4 <= len;) {
+	for (size_t off = 12, data = 0; off + 4 <= len;) {
 		size_t clen = (size_t)copy[off + 2] << 8 | copy[off + 3];
 
-		g_byte_array_append(from->chunks, &copy[off], 1);
+		if (from->chunks)
+			g_byte_array_append(from->chunks, &copy[off], 1);
+		if (copy[off] == 0) {   /* DATA */
+			from->data_chunks++;
+			from->data_packets += data++ == 0;
+		}
 		if (clen < 4)
 			break;
 		off += (clen + 3) & ~(size_t)3;
@@ -1008,6 +1021,63 @@ static void test_sparse_sacks(void)
 	pipe_free(p);
 }
 
+/* Many small messages sent in one turn of the loop go out bundled, a few
+ * dozen to a packet (one packet each is a DTLS record and a sendmsg per
+ * message below us), and a lone message still leaves at once, without
+ * waiting for the peer's SACK of what is in flight (no Nagle delay on a
+ * request). */
+static void test_bundling(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	struct chan *a, *b;
+	size_t packets, chunks;
+	char text[64];
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "small", "", true, &b);
+	spin(50);
+	packets = p->a.data_packets;
+	chunks = p->a.data_chunks;
+	for (int i = 0; i < 300; i++) {
+		int n = g_snprintf(text, sizeof(text), "{\"type\":\"file-ok\",\"id\":%d}", i);
+		g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)text, (size_t)n), ==, 0);
+	}
+	for (int i = 0; i < 300; i++) {
+		int n = g_snprintf(text, sizeof(text), "{\"type\":\"file-ok\",\"id\":%d}", i);
+		expect_msg(b, false, text, (size_t)n);
+	}
+	g_test_message("300 messages: %zu DATA chunks in %zu packets", p->a.data_chunks - chunks,
+		       p->a.data_packets - packets);
+	g_assert_cmpuint(p->a.data_chunks - chunks, ==, 300);
+	g_assert_cmpuint(p->a.data_packets - packets, <=, 30);
+
+	/* A burst in flight, unacknowledged (the pipe holds everything),
+	 * then one more message: it leaves without any SACK. */
+	spin(50);
+	p->hold = true;
+	for (int i = 0; i < 20; i++)
+		g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"burst", 5), ==, 0);
+	for (int i = 0; i < 10; i++)
+		g_main_context_iteration(NULL, FALSE);
+	chunks = p->a.data_chunks;
+	g_assert_cmpuint(chunks, >, 300);
+	g_assert_cmpint(idl_channel_send(a->ch, false, (const uint8_t *)"request", 7), ==, 0);
+	for (int i = 0; i < 10; i++)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(p->a.data_chunks, ==, chunks + 1);
+	p->hold = false;
+	if (p->idle == NULL) {
+		p->idle = g_idle_source_new();
+		g_source_set_callback(p->idle, pipe_deliver, p, NULL);
+		g_source_attach(p->idle, NULL);
+	}
+	for (int i = 0; i < 20; i++)
+		expect_msg(b, false, "burst", 5);
+	expect_msg(b, false, "request", 7);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
 static void test_misuse(void)
 {
 	struct idl_sctp *s = NULL;
@@ -1045,5 +1115,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/oversized-from-peer", test_oversized_from_peer);
 	g_test_add_func("/sctp/loss", test_loss);
 	g_test_add_func("/sctp/sparse-sacks", test_sparse_sacks);
+	g_test_add_func("/sctp/bundling", test_bundling);
 	return g_test_run();
 }
