@@ -610,6 +610,12 @@ lan__recorded_starttime() {
 	done <"$LAN_DIR/pids"
 }
 
+# lan_json EXPR: the last line of stdin as JSON, bound to d, and EXPR of it
+# printed (Python): what `send --json` and the page drivers end with.
+lan_json() {
+	/usr/bin/python3 -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"
+}
+
 # lan_wait_for TIMEOUT_S CMD...: re-run CMD every 100 ms until it succeeds
 # (returns 0) or TIMEOUT_S seconds have passed (returns 1).
 lan_wait_for() {

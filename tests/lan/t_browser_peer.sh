@@ -25,7 +25,6 @@ tag=${LAN_PREFIX: -4}
 A=$(lan_addr a)
 URL=http://$A:7757/
 log() { echo "$LAN_DIR/$1.log"; }
-json() { /usr/bin/python3 -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
 # The drivers' one JSON line (their stderr shares the log).
 result() { grep '^{' "$(log "$1")" | tail -n 1; }
 
@@ -45,14 +44,14 @@ lan_spawn c "$(log recv)" timeout 120 node "$RECV" "$URL" --out "$LAN_DIR/got" -
 	--timeout 100 --ready-file "$ready"
 recv=$LAN_PID
 lan_wait_for 30 test -s "$ready" || lan_fail "the tab attached to a (page_receive wrote $ready)"
-tab_id=$(json "d['id']" <"$ready")
+tab_id=$(lan_json "d['id']" <"$ready")
 lan_diag "tab attached: $(cat "$ready")"
 tab_listed() { lan_run b timeout 10 "$BIN" list --timeout 1.5 --json | grep -q "\"$TAB\""; }
 lan_wait_for 15 tab_listed || true
 listed=$(lan_run b timeout 10 "$BIN" list --timeout 1.5 --json)
 lan_diag "list on b: $(cut -c1-400 <<<"$listed")"
 lan_check "list on b shows the tab as a browser attached to a, with its id" \
-	test "$(json "[(x['kind'], x['device'], x['tab']) for x in d if x['name'] == '$TAB'] == [('browser', 'Dev $tag', '$tab_id')]" <<<"$listed" 2>/dev/null)" = True
+	test "$(lan_json "[(x['kind'], x['device'], x['tab']) for x in d if x['name'] == '$TAB'] == [('browser', 'Dev $tag', '$tab_id')]" <<<"$listed" 2>/dev/null)" = True
 table=$(lan_run b timeout 10 "$BIN" list --timeout 1.5)
 lan_check "... and the table says so: \"(browser on Dev $tag)\"" \
 	test -n "$(grep -F "$TAB" <<<"$table" | grep -F "(browser on Dev $tag)")"
@@ -68,15 +67,15 @@ lan_check "idrop-lan send \"$TAB\" on b exits 0 (offer relayed by a, data straig
 rrc=0; wait "$recv" || rrc=$?
 lan_diag "page_receive: $(result recv | cut -c1-400)"
 lan_check "the browser's download events fired for both files (driver exit 0, got $rrc)" \
-	test "$rrc" = 0 -a "$(result recv | json "sorted(f['name'] for f in d['files'])" 2>/dev/null)" = "['note über.txt', 'photo.bin']"
+	test "$rrc" = 0 -a "$(result recv | lan_json "sorted(f['name'] for f in d['files'])" 2>/dev/null)" = "['note über.txt', 'photo.bin']"
 lan_check "... and the downloaded bytes match what b sent" \
 	cmp -s "$SRC/photo.bin" "$LAN_DIR/got/photo.bin"
 lan_check "... the UTF-8 named one too" cmp -s "$SRC/note über.txt" "$LAN_DIR/got/note über.txt"
 lan_check "the page's consent dialog named the sender and the files" \
-	test "$(result recv | json "d['asked_name']" 2>/dev/null)" = "Laptop $tag" \
-	-a -n "$(result recv | json "d['asked']" 2>/dev/null | grep -F '2 files')"
+	test "$(result recv | lan_json "d['asked_name']" 2>/dev/null)" = "Laptop $tag" \
+	-a -n "$(result recv | lan_json "d['asked']" 2>/dev/null | grep -F '2 files')"
 scode=$(sed -n 's/.*verification code \([0-9]\{3\} [0-9]\{3\}\).*/\1/p' "$(log send)" | head -n 1)
-pcode=$(result recv | json "d['code']" 2>/dev/null)
+pcode=$(result recv | lan_json "d['code']" 2>/dev/null)
 lan_diag "verification code: send says '$scode', the page says '$pcode'"
 lan_check "send (C) and the page (JavaScript) derive the same verification code" \
 	test -n "$scode" -a "$scode" = "$pcode"
@@ -107,7 +106,7 @@ lan_diag "send (declined): $(tail -n 2 "$(log send-declined)" | tr '\n' '|' | cu
 lan_check "declining in the page makes the sender exit 4 (declined)" test "$rc" = 4
 rrc=0; wait "$recv" || rrc=$?
 lan_check "... the page showed it declined and saved nothing" \
-	test "$rrc" = 0 -a "$(result recv-declined | json "d['state']" 2>/dev/null)" = declined -a -z "$(ls -A "$LAN_DIR/got-declined")"
+	test "$rrc" = 0 -a "$(result recv-declined | lan_json "d['state']" 2>/dev/null)" = declined -a -z "$(ls -A "$LAN_DIR/got-declined")"
 
 # --- two browser contexts on a exchange a file --------------------------------------
 rc=0
@@ -115,11 +114,11 @@ lan_run c timeout 150 node "$PAIR" "$URL" "$SRC/photo.bin" --out "$LAN_DIR/got-p
 	>"$(log pair)" 2>&1 || rc=$?
 lan_diag "pair: $(result pair | cut -c1-400)"
 lan_check "two browser contexts attached to a exchange a file (a relays the signalling)" \
-	test "$rc" = 0 -a "$(result pair | json "d['ok']" 2>/dev/null)" = True
+	test "$rc" = 0 -a "$(result pair | lan_json "d['ok']" 2>/dev/null)" = True
 lan_check "... the received bytes match" cmp -s "$SRC/photo.bin" "$LAN_DIR/got-pair/photo.bin"
 lan_check "... both tabs showed the same verification code" \
-	test -n "$(result pair | json "d['sender']['code']" 2>/dev/null)" \
-	-a -n "$(result pair | json "d['sender']['code'] in d['asked']" 2>/dev/null | grep -x True)"
+	test -n "$(result pair | lan_json "d['sender']['code']" 2>/dev/null)" \
+	-a -n "$(result pair | lan_json "d['sender']['code'] in d['asked']" 2>/dev/null | grep -x True)"
 
 rc=0; lan_stop "$serve" TERM 10 || rc=$?
 lan_check "serve exits 0 afterwards: no leak, no sanitizer report (got $rc)" test "$rc" = 0

@@ -21,7 +21,6 @@ lan_init
 lan_add_hosts a b
 A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
-json() { "$PY" -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
 sums() { (cd "$1" && find . -type f ! -name '*.part' -print0 | sort -z | xargs -0 -r sha256sum); }
 
 SRC=$LAN_DIR/src
@@ -59,7 +58,7 @@ send_all() {
 	out=$(lan_run b timeout 240 "$BIN" send --json "$A:7757" "$SRC/$1" 2>"$(log "send-$1.err")") || rc=$?
 	lan_diag "$1: $2 files in $(($(date +%s) - t0)) s, $out"
 	lan_check "send: $3, every one verified (exit 0)" \
-		test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = "$2"
+		test "$rc" = 0 -a "$(lan_json "d['verified']" <<<"$out" 2>/dev/null)" = "$2"
 	lan_check "... every file byte for byte (sha256 of each)" test "$(sums "$SRC/$1")" = "$(sums "$DL/$1")"
 }
 send_all t "$TREE" "a tree of $TREE small files in nested folders"

@@ -20,7 +20,6 @@ lan_add_hosts a c d
 tag=${LAN_PREFIX: -4}
 A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
-json() { /usr/bin/python3 -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
 
 SRC=$LAN_DIR/src DL=$LAN_DIR/dl
 mkdir -p "$SRC"
@@ -72,25 +71,25 @@ lan_wait_for 10 seen_other || true
 devs=$(lan_run c curl -s "http://$A:7757/api/devices")
 lan_diag "/api/devices: $(cut -c1-300 <<<"$devs")"
 lan_check "GET /api/devices lists the other device (with its fingerprint) and marks a itself" \
-	test "$(json "[x['fingerprint'][:8] for x in d['devices'] if x['name'] == 'Other $tag'] == ['$(lan_run d "$BIN" id | awk '/^id:/ { print $2 }' | cut -c1-8)'] and any(x['this_device'] for x in d['devices'])" <<<"$devs" 2>/dev/null)" = True
+	test "$(lan_json "[x['fingerprint'][:8] for x in d['devices'] if x['name'] == 'Other $tag'] == ['$(lan_run d "$BIN" id | awk '/^id:/ { print $2 }' | cut -c1-8)'] and any(x['this_device'] for x in d['devices'])" <<<"$devs" 2>/dev/null)" = True
 lan_check "... each in the layout of list --json (README \"JSON of a device\"): name, display_name, address, protocol" \
-	test "$(json "[(x['display_name'], x['address'], x['protocol'], x['kind']) for x in d['devices'] if x['name'] == 'Other $tag'] == [('Other $tag', '$(lan_addr d)', 1, 'device')]" <<<"$devs" 2>/dev/null)" = True
+	test "$(lan_json "[(x['display_name'], x['address'], x['protocol'], x['kind']) for x in d['devices'] if x['name'] == 'Other $tag'] == [('Other $tag', '$(lan_addr d)', 1, 'device')]" <<<"$devs" 2>/dev/null)" = True
 
 # --- a browser sends files through the page (while d is still throttled) -----------
 rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/random20.bin" "$SRC/note über.txt" \
 	--timeout 90 --screenshots "$LAN_DIR/shots" >"$(log chromium)" 2>&1 || rc=$?
 lan_diag "chromium: $(tail -n 1 "$(log chromium)" | cut -c1-300)"
 lan_check "Chromium loads the page from a and sends a 20 MiB file and a small one: the page says ok" \
-	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium)" | json "d['ok']" 2>/dev/null)" = True
+	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium)" | lan_json "d['ok']" 2>/dev/null)" = True
 lan_check "the page lists the other device nearby (from a's discovery)" \
-	test "$(tail -n 1 "$(log chromium)" | json "'Other $tag' in d['nearby']" 2>/dev/null)" = True
+	test "$(tail -n 1 "$(log chromium)" | lan_json "'Other $tag' in d['nearby']" 2>/dev/null)" = True
 lan_check "... both land in a's folder, identical" \
 	cmp -s "$SRC/random20.bin" "$DL/random20.bin"
 lan_check "... the small one with its UTF-8 name" cmp -s "$SRC/note über.txt" "$DL/note über.txt"
 png() { [[ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" == 89504e470d0a1a0a && $(stat -c %s "$1") -gt 10000 ]]; }
 lan_check "screenshots of the page at desktop and phone width (docs/ keeps a copy for the README)" \
 	png "$LAN_DIR/shots/page-desktop.png" && png "$LAN_DIR/shots/page-phone.png"
-pcode=$(tail -n 1 "$(log chromium)" | json "d['code']" 2>/dev/null)
+pcode=$(tail -n 1 "$(log chromium)" | lan_json "d['code']" 2>/dev/null)
 lan_check "the page (JavaScript) and serve (C) show the same verification code ($pcode)" \
 	test -n "$pcode" -a -n "$(grep -F "code $pcode]" "$(log serve)")"
 lan_check "serve saw a browser and saved both" \
@@ -101,7 +100,7 @@ rc=0; lan_run c timeout 120 node "$DRIVER" "http://$A:7757/" "$SRC/note über.tx
 	--timeout 90 >"$(log chromium-other)" 2>&1 || rc=$?
 lan_diag "chromium (to d): $(tail -n 1 "$(log chromium-other)" | cut -c1-300)"
 lan_check "the page served by a sends to device d, picked among its targets (CORS + fingerprint check)" \
-	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium-other)" | json "d['target'].startswith('d:')" 2>/dev/null)" = True
+	test "$rc" = 0 -a "$(tail -n 1 "$(log chromium-other)" | lan_json "d['target'].startswith('d:')" 2>/dev/null)" = True
 lan_check "... the file lands in d's folder, not a's" \
 	cmp -s "$SRC/note über.txt" "$LAN_DIR/dl-d/note über.txt"
 lan_stop "$pid_d" TERM 10 || true

@@ -35,7 +35,6 @@ lan_add_hosts a c d m
 tag=${LAN_PREFIX: -4}
 A=$(lan_addr a) D=$(lan_addr d) M=$(lan_addr m)
 log() { echo "$LAN_DIR/$1.log"; }
-json() { "$PY" -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
 result() { grep '^{' "$(log "$1")" | tail -n 1; }
 full_id() { lan_run "$1" "$BIN" id | awk '/^id:/ { print $2 }'; }
 short() { echo "${1:0:4} ${1:4:4}"; }
@@ -63,7 +62,7 @@ tab_offer() {
 	pid=$LAN_PID
 	lan_wait_for 30 test -s "$ready" || lan_fail "the tab ($name) attached to a"
 	rc_peer=0
-	lan_run m timeout 40 "$PY" "$PEER" send "http://$A:7757/api/offer?to=$(json "d['id']" <"$ready")" \
+	lan_run m timeout 40 "$PY" "$PEER" send "http://$A:7757/api/offer?to=$(lan_json "d['id']" <"$ready")" \
 		"$SRC/secret.txt" --name vm --timeout 25 "$@" >"$(log "peer-$name")" 2>&1 || rc_peer=$?
 	# A refused offer never opens the dialog: the tab's driver would wait for it.
 	lan_stop "$pid" TERM 15 || true
@@ -73,15 +72,15 @@ tab_offer() {
 
 # --- an honest aiortc sender: the dialog shows the key it presented -------------
 tab_offer honest
-own=$(result peer-honest | json "d['own_fingerprint']" 2>/dev/null || true)
-asked=$(result tab-honest | json "d.get('asked') or ''" 2>/dev/null || true)
+own=$(result peer-honest | lan_json "d['own_fingerprint']" 2>/dev/null || true)
+asked=$(result tab-honest | lan_json "d.get('asked') or ''" 2>/dev/null || true)
 lan_check "honest aiortc sender to a tab (relayed by a): the file arrives" \
-	test "$rc_peer" = 0 -a "$(result tab-honest | json "len(d['files'])" 2>/dev/null)" = 1
+	test "$rc_peer" = 0 -a "$(result tab-honest | lan_json "len(d['files'])" 2>/dev/null)" = 1
 lan_check "... and the consent dialog's key element shows the sender's own key $(short "$own")" \
-	test -n "$own" -a "$(result tab-honest | json "d.get('asked_key')" 2>/dev/null)" = "$(short "$own")" \
+	test -n "$own" -a "$(result tab-honest | lan_json "d.get('asked_key')" 2>/dev/null)" = "$(short "$own")" \
 	-a -n "$(grep -F "$(short "$own")" <<<"$asked")"
 lan_check "... which is the certificate Chromium verified (it has getRemoteCertificates, and the tab hashed it)" \
-	test "$(result tab-honest | json "d.get('dtls_certificates')" 2>/dev/null)" = True
+	test "$(result tab-honest | lan_json "d.get('dtls_certificates')" 2>/dev/null)" = True
 
 # --- a claimed name that writes its own key (issue 11 review) -----------------------
 # The dialog once said '“NAME” [key XXXX XXXX] wants ...': a name holding '”'
@@ -89,31 +88,31 @@ lan_check "... which is the certificate Chromium verified (it has getRemoteCerti
 # now has its own element, first; the name its own, last.
 SPOOF=$'vm\u201d [key 1111 2222]'
 tab_offer quote --name "$SPOOF"
-own=$(result peer-quote | json "d['own_fingerprint']" 2>/dev/null || true)
-asked=$(result tab-quote | json "d.get('asked') or ''" 2>/dev/null || true)
+own=$(result peer-quote | lan_json "d['own_fingerprint']" 2>/dev/null || true)
+asked=$(result tab-quote | lan_json "d.get('asked') or ''" 2>/dev/null || true)
 lan_diag "the dialog said: $asked"
 lan_check "a sender named '$SPOOF': the dialog opened and the file arrives" \
 	test -n "$asked" -a "$rc_peer" = 0
 lan_check "... the text never shows the attacker's '“vm” [key 1111 2222]'" \
 	test -z "$(grep -F $'\u201cvm\u201d [key 1111 2222]' <<<"$asked")"
 lan_check "... the dialog's key element holds the verified key $(short "$own")" \
-	test -n "$own" -a "$(result tab-quote | json "d.get('asked_key')" 2>/dev/null)" = "$(short "$own")"
+	test -n "$own" -a "$(result tab-quote | lan_json "d.get('asked_key')" 2>/dev/null)" = "$(short "$own")"
 lan_check "... its name element holds the whole claimed name" \
-	test "$(result tab-quote | json "d.get('asked_name')" 2>/dev/null)" = "$SPOOF"
+	test "$(result tab-quote | lan_json "d.get('asked_name')" 2>/dev/null)" = "$SPOOF"
 lan_check "... and the verified key comes before anything of the name" \
 	"$PY" -c 'import sys; t, k = sys.argv[1], sys.argv[2]; sys.exit(not (k in t and t.index(k) < t.index("vm")))' \
 	"$asked" "$(short "$own")"
 
 # --- (a) a relayed offer with a's key at session level, m's at media level -------
 tab_offer a-key --sdp-session-fingerprint "$fp_a"
-asked=$(result tab-a-key | json "d.get('asked') or ''" 2>/dev/null || true)
-own=$(result peer-a-key | json "d['own_fingerprint']" 2>/dev/null || true)
+asked=$(result tab-a-key | lan_json "d.get('asked') or ''" 2>/dev/null || true)
+own=$(result peer-a-key | lan_json "d['own_fingerprint']" 2>/dev/null || true)
 lan_check "(a) the tab's consent dialog never names device a's key [key $(short "$fp_a")] for m's offer" \
 	test -z "$(grep -F "$(short "$fp_a")" <<<"$asked")"
 lan_check "(a) the tab refuses the offer as ambiguous: m gets 502 naming the two levels, no file goes" \
-	test "$rc_peer" != 0 -a "$(result peer-a-key | json "d.get('http_status')" 2>/dev/null)" = 502 \
+	test "$rc_peer" != 0 -a "$(result peer-a-key | lan_json "d.get('http_status')" 2>/dev/null)" = 502 \
 	-a -n "$(result peer-a-key | grep -F 'fingerprint lines at two levels')" \
-	-a "$(result tab-a-key | json "len(d['files'])" 2>/dev/null)" = 0
+	-a "$(result tab-a-key | lan_json "len(d['files'])" 2>/dev/null)" = 0
 lan_check "(a) so no dialog opened at all (and none with m's real key $(short "$own") either)" test -z "$asked"
 
 # --- (b) the page sends to d; m answers in d's place with d's key at session level ---
@@ -128,9 +127,9 @@ rc=0; lan_run c timeout 90 node "$SEND" "http://$A:7757/" "$SRC/secret.txt" --ta
 lan_diag "page -> d (intercepted by m): exit $rc: $(result page-send | cut -c1-500)"
 lan_diag "impostor: $(grep -v '^listening' "$(log impostor)" | tr '\n' ' ' | cut -c1-400)"
 lan_check "(b) the page picked d, listed with d's key (the offer went to m instead)" \
-	test "$(result page-send | json "d['target']" 2>/dev/null)" = "d:$fp_d"
+	test "$(result page-send | lan_json "d['target']" 2>/dev/null)" = "d:$fp_d"
 lan_check "(b) the page refuses the answer as ambiguous: not ok, its reason says so" \
-	test "$rc" != 0 -a "$(result page-send | json "d['ok']" 2>/dev/null)" = False \
+	test "$rc" != 0 -a "$(result page-send | lan_json "d['ok']" 2>/dev/null)" = False \
 	-a -n "$(result page-send | grep -F 'fingerprint lines at two levels')"
 lan_check "(b) nothing reached m: no file there, no transfer finished" \
 	test -z "$(ls -A "$LAN_DIR/dl-m")" -a -z "$(grep '^{' "$(log impostor)")"

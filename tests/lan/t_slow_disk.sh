@@ -33,7 +33,6 @@ lan_init
 lan_add_hosts a b
 A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
-json() { "$PY" -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
 
 # slowfs ROOT MNT ARGS...: mounts a throttled view of ROOT on MNT, in our
 # own temp dir, unmounted at cleanup whatever happens (and by itself after
@@ -87,7 +86,7 @@ t1=$(date +%s)
 lan_stop "$pid_poll" TERM 5 || true
 lan_diag "send to a slow disk: rc=$rc in $((t1 - t0)) s: $out"
 lan_check "send $SIZE_MB MiB to a receiver whose disk writes 15 MB/s: completes verified (exit 0)" \
-	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = 1
+	test "$rc" = 0 -a "$(lan_json "d['verified']" <<<"$out" 2>/dev/null)" = 1
 lan_check "... byte for byte" cmp "$SRC/big.bin" "$DL/big.bin"
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid_serve/status")
 lan_diag "serve peak RSS: $((hwm / 1024)) MiB for a $SIZE_MB MiB file"
@@ -107,7 +106,7 @@ rc=0; out=$(lan_run b timeout 120 "$BIN" send --json "$A:7757" "$LAN_DIR/rslow/r
 lan_stop "$pid_poll" TERM 5 || true
 lan_diag "send from a slow disk: rc=$rc: $out"
 lan_check "send $READ_MB MiB read from a disk that reads 15 MB/s: completes verified (exit 0)" \
-	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = 1
+	test "$rc" = 0 -a "$(lan_json "d['verified']" <<<"$out" 2>/dev/null)" = 1
 lan_check "... byte for byte" cmp "$LAN_DIR/rroot/read.bin" "$DL/read.bin"
 w=$(worst "$LAN_DIR/lat-read" 2>/dev/null)
 lan_check "GET /api/info answered in < ${LAT_MAX_MS} ms every time (slowest: $w)" \

@@ -22,8 +22,7 @@ lan_add_hosts a b c
 tag=${LAN_PREFIX: -4}
 A=$(lan_addr a) C=$(lan_addr c)
 log() { echo "$LAN_DIR/$1.log"; }
-json() { "$PY" -c "import json,sys; d=json.loads(sys.stdin.read().strip().splitlines()[-1]); print($1)"; }
-peer_json() { tail -n 1 "$1" | json "$2" 2>/dev/null; }
+peer_json() { tail -n 1 "$1" | lan_json "$2" 2>/dev/null; }
 
 # --- what b sends ---------------------------------------------------------
 SRC=$LAN_DIR/src
@@ -47,7 +46,7 @@ rc=0; out=$(lan_run b timeout 120 "$BIN" send --json a.local "$SRC/empty" "$SRC/
 	2>"$(log send-files.err)") || rc=$?
 lan_diag "send files: $out"
 lan_check "send a.local: empty, 1-byte and 100 MiB files arrive verified (exit 0)" \
-	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = 3
+	test "$rc" = 0 -a "$(lan_json "d['verified']" <<<"$out" 2>/dev/null)" = 3
 lan_check "... byte for byte (empty)" cmp "$SRC/empty" "$DL_A/empty"
 lan_check "... 1 byte" cmp "$SRC/one" "$DL_A/one"
 lan_check "... 100 MiB" cmp "$SRC/random100" "$DL_A/random100"
@@ -56,7 +55,7 @@ lan_check "serve reports each saved file" grep -q '^saved: random100$' "$(log se
 rc=0; out=$(lan_run b timeout 60 "$BIN" send --json "Recv $tag" "$SRC/tree" "$SRC/many" 2>"$(log send-tree.err)") || rc=$?
 lan_diag "send tree: $out"
 lan_check "send by display name: a tree (spaces, UTF-8, nesting) and 500 small files in one send" \
-	test "$rc" = 0 -a "$(json "d['verified']" <<<"$out" 2>/dev/null)" = 503
+	test "$rc" = 0 -a "$(lan_json "d['verified']" <<<"$out" 2>/dev/null)" = 503
 lan_check "... the tree is identical" diff -r "$SRC/tree" "$DL_A/tree"
 lan_check "... the 500 files are identical" diff -r "$SRC/many" "$DL_A/many"
 
@@ -109,8 +108,8 @@ lan_wait_for 10 grep -q '^advertised:' "$(log receive-2)" || lan_fail "receive o
 rc=0; out=$(lan_run b timeout 120 "$BIN" send --json c.local "$SRC/random100" 2>"$(log send-resume.err)") || rc=$?
 lan_diag "resume: $out"
 size=$(stat -c %s "$SRC/random100")
-resumed=$(json "d['resumed']" <<<"$out" 2>/dev/null || echo -1)
-sent=$(json "d['sent']" <<<"$out" 2>/dev/null || echo -1)
+resumed=$(lan_json "d['resumed']" <<<"$out" 2>/dev/null || echo -1)
+sent=$(lan_json "d['sent']" <<<"$out" 2>/dev/null || echo -1)
 lan_check "run again: it resumes from what the receiver held and completes verified" \
 	test "$rc" = 0 -a "$resumed" -gt 0
 lan_check "... only the remainder crossed the second time (sent = size - resumed)" \
@@ -137,7 +136,7 @@ lan_spawn c "$(log receive-4)" "$BIN" receive --name "Int $tag" --accept=all --d
 pid_r=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log receive-4)" || lan_fail "receive on c advertised (interrupt, again)"
 rc=0; out=$(lan_run b timeout 120 "$BIN" send --json "Int $tag" "$SRC/random100" 2>"$(log send-int2.err)") || rc=$?
-resumed=$(json "d['resumed']" <<<"$out" 2>/dev/null || echo -1)
+resumed=$(lan_json "d['resumed']" <<<"$out" 2>/dev/null || echo -1)
 lan_check "... run again: resumed ($resumed bytes held) and verified, identical" \
 	test "$rc" = 0 -a "$resumed" -gt 0 && cmp -s "$SRC/random100" "$DL_I/random100"
 lan_stop "$pid_r" TERM 10 || true
