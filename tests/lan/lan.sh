@@ -134,6 +134,25 @@ async def main():
 asyncio.run(main())'
 }
 
+# lan_fake_offer FILE ADDR:PORT...: writes to FILE a minimal browser-shaped
+# SDP offer (a random fingerprint, one host candidate per ADDR:PORT, in
+# order of falling priority). Nothing answers ICE or DTLS for it: it is for
+# watching where a device sends its checks.
+lan_fake_offer() {
+	local out=$1 fp i=1 cand=()
+	shift
+	fp=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/../&:/g; s/:$//' | tr a-f A-F)
+	for c in "$@"; do
+		cand+=("a=candidate:$i 1 udp $((2122260224 - i)) ${c%:*} ${c##*:} typ host")
+		i=$((i + 1))
+	done
+	printf '%s\r\n' "v=0" "o=- 1 2 IN IP4 127.0.0.1" "s=-" "t=0 0" "a=group:BUNDLE 0" \
+		"m=application 9 UDP/DTLS/SCTP webrtc-datachannel" "c=IN IP4 0.0.0.0" "a=mid:0" \
+		"a=ice-ufrag:abcd" "a=ice-pwd:abcdefghijklmnopqrstuv" "a=fingerprint:sha-256 $fp" \
+		"a=setup:actpass" "a=sctp-port:5000" "a=max-message-size:262144" \
+		"${cand[@]}" "a=end-of-candidates" >"$out"
+}
+
 # lan_require CMD...: skip unless every command exists.
 lan_require() {
 	local c

@@ -32,13 +32,7 @@ pid_count=$LAN_PID
 lan_wait_for 10 grep -q '^listening' "$(log count)" || lan_fail "the listeners on m are up"
 
 # A minimal browser-shaped offer; no DTLS will ever happen, only ICE checks.
-FP=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' | sed 's/../&:/g; s/:$//' | tr a-f A-F)
-printf '%s\r\n' "v=0" "o=- 1 2 IN IP4 127.0.0.1" "s=-" "t=0 0" "a=group:BUNDLE 0" \
-	"m=application 9 UDP/DTLS/SCTP webrtc-datachannel" "c=IN IP4 0.0.0.0" "a=mid:0" \
-	"a=ice-ufrag:abcd" "a=ice-pwd:abcdefghijklmnopqrstuv" "a=fingerprint:sha-256 $FP" \
-	"a=setup:actpass" "a=sctp-port:5000" "a=max-message-size:262144" \
-	"a=candidate:1 1 udp 2122260223 $PUB 40000 typ host" \
-	"a=candidate:2 1 udp 2122260222 $M 40001 typ host" "a=end-of-candidates" >"$LAN_DIR/offer.sdp"
+lan_fake_offer "$LAN_DIR/offer.sdp" "$PUB:40000" "$M:40001"
 code=$(lan_run m curl -s -o "$LAN_DIR/answer.sdp" -w '%{http_code}' -H 'Content-Type: application/sdp' \
 	--data-binary "@$LAN_DIR/offer.sdp" "http://$A:7757/api/offer")
 lan_check "serve answers the offer (201)" test "$code" = 201
