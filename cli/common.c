@@ -196,25 +196,39 @@ void cli_channel_link(struct idl_channel *ch, struct idl_link *out)
 	out->pause = link_pause;
 }
 
-void cli_drain(struct idl_channel *ch, unsigned max_ms)
+/* Runs the loop until done(arg) or max_ms passed. Bounded both ways: the
+ * loop wakes at least every 10 ms (SCTP timers). */
+static void run_until(bool (*done)(void *), void *arg, unsigned max_ms)
 {
 	gint64 end = g_get_monotonic_time() + (gint64)max_ms * 1000;
 
-	/* Bounded both ways: the loop wakes at least every 10 ms (SCTP timers). */
-	while (ch && idl_channel_buffered_amount(ch) > 0 && g_get_monotonic_time() < end)
+	while (!done(arg) && g_get_monotonic_time() < end)
 		g_main_context_iteration(NULL, TRUE);
+}
+
+static bool drained(void *ch)
+{
+	return idl_channel_buffered_amount(ch) == 0;
+}
+
+void cli_drain(struct idl_channel *ch, unsigned max_ms)
+{
+	if (ch)
+		run_until(drained, ch, max_ms);
+}
+
+static bool shut_down(void *p)
+{
+	return idl_peer_shutdown_done(p);
 }
 
 void cli_shutdown_peer(struct idl_peer *p, unsigned max_ms)
 {
-	gint64 end = g_get_monotonic_time() + (gint64)max_ms * 1000;
-
 	if (!p || idl_peer_shutdown(p) < 0)
 		return;
-	/* Bounded like cli_drain: SHUTDOWN, SHUTDOWN ACK and SHUTDOWN
-	 * COMPLETE take one round trip; past the bound, the free aborts. */
-	while (!idl_peer_shutdown_done(p) && g_get_monotonic_time() < end)
-		g_main_context_iteration(NULL, TRUE);
+	/* SHUTDOWN, SHUTDOWN ACK and SHUTDOWN COMPLETE take one round trip;
+	 * past the bound, the free aborts. */
+	run_until(shut_down, p, max_ms);
 	if (!idl_peer_shutdown_done(p))
 		g_debug("the device did not complete the SCTP shutdown within %u ms: aborting", max_ms);
 }
