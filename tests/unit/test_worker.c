@@ -123,18 +123,24 @@ static void last(void *user)
 	g_atomic_int_set(&f->last, 1);
 }
 
+/* A worker retired with 8 jobs behind a closed gate (the test holds it). */
+static void retire_gated(struct fx *f)
+{
+	g_mutex_init(&f->gate);
+	g_assert_cmpint(idl_worker_new(&ops, f, &f->w, NULL), ==, 0);
+	g_mutex_lock(&f->gate);
+	for (int i = 0; i < 8; i++)
+		idl_worker_push(f->w, g_malloc(16), 100);
+	idl_worker_retire(f->w, last);
+}
+
 /* Retired while jobs wait: they all run, no done comes, last runs once. */
 static void test_retire(void)
 {
 	struct fx f = { 0 };
 	gint64 end;
 
-	g_mutex_init(&f.gate);
-	g_assert_cmpint(idl_worker_new(&ops, &f, &f.w, NULL), ==, 0);
-	g_mutex_lock(&f.gate);
-	for (int i = 0; i < 8; i++)
-		idl_worker_push(f.w, g_malloc(16), 100);
-	idl_worker_retire(f.w, last);
+	retire_gated(&f);
 	g_mutex_unlock(&f.gate);
 	end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 	while (!g_atomic_int_get(&f.last) && g_get_monotonic_time() < end) {
@@ -156,12 +162,7 @@ static void test_join_retired(void)
 	unsigned jobs = 0;
 	gint64 t0;
 
-	g_mutex_init(&f.gate);
-	g_assert_cmpint(idl_worker_new(&ops, &f, &f.w, NULL), ==, 0);
-	g_mutex_lock(&f.gate);
-	for (int i = 0; i < 8; i++)
-		idl_worker_push(f.w, g_malloc(16), 100);
-	idl_worker_retire(f.w, last);
+	retire_gated(&f);
 	/* The disk is stuck: the bound holds, and one worker is abandoned with
 	 * its queue (the first job may already be running). */
 	t0 = g_get_monotonic_time();
