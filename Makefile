@@ -228,10 +228,11 @@ DEB_RUN := avahi-daemon
 # golang-go and Pion's Go sources build the Pion peer of t_pion, offline
 # (see build/pion_peer); fuse3 and python3-fusepy run tests/lan/slowfs.py,
 # the slow disk (a throttled FUSE passthrough) of t_slow_disk and the
-# memory bench.
+# memory bench; e2fsprogs (mkfs.ext4) makes the fresh journaled disk each
+# copy of tests/lan/bench_files.sh lands on.
 DEB_TEST := avahi-utils dbus-daemon iproute2 util-linux mandoc man-db groff-base openssl curl python3 \
             chromium python3-aiortc iperf3 openssh-client openssh-server iptables \
-            golang-go golang-github-pion-webrtc.v3-dev fuse3 python3-fusepy
+            golang-go golang-github-pion-webrtc.v3-dev fuse3 python3-fusepy e2fsprogs
 
 # What of the build list is missing, as Debian packages; expanded only when
 # something is to be compiled (build-check), so other targets do not pay.

@@ -22,6 +22,7 @@
 #include "cli/incoming.h"
 #include "discovery/mdns.h"
 #include "transfer/store.h"
+#include "transfer/worker.h"
 #include "trust/identity.h"
 #include "trust/known.h"
 #include "web/device.h"
@@ -357,6 +358,23 @@ static void print_header(const struct serve *s, const char *dl_dir)
 	fflush(stdout);
 }
 
+/* How long exit waits for receivers' disk writers (a slow disk writes a
+ * receiver's backlog, 8 MiB at most, in a few seconds). */
+#define WRITERS_WAIT_MS 5000
+
+/* The receivers are freed, but a slow disk may still be taking what they
+ * were given: wait for it off the loop (it has quit), bounded, and say what
+ * the exit leaves undone. */
+static void join_writers(const char *cmd)
+{
+	unsigned jobs = 0, left = idl_worker_join_retired(WRITERS_WAIT_MS, &jobs);
+
+	if (left)
+		cli_error(cmd, "exiting while %u disk writer%s still busy after %u s (%u queued disk job%s not run): "
+			  "those files stay partial (.part)", left, left == 1 ? " was" : "s were",
+			  WRITERS_WAIT_MS / 1000, jobs, jobs == 1 ? "" : "s");
+}
+
 static int run(const struct serve_args *a)
 {
 	static const struct idl_device_callbacks dcb = { take_channel, peer_closed, on_advertised, on_advert_failed };
@@ -413,6 +431,7 @@ out:
 	/* The device first: its peers are gone before the receivers they fed. */
 	idl_device_free(s.dev);
 	cli_incoming_free(s.incoming);
+	join_writers(a->cmd);
 	idl_identity_free(id);
 	if (sweeper)
 		g_thread_join(sweeper);

@@ -3,7 +3,12 @@
  * by one source at a time on the owner's main context, at default priority
  * so that a busy network (also at default priority) cannot starve it. The
  * backlog is the loop's alone: it grows in push and shrinks after done,
- * both on the loop thread, so the thread never touches it. */
+ * both on the loop thread, so the thread never touches it.
+ *
+ * Retired workers are listed in one process-wide registry so that exit can
+ * wait for them: a retired thread moves itself from `retired` to `ended`
+ * once last has run; retire detaches the ended ones (they only have their
+ * return left), exit joins them. Lock order: retired_lock, then w->lock. */
 #include <errno.h>
 
 #include "transfer/worker.h"
@@ -31,6 +36,11 @@ struct idl_worker {
 	size_t low;
 	gboolean above;      /* backlog went over low: ops->low is due when it falls */
 };
+
+static GMutex retired_lock;
+static GCond retired_cond;     /* signalled when a retired thread ends */
+static GList *retired;         /* struct idl_worker *: retired, still running */
+static GSList *ended;          /* GThread *: retired threads past last, not joined */
 
 static gboolean dispatch(gpointer data)
 {
@@ -95,6 +105,11 @@ static gpointer thread_main(gpointer data)
 	g_mutex_unlock(&w->lock);
 	if (retiring) {
 		w->last(w->user);
+		g_mutex_lock(&retired_lock);
+		retired = g_list_remove(retired, w);
+		ended = g_slist_prepend(ended, w->thread);
+		g_cond_broadcast(&retired_cond);
+		g_mutex_unlock(&retired_lock);
 		g_main_context_unref(w->ctx);
 		g_mutex_clear(&w->lock);
 		g_cond_clear(&w->cond);
@@ -186,8 +201,17 @@ void idl_worker_free(struct idl_worker *w)
 
 void idl_worker_retire(struct idl_worker *w, void (*last)(void *user))
 {
-	GThread *t = w->thread;
+	GSList *done_threads;
 
+	/* Listed before it may end: the thread takes itself off the list. */
+	g_mutex_lock(&retired_lock);
+	retired = g_list_prepend(retired, w);
+	done_threads = ended;
+	ended = NULL;
+	g_mutex_unlock(&retired_lock);
+	/* Past last, these only return: detached, not joined, so the loop
+	 * never waits here, and a long-lived serve keeps no dead threads. */
+	g_slist_free_full(done_threads, (GDestroyNotify)g_thread_unref);
 	g_mutex_lock(&w->lock);
 	if (w->source) {
 		g_source_destroy(w->source);
@@ -199,6 +223,34 @@ void idl_worker_retire(struct idl_worker *w, void (*last)(void *user))
 	w->retiring = TRUE;
 	g_cond_broadcast(&w->cond);
 	g_mutex_unlock(&w->lock);
-	/* From here the thread owns w. */
-	g_thread_unref(t);
+	/* From here the thread owns w, and the registry its GThread. */
+}
+
+unsigned idl_worker_join_retired(unsigned max_ms, unsigned *jobs)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)max_ms * 1000;
+	unsigned left = 0, queued = 0;
+	GSList *done_threads;
+
+	g_mutex_lock(&retired_lock);
+	while (retired && g_cond_wait_until(&retired_cond, &retired_lock, end))
+		;
+	for (GList *l = retired; l; l = l->next) {
+		struct idl_worker *w = l->data;
+
+		g_mutex_lock(&w->lock);
+		queued += g_queue_get_length(&w->in);
+		g_mutex_unlock(&w->lock);
+		left++;
+	}
+	done_threads = ended;
+	ended = NULL;
+	g_mutex_unlock(&retired_lock);
+	/* Each has run last and only frees its own struct before returning. */
+	for (GSList *l = done_threads; l; l = l->next)
+		g_thread_join(l->data);
+	g_slist_free(done_threads);
+	if (jobs)
+		*jobs = queued;
+	return left;
 }

@@ -57,7 +57,16 @@ void idl_worker_free(struct idl_worker *w);
  * already queued (what a receiver was given is written), discarding each
  * after it ran and those whose done was due, then calls last(user) and ends,
  * all on the worker thread: last frees what the jobs use. No callback of
- * ops runs on the loop after this. Not from inside done. */
+ * ops runs on the loop after this. Not from inside done. The thread stays
+ * known to idl_worker_join_retired until it has ended. */
 void idl_worker_retire(struct idl_worker *w, void (*last)(void *user));
+
+/* For process exit, after the loop has quit (it blocks, so never while
+ * the loop runs): waits at most max_ms for every retired worker to finish
+ * its queue and call last, and joins their threads, so the process does
+ * not exit under a thread still writing. Returns how many were still
+ * running at the bound (0: all joined); *jobs (may be NULL) gets how many
+ * of their jobs had not run yet, which the exit abandons. */
+unsigned idl_worker_join_retired(unsigned max_ms, unsigned *jobs);
 
 #endif

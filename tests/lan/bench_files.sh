@@ -1,109 +1,215 @@
 #!/bin/bash
 # Many small files on the simulated LAN (two hosts over a veth pair, tbf
-# 1 Gbit/s): N files of S bytes in folders, sent by `idrop-lan send`, by
-# `scp -r` (OpenSSH, AES-128-GCM) and by `tar -c | ssh tar -x`, same link,
-# same run, interleaved rounds; each copy is checked whole (sha256 of every
-# file). Sets: 10k x 4 KiB in 100 folders and 100k x 1 KiB in 1,000 folders
-# (SETS="N:SIZE:FOLDERS ..." to change). Disk: the run's temporary folder
-# (a real file system: fsync costs what it costs there). BASE_BIN=another
+# 1 Gbit/s): N files of S bytes in folders, copied from b to a by
+# `idrop-lan send`, by `scp -r` (OpenSSH, AES-128-GCM) and by
+# `tar -c | ssh tar -x`, same link, same run; then the same bytes as one
+# file by each, so the per-byte floor of each tool shows beside its per-file
+# cost. Each copy is checked whole (sha256 of every file). Sets: 10k x 4 KiB
+# in 100 folders (ROUNDS rounds) and 100k x 1 KiB in 1,000 folders (one
+# round); SETS="N:SIZE:FOLDERS[:ROUNDS] ..." to change. BASE_BIN=another
 # idrop-lan (e.g. a build of the previous commit) adds its `send`, served
-# by its own `serve`, as a column measured in the same rounds.
+# by its own `serve`, as rows measured in the same rounds.
+#
+# Fairness:
+# - Disk: every copy lands on a fresh journaled ext4 (a 2 GiB sparse image
+#   in the run's folder, mkfs.ext4 with its inode tables and journal written
+#   up front so no lazy init runs during a copy, mounted with -o loop), made
+#   just before the copy and unmounted (which flushes it, untimed) just
+#   after: no copy sees another's files, deletions or write-back. Not the
+#   root file system of this machine: it has no journal, and there ext4's
+#   recently_deleted() scan makes creating inodes right after deleting
+#   thousands very slow, which is no user's disk.
+# - Order: the contenders run in a rotated order each round (round r starts
+#   with contender r), so none always runs first.
+# - Time: the whole command on b (connect, data, hashes, receipt; send also
+#   fsyncs every file before its receipt, scp and tar do not).
+# - CPU: user+sys seconds of each end, from cgroup v2 cpu.stat (usage_usec)
+#   deltas over the copy: on a, serve's cgroup (all its threads) for send, or
+#   sshd's (the listener, and the per-connection sshd, scp -t or tar it
+#   forks) for scp and tar; on b, one cgroup holding the whole command (send;
+#   scp and the ssh it runs; tar and ssh). Kernel threads (loop device, jbd2,
+#   write-back) are counted nowhere. Without a writable cgroup2 the CPU
+#   columns say n/a.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
 
 BIN=${IDROP_BIN:?set IDROP_BIN to the idrop-lan binary}
-SETS=${SETS:-"10000:4096:100 100000:1024:1000"}
+SETS=${SETS:-"10000:4096:100 100000:1024:1000:1"}
 ROUNDS=${ROUNDS:-3}
-lan_require tc scp ssh-keygen /usr/sbin/sshd /usr/bin/python3 tar
+BASE_BIN=${BASE_BIN:-}
+lan_require tc scp ssh-keygen /usr/sbin/sshd /usr/bin/python3 tar mkfs.ext4 mount umount mountpoint truncate
 lan_init
 lan_add_hosts a b
 A=$(lan_addr a)
 log() { echo "$LAN_DIR/$1.log"; }
-median() { grep -E '^[0-9.]+$' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+die() { echo "bench_files: $*" >&2; exit 1; }
+median() { grep -E '^[0-9.]+$' | sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2]; else if (NR) printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 now_s() { date +%s.%N; }
 sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum); }
 
-DL=$LAN_DIR/dl
-mkdir -p "$DL"
-lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$DL" --state-dir "$LAN_DIR/state"
+# ---- The receiving disk. RX is a shared bind mount, so the file systems
+# mounted under it later reach serve's and sshd's mount namespaces (`ip
+# netns exec` gives each a slave copy of ours, taken when they start).
+RX=$LAN_DIR/rx
+FS=$RX/fs
+IMG=$LAN_DIR/rx.img
+mkdir -p "$RX"
+mount --bind "$RX" "$RX"
+lan_on_cleanup "umount -l '$RX'"
+mount --make-shared "$RX"
+mkdir -p "$FS"
+lan_on_cleanup "! mountpoint -q '$FS' || umount -l '$FS'"   # newest first: before RX's
+INODES=65536
+
+# fresh_fs: FS is a new, empty ext4 holding dl/ (serve's folder) and out/
+# (scp's and tar's). The old one is unmounted first (its write-back ends
+# here, untimed); a receiver that just ended may hold it for a moment.
+fresh_fs() {
+	if mountpoint -q "$FS"; then
+		lan_wait_for 10 umount "$FS" 2>/dev/null || die "cannot unmount $FS"
+	fi
+	rm -f "$IMG"
+	truncate -s 2G "$IMG"
+	mkfs.ext4 -q -F -N "$INODES" -E lazy_itable_init=0,lazy_journal_init=0 "$IMG" || die "mkfs.ext4 failed"
+	mount -o loop "$IMG" "$FS" || die "cannot mount $IMG"
+	mkdir -p "$FS/dl" "$FS/out"
+}
+
+# ---- CPU accounting: one cgroup v2 per end and contender.
+CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+if [[ -n "$CG" ]] && mkdir "$CG/idrop-bench-$LAN_PREFIX" 2>/dev/null; then
+	CG=$CG/idrop-bench-$LAN_PREFIX
+	mkdir "$CG/serve" "$CG/base" "$CG/sshd" "$CG/b"
+	lan_on_cleanup "rmdir '$CG/serve' '$CG/base' '$CG/sshd' '$CG/b' '$CG'"
+else
+	CG=""
+fi
+cg_add() { [[ -z "$CG" ]] || echo "$2" >"$CG/$1/cgroup.procs"; }   # NAME PID
+cg_usec() { if [[ -n "$CG" ]]; then awk '$1 == "usage_usec" { print $2 }' "$CG/$1/cpu.stat"; else echo 0; fi; }
+
+fresh_fs
+lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$FS/dl" --state-dir "$LAN_DIR/state"
 pid_serve=$LAN_PID
+cg_add serve "$pid_serve"
 lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve started"
-BASE_BIN=${BASE_BIN:-}
 if [[ -n "$BASE_BIN" ]]; then
-	lan_spawn a "$(log serve-base)" "$BASE_BIN" serve --name base --accept=all --dir "$DL" --port 7758 \
+	lan_spawn a "$(log serve-base)" "$BASE_BIN" serve --name base --accept=all --dir "$FS/dl" --port 7758 \
 		--state-dir "$LAN_DIR/state-base"
 	pid_base=$LAN_PID
+	cg_add base "$pid_base"
 	lan_wait_for 10 grep -q '^http port:' "$(log serve-base)" || lan_fail "base serve started"
 fi
 lan_sshd a
 pid_sshd=$LAN_PID
+cg_add sshd "$pid_sshd"
 for h in a b; do lan_run "$h" tc qdisc replace dev eth0 root tbf rate 1gbit burst 96kb limit 1000kb; done
 
-make_tree() {   # dir n size folders: random bytes, files spread over folders two levels deep
+make_src() {   # dir n size folders: tree/ (random bytes, files spread over folders two levels deep), one/ (the same byte count, one file)
 	/usr/bin/python3 - "$@" <<'EOP'
 import os, sys
 d, n, size, folders = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 for f in range(folders):
-    os.makedirs(os.path.join(d, "d%03d" % (f // 10), "e%04d" % f), exist_ok=True)
+    os.makedirs(os.path.join(d, "tree", "d%03d" % (f // 10), "e%04d" % f), exist_ok=True)
 for i in range(n):
     f = i % folders
-    with open(os.path.join(d, "d%03d" % (f // 10), "e%04d" % f, "f%06d.bin" % i), "wb") as o:
+    with open(os.path.join(d, "tree", "d%03d" % (f // 10), "e%04d" % f, "f%06d.bin" % i), "wb") as o:
+        o.write(os.urandom(size))
+os.makedirs(os.path.join(d, "one"))
+with open(os.path.join(d, "one", "all.bin"), "wb") as o:
+    for i in range(n):
         o.write(os.urandom(size))
 EOP
 }
-# Each runner copies $SRC/tree to a fresh folder on a and prints its seconds.
-run_send() {   # [binary port]
-	local t0 t1 bin=${1:-$BIN} port=${2:-7757}
-	rm -rf "$DL/tree" "$DL"/tree*
-	sync
-	t0=$(now_s)
-	lan_run b "$bin" send --quiet "$A:$port" "$SRC/tree" 2>>"$(log send)" || { echo fail; return; }
-	t1=$(now_s)
-	[[ "$(sums "$DL/tree")" == "$REF" ]] || { echo "send: copy differs" >&2; echo fail; return; }
-	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
-}
-# copy_with NAME CMD: runs CMD (bash, on b; $out: a fresh folder on a),
-# checks the copy and prints its seconds.
-copy_with() {
-	local t0 t1 out=$LAN_DIR/$1
-	rm -rf "$out"; mkdir -p "$out"
-	sync
-	t0=$(now_s)
-	lan_run b env out="$out" bash -c "$2" 2>>"$(log "$1")" || { echo fail; return; }
-	t1=$(now_s)
-	[[ "$(sums "$out/tree")" == "$REF" ]] || { echo "$1: copy differs" >&2; echo fail; return; }
-	awk -v a="$t0" -v z="$t1" 'BEGIN { printf "%.2f\n", z - a }'
-}
-SSHQ=$(printf '%q ' "${LAN_SSH[@]}")
-run_scp() { copy_with scp "scp -q -r -P 2222 $SSHQ '$SRC/tree' root@$A:\$out/"; }
-run_tar() { copy_with tar "tar -C '$SRC' -cf - tree | ssh -p 2222 $SSHQ root@$A \"tar -C \$out -xf -\""; }
 
-echo "many small files, veth + tbf 1 Gbit/s, whole commands timed (connect, data, hashes, fsync, receipt)"
-echo "seconds: medians of $ROUNDS interleaved rounds; files/s from the median"
-printf '%-22s %9s %9s %9s %10s %9s %11s\n' "set" "send" "scp -r" "tar|ssh" "send f/s" "send/tar" \
-	"${BASE_BIN:+send (base)}"
+# ---- Contenders. A name is TOOL-WHAT: TOOL send, base, scp or tar; WHAT
+# tree (the N files) or one (the same bytes as one file).
+SSHQ=$(printf '%q ' "${LAN_SSH[@]}")
+cmd_of() {   # TOOL WHAT: the bash command on b ($out: scp's and tar's folder on a)
+	case $1 in
+	send) echo "$(printf '%q' "$BIN") send --quiet $A:7757 '$SRC/$2'" ;;
+	base) echo "$(printf '%q' "$BASE_BIN") send --quiet $A:7758 '$SRC/$2'" ;;
+	scp) echo "scp -q -r -P 2222 $SSHQ '$SRC/$2' root@$A:\$out/" ;;
+	tar) echo "tar -C '$SRC' -cf - $2 | ssh -p 2222 $SSHQ root@$A \"tar -C \$out -xf -\"" ;;
+	esac
+}
+
+# run_copy TOOL WHAT: on a fresh disk, times the copy, checks it, and
+# appends "seconds cpu_a cpu_b" (or "fail") to r-TOOL-WHAT.
+run_copy() {
+	local tool=$1 what=$2 t0 t1 a0 a1 b0 b1 acg dest ok=1
+	case $tool in
+	send) acg=serve dest=$FS/dl/$what ;;
+	base) acg=base dest=$FS/dl/$what ;;
+	*) acg=sshd dest=$FS/out/$what ;;
+	esac
+	fresh_fs
+	sync
+	a0=$(cg_usec "$acg") b0=$(cg_usec b)
+	t0=$(now_s)
+	(cg_add b "$BASHPID" && lan_run b timeout "$LIMIT" env out="$FS/out" bash -c "$(cmd_of "$tool" "$what")") \
+		2>>"$(log "$tool")" || ok=0
+	t1=$(now_s)
+	a1=$(cg_usec "$acg") b1=$(cg_usec b)
+	if [[ $ok == 1 && "$(sums "$dest")" != "$REF" ]]; then
+		echo "$tool $what: copy differs" >&2
+		ok=0
+	fi
+	if [[ $ok == 1 ]]; then
+		awk -v a="$t0" -v z="$t1" -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v cg="$CG" \
+			'BEGIN { if (cg == "") printf "%.2f n/a n/a\n", z - a; else printf "%.2f %.2f %.2f\n", z - a, (a1 - a0) / 1e6, (b1 - b0) / 1e6 }'
+	else
+		echo fail
+	fi >>"$LAN_DIR/r-$tool-$what"
+}
+
+col() { awk -v c="$1" '$1 == "fail" { next } { print $c }' "$LAN_DIR/r-$2"; }   # COLUMN NAME
+row() {   # LABEL NAME UNITS REF_NAME: one line of the table, medians
+	local s fails note=""
+	s=$(col 1 "$2" | median)
+	fails=$(grep -c fail "$LAN_DIR/r-$2" || true)
+	[[ $fails == 0 ]] || note="  ($fails failed: see $(log "${2%-*}"))"
+	printf '%-16s %9s %10s %10s %9s %9s%s\n' "$1" "${s:-fail}" \
+		"$(awk -v u="$3" -v t="$s" 'BEGIN { if (t > 0) printf(u / t < 100 ? "%.1f" : "%.0f", u / t); else printf "n/a" }')" \
+		"$(awk -v a="$s" -v b="$(col 1 "$4" | median)" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }')" \
+		"$(col 2 "$2" | median)" "$(col 3 "$2" | median)" "$note"
+}
+
+tools=(send)
+[[ -z "$BASE_BIN" ]] || tools+=(base)
+tools+=(scp tar)
+names=()
+declare -A REFS=()
+for w in tree one; do for t in "${tools[@]}"; do names+=("$t-$w"); done; done
+label() { case $1 in send) echo send ;; base) echo "send (base)" ;; scp) echo "scp -r" ;; tar) echo "tar|ssh" ;; esac; }
+
+echo "many small files, veth + tbf 1 Gbit/s, a fresh journaled ext4 (loop) per copy, whole commands timed"
+echo "medians of the rounds, contenders in a rotated order each round; cpu: user+sys s of each end (cgroup v2)"
 for set in $SETS; do
-	IFS=: read -r n size folders <<<"$set"
+	IFS=: read -r n size folders rounds <<<"$set"
+	rounds=${rounds:-$ROUNDS}
+	INODES=$((n + n / 4 + 16384))
+	LIMIT=$((120 + n / 100))   # seconds a copy may take before it counts as failed
 	SRC=$LAN_DIR/src
-	rm -rf "$SRC"; mkdir -p "$SRC/tree"
-	make_tree "$SRC/tree" "$n" "$size" "$folders"
-	REF=$(sums "$SRC/tree")
-	: >"$LAN_DIR/r-send"; : >"$LAN_DIR/r-scp"; : >"$LAN_DIR/r-tar"; : >"$LAN_DIR/r-base"
-	for ((i = 0; i < ROUNDS; i++)); do
-		[[ -z "$BASE_BIN" ]] || run_send "$BASE_BIN" 7758 >>"$LAN_DIR/r-base"
-		run_send >>"$LAN_DIR/r-send"
-		run_scp >>"$LAN_DIR/r-scp"
-		run_tar >>"$LAN_DIR/r-tar"
+	rm -rf "$SRC"; mkdir -p "$SRC"
+	make_src "$SRC" "$n" "$size" "$folders"
+	REFS=([tree]="$(sums "$SRC/tree")" [one]="$(sums "$SRC/one")")
+	for c in "${names[@]}"; do : >"$LAN_DIR/r-$c"; done
+	for ((r = 0; r < rounds; r++)); do
+		for ((k = 0; k < ${#names[@]}; k++)); do
+			c=${names[(k + r) % ${#names[@]}]}
+			REF=${REFS[${c#*-}]}
+			run_copy "${c%-*}" "${c#*-}"
+		done
 	done
-	sd=$(median <"$LAN_DIR/r-send") sc=$(median <"$LAN_DIR/r-scp") tr=$(median <"$LAN_DIR/r-tar")
-	fails=$(grep -c fail "$LAN_DIR/r-send" || true)
-	[[ $fails == 0 ]] || echo "($fails of $ROUNDS send runs failed; see send.log)"
-	bs=$([[ -z "$BASE_BIN" ]] || median <"$LAN_DIR/r-base")
-	printf '%-22s %9s %9s %9s %10s %9s %11s\n' "${n} x ${size} B" "$sd" "$sc" "$tr" \
-		"$(awk -v n="$n" -v t="$sd" 'BEGIN { if (t > 0) printf "%.0f", n / t; else printf "n/a" }')" \
-		"$(awk -v a="$sd" -v b="$tr" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }')" "$bs"
-	rm -rf "$SRC" "$DL/tree" "$LAN_DIR/scp" "$LAN_DIR/tar"
+	mb=$(awk -v b="$((n * size))" 'BEGIN { printf "%.1f", b / 1e6 }')
+	echo
+	printf '%s files of %s B in %s folders (%s MB), %s round(s)\n' "$n" "$size" "$folders" "$mb" "$rounds"
+	printf '%-16s %9s %10s %10s %9s %9s\n' "" "seconds" "files/s" "/ tar|ssh" "cpu a" "cpu b"
+	for t in "${tools[@]}"; do row "$(label "$t")" "$t-tree" "$n" tar-tree; done
+	printf '%-16s %9s %10s %10s %9s %9s\n' "as one file" "seconds" "MB/s" "/ tar|ssh" "cpu a" "cpu b"
+	for t in "${tools[@]}"; do row "$(label "$t")" "$t-one" "$mb" tar-one; done
+	rm -rf "$SRC"
 done
 lan_stop "$pid_serve" TERM 10 || true
 [[ -z "$BASE_BIN" ]] || lan_stop "$pid_base" TERM 10 || true

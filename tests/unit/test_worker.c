@@ -1,7 +1,8 @@
 /* Unit tests for transfer/worker: a job weighs until its done has returned
  * on the loop (where its buffer is freed), the low callback says when the
- * backlog fell, a job stuck on the disk never stops the loop, and a retired
- * worker still runs what it was given without the loop waiting. */
+ * backlog fell, a job stuck on the disk never stops the loop, a retired
+ * worker still runs what it was given without the loop waiting, and exit
+ * joins retired workers, bounded. */
 #include <glib.h>
 
 #include "transfer/worker.h"
@@ -14,6 +15,7 @@ struct fx {
 	gint ran;                     /* atomic: jobs run */
 	gint last;                    /* atomic: retire's last ran */
 	size_t low_at;                /* the backlog when low ran */
+	gulong slow_us;               /* each run takes this long (a slow disk) */
 };
 
 static void run(void *job, void *user)
@@ -23,6 +25,8 @@ static void run(void *job, void *user)
 	(void)job;
 	g_mutex_lock(&f->gate);
 	g_mutex_unlock(&f->gate);
+	if (f->slow_us)
+		g_usleep(f->slow_us);
 	g_atomic_int_inc(&f->ran);
 }
 
@@ -119,18 +123,24 @@ static void last(void *user)
 	g_atomic_int_set(&f->last, 1);
 }
 
+/* A worker retired with 8 jobs behind a closed gate (the test holds it). */
+static void retire_gated(struct fx *f)
+{
+	g_mutex_init(&f->gate);
+	g_assert_cmpint(idl_worker_new(&ops, f, &f->w, NULL), ==, 0);
+	g_mutex_lock(&f->gate);
+	for (int i = 0; i < 8; i++)
+		idl_worker_push(f->w, g_malloc(16), 100);
+	idl_worker_retire(f->w, last);
+}
+
 /* Retired while jobs wait: they all run, no done comes, last runs once. */
 static void test_retire(void)
 {
 	struct fx f = { 0 };
 	gint64 end;
 
-	g_mutex_init(&f.gate);
-	g_assert_cmpint(idl_worker_new(&ops, &f, &f.w, NULL), ==, 0);
-	g_mutex_lock(&f.gate);
-	for (int i = 0; i < 8; i++)
-		idl_worker_push(f.w, g_malloc(16), 100);
-	idl_worker_retire(f.w, last);
+	retire_gated(&f);
 	g_mutex_unlock(&f.gate);
 	end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 	while (!g_atomic_int_get(&f.last) && g_get_monotonic_time() < end) {
@@ -144,11 +154,42 @@ static void test_retire(void)
 	g_mutex_clear(&f.gate);
 }
 
+/* Exit's join: at its bound it says what it leaves; given time, it returns
+ * only once every queued job has run and last has been called. */
+static void test_join_retired(void)
+{
+	struct fx f = { .slow_us = 20000 };
+	unsigned jobs = 0;
+	gint64 t0;
+
+	retire_gated(&f);
+	/* The disk is stuck: the bound holds, and one worker is abandoned with
+	 * its queue (the first job may already be running). */
+	t0 = g_get_monotonic_time();
+	g_assert_cmpuint(idl_worker_join_retired(100, &jobs), ==, 1);
+	g_assert_cmpint(g_get_monotonic_time() - t0, <, 5 * G_USEC_PER_SEC);
+	g_assert_cmpuint(jobs, >=, 7);
+	g_assert_cmpuint(jobs, <=, 8);
+	g_assert_cmpint(g_atomic_int_get(&f.last), ==, 0);
+	/* 8 x 20 ms still to write: the join waits for all of it. */
+	g_mutex_unlock(&f.gate);
+	g_assert_cmpuint(idl_worker_join_retired(10000, &jobs), ==, 0);
+	g_assert_cmpuint(jobs, ==, 0);
+	g_assert_cmpint(g_atomic_int_get(&f.ran), ==, 8);
+	g_assert_cmpint(g_atomic_int_get(&f.last), ==, 1);
+	/* Nothing retired is left: an immediate answer. */
+	g_assert_cmpuint(idl_worker_join_retired(0, NULL), ==, 0);
+	g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(f.done, ==, 0);
+	g_mutex_clear(&f.gate);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add("/worker/weight-until-done", struct fx, NULL, setup, test_weight_until_done, teardown);
 	g_test_add("/worker/loop-never-waits", struct fx, NULL, setup, test_loop_never_waits, teardown);
 	g_test_add_func("/worker/retire", test_retire);
+	g_test_add_func("/worker/join-retired", test_join_retired);
 	return g_test_run();
 }
