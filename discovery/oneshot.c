@@ -295,12 +295,18 @@ static void handle_packet(struct sock *s, const uint8_t *pkt, size_t len)
 	if (idl_dns_reader_init(&r, pkt, len) < 0 || r.h.id != s->o->id ||
 	    !(r.h.flags & IDL_DNS_FLAG_QR) || (r.h.flags & 0x780f) != 0)
 		return;
+	/* A packet malformed anywhere is dropped whole, as Avahi does: read
+	 * it through once before keeping anything of it. */
 	while ((ret = idl_dns_next_rr(&r, &rr)) > 0)
+		;
+	if (ret < 0) {
+		g_debug("one-shot answer on %s: malformed after %u records, dropped", s->ifname,
+			r.records_read);
+		return;
+	}
+	idl_dns_reader_init(&r, pkt, len);
+	while (idl_dns_next_rr(&r, &rr) > 0)
 		keep(s, &rr);
-	/* What came before a malformed record is as good as any answer; the
-	 * rest is unreadable. */
-	if (ret < 0)
-		g_debug("one-shot answer on %s: malformed after %u records", s->ifname, r.records_read);
 	assemble(s);
 }
 
