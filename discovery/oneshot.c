@@ -1,7 +1,11 @@
 /* oneshot: see oneshot.h. One socket per (interface, family), so that an
  * answer arriving on a socket says which interface it came over; the
  * records heard on a socket are kept (bounded) until freed, so an answer
- * split over packets, or completed by a follow-up, still adds up. */
+ * split over packets, or completed by a follow-up, still adds up. A
+ * responder answers for its own records only: records are kept, combined
+ * and bounded per responder (source address), so that one host can
+ * neither complete another's device with its own SRV or address, nor
+ * crowd the others out. */
 #include "discovery/oneshot.h"
 
 #include <arpa/inet.h>
@@ -22,14 +26,17 @@
 #define MDNS_PORT 5353
 #define ROUNDS 3                 /* the query, and two repeats */
 #define ROUND_GAP_MS 100
-#define MAX_RECORDS 128          /* kept per socket: a LAN's worth of devices */
-#define MAX_ASKED 32             /* follow-up queries per socket */
+#define MAX_RECORDS 256          /* kept per socket: a LAN's worth of devices */
+#define MAX_RECORDS_PER_SOURCE 64
+#define MAX_ASKED 64             /* follow-up queries per socket */
+#define MAX_ASKED_PER_SOURCE 4
 #define MAX_NETS 8               /* addresses per interface and family checked */
 #define MAX_PACKETS_PER_WAKE 32  /* then the loop gets its turn */
 #define PACKET_MAX 9000          /* RFC 6762 section 17 */
 
 /* A record heard, with its own copy of what it points to in the packet. */
 struct rec {
+	uint8_t src[16];             /* the responder: IPv4 in the first 4 bytes */
 	struct idl_dns_rr rr;
 	uint8_t *txt;                /* TXT: rdata, owned */
 };
@@ -49,7 +56,7 @@ struct sock {
 	struct net nets[MAX_NETS];   /* the interface's own networks: answers come from there */
 	unsigned n_nets;
 	GPtrArray *recs;             /* struct rec *, owned */
-	GPtrArray *asked;            /* struct idl_dns_name *, owned: follow-ups sent */
+	GPtrArray *asked;            /* struct rec *, owned: follow-ups sent (src, rr.name) */
 };
 
 struct idl_oneshot {
@@ -120,27 +127,44 @@ static int send_query(struct sock *s, const struct idl_dns_question *qs, size_t 
 	return 0;
 }
 
-static struct rec *find_rec(struct sock *s, uint16_t type, const struct idl_dns_name *name)
+static struct rec *find_rec(struct sock *s, const uint8_t *src, uint16_t type, const struct idl_dns_name *name)
 {
 	for (guint i = 0; i < s->recs->len; i++) {
 		struct rec *r = s->recs->pdata[i];
-		if (r->rr.type == type && idl_dns_name_equal(&r->rr.name, name))
+		if (r->rr.type == type && memcmp(r->src, src, sizeof(r->src)) == 0 &&
+		    idl_dns_name_equal(&r->rr.name, name))
 			return r;
 	}
 	return NULL;
 }
 
-/* Asks once per name for what its answer lacked. */
-static void follow_up(struct sock *s, const struct idl_dns_name *name, const uint16_t *types, size_t n)
+static unsigned count_from(const GPtrArray *recs, const uint8_t *src)
+{
+	unsigned n = 0;
+
+	for (guint i = 0; i < recs->len; i++)
+		n += memcmp(((const struct rec *)recs->pdata[i])->src, src, 16) == 0;
+	return n;
+}
+
+/* Asks once per responder and name for what its answer lacked. */
+static void follow_up(struct sock *s, const uint8_t *src, const struct idl_dns_name *name,
+		      const uint16_t *types, size_t n)
 {
 	struct idl_dns_question qs[2];
+	struct rec *asked;
 
-	for (guint i = 0; i < s->asked->len; i++)
-		if (idl_dns_name_equal(s->asked->pdata[i], name))
+	for (guint i = 0; i < s->asked->len; i++) {
+		const struct rec *a = s->asked->pdata[i];
+		if (memcmp(a->src, src, 16) == 0 && idl_dns_name_equal(&a->rr.name, name))
 			return;
-	if (s->asked->len >= MAX_ASKED)
+	}
+	if (s->asked->len >= MAX_ASKED || count_from(s->asked, src) >= MAX_ASKED_PER_SOURCE)
 		return;
-	g_ptr_array_add(s->asked, g_memdup2(name, sizeof(*name)));
+	asked = g_new0(struct rec, 1);
+	memcpy(asked->src, src, 16);
+	asked->rr.name = *name;
+	g_ptr_array_add(s->asked, asked);
 	for (size_t i = 0; i < n && i < G_N_ELEMENTS(qs); i++)
 		qs[i] = (struct idl_dns_question){ *name, types[i], IDL_DNS_CLASS_IN };
 	send_query(s, qs, MIN(n, G_N_ELEMENTS(qs)));
@@ -196,14 +220,14 @@ static void assemble(struct sock *s)
 			continue;
 		memcpy(name, label, len);
 		name[len] = 0;
-		srv = find_rec(s, IDL_DNS_SRV, &ptr->rr.u.ptr);
-		txt = find_rec(s, IDL_DNS_TXT, &ptr->rr.u.ptr);
+		srv = find_rec(s, ptr->src, IDL_DNS_SRV, &ptr->rr.u.ptr);
+		txt = find_rec(s, ptr->src, IDL_DNS_TXT, &ptr->rr.u.ptr);
 		if (!srv || !txt) {
-			follow_up(s, &ptr->rr.u.ptr, srv_txt, 2);
+			follow_up(s, ptr->src, &ptr->rr.u.ptr, srv_txt, 2);
 			continue;
 		}
-		if (!(addr = find_rec(s, addr_type, &srv->rr.u.srv.target))) {
-			follow_up(s, &srv->rr.u.srv.target, &addr_type, 1);
+		if (!(addr = find_rec(s, ptr->src, addr_type, &srv->rr.u.srv.target))) {
+			follow_up(s, ptr->src, &srv->rr.u.srv.target, &addr_type, 1);
 			continue;
 		}
 		if (!host_text(&srv->rr.u.srv.target, host, sizeof(host)))
@@ -216,8 +240,9 @@ static void assemble(struct sock *s)
 	}
 }
 
-/* Keeps rr unless an equal one is kept already or the store is full. */
-static void keep(struct sock *s, const struct idl_dns_rr *rr)
+/* Keeps rr from src unless an equal one is kept already or the store is
+ * full, for src or in all. */
+static void keep(struct sock *s, const uint8_t *src, const struct idl_dns_rr *rr)
 {
 	struct rec *r;
 
@@ -228,7 +253,7 @@ static void keep(struct sock *s, const struct idl_dns_rr *rr)
 		return;
 	for (guint i = 0; i < s->recs->len; i++) {
 		const struct rec *k = s->recs->pdata[i];
-		if (k->rr.type == rr->type && k->rr.rdlength == rr->rdlength &&
+		if (k->rr.type == rr->type && k->rr.rdlength == rr->rdlength && memcmp(k->src, src, 16) == 0 &&
 		    idl_dns_name_equal(&k->rr.name, &rr->name) &&
 		    (rr->type == IDL_DNS_TXT ? memcmp(k->txt, rr->rdata, rr->rdlength) == 0 :
 		     rr->type == IDL_DNS_PTR ? idl_dns_name_equal(&k->rr.u.ptr, &rr->u.ptr) :
@@ -237,9 +262,10 @@ static void keep(struct sock *s, const struct idl_dns_rr *rr)
 		     memcmp(&k->rr.u, &rr->u, rr->type == IDL_DNS_A ? 4 : 16) == 0))
 			return;
 	}
-	if (s->recs->len >= MAX_RECORDS)
+	if (s->recs->len >= MAX_RECORDS || count_from(s->recs, src) >= MAX_RECORDS_PER_SOURCE)
 		return;
 	r = g_new0(struct rec, 1);
+	memcpy(r->src, src, 16);
 	r->rr = *rr;
 	r->rr.rdata = NULL;          /* borrowed from the packet: gone after this */
 	if (rr->type == IDL_DNS_TXT)
@@ -250,7 +276,7 @@ static void keep(struct sock *s, const struct idl_dns_rr *rr)
 /* An answer to a one-shot query comes from port 5353 of a host on the
  * interface's own network (RFC 6762 section 11): anything else is not
  * from the link, and is dropped. */
-static bool from_link(const struct sock *s, const struct sockaddr_storage *from)
+static bool from_link(const struct sock *s, const struct sockaddr_storage *from, uint8_t src[16])
 {
 	const uint8_t *a;
 	size_t alen;
@@ -271,9 +297,11 @@ static bool from_link(const struct sock *s, const struct sockaddr_storage *from)
 			return false;
 		a = sin6->sin6_addr.s6_addr;
 		alen = 16;
-		if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
-			return sin6->sin6_scope_id == s->ifindex;
 	}
+	memset(src, 0, 16);
+	memcpy(src, a, alen);
+	if (alen == 16 && a[0] == 0xfe && (a[1] & 0xc0) == 0x80)
+		return ((const struct sockaddr_in6 *)from)->sin6_scope_id == s->ifindex;
 	for (unsigned i = 0; i < s->n_nets; i++) {
 		size_t k = 0;
 
@@ -285,7 +313,7 @@ static bool from_link(const struct sock *s, const struct sockaddr_storage *from)
 	return false;
 }
 
-static void handle_packet(struct sock *s, const uint8_t *pkt, size_t len)
+static void handle_packet(struct sock *s, const uint8_t *src, const uint8_t *pkt, size_t len)
 {
 	struct idl_dns_reader r;
 	struct idl_dns_rr rr;
@@ -306,7 +334,7 @@ static void handle_packet(struct sock *s, const uint8_t *pkt, size_t len)
 	}
 	idl_dns_reader_init(&r, pkt, len);
 	while (idl_dns_next_rr(&r, &rr) > 0)
-		keep(s, &rr);
+		keep(s, src, &rr);
 	assemble(s);
 }
 
@@ -319,12 +347,13 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer user)
 	for (int i = 0; i < MAX_PACKETS_PER_WAKE; i++) {
 		struct sockaddr_storage from;
 		socklen_t fromlen = sizeof(from);
+		uint8_t src[16];
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
 
 		if (n < 0)
 			break;
-		if (from_link(s, &from))
-			handle_packet(s, buf, (size_t)n);
+		if (from_link(s, &from, src))
+			handle_packet(s, src, buf, (size_t)n);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -405,7 +434,7 @@ static void add_address(struct idl_oneshot *o, const struct ifaddrs *i)
 		s->ifindex = ifindex;
 		g_strlcpy(s->ifname, i->ifa_name, sizeof(s->ifname));
 		s->recs = g_ptr_array_new_with_free_func(rec_free);
-		s->asked = g_ptr_array_new_with_free_func(g_free);
+		s->asked = g_ptr_array_new_with_free_func(rec_free);
 		if ((r = sock_open(s)) < 0) {
 			g_debug("no one-shot queries on %s (%s): %s", s->ifname,
 				family == AF_INET ? "IPv4" : "IPv6", g_strerror(-r));
