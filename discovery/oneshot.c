@@ -26,10 +26,13 @@
 #define MDNS_PORT 5353
 #define ROUNDS 3                 /* the query, and two repeats */
 #define ROUND_GAP_MS 100
-#define MAX_RECORDS 256          /* kept per socket: a LAN's worth of devices */
-#define MAX_RECORDS_PER_SOURCE 64
-#define MAX_ASKED 64             /* follow-up queries per socket */
-#define MAX_ASKED_PER_SOURCE 4
+/* Avahi fits a one-shot answer in 512 bytes: a device with browser tabs
+ * attached (one service each) answers with every PTR but leaves out the
+ * SRV and TXT of most, which follow-ups then ask for, one per service. */
+#define MAX_RECORDS 512          /* kept per socket: a LAN's worth of devices */
+#define MAX_RECORDS_PER_SOURCE 128
+#define MAX_ASKED 128            /* follow-up queries per socket */
+#define MAX_ASKED_PER_SOURCE 32
 #define MAX_NETS 8               /* addresses per interface and family checked */
 #define MAX_PACKETS_PER_WAKE 32  /* then the loop gets its turn */
 #define PACKET_MAX 9000          /* RFC 6762 section 17 */
@@ -39,6 +42,7 @@ struct rec {
 	uint8_t src[16];             /* the responder: IPv4 in the first 4 bytes */
 	struct idl_dns_rr rr;
 	uint8_t *txt;                /* TXT: rdata, owned */
+	bool reported;               /* PTR: told as found, and nothing new from src since */
 };
 
 struct net {
@@ -230,8 +234,9 @@ static void assemble(struct sock *s)
 			follow_up(s, ptr->src, &srv->rr.u.srv.target, &addr_type, 1);
 			continue;
 		}
-		if (!host_text(&srv->rr.u.srv.target, host, sizeof(host)))
+		if (ptr->reported || !host_text(&srv->rr.u.srv.target, host, sizeof(host)))
 			continue;
+		ptr->reported = true;
 		format_address(s, addr, address, sizeof(address));
 		s->o->found(&(struct idl_oneshot_found){
 			.ifindex = s->ifindex, .family = s->family, .name = name, .host = host,
@@ -241,16 +246,16 @@ static void assemble(struct sock *s)
 }
 
 /* Keeps rr from src unless an equal one is kept already or the store is
- * full, for src or in all. */
-static void keep(struct sock *s, const uint8_t *src, const struct idl_dns_rr *rr)
+ * full, for src or in all. Returns true when it is kept. */
+static bool keep(struct sock *s, const uint8_t *src, const struct idl_dns_rr *rr)
 {
 	struct rec *r;
 
 	if (rr->rclass != IDL_DNS_CLASS_IN || rr->ttl == 0)
-		return;
+		return false;
 	if (rr->type != IDL_DNS_PTR && rr->type != IDL_DNS_SRV && rr->type != IDL_DNS_TXT &&
 	    rr->type != IDL_DNS_A && rr->type != IDL_DNS_AAAA)
-		return;
+		return false;
 	for (guint i = 0; i < s->recs->len; i++) {
 		const struct rec *k = s->recs->pdata[i];
 		if (k->rr.type == rr->type && k->rr.rdlength == rr->rdlength && memcmp(k->src, src, 16) == 0 &&
@@ -260,10 +265,10 @@ static void keep(struct sock *s, const uint8_t *src, const struct idl_dns_rr *rr
 		     rr->type == IDL_DNS_SRV ? k->rr.u.srv.port == rr->u.srv.port &&
 					       idl_dns_name_equal(&k->rr.u.srv.target, &rr->u.srv.target) :
 		     memcmp(&k->rr.u, &rr->u, rr->type == IDL_DNS_A ? 4 : 16) == 0))
-			return;
+			return false;
 	}
 	if (s->recs->len >= MAX_RECORDS || count_from(s->recs, src) >= MAX_RECORDS_PER_SOURCE)
-		return;
+		return false;
 	r = g_new0(struct rec, 1);
 	memcpy(r->src, src, 16);
 	r->rr = *rr;
@@ -271,6 +276,7 @@ static void keep(struct sock *s, const uint8_t *src, const struct idl_dns_rr *rr
 	if (rr->type == IDL_DNS_TXT)
 		r->txt = g_memdup2(rr->rdata, rr->rdlength ? rr->rdlength : 1);
 	g_ptr_array_add(s->recs, r);
+	return true;
 }
 
 /* An answer to a one-shot query comes from port 5353 of a host on the
@@ -317,6 +323,7 @@ static void handle_packet(struct sock *s, const uint8_t *src, const uint8_t *pkt
 {
 	struct idl_dns_reader r;
 	struct idl_dns_rr rr;
+	bool fresh = false;
 	int ret;
 
 	/* Our id, a response, standard query, no error: an answer to us. */
@@ -334,7 +341,16 @@ static void handle_packet(struct sock *s, const uint8_t *src, const uint8_t *pkt
 	}
 	idl_dns_reader_init(&r, pkt, len);
 	while (idl_dns_next_rr(&r, &rr) > 0)
-		keep(s, src, &rr);
+		fresh = keep(s, src, &rr) || fresh;
+	/* The repeats of an answer say nothing new: report a responder's
+	 * devices again only when it said something new. */
+	if (!fresh)
+		return;
+	for (guint i = 0; i < s->recs->len; i++) {
+		struct rec *k = s->recs->pdata[i];
+		if (memcmp(k->src, src, 16) == 0)
+			k->reported = false;
+	}
 	assemble(s);
 }
 

@@ -139,8 +139,10 @@ lan_check "3 lists back to back each list all 3 devices, median < 1 s ($quick_me
 # --- a hostile responder answers the one-shot queries ------------------------
 # It answers with names and TXT values holding escapes, malformed packets
 # (pointer loops, lying counts, over-long names, truncated records), answers
-# from the wrong port or with the wrong id, and one honest device. list
-# must hear the honest one, and nothing else of it, and never crash.
+# from the wrong port or with the wrong id, and two honest devices, one of
+# them answered in pieces (PTR first, then SRV and TXT, then its address,
+# each only to the follow-up query asking for it). list must hear both,
+# and nothing else of it, and never crash.
 lan_add_host h
 lan_spawn h "$(log hostile)" /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/hostile_mdns.py" \
 	"$(lan_addr h)" "$tag" "$fp_b"
@@ -151,12 +153,14 @@ out=$(lan_run c timeout 10 "$BIN" list --timeout 3 2>"$(log hostile-list)") || r
 json=$(lan_run c timeout 10 "$BIN" list --timeout 3 --json 2>>"$(log hostile-list)") || rc=$?
 lan_diag "list on c beside the hostile responder:"; sed 's/^/#   /' <<<"$out" | LC_ALL=C tr -d '\000-\010\013-\037'
 lan_check "list beside a hostile responder exits 0 (no crash or sanitizer report)" test "$rc" = 0
-lan_check "list hears the hostile responder's one honest device by one-shot query" \
+lan_check "list hears the hostile responder's honest device by one-shot query" \
 	grep -q "Good $tag .*good-${tag,,}.local .*$(lan_addr h) .*7757" <<<"$out"
 lan_check "no control byte (escape sequence) of the hostile records reaches list's output" \
 	test "$(printf '%s\n%s' "$out" "$(cat "$(log hostile-list)")" | LC_ALL=C grep -c '[[:cntrl:]]')" = 0
-lan_check "list --json holds the honest device and no other of the hostile responder's" \
-	test "$(json_get "sorted(x['name'] for x in d if '$(lan_addr h)' in x['addresses']) == ['Good $tag']" <<<"$json")" = True
+lan_check "list asks for what a one-shot answer lacked (SRV, TXT, then the address) and lists that device" \
+	grep -q "Split $tag .*split-${tag,,}.local .*$(lan_addr h) .*7757" <<<"$out"
+lan_check "list --json holds the honest devices and no other of the hostile responder's" \
+	test "$(json_get "sorted(x['name'] for x in d if '$(lan_addr h)' in x['addresses']) == ['Good $tag', 'Split $tag']" <<<"$json")" = True
 lan_stop "$pid_h" TERM 5 || true
 
 if [[ $MODE == embedded ]]; then

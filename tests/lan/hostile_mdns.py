@@ -2,9 +2,12 @@
 """A hostile mDNS responder for tests/lan/discovery.sh: on its own test host
 (no other responder there), it answers every one-shot query (a query from a
 port other than 5353, RFC 6762 section 5.1) for _idrop._tcp with packets
-that are malformed, lie, or carry escape sequences, and with one honest
-device, "Good TAG", which proves it is heard at all. It never answers
-multicast queries from port 5353, so only the one-shot path sees it.
+that are malformed, lie, or carry escape sequences, and with two honest
+devices, which prove it is heard at all: "Good TAG", answered whole, and
+"Split TAG", whose first answer holds only its PTR record, so that its
+SRV, TXT and address come only to the follow-up queries that ask for them.
+It never answers multicast queries from port 5353, so only the one-shot
+path sees it.
 
     hostile_mdns.py ADDRESS TAG FINGERPRINT   (stops on SIGTERM)
 
@@ -88,18 +91,40 @@ def answers(qid):
     d = device(b"Srv " + tag)
     d[2] = rr(labels(b"Srv " + tag), 33, b"\0\0\x1e")
     yield packet(qid, d)
-    # A flood of instances without records, then a truncated packet.
-    yield packet(qid, [rr(name(TYPE), 12, labels(b"F%d" % i), rclass=1) for i in range(300)])
+    # A truncated packet.
     yield packet(qid, device(b"Cut " + tag))[:-3]
     # Not an answer to this query: another id, or a query.
     yield packet(qid ^ 0x5555, device(b"Wrongid " + tag))
     yield packet(qid, device(b"Query " + tag), flags=0)
 
 
+def flood(qid):
+    """Instances without records, each asking for follow-ups: what a
+    responder gets kept is bounded, so it crowds out only its own."""
+    return packet(qid, [rr(name(TYPE), 12, labels(b"F%d" % i), rclass=1) for i in range(150)])
+
+
+def split_records():
+    tag = TAG.encode()
+    return device(b"Split " + tag, host=name([b"split-" + tag.lower(), b"local"]))
+
+
+def question(data):
+    """The first question's (lowercased name, type): ours are uncompressed."""
+    off, labels_ = 12, []
+    while off < len(data) and data[off] and len(labels_) < 128:
+        n = data[off]
+        labels_.append(data[off + 1:off + 1 + n].lower())
+        off += 1 + n
+    qtype = struct.unpack(">H", data[off + 1:off + 3])[0] if off + 3 <= len(data) else 0
+    return b".".join(labels_), qtype
+
+
 def main():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("0.0.0.0", 5353))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     mreq = socket.inet_aton("224.0.0.251") + socket.inet_aton(ADDR)
     s.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
     # Answers from another port are no answers (RFC 6762 section 6.7).
@@ -108,13 +133,24 @@ def main():
     print("ready", flush=True)
     while True:
         data, src = s.recvfrom(9000)
-        if len(data) < 12 or src[1] == 5353 or TYPE.split(b".")[0] not in data:
+        if len(data) < 12 or src[1] == 5353:
             continue
         qid = struct.unpack(">H", data[:2])[0]
-        for p in answers(qid):
-            s.sendto(p, src)
-        other.sendto(packet(qid, device(b"Port " + TAG.encode())), src)
-        print("answered %s:%d" % src, flush=True)
+        qname, qtype = question(data)
+        split = split_records()
+        if qname == TYPE.lower() and qtype == 12:
+            for p in answers(qid):
+                s.sendto(p, src)
+            s.sendto(packet(qid, split[:1]), src)
+            other.sendto(packet(qid, device(b"Port " + TAG.encode())), src)
+        elif qname == b"split " + TAG.lower().encode() + b"." + TYPE.lower():
+            s.sendto(packet(qid, split[1:3]), src)
+        elif qname == b"split-" + TAG.lower().encode() + b".local" and qtype == 1:
+            s.sendto(packet(qid, split[3:]), src)
+            s.sendto(flood(qid), src)
+        else:
+            continue
+        print("answered %s:%d %s %d" % (src + (qname.decode("ascii", "replace"), qtype)), flush=True)
 
 
 main()
