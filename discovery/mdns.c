@@ -428,6 +428,19 @@ static struct instance *find_instance(struct idl_mdns_browser *b, AvahiIfIndex i
 	return NULL;
 }
 
+static struct instance *instance_new(struct idl_mdns_browser *b, AvahiIfIndex iface,
+				     AvahiProtocol proto, const char *name)
+{
+	struct instance *in = g_new0(struct instance, 1);
+
+	in->b = b;
+	in->iface = iface;
+	in->proto = proto;
+	in->name = g_strdup(name);
+	g_ptr_array_add(b->instances, in);
+	return in;
+}
+
 void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrowserEvent ev,
 		    const char *name, const char *type, const char *domain, AvahiLookupResultFlags flags)
 {
@@ -452,14 +465,8 @@ void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrow
 		 * later changes are followed. */
 		if ((in = find_instance(b, iface, proto, name, NULL)) && in->resolver)
 			break;
-		if (!in) {
-			in = g_new0(struct instance, 1);
-			in->b = b;
-			in->iface = iface;
-			in->proto = proto;
-			in->name = g_strdup(name);
-			g_ptr_array_add(b->instances, in);
-		}
+		if (!in)
+			in = instance_new(b, iface, proto, name);
 		in->resolver = b->m->ops->resolver_new(b->m->be, iface, proto, name, type, domain, in);
 		if (!in->resolver)
 			g_debug("mDNS: cannot resolve \"%s\": %s", name,
@@ -559,14 +566,8 @@ static void on_oneshot(const struct idl_oneshot_found *f, void *user)
 	AvahiProtocol proto = f->family == AF_INET6 ? AVAHI_PROTO_INET6 : AVAHI_PROTO_INET;
 	struct instance *in = find_instance(b, (AvahiIfIndex)f->ifindex, proto, f->name, NULL);
 
-	if (!in) {
-		in = g_new0(struct instance, 1);
-		in->b = b;
-		in->iface = (AvahiIfIndex)f->ifindex;
-		in->proto = proto;
-		in->name = g_strdup(f->name);
-		g_ptr_array_add(b->instances, in);
-	}
+	if (!in)
+		in = instance_new(b, (AvahiIfIndex)f->ifindex, proto, f->name);
 	instance_set(in, g_strdup(f->host), g_strdup(f->address), f->port, g_bytes_new(f->txt, f->txt_len));
 	report(b, in->name);
 }
