@@ -428,6 +428,21 @@ static struct instance *find_instance(struct idl_mdns_browser *b, AvahiIfIndex i
 	return NULL;
 }
 
+/* An instance name is shown and matched as a device's name: one that fails
+ * the name rule (control or hidden characters, which could redraw a
+ * terminal or pass for another name) is nobody's, however it was heard. */
+static bool usable_name(const char *name)
+{
+	char *q;
+
+	if (idl_name_valid(name, strlen(name)))
+		return true;
+	q = idl_text_quote(name, strlen(name));
+	g_debug("mDNS: ignoring a service whose instance name is not a usable name: %s", q);
+	g_free(q);
+	return false;
+}
+
 static struct instance *instance_new(struct idl_mdns_browser *b, AvahiIfIndex iface,
 				     AvahiProtocol proto, const char *name)
 {
@@ -451,16 +466,8 @@ void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrow
 	(void)flags;
 	switch (ev) {
 	case AVAHI_BROWSER_NEW:
-		/* An instance name is shown and matched as a device's name: one
-		 * that fails the name rule (control or hidden characters, which
-		 * could redraw a terminal or pass for another name) is nobody's. */
-		if (!idl_name_valid(name, strlen(name))) {
-			char *q = idl_text_quote(name, strlen(name));
-
-			g_debug("mDNS: ignoring a service whose instance name is not a usable name: %s", q);
-			g_free(q);
+		if (!usable_name(name))
 			break;
-		}
 		/* One a one-shot query answered gets its resolver too, so that
 		 * later changes are followed. */
 		if ((in = find_instance(b, iface, proto, name, NULL)) && in->resolver)
@@ -564,8 +571,11 @@ static void on_oneshot(const struct idl_oneshot_found *f, void *user)
 {
 	struct idl_mdns_browser *b = user;
 	AvahiProtocol proto = f->family == AF_INET6 ? AVAHI_PROTO_INET6 : AVAHI_PROTO_INET;
-	struct instance *in = find_instance(b, (AvahiIfIndex)f->ifindex, proto, f->name, NULL);
+	struct instance *in;
 
+	if (!usable_name(f->name))
+		return;
+	in = find_instance(b, (AvahiIfIndex)f->ifindex, proto, f->name, NULL);
 	if (!in)
 		in = instance_new(b, (AvahiIfIndex)f->ifindex, proto, f->name);
 	instance_set(in, g_strdup(f->host), g_strdup(f->address), f->port, g_bytes_new(f->txt, f->txt_len));

@@ -21,6 +21,7 @@
 
 #include "base/error.h"
 #include "base/name.h"
+#include "base/text.h"
 #include "discovery/dnsmsg.h"
 
 #define MDNS_PORT 5353
@@ -219,9 +220,12 @@ static void assemble(struct sock *s)
 		if (ptr->rr.type != IDL_DNS_PTR || !idl_dns_name_equal(&ptr->rr.name, &s->o->type) ||
 		    !idl_dns_name_under(&ptr->rr.u.ptr, &s->o->type, &label, &len))
 			continue;
-		/* The instance label is shown and matched as a device's name. */
-		if (!idl_name_valid((const char *)label, len) || memchr(label, 0, len))
+		/* The caller applies the name rule, as to what the browse finds;
+		 * a NUL byte cannot even be handed over. */
+		if (memchr(label, 0, len)) {
+			g_debug("one-shot answer on %s: ignoring an instance name with a NUL byte", s->ifname);
 			continue;
+		}
 		memcpy(name, label, len);
 		name[len] = 0;
 		srv = find_rec(s, ptr->src, IDL_DNS_SRV, &ptr->rr.u.ptr);
@@ -234,9 +238,17 @@ static void assemble(struct sock *s)
 			follow_up(s, ptr->src, &srv->rr.u.srv.target, &addr_type, 1);
 			continue;
 		}
-		if (ptr->reported || !host_text(&srv->rr.u.srv.target, host, sizeof(host)))
+		if (ptr->reported)
 			continue;
 		ptr->reported = true;
+		if (!host_text(&srv->rr.u.srv.target, host, sizeof(host))) {
+			char *q = idl_text_quote(name, len);
+
+			g_debug("one-shot answer on %s: ignoring %s: its host name is not a usable name",
+				s->ifname, q);
+			g_free(q);
+			continue;
+		}
 		format_address(s, addr, address, sizeof(address));
 		s->o->found(&(struct idl_oneshot_found){
 			.ifindex = s->ifindex, .family = s->family, .name = name, .host = host,

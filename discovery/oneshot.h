@@ -18,9 +18,9 @@
 #include <glib.h>
 
 /* One service instance fully answered on one interface and address family.
- * Everything is borrowed for the duration of the callback; name and host
- * pass idl_name_valid (host label by label), which the caller need not
- * check again, and txt is as heard (the caller decodes it). */
+ * Everything is borrowed for the duration of the callback. host passes
+ * idl_name_valid label by label; name and txt are as heard (without a NUL
+ * byte): the caller applies its rules to them as to what it browses. */
 struct idl_oneshot_found {
 	unsigned ifindex;
 	int family;                  /* AF_INET or AF_INET6 */
