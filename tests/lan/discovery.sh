@@ -128,7 +128,7 @@ lan_check "a list right after another host's still lists all 3 (never ends early
 # each list all 3, quickly, with either back-end. A generous bound; the
 # 0.5 s target is bench_discovery.sh's.
 quick_n="" quick_ms=()
-for i in 1 2 3; do
+for _ in 1 2 3; do
 	read -r n ms <<<"$(three c)"
 	quick_n+=$n quick_ms+=("$ms")
 done
