@@ -21,19 +21,19 @@ struct list_opts {
 	struct idl_mdns_options mdns;
 };
 
-/* When a one-shot list calls discovery settled. The first query leaves
- * 20-120 ms after the browse starts, and devices answer a shared question
- * after another 20-120 ms (RFC 6762 sections 5.2 and 6): on a LAN one
- * query round is over by ROUND_MS. The answers to one query spread over
- * the 100 ms of that answer delay (measured here: 70-100 ms between the
- * first and the last of 3 devices), so QUIET_MS without a new one, and no
- * device still being resolved, means they are all in.
+/* When a one-shot list calls discovery settled. Besides the browse, list
+ * sends one-shot queries (idl_devtable_oneshot: at 0, 100 and 200 ms),
+ * which every device answers at once by unicast (RFC 6762 sections 5.1
+ * and 6.7; measured here: within a few ms): ROUND_MS covers the last of
+ * them with its answers, and QUIET_MS without a new answer, and no device
+ * still being resolved, means they are all in.
  *
- * Unless a device held its answer back: a responder does not multicast a
- * record again within half a second (Avahi; a second in RFC 6762 section
- * 6), so a device that just announced itself, or just answered another
- * host, is silent to our first query and answers the next, which Avahi
- * sends a second later, as it says "all for now"
+ * Without one-shot queries (no socket could be opened), only the browse
+ * is heard, whose multicast answers a device may hold back: a responder
+ * does not multicast a record again within half a second (Avahi; a second
+ * in RFC 6762 section 6), so a device that just announced itself, or just
+ * answered another host, is silent to the first query and answers the
+ * next, which Avahi sends a second later, as it says "all for now"
  * (AVAHI_BROWSER_ALL_FOR_NOW, avahi-core's multicast-lookup.c). What it
  * multicast meanwhile is in avahi-daemon's cache, which was listening
  * (idl_mdns_warm_cache): the first round is enough there. The embedded
@@ -54,6 +54,7 @@ struct list {
 	gint64 t_all_for_now;       /* Avahi's first round was seen over, or 0 */
 	bool found;                 /* a device appeared */
 	bool one_round;             /* the first round is enough (a warm cache) */
+	bool oneshot;               /* one-shot queries went out: no hold-back to wait out */
 };
 
 static void usage(FILE *f)
@@ -186,7 +187,7 @@ static gboolean on_settle_tick(gpointer user)
 	if (now - l->t_start < ROUND_MS * 1000 || now - l->t_last < QUIET_MS * 1000 ||
 	    idl_devtable_resolving(l->table))
 		return G_SOURCE_CONTINUE;
-	if ((!l->found || !l->one_round) &&
+	if (!l->oneshot && (!l->found || !l->one_round) &&
 	    (!l->t_all_for_now || now - l->t_all_for_now < AFTER_ALL_FOR_NOW_MS * 1000))
 		return G_SOURCE_CONTINUE;
 	g_debug("discovery settled after %.0f ms", (double)(now - l->t_start) / 1000);
@@ -298,6 +299,11 @@ static int list_run(const struct list_opts *o)
 		/* Ends when discovery settles, at the latest at --timeout. */
 		l.t_start = l.t_last = g_get_monotonic_time();
 		l.one_round = idl_mdns_warm_cache(mdns);
+		if (idl_devtable_oneshot(l.table, &err) == 0)
+			l.oneshot = true;
+		else
+			g_debug("%s: waiting for the browse alone", err->message);
+		g_clear_error(&err);
 		timer = g_timeout_add(o->timeout_ms, on_timeout, &timer);
 		settle = g_timeout_add(SETTLE_TICK_MS, on_settle_tick, &l);
 	}

@@ -18,6 +18,7 @@
 
 #include "base/text.h"
 #include "discovery/backend.h"
+#include "discovery/oneshot.h"
 #include "discovery/txt.h"
 
 #define MAX_RENAMES 50
@@ -27,6 +28,7 @@ struct idl_mdns {
 	struct mdns_backend *be;
 	AvahiGLibPoll *poll;
 	AvahiIfIndex iface;
+	char *interface;           /* --interface, or NULL for all */
 	bool running;
 	GList *adverts;            /* struct idl_mdns_advert *, borrowed */
 	GList *browsers;           /* struct idl_mdns_browser *, borrowed */
@@ -46,7 +48,8 @@ struct idl_mdns_advert {
 	void *user;
 };
 
-/* One (interface, family) sighting of a service, with its own resolver. */
+/* One (interface, family) sighting of a service, with its own resolver,
+ * or answered by a one-shot query (oneshot.h), or both. */
 struct instance {
 	struct idl_mdns_browser *b;
 	AvahiIfIndex iface;
@@ -70,6 +73,7 @@ struct idl_mdns_browser {
 	GHashTable *announced;     /* names reported as appeared, owned keys */
 	bool failed;
 	bool all_for_now;          /* Avahi said AVAHI_BROWSER_ALL_FOR_NOW */
+	struct idl_oneshot *oneshot;
 	struct idl_mdns_browse_callbacks cb;
 	void *user;
 };
@@ -132,6 +136,7 @@ int idl_mdns_new(const struct idl_mdns_options *opt, struct idl_mdns **out, GErr
 	int aerr = 0, r;
 
 	m->iface = AVAHI_IF_UNSPEC;
+	m->interface = g_strdup(opt->interface);
 	if ((r = check_network(opt->interface, err)) < 0)
 		goto fail;
 	if (opt->interface)
@@ -180,6 +185,7 @@ void idl_mdns_free(struct idl_mdns *m)
 		m->ops->close(m->be);
 	if (m->poll)
 		avahi_glib_poll_free(m->poll);
+	g_free(m->interface);
 	g_free(m);
 }
 
@@ -422,6 +428,34 @@ static struct instance *find_instance(struct idl_mdns_browser *b, AvahiIfIndex i
 	return NULL;
 }
 
+/* An instance name is shown and matched as a device's name: one that fails
+ * the name rule (control or hidden characters, which could redraw a
+ * terminal or pass for another name) is nobody's, however it was heard. */
+static bool usable_name(const char *name)
+{
+	char *q;
+
+	if (idl_name_valid(name, strlen(name)))
+		return true;
+	q = idl_text_quote(name, strlen(name));
+	g_debug("mDNS: ignoring a service whose instance name is not a usable name: %s", q);
+	g_free(q);
+	return false;
+}
+
+static struct instance *instance_new(struct idl_mdns_browser *b, AvahiIfIndex iface,
+				     AvahiProtocol proto, const char *name)
+{
+	struct instance *in = g_new0(struct instance, 1);
+
+	in->b = b;
+	in->iface = iface;
+	in->proto = proto;
+	in->name = g_strdup(name);
+	g_ptr_array_add(b->instances, in);
+	return in;
+}
+
 void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrowserEvent ev,
 		    const char *name, const char *type, const char *domain, AvahiLookupResultFlags flags)
 {
@@ -432,24 +466,14 @@ void mdns_on_browse(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiBrow
 	(void)flags;
 	switch (ev) {
 	case AVAHI_BROWSER_NEW:
-		/* An instance name is shown and matched as a device's name: one
-		 * that fails the name rule (control or hidden characters, which
-		 * could redraw a terminal or pass for another name) is nobody's. */
-		if (!idl_name_valid(name, strlen(name))) {
-			char *q = idl_text_quote(name, strlen(name));
-
-			g_debug("mDNS: ignoring a service whose instance name is not a usable name: %s", q);
-			g_free(q);
+		if (!usable_name(name))
 			break;
-		}
-		if (find_instance(b, iface, proto, name, NULL))
+		/* One a one-shot query answered gets its resolver too, so that
+		 * later changes are followed. */
+		if ((in = find_instance(b, iface, proto, name, NULL)) && in->resolver)
 			break;
-		in = g_new0(struct instance, 1);
-		in->b = b;
-		in->iface = iface;
-		in->proto = proto;
-		in->name = g_strdup(name);
-		g_ptr_array_add(b->instances, in);
+		if (!in)
+			in = instance_new(b, iface, proto, name);
 		in->resolver = b->m->ops->resolver_new(b->m->be, iface, proto, name, type, domain, in);
 		if (!in->resolver)
 			g_debug("mDNS: cannot resolve \"%s\": %s", name,
@@ -495,6 +519,20 @@ static char *format_address(const AvahiAddress *a, AvahiIfIndex iface)
 	return g_strdup(buf);
 }
 
+/* Takes ownership of host, address and txt. */
+static void instance_set(struct instance *in, char *host, char *address, uint16_t port, GBytes *txt)
+{
+	g_free(in->host);
+	g_free(in->address);
+	if (in->txt)
+		g_bytes_unref(in->txt);
+	in->host = host;
+	in->address = address;
+	in->port = port;
+	in->txt = txt;
+	in->resolved = true;
+}
+
 void mdns_on_resolve(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiResolverEvent ev,
 		     const char *name, const char *type, const char *domain, const char *host,
 		     const AvahiAddress *a, uint16_t port, AvahiStringList *txt,
@@ -522,17 +560,33 @@ void mdns_on_resolve(void *up, AvahiIfIndex iface, AvahiProtocol proto, AvahiRes
 	if (*host_name && host_name[strlen(host_name) - 1] == '.')
 		host_name[strlen(host_name) - 1] = 0;
 
-	g_free(in->host);
-	g_free(in->address);
-	if (in->txt)
-		g_bytes_unref(in->txt);
-	in->host = host_name;
-	in->address = format_address(a, in->iface);
-	in->port = port;
-	in->txt = g_bytes_new_take(wire, len);
+	instance_set(in, host_name, format_address(a, in->iface), port, g_bytes_new_take(wire, len));
 	in->local = (flags & (AVAHI_LOOKUP_RESULT_LOCAL | AVAHI_LOOKUP_RESULT_OUR_OWN)) != 0;
-	in->resolved = true;
 	report(in->b, in->name);
+}
+
+/* A one-shot answer: the same instance as Avahi's for that interface and
+ * family, so that a device heard both ways is one service. */
+static void on_oneshot(const struct idl_oneshot_found *f, void *user)
+{
+	struct idl_mdns_browser *b = user;
+	AvahiProtocol proto = f->family == AF_INET6 ? AVAHI_PROTO_INET6 : AVAHI_PROTO_INET;
+	struct instance *in;
+
+	if (!usable_name(f->name))
+		return;
+	in = find_instance(b, (AvahiIfIndex)f->ifindex, proto, f->name, NULL);
+	if (!in)
+		in = instance_new(b, (AvahiIfIndex)f->ifindex, proto, f->name);
+	instance_set(in, g_strdup(f->host), g_strdup(f->address), f->port, g_bytes_new(f->txt, f->txt_len));
+	report(b, in->name);
+}
+
+int idl_mdns_browser_oneshot(struct idl_mdns_browser *b, GError **err)
+{
+	if (b->oneshot)
+		return 0;
+	return idl_oneshot_new(b->type, b->m->interface, on_oneshot, b, &b->oneshot, err);
 }
 
 int idl_mdns_browse(struct idl_mdns *m, const char *type,
@@ -564,7 +618,8 @@ bool idl_mdns_browser_resolving(const struct idl_mdns_browser *b)
 {
 	for (guint i = 0; i < b->instances->len; i++) {
 		const struct instance *in = b->instances->pdata[i];
-		if (in->resolver && !in->answered)
+		/* Already answered by a one-shot query: nothing is missing. */
+		if (in->resolver && !in->answered && !in->resolved)
 			return true;
 	}
 	return false;
@@ -579,6 +634,7 @@ void idl_mdns_browser_free(struct idl_mdns_browser *b)
 {
 	if (!b)
 		return;
+	idl_oneshot_free(b->oneshot);
 	if (b->m) {
 		b->m->browsers = g_list_remove(b->m->browsers, b);
 		if (b->browser)

@@ -104,10 +104,21 @@ int idl_mdns_browse(struct idl_mdns *m, const char *type,
 void idl_mdns_browser_free(struct idl_mdns_browser *b);
 
 /* True while a service heard of is still being resolved (its address, port
- * or TXT not known yet, and its resolver has not given up): answers are
+ * or TXT not known yet, from its resolver or a one-shot answer, and its
+ * resolver has not given up): answers are
  * still coming in. A one-shot reader (`list`) waits for this to be false
  * before it calls the picture complete. */
 bool idl_mdns_browser_resolving(const struct idl_mdns_browser *b);
+
+/* Also asks by one-shot queries (discovery/oneshot.h) for the services
+ * browsed, on the same interfaces: every device on the link answers those
+ * at once, by unicast, even one that has just multicast its records and
+ * holds back its answer to the back-end's query. What they say is merged
+ * with what the back-end finds, one service per name. For one-off
+ * commands (`list`, `send NAME`); a watch has no use for it. Returns 0, or
+ * a negative errno value with *err set when no query could be sent (the
+ * browse goes on without). */
+int idl_mdns_browser_oneshot(struct idl_mdns_browser *b, GError **err);
 
 /* True once Avahi said "all for now" (AVAHI_BROWSER_ALL_FOR_NOW): its first
  * query has had a second for answers, and its second query is leaving. */

@@ -133,6 +133,7 @@ int idl_resolve_start(struct idl_mdns *m, const struct idl_target *target, uint1
 {
 	static const struct idl_mdns_browse_callbacks bcb = { on_appeared, NULL, on_failed };
 	struct idl_resolve *r = g_new0(struct idl_resolve, 1);
+	GError *oerr = NULL;
 	int ret;
 
 	r->cb = cb;
@@ -155,6 +156,12 @@ int idl_resolve_start(struct idl_mdns *m, const struct idl_target *target, uint1
 		}
 		if ((ret = idl_mdns_browse(m, IDL_SERVICE_TYPE, &bcb, r, &r->browser, err)) < 0)
 			goto fail;
+		/* Devices answer a one-shot query at once (mdns.h); the browse
+		 * alone still finds them when none can be sent. */
+		if (idl_mdns_browser_oneshot(r->browser, &oerr) < 0) {
+			g_debug("%s", oerr->message);
+			g_clear_error(&oerr);
+		}
 		r->timer = g_timeout_add(timeout_ms, on_timeout, r);
 	}
 	*out = r;

@@ -164,6 +164,13 @@ int idl_devtable_browse(struct idl_devtable *t, struct idl_mdns *m, GError **err
 	return idl_mdns_browse(m, IDL_SERVICE_TYPE, &bcb, t, &t->browser, err);
 }
 
+int idl_devtable_oneshot(struct idl_devtable *t, GError **err)
+{
+	if (!t->browser)
+		return idl_error_errno(err, -EINVAL, "not browsing for devices");
+	return idl_mdns_browser_oneshot(t->browser, err);
+}
+
 const struct idl_devtable_entry *idl_devtable_lookup(const struct idl_devtable *t, const char *name)
 {
 	return g_hash_table_lookup(t->entries, name);

@@ -62,6 +62,11 @@ void idl_devtable_free(struct idl_devtable *t);
  * *err set; -EALREADY when t browses already. */
 int idl_devtable_browse(struct idl_devtable *t, struct idl_mdns *m, GError **err);
 
+/* Also asks by one-shot queries (idl_mdns_browser_oneshot), for a one-off
+ * reader. Returns 0, or a negative errno value with *err set (browsing goes
+ * on without them); -EINVAL when t does not browse. */
+int idl_devtable_oneshot(struct idl_devtable *t, GError **err);
+
 /* True while a device heard of is still being resolved (see
  * idl_mdns_browser_resolving); false when not browsing. */
 bool idl_devtable_resolving(const struct idl_devtable *t);
