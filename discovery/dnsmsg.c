@@ -6,21 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "base/bytes.h"
 
 /* Reads the name at *off into *out. A compression pointer must point past
  * the header, before itself and before where the previous jump of this
@@ -79,12 +65,12 @@ int idl_dns_reader_init(struct idl_dns_reader *r, const uint8_t *pkt, size_t len
 	r->pkt = pkt;
 	r->len = len;
 	r->off = IDL_DNS_HEADER_LEN;
-	r->h.id = get16(pkt);
-	r->h.flags = get16(pkt + 2);
-	r->h.qdcount = get16(pkt + 4);
-	r->h.ancount = get16(pkt + 6);
-	r->h.nscount = get16(pkt + 8);
-	r->h.arcount = get16(pkt + 10);
+	r->h.id = idl_get_be16(pkt);
+	r->h.flags = idl_get_be16(pkt + 2);
+	r->h.qdcount = idl_get_be16(pkt + 4);
+	r->h.ancount = idl_get_be16(pkt + 6);
+	r->h.nscount = idl_get_be16(pkt + 8);
+	r->h.arcount = idl_get_be16(pkt + 10);
 	r->questions_left = r->h.qdcount;
 	return 0;
 }
@@ -99,8 +85,8 @@ int idl_dns_next_question(struct idl_dns_reader *r, struct idl_dns_question *q)
 		return ret;
 	if (r->len - r->off < 4)
 		return -EBADMSG;
-	q->type = get16(r->pkt + r->off);
-	q->qclass = get16(r->pkt + r->off + 2);
+	q->type = idl_get_be16(r->pkt + r->off);
+	q->qclass = idl_get_be16(r->pkt + r->off + 2);
 	r->off += 4;
 	r->questions_left--;
 	return 1;
@@ -131,9 +117,9 @@ static int read_rdata(const struct idl_dns_reader *r, struct idl_dns_rr *rr)
 	case IDL_DNS_SRV:
 		if (rr->rdlength < 7)
 			return -EBADMSG;
-		rr->u.srv.priority = get16(rr->rdata);
-		rr->u.srv.weight = get16(rr->rdata + 2);
-		rr->u.srv.port = get16(rr->rdata + 4);
+		rr->u.srv.priority = idl_get_be16(rr->rdata);
+		rr->u.srv.weight = idl_get_be16(rr->rdata + 2);
+		rr->u.srv.port = idl_get_be16(rr->rdata + 4);
 		off += 6;
 		if ((ret = read_name(r->pkt, end, &off, &rr->u.srv.target)) < 0)
 			return ret;
@@ -162,12 +148,12 @@ int idl_dns_next_rr(struct idl_dns_reader *r, struct idl_dns_rr *rr)
 		return ret;
 	if (r->len - r->off < 10)
 		return -EBADMSG;
-	rr->type = get16(r->pkt + r->off);
-	rclass = get16(r->pkt + r->off + 2);
+	rr->type = idl_get_be16(r->pkt + r->off);
+	rclass = idl_get_be16(r->pkt + r->off + 2);
 	rr->cache_flush = (rclass & 0x8000) != 0;
 	rr->rclass = rclass & 0x7fff;
-	rr->ttl = get32(r->pkt + r->off + 4);
-	rr->rdlength = get16(r->pkt + r->off + 8);
+	rr->ttl = idl_get_be32(r->pkt + r->off + 4);
+	rr->rdlength = idl_get_be16(r->pkt + r->off + 8);
 	r->off += 10;
 	if (r->len - r->off < rr->rdlength)
 		return -EBADMSG;
@@ -188,15 +174,15 @@ int idl_dns_build_query(uint8_t *buf, size_t cap, uint16_t id, const struct idl_
 	if (cap < IDL_DNS_HEADER_LEN)
 		return -ENOSPC;
 	memset(buf, 0, IDL_DNS_HEADER_LEN);
-	put16(buf, id);
-	put16(buf + 4, (uint16_t)n);
+	idl_put_be16(buf, id);
+	idl_put_be16(buf + 4, (uint16_t)n);
 	for (size_t i = 0; i < n; i++) {
 		if (cap - off < (size_t)qs[i].name.len + 4)
 			return -ENOSPC;
 		memcpy(buf + off, qs[i].name.wire, qs[i].name.len);
 		off += qs[i].name.len;
-		put16(buf + off, qs[i].type);
-		put16(buf + off + 2, qs[i].qclass);
+		idl_put_be16(buf + off, qs[i].type);
+		idl_put_be16(buf + off + 2, qs[i].qclass);
 		off += 4;
 	}
 	return (int)off;

@@ -5,29 +5,7 @@
 #include <string.h>
 #include <glib.h>
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
+#include "base/bytes.h"
 
 static int known_channel_type(uint8_t t)
 {
@@ -72,8 +50,8 @@ int idl_dcep_decode(const uint8_t *buf, size_t len, struct idl_dcep_msg *out)
 	}
 	if (len < IDL_DCEP_OPEN_HEADER)
 		return -EINVAL;
-	label_len = get16(buf + 8);
-	protocol_len = get16(buf + 10);
+	label_len = idl_get_be16(buf + 8);
+	protocol_len = idl_get_be16(buf + 10);
 	/* Both are at most 65535, so the sum cannot overflow; trailing bytes
 	 * are as wrong as missing ones. */
 	if (len - IDL_DCEP_OPEN_HEADER != label_len + protocol_len)
@@ -86,8 +64,8 @@ int idl_dcep_decode(const uint8_t *buf, size_t len, struct idl_dcep_msg *out)
 		return -EINVAL;
 	out->type = IDL_DCEP_OPEN;
 	o->channel_type = buf[1];
-	o->priority = get16(buf + 2);
-	o->reliability = get32(buf + 4);
+	o->priority = idl_get_be16(buf + 2);
+	o->reliability = idl_get_be32(buf + 4);
 	o->label_len = label_len;
 	o->protocol_len = protocol_len;
 	return 0;
@@ -112,10 +90,10 @@ int idl_dcep_encode_open(const struct idl_dcep_open *open, uint8_t *buf, size_t 
 		return -ENOSPC;
 	buf[0] = IDL_DCEP_OPEN;
 	buf[1] = open->channel_type;
-	put16(buf + 2, open->priority);
-	put32(buf + 4, open->reliability);
-	put16(buf + 8, (uint16_t)open->label_len);
-	put16(buf + 10, (uint16_t)open->protocol_len);
+	idl_put_be16(buf + 2, open->priority);
+	idl_put_be32(buf + 4, open->reliability);
+	idl_put_be16(buf + 8, (uint16_t)open->label_len);
+	idl_put_be16(buf + 10, (uint16_t)open->protocol_len);
 	if (open->label_len)
 		memcpy(buf + IDL_DCEP_OPEN_HEADER, open->label, open->label_len);
 	if (open->protocol_len)
