@@ -21,6 +21,7 @@ static const char *const type_names[] = {
 	[IDL_MSG_DECLINE] = "decline", [IDL_MSG_FILE] = "file", [IDL_MSG_FILE_END] = "file-end",
 	[IDL_MSG_FILE_OK] = "file-ok", [IDL_MSG_FILE_ERROR] = "file-error", [IDL_MSG_DONE] = "done",
 	[IDL_MSG_RECEIPT] = "receipt", [IDL_MSG_CANCEL] = "cancel", [IDL_MSG_SAS] = "sas",
+	[IDL_MSG_RUN] = "run", [IDL_MSG_FILES_OK] = "files-ok",
 };
 static const char *const kind_names[] = { [IDL_PEER_DEVICE] = "device", [IDL_PEER_BROWSER] = "browser" };
 static const char *const status_names[] = {
@@ -143,6 +144,39 @@ static int check_files(const struct idl_msg *m, const char *where, GError **err)
 	return m->type == IDL_MSG_OFFER ? check_folders(m, err) : 0;
 }
 
+/* run and files-ok: ids strictly increasing (files go in offer order, and
+ * a repeat can never be right), a bounded count; a run's sizes are bounded
+ * one by one before they are added, so their sum cannot overflow. */
+static int check_run(const struct idl_msg *m, const char *where, GError **err)
+{
+	size_t max = m->type == IDL_MSG_RUN ? IDL_RUN_FILES_MAX : IDL_FILES_OK_MAX;
+	uint64_t bytes = 0;
+
+	if (m->n_files == 0 || !m->files)
+		return idl_error_errno(err, -EINVAL, "%s names no files", where);
+	if (m->n_files > max)
+		return idl_error_errno(err, -EINVAL, "%s names %zu files, over the limit of %zu", where, m->n_files, max);
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct idl_msg_file *f = &m->files[i];
+
+		if (f->id >= IDL_MSG_FILES_MAX)
+			return idl_error_errno(err, -EINVAL, "%s id %u is out of range: ids are indexes in an offer of at "
+				    "most %d files", where, f->id, IDL_MSG_FILES_MAX);
+		if (i && f->id <= m->files[i - 1].id)
+			return idl_error_errno(err, -EINVAL, "%s ids are not in increasing order (%u after %u)", where,
+				    f->id, m->files[i - 1].id);
+		if (m->type != IDL_MSG_RUN)
+			continue;
+		if (f->size > IDL_RUN_FILE_MAX)
+			return idl_error_errno(err, -EINVAL, "run file %u is %" G_GUINT64_FORMAT " bytes, over the limit of "
+				    "%d for a file in a run", f->id, f->size, IDL_RUN_FILE_MAX);
+		bytes += f->size;
+		if (bytes > IDL_RUN_BYTES_MAX)
+			return idl_error_errno(err, -EINVAL, "run holds more than %d bytes", IDL_RUN_BYTES_MAX);
+	}
+	return 0;
+}
+
 static int check_msg(const struct idl_msg *m, GError **err)
 {
 	const char *where = idl_msg_type_name(m->type);
@@ -182,6 +216,9 @@ static int check_msg(const struct idl_msg *m, GError **err)
 		return 0;
 	case IDL_MSG_CANCEL:
 		return check_text(where, "reason", m->reason, 0, IDL_MSG_REASON_MAX, err);
+	case IDL_MSG_RUN:
+	case IDL_MSG_FILES_OK:
+		return check_run(m, where, err);
 	case IDL_MSG_DONE:
 	case IDL_MSG_SAS:
 		return 0;
@@ -382,6 +419,78 @@ static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 	return 0;
 }
 
+/* The array of a run or files-ok, bounded before anything is allocated. */
+static JsonArray *get_array(JsonObject *o, const char *where, const char *name, guint max, GError **err)
+{
+	JsonNode *n = member(o, where, name, err);
+	JsonArray *a;
+
+	if (!n)
+		return NULL;
+	if (!JSON_NODE_HOLDS_ARRAY(n)) {
+		idl_error_errno(err, -EINVAL, "%s.%s must be an array, not %s", where, name, node_kind(n));
+		return NULL;
+	}
+	a = json_node_get_array(n);
+	if (json_array_get_length(a) > max) {
+		idl_error_errno(err, -EINVAL, "%s names %u files, over the limit of %u", where, json_array_get_length(a), max);
+		return NULL;
+	}
+	return a;
+}
+
+static int get_run(JsonObject *o, struct idl_msg *m, GError **err)
+{
+	JsonArray *a = get_array(o, "run", "files", IDL_RUN_FILES_MAX, err);
+	guint len;
+
+	if (!a)
+		return -EINVAL;
+	len = json_array_get_length(a);
+	m->files = g_new0(struct idl_msg_file, MAX(len, 1));
+	for (guint i = 0; i < len; i++) {
+		JsonNode *e = json_array_get_element(a, i);
+		struct idl_msg_file *f = &m->files[i];
+		char at[32];
+		int r;
+
+		g_snprintf(at, sizeof(at), "run files[%u]", i);
+		if (!JSON_NODE_HOLDS_OBJECT(e))
+			return idl_error_errno(err, -EINVAL, "%s must be an object, not %s", at, node_kind(e));
+		m->n_files = i + 1;
+		if ((r = get_id(json_node_get_object(e), at, &f->id, err)) < 0 ||
+		    (r = get_uint(json_node_get_object(e), at, "size", &f->size, err)) < 0 ||
+		    (r = get_raw32(json_node_get_object(e), at, "sha256", f->sha256, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int get_ids(JsonObject *o, struct idl_msg *m, GError **err)
+{
+	JsonArray *a = get_array(o, "files-ok", "ids", IDL_FILES_OK_MAX, err);
+	guint len;
+
+	if (!a)
+		return -EINVAL;
+	len = json_array_get_length(a);
+	m->files = g_new0(struct idl_msg_file, MAX(len, 1));
+	for (guint i = 0; i < len; i++) {
+		JsonNode *e = json_array_get_element(a, i);
+		gint64 v;
+
+		if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64)
+			return idl_error_errno(err, -EINVAL, "files-ok ids[%u] must be an integer, not %s", i, node_kind(e));
+		v = json_node_get_int(e);
+		if (v < 0 || v >= IDL_MSG_FILES_MAX)
+			return idl_error_errno(err, -EINVAL, "files-ok ids[%u] is out of range: ids are indexes in an offer "
+				    "of at most %d files", i, IDL_MSG_FILES_MAX);
+		m->files[i].id = (uint32_t)v;
+		m->n_files = i + 1;
+	}
+	return 0;
+}
+
 static int get_reason(JsonObject *o, struct idl_msg *m, GError **err)
 {
 	const char *s = get_str(o, idl_msg_type_name(m->type), "reason", err);
@@ -443,6 +552,10 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 		return get_reason(o, m, err);
 	case IDL_MSG_CANCEL:
 		return get_reason(o, m, err);
+	case IDL_MSG_RUN:
+		return get_run(o, m, err);
+	case IDL_MSG_FILES_OK:
+		return get_ids(o, m, err);
 	case IDL_MSG_DONE:
 		return 0;
 	}
@@ -481,7 +594,7 @@ int idl_msg_decode(const char *text, size_t len, struct idl_msg *out, GError **e
 	if (t < 0) {
 		/* Escaped and cut short: the peer's text goes into a log line. */
 		char *shown = g_strescape(type, NULL);
-		r = idl_error_errno(err, -EPROTONOSUPPORT, "message type \"%.40s\" is not one of protocol version 1 "
+		r = idl_error_errno(err, -EPROTONOSUPPORT, "message type \"%.40s\" is not one of protocol version 2 "
 			 "(answer: cancel, reason \"unsupported\")", shown);
 		g_free(shown);
 		goto out;
@@ -629,6 +742,25 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 	case IDL_MSG_CANCEL:
 		add_str(b, "reason", m->reason);
 		break;
+	case IDL_MSG_RUN:
+		json_builder_set_member_name(b, "files");
+		json_builder_begin_array(b);
+		for (size_t i = 0; i < m->n_files; i++) {
+			json_builder_begin_object(b);
+			add_int(b, "id", m->files[i].id);
+			add_int(b, "size", m->files[i].size);
+			add_raw32(b, "sha256", m->files[i].sha256);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		break;
+	case IDL_MSG_FILES_OK:
+		json_builder_set_member_name(b, "ids");
+		json_builder_begin_array(b);
+		for (size_t i = 0; i < m->n_files; i++)
+			json_builder_add_int_value(b, m->files[i].id);
+		json_builder_end_array(b);
+		break;
 	case IDL_MSG_DONE:
 		break;
 	}
@@ -700,6 +832,15 @@ gboolean idl_msg_equal(const struct idl_msg *a, const struct idl_msg *b)
 		return a->id == b->id && !strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "");
 	case IDL_MSG_CANCEL:
 		return !strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "");
+	case IDL_MSG_RUN:
+	case IDL_MSG_FILES_OK:
+		if (a->n_files != b->n_files)
+			return FALSE;
+		for (size_t i = 0; i < a->n_files; i++)
+			if (a->files[i].id != b->files[i].id || a->files[i].size != b->files[i].size ||
+			    memcmp(a->files[i].sha256, b->files[i].sha256, IDL_SHA256_SIZE) != 0)
+				return FALSE;
+		return TRUE;
 	case IDL_MSG_DONE:
 		return TRUE;
 	}
