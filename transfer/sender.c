@@ -250,10 +250,12 @@ static void cancel_with(struct idl_sender *s, enum idl_xfer_result r, const char
  * (accepted at 0), small, and within the run's bounds. */
 static bool run_fits(const struct idl_sender *s, guint i, size_t n, uint64_t bytes)
 {
-	uint64_t size = file_at(s, i)->size;
+	uint64_t size;
 
-	return i < s->end && s->wanted[i] && s->offsets[i] == 0 && size <= IDL_RUN_FILE_MAX &&
-	       n < IDL_RUN_FILES_MAX && bytes + size <= IDL_RUN_BYTES_MAX;
+	if (i >= s->end || !s->wanted[i] || s->offsets[i] != 0 || n >= IDL_RUN_FILES_MAX)
+		return false;
+	size = file_at(s, i)->size;
+	return size <= IDL_RUN_FILE_MAX && bytes + size <= IDL_RUN_BYTES_MAX;
 }
 
 /* Version 2: the next wanted files that fit one run (a file left out by
