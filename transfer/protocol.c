@@ -104,7 +104,9 @@ static int check_file_entries(const struct idl_msg *m, const char *where, guint8
 		if (f->id >= IDL_MSG_FILES_MAX)
 			return idl_error_errno(err, -EINVAL, "%s files[%zu].id %u is out of range: ids are indexes in an "
 				    "offer of at most %d files", where, i, f->id, IDL_MSG_FILES_MAX);
-		if (m->type == IDL_MSG_OFFER && f->id != i)
+		/* A part of an offer (version 2, "more") starts where the one
+		 * before ended: ids follow each other from files[0].id. */
+		if (m->type == IDL_MSG_OFFER && f->id != m->files[0].id + i)
 			return idl_error_errno(err, -EINVAL, "offer files[%zu].id is %u: an id is the file's index in the offer",
 				    i, f->id);
 		if (seen[f->id / 8] & (1u << (f->id % 8)))
@@ -365,6 +367,20 @@ static int get_raw32_opt(JsonObject *o, const char *where, const char *name, boo
 	return *has ? get_raw32(o, where, name, out, err) : 0;
 }
 
+/* A boolean member that may be absent (false then). */
+static int get_bool_opt(JsonObject *o, const char *where, const char *name, bool *out, GError **err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	*out = false;
+	if (!n)
+		return 0;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+		return idl_error_errno(err, -EINVAL, "%s.%s must be true or false, not %s", where, name, node_kind(n));
+	*out = json_node_get_boolean(n);
+	return 0;
+}
+
 static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 {
 	const char *where = idl_msg_type_name(m->type);
@@ -529,6 +545,8 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 	case IDL_MSG_ACCEPT:
 	case IDL_MSG_RECEIPT:
 		if ((r = get_hex(o, where, "transfer", IDL_TRANSFER_ID_HEX_LEN, m->transfer, err)) < 0)
+			return r;
+		if (m->type == IDL_MSG_OFFER && (r = get_bool_opt(o, where, "more", &m->more, err)) < 0)
 			return r;
 		return get_files(o, m, err);
 	case IDL_MSG_DECLINE:
@@ -719,6 +737,10 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 	case IDL_MSG_RECEIPT:
 		add_str(b, "transfer", transfer);
 		add_files(b, m);
+		if (m->type == IDL_MSG_OFFER && m->more) {
+			json_builder_set_member_name(b, "more");
+			json_builder_add_boolean_value(b, TRUE);
+		}
 		break;
 	case IDL_MSG_DECLINE:
 		add_str(b, "transfer", transfer);
@@ -809,7 +831,7 @@ gboolean idl_msg_equal(const struct idl_msg *a, const struct idl_msg *b)
 	case IDL_MSG_OFFER:
 	case IDL_MSG_ACCEPT:
 	case IDL_MSG_RECEIPT:
-		if (g_ascii_strcasecmp(a->transfer, b->transfer) || a->n_files != b->n_files)
+		if (g_ascii_strcasecmp(a->transfer, b->transfer) || a->n_files != b->n_files || a->more != b->more)
 			return FALSE;
 		for (size_t i = 0; i < a->n_files; i++) {
 			const struct idl_msg_file *x = &a->files[i], *y = &b->files[i];

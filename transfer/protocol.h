@@ -28,6 +28,7 @@
 #define IDL_RUN_FILES_MAX 256                /* files in one run */
 #define IDL_RUN_BYTES_MAX (1024 * 1024)      /* bytes of all the files of one run */
 #define IDL_FILES_OK_MAX 1024                /* ids in one files-ok */
+#define IDL_OFFER_PARTS_MAX 16               /* messages of one offer ("more"), so <= 1 MiB of JSON */
 
 enum idl_msg_type {
 	IDL_MSG_HELLO,
@@ -78,6 +79,10 @@ struct idl_msg {
 	/* offer, accept, receipt, run, files-ok */
 	struct idl_msg_file *files;
 	size_t n_files;
+	/* offer, version 2: more files of this offer follow in the next offer
+	 * message, whose ids go on from these (files[0].id is where a part
+	 * starts: 0 for the first) */
+	bool more;
 	/* file, file-end, file-ok, file-error */
 	uint32_t id;
 	uint64_t offset;             /* file */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "transfer/path.h"
 #include "transfer/sas.h"
 #include "transfer/store.h"
 #include "transfer/worker.h"
@@ -77,6 +78,7 @@ struct idl_receiver {
 	enum state state;
 	enum idl_peer_kind peer_kind;
 	struct idl_msg offer;         /* the offer being planned or received */
+	guint offer_parts;            /* its messages so far (version 2: "more") */
 	uint64_t *offsets;            /* per file of the offer */
 	enum idl_file_status *status; /* per file of the offer */
 	guint next_id;                /* the file expected next */
@@ -410,6 +412,7 @@ static void protocol_error(struct idl_receiver *r, const char *fmt, ...)
 static void end_transfer(struct idl_receiver *r, enum idl_xfer_result res, const char *reason)
 {
 	idl_msg_clear(&r->offer);
+	r->offer_parts = 0;
 	g_clear_pointer(&r->offsets, g_free);
 	g_clear_pointer(&r->status, g_free);
 	r->state = R_IDLE;
@@ -578,20 +581,70 @@ static void job_done(void *data, void *user)
 
 static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, worker_low };
 
+/* Version 2: one more part of an offer ("more"), whose ids go on from the
+ * parts before, within the bounds of one offer. Takes m's files. */
+static bool offer_part(struct idl_receiver *r, struct idl_msg *m)
+{
+	size_t n = r->offer.n_files;
+
+	if (strcmp(m->transfer, r->offer.transfer) != 0 || m->files[0].id != n) {
+		protocol_error(r, "offer part %u does not go on from the one before (transfer %s, first id %u, not %zu)",
+			       r->offer_parts + 1, m->transfer, m->files[0].id, n);
+		return false;
+	}
+	if (r->offer_parts >= IDL_OFFER_PARTS_MAX) {
+		protocol_error(r, "offer has more than %d parts", IDL_OFFER_PARTS_MAX);
+		return false;
+	}
+	/* The decoder bounds each id below IDL_MSG_FILES_MAX, so the whole
+	 * stays within one offer's files. */
+	r->offer.files = g_renew(struct idl_msg_file, r->offer.files, n + m->n_files);
+	memcpy(r->offer.files + n, m->files, m->n_files * sizeof(*m->files));
+	r->offer.n_files = n + m->n_files;
+	r->offer.more = m->more;
+	g_clear_pointer(&m->files, g_free);   /* its paths are the offer's now */
+	m->n_files = 0;
+	return true;
+}
+
 static void on_offer(struct idl_receiver *r, struct idl_msg *m)
 {
-	GHashTable *paths = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *paths;
 	bool dup = false;
+	guint folders = 0;
 
-	for (size_t i = 0; i < m->n_files && !dup; i++)
-		dup = !g_hash_table_add(paths, m->files[i].path);
+	if (r->offer_parts) {
+		if (!offer_part(r, m))
+			return;
+	} else if (m->files[0].id != 0 || (m->more && r->version < 2)) {
+		protocol_error(r, "an offer starts at file 0, in one message at version 1");
+		return;
+	} else {
+		r->offer = *m;                /* takes its allocations */
+		memset(m, 0, sizeof(*m));
+	}
+	r->offer_parts++;
+	if (r->offer.more)
+		return;
+	paths = g_hash_table_new(g_str_hash, g_str_equal);
+	for (size_t i = 0; i < r->offer.n_files && !dup; i++)
+		dup = !g_hash_table_add(paths, r->offer.files[i].path);
 	g_hash_table_destroy(paths);
 	if (dup) {
 		protocol_error(r, "the offer names a path twice");
 		return;
 	}
-	r->offer = *m;                        /* takes its allocations */
-	memset(m, 0, sizeof(*m));
+	/* Each part passed the decoder's folder bound; the whole must too. */
+	if (r->offer_parts > 1) {
+		paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		for (size_t i = 0; i < r->offer.n_files; i++)
+			folders += idl_path_folders_add(paths, r->offer.files[i].path);
+		g_hash_table_destroy(paths);
+		if (folders > IDL_OFFER_FOLDERS_MAX) {
+			protocol_error(r, "the offer names %u folders, over the limit of %d", folders, IDL_OFFER_FOLDERS_MAX);
+			return;
+		}
+	}
 	r->offsets = g_new0(uint64_t, r->offer.n_files);
 	r->status = g_new0(enum idl_file_status, r->offer.n_files);
 	r->next_id = 0;

@@ -425,12 +425,15 @@ static void job_done(void *data, void *user)
 
 static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, NULL };
 
-/* Offers the next files: as many as fit one control message. */
+/* Offers the next files: as many as fit one control message, or at
+ * version 2 up to IDL_OFFER_PARTS_MAX of them ("more"). */
 static void send_offer(struct idl_sender *s)
 {
 	struct idl_msg m = { .type = IDL_MSG_OFFER };
 	uint8_t rnd[IDL_TRANSFER_ID_HEX_LEN / 2];
 	GHashTable *folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	guint parts_max = s->version >= 2 ? IDL_OFFER_PARTS_MAX : 1, n_parts = 1;
+	guint *part_end = g_new(guint, parts_max);
 	size_t budget = 200;
 	guint i, n_folders = 0;
 
@@ -440,8 +443,12 @@ static void send_offer(struct idl_sender *s)
 		struct idl_msg_file mf = { .id = i - s->first, .path = f->path, .size = f->size, .mtime = f->mtime };
 		/* Fewer offers, fewer round trips: each ends with the receipt. */
 		size_t cost = idl_msg_offer_entry_max(&mf);
-		if (budget + cost > OFFER_BUDGET && i > s->first)
-			break;
+		if (budget + cost > OFFER_BUDGET && i > s->first) {
+			if (n_parts == parts_max)
+				break;
+			part_end[n_parts++ - 1] = i;
+			budget = 200;
+		}
 		/* A path has fewer folders than IDL_OFFER_FOLDERS_MAX, so the
 		 * first file always fits. */
 		n_folders += idl_path_folders_add(folders, file_at(s, i)->path);
@@ -451,24 +458,33 @@ static void send_offer(struct idl_sender *s)
 	}
 	g_hash_table_destroy(folders);
 	s->end = i;
+	if (n_parts > 1 && part_end[n_parts - 2] == s->end)
+		n_parts--;                    /* the folders ended it as it began */
+	part_end[n_parts - 1] = s->end;
 	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
 	for (size_t k = 0; k < sizeof(rnd); k++)
 		g_snprintf(s->transfer + 2 * k, 3, "%02x", rnd[k]);
 	g_strlcpy(m.transfer, s->transfer, sizeof(m.transfer));
-	m.n_files = s->end - s->first;
-	m.files = g_new0(struct idl_msg_file, m.n_files);
-	for (i = s->first; i < s->end; i++) {
-		const struct idl_send_file *f = file_at(s, i);
-		struct idl_msg_file *mf = &m.files[i - s->first];
-		mf->id = i - s->first;
-		mf->path = f->path;
-		mf->size = f->size;
-		mf->mtime = f->mtime;
-	}
+	m.files = g_new0(struct idl_msg_file, s->end - s->first);
 	s->state = S_OFFERED;
-	if (send_msg(s, &m) < 0)
-		finish(s, IDL_XFER_CLOSED, "the data channel refused the offer");
+	for (guint p = 0, from = s->first; p < n_parts; from = part_end[p++]) {
+		m.n_files = part_end[p] - from;
+		m.more = p + 1 < n_parts;
+		for (i = from; i < part_end[p]; i++) {
+			const struct idl_send_file *f = file_at(s, i);
+			struct idl_msg_file *mf = &m.files[i - from];
+			mf->id = i - s->first;
+			mf->path = f->path;
+			mf->size = f->size;
+			mf->mtime = f->mtime;
+		}
+		if (send_msg(s, &m) < 0) {
+			finish(s, IDL_XFER_CLOSED, "the data channel refused the offer");
+			break;
+		}
+	}
 	g_free(m.files);
+	g_free(part_end);
 }
 
 static void on_accept(struct idl_sender *s, const struct idl_msg *m)

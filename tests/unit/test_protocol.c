@@ -102,6 +102,7 @@ static void test_round_trip_all(void)
 		{ .type = IDL_MSG_FILES_OK, .files = ok_files, .n_files = 3 },
 		{ .type = IDL_MSG_HELLO, .version = 7, .name = "Firefox", .kind = IDL_PEER_BROWSER },
 		{ .type = IDL_MSG_OFFER, .transfer = TID, .files = offer_files, .n_files = 3 },
+		{ .type = IDL_MSG_OFFER, .transfer = TID, .files = offer_files, .n_files = 3, .more = true },
 		{ .type = IDL_MSG_ACCEPT, .transfer = TID, .files = accept_files, .n_files = 2 },
 		{ .type = IDL_MSG_ACCEPT, .transfer = TID },
 		{ .type = IDL_MSG_DECLINE, .transfer = TID, .reason = (char *)"Not now, \"busy\" \\ sorry" },
@@ -118,7 +119,7 @@ static void test_round_trip_all(void)
 	gboolean seen[IDL_MSG_FILES_OK + 1] = { FALSE };
 
 	for (size_t i = 0; i < IDL_SHA256_SIZE; i++) {
-		msgs[9].sha256[i] = (uint8_t)(i * 37);
+		msgs[10].sha256[i] = (uint8_t)(i * 37);
 		run_files[1].sha256[i] = (uint8_t)(i * 11);
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
@@ -143,6 +144,12 @@ static void test_wire_form(void)
 	text = round_trip(&o);   /* upper-case transfer ids go out lower-case */
 	g_assert_cmpstr(text, ==, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":"
 			"[{\"id\":0,\"path\":\"a b/c\",\"size\":5,\"mtime\":6}]}");
+	g_free(text);
+	o.more = true;           /* version 2: a part, more files follow */
+	f.id = 7;
+	text = round_trip(&o);
+	g_assert_cmpstr(text, ==, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":"
+			"[{\"id\":7,\"path\":\"a b/c\",\"size\":5,\"mtime\":6}],\"more\":true}");
 	g_free(text);
 	{
 		static const char fe[] = "{\"type\":\"file-end\",\"id\":3,\"sha256\":\"" SHA "\"}";
@@ -198,6 +205,9 @@ static void test_accepted(void)
 			RF64K("6") RF64K("7") RF64K("8") RF64K("9") RF64K("10") RF64K("11") RF64K("12") RF64K("13")
 			RF64K("14") RF("15", "65536")) },
 		{ "files-ok of one", OKS("9999") },
+		{ "offer part going on from file 5", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":true,\"files\":["
+			"{\"id\":5,\"path\":\"a\",\"size\":1,\"mtime\":2},{\"id\":6,\"path\":\"b\",\"size\":1,\"mtime\":2}]}" },
+		{ "offer more false", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":false,\"files\":[" FPATH("a") "]}" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct idl_msg m;
@@ -270,7 +280,11 @@ static const struct hostile hostile[] = {
 	{ "accept offset negative", "{\"type\":\"accept\",\"transfer\":\"" TID "\",\"files\":[{\"id\":0,\"offset\":-5}]}", -EINVAL, "negative" },
 	/* Ids */
 	{ "offer duplicate id", OFFER(FPATH("a") "," FPATH("b")), -EINVAL, "index" },
-	{ "offer id out of order", OFFER("{\"id\":1,\"path\":\"a\",\"size\":1,\"mtime\":2}"), -EINVAL, "index" },
+	{ "offer id out of order", OFFER("{\"id\":1,\"path\":\"a\",\"size\":1,\"mtime\":2}," FPATH("b")), -EINVAL, "index" },
+	{ "offer part ids with a gap", OFFER("{\"id\":5,\"path\":\"a\",\"size\":1,\"mtime\":2},"
+		"{\"id\":7,\"path\":\"b\",\"size\":1,\"mtime\":2}"), -EINVAL, "index" },
+	{ "offer more not a boolean", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":1,\"files\":[" FPATH("a") "]}",
+	  -EINVAL, "must be true or false" },
 	{ "offer id 10000", OFFER("{\"id\":10000,\"path\":\"a\",\"size\":1,\"mtime\":2}"), -EINVAL, "out of range" },
 	{ "offer no files", OFFER(""), -EINVAL, "no files" },
 	{ "offer files object", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":{}}", -EINVAL, "must be an array" },

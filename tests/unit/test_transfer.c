@@ -42,6 +42,7 @@ struct pair {
 	struct idl_sender *sender;
 	struct idl_receiver *receiver;
 	uint64_t data_delivered;      /* binary bytes that reached the receiver */
+	guint offer_msgs;             /* offer messages that reached it */
 	uint64_t cut_after;           /* 0: never; else drop the link past this */
 	bool cut;
 	/* outcomes */
@@ -90,6 +91,8 @@ static gboolean deliver(gpointer data)
 		if (d->to_receiver) {
 			if (m->binary)
 				p->data_delivered += len;
+			else if (len > 15 && !memcmp(bytes, "{\"type\":\"offer\"", 15))
+				p->offer_msgs++;
 			if (p->cut_after && p->data_delivered > p->cut_after) {
 				msg_free(m);
 				cut_link(p);
@@ -468,7 +471,9 @@ static void test_many_offers(struct fx *f, gconstpointer data)
 	idl_sender_start(p->sender);
 	run_until(sender_done, p);
 	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
-	g_assert_cmpuint(p->transfers, >, 1);
+	/* Version 2: one offer in several messages ("more"). */
+	g_assert_cmpuint(p->transfers, ==, 1);
+	g_assert_cmpuint(p->offer_msgs, >, 1);
 	g_free(tree);
 	tree = g_build_filename(f->dst, "many", NULL);
 	g_assert_cmpuint(count_entries(tree), ==, n);
@@ -1034,6 +1039,89 @@ static void test_run_negotiate(struct fx *f, gconstpointer data)
 	g_free(b);
 }
 
+/* An offer in parts (version 2, "more"): n files from `from` on, named
+ * prefix<i>, of transfer tid. */
+static char *offer_part(const char *tid, const char *prefix, unsigned from, unsigned n, bool more)
+{
+	GString *t = g_string_new(NULL);
+
+	g_string_printf(t, "{\"type\":\"offer\",\"transfer\":\"%s\",\"files\":[", tid);
+	for (unsigned i = from; i < from + n; i++)
+		g_string_append_printf(t, "%s{\"id\":%u,\"path\":\"%s%u\",\"size\":1,\"mtime\":1}", i > from ? "," : "",
+				       i, prefix, i);
+	g_string_append_printf(t, "]%s}", more ? ",\"more\":true" : "");
+	return g_string_free(t, FALSE);
+}
+
+/* A whole offer in parts is planned as one; parts that do not go on from
+ * each other, or break the bounds of one offer, are protocol errors. */
+static void test_offer_parts(struct fx *f, gconstpointer data)
+{
+	static const char *const OTHER = "ffffffffffffffffffffffffffffffff";
+	static const struct {
+		const char *why;
+		unsigned version, parts;
+		const char *needle;          /* NULL: accepted */
+	} cases[] = {
+		{ "three parts", 2, 3, NULL },
+		{ "more at version 1", 1, 2, "in one message at version 1" },
+		{ "a first part not at 0", 2, 1, "starts at file 0" },
+		{ "another transfer", 2, 2, "does not go on from the one before" },
+		{ "a gap in the ids", 2, 2, "does not go on from the one before" },
+		{ "17 parts", 2, 17, "more than 16 parts" },
+		{ "a path in two parts", 2, 2, "names a path twice" },
+		{ "1,200 folders over two parts (600 each)", 2, 2, "names 1200 folders, over the limit of 1000" },
+	};
+
+	(void)data;
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct pair *p = pair_new(NULL, f->dst, f->state, true);
+		char *hello = g_strdup_printf("{\"type\":\"hello\",\"version\":%u,\"name\":\"test sender\",\"kind\":\"device\"}",
+					      cases[k].version), *out;
+
+		feed_text(p, hello);
+		for (unsigned part = 0; part < cases[k].parts && !p->r_done; part++) {
+			bool more = part + 1 < cases[k].parts;
+			char *text;
+
+			if (k == 2)
+				text = offer_part(TID, "f", 3, 2, false);
+			else if (k == 3 && part == 1)
+				text = offer_part(OTHER, "f", 2, 2, false);
+			else if (k == 4 && part == 1)
+				text = offer_part(TID, "f", 3, 2, false);
+			else if (k == 6 && part == 1)   /* f0 again, as file 2 */
+				text = g_strdup("{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[{\"id\":2,"
+						"\"path\":\"f0\",\"size\":1,\"mtime\":1}]}");
+			else if (k == 7) {
+				/* 600 folders a part (a<i> and a<i>/b), none shared */
+				GString *t = g_string_new(NULL);
+				g_string_printf(t, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[");
+				for (unsigned i = part * 300; i < part * 300 + 300; i++)
+					g_string_append_printf(t, "%s{\"id\":%u,\"path\":\"a%u/b/f\",\"size\":1,\"mtime\":1}",
+							       i > part * 300 ? "," : "", i, i + (part ? 200 : 0));
+				g_string_append_printf(t, "]%s}", more ? ",\"more\":true" : "");
+				text = g_string_free(t, FALSE);
+			} else
+				text = offer_part(TID, "f", part * 2, 2, more);
+			feed_text(p, text);
+			g_free(text);
+		}
+		while (!p->r_done && g_queue_get_length(&p->r2s.q) < 2)
+			g_main_context_iteration(NULL, TRUE);
+		out = answers(p);
+		if (cases[k].needle ? !strstr(out, cases[k].needle) || p->r_result != IDL_XFER_PROTOCOL :
+				      !strstr(out, "\"type\":\"accept\""))
+			g_error("%s: result %d, answers:\n%s", cases[k].why, p->r_result, out);
+		if (!cases[k].needle)
+			g_assert_nonnull(strstr(out, "{\"id\":5,\"offset\":0}]}"));   /* six files in one accept */
+		g_free(out);
+		g_free(hello);
+		pair_free(p);
+		g_assert_cmpuint(count_entries(f->dst), ==, 0);
+	}
+}
+
 /* ---- the verification code (transfer/sas.h) ---- */
 
 #define FP_B "bb00000000000000000000000000000000000000000000000000000000000000"
@@ -1151,6 +1239,7 @@ int main(int argc, char **argv)
 	ADD("run-hostile", test_run_hostile);
 	ADD("run-cut-resend", test_run_cut_resend);
 	ADD("run-negotiate", test_run_negotiate);
+	ADD("offer-parts", test_offer_parts);
 	ADD("code", test_code);
 	ADD("code-hostile", test_code_hostile);
 	return g_test_run();
