@@ -28,7 +28,10 @@
 #define IDL_RUN_FILES_MAX 256                /* files in one run */
 #define IDL_RUN_BYTES_MAX (1024 * 1024)      /* bytes of all the files of one run */
 #define IDL_FILES_OK_MAX 1024                /* ids in one files-ok */
-#define IDL_OFFER_PARTS_MAX 16               /* messages of one offer ("more"), so <= 1 MiB of JSON */
+#define IDL_OFFER_PARTS_MAX 16               /* messages of one offer ("more") */
+/* Files of an offer in parts: its accept (up to 38 bytes a file, offsets
+ * included) and its receipt are one message each, under IDL_MSG_MAX. */
+#define IDL_OFFER_FILES_MAX 1600
 
 enum idl_msg_type {
 	IDL_MSG_HELLO,

@@ -596,8 +596,11 @@ static bool offer_part(struct idl_receiver *r, struct idl_msg *m)
 		protocol_error(r, "offer has more than %d parts", IDL_OFFER_PARTS_MAX);
 		return false;
 	}
-	/* The decoder bounds each id below IDL_MSG_FILES_MAX, so the whole
-	 * stays within one offer's files. */
+	if (n + m->n_files > IDL_OFFER_FILES_MAX) {
+		protocol_error(r, "offer in parts lists more than %d files (its accept and receipt must fit one message)",
+			       IDL_OFFER_FILES_MAX);
+		return false;
+	}
 	r->offer.files = g_renew(struct idl_msg_file, r->offer.files, n + m->n_files);
 	memcpy(r->offer.files + n, m->files, m->n_files * sizeof(*m->files));
 	r->offer.n_files = n + m->n_files;

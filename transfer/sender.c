@@ -438,7 +438,9 @@ static void send_offer(struct idl_sender *s)
 	guint i, n_folders = 0;
 
 	s->first = s->end;
-	for (i = s->first; i < s->files->len && i - s->first < IDL_MSG_FILES_MAX; i++) {
+	/* One message holds fewer files than IDL_OFFER_FILES_MAX, parts at
+	 * most that many: the accept and the receipt fit one message each. */
+	for (i = s->first; i < s->files->len && i - s->first < IDL_OFFER_FILES_MAX; i++) {
 		const struct idl_send_file *f = file_at(s, i);
 		struct idl_msg_file mf = { .id = i - s->first, .path = f->path, .size = f->size, .mtime = f->mtime };
 		/* Fewer offers, fewer round trips: each ends with the receipt. */

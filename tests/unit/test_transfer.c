@@ -1071,6 +1071,7 @@ static void test_offer_parts(struct fx *f, gconstpointer data)
 		{ "17 parts", 2, 17, "more than 16 parts" },
 		{ "a path in two parts", 2, 2, "names a path twice" },
 		{ "1,200 folders over two parts (600 each)", 2, 2, "names 1200 folders, over the limit of 1000" },
+		{ "1,601 files over two parts", 2, 2, "more than 1600 files" },
 	};
 
 	(void)data;
@@ -1102,7 +1103,9 @@ static void test_offer_parts(struct fx *f, gconstpointer data)
 							       i > part * 300 ? "," : "", i, i + (part ? 200 : 0));
 				g_string_append_printf(t, "]%s}", more ? ",\"more\":true" : "");
 				text = g_string_free(t, FALSE);
-			} else
+			} else if (k == 8)
+				text = part ? offer_part(TID, "f", 800, 801, false) : offer_part(TID, "f", 0, 800, true);
+			else
 				text = offer_part(TID, "f", part * 2, 2, more);
 			feed_text(p, text);
 			g_free(text);
