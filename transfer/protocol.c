@@ -435,9 +435,11 @@ static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 	return 0;
 }
 
-/* The array of a run or files-ok, bounded before anything is allocated. */
-static JsonArray *get_array(JsonObject *o, const char *where, const char *name, guint max, GError **err)
+/* The array of a run or files-ok, bounded before m->files is allocated
+ * for its entries. NULL on failure. */
+static JsonArray *get_array(JsonObject *o, struct idl_msg *m, const char *name, guint max, GError **err)
 {
+	const char *where = idl_msg_type_name(m->type);
 	JsonNode *n = member(o, where, name, err);
 	JsonArray *a;
 
@@ -452,56 +454,54 @@ static JsonArray *get_array(JsonObject *o, const char *where, const char *name, 
 		idl_error_errno(err, -EINVAL, "%s names %u files, over the limit of %u", where, json_array_get_length(a), max);
 		return NULL;
 	}
+	m->files = g_new0(struct idl_msg_file, MAX(json_array_get_length(a), 1));
 	return a;
 }
 
-static int get_run(JsonObject *o, struct idl_msg *m, GError **err)
+/* One entry of run.files: {id, size, sha256}. */
+static int get_run_file(JsonNode *e, guint i, struct idl_msg_file *f, GError **err)
 {
-	JsonArray *a = get_array(o, "run", "files", IDL_RUN_FILES_MAX, err);
-	guint len;
+	char at[32];
+	int r;
 
-	if (!a)
-		return -EINVAL;
-	len = json_array_get_length(a);
-	m->files = g_new0(struct idl_msg_file, MAX(len, 1));
-	for (guint i = 0; i < len; i++) {
-		JsonNode *e = json_array_get_element(a, i);
-		struct idl_msg_file *f = &m->files[i];
-		char at[32];
-		int r;
+	g_snprintf(at, sizeof(at), "run files[%u]", i);
+	if (!JSON_NODE_HOLDS_OBJECT(e))
+		return idl_error_errno(err, -EINVAL, "%s must be an object, not %s", at, node_kind(e));
+	if ((r = get_id(json_node_get_object(e), at, &f->id, err)) < 0 ||
+	    (r = get_uint(json_node_get_object(e), at, "size", &f->size, err)) < 0)
+		return r;
+	return get_raw32(json_node_get_object(e), at, "sha256", f->sha256, err);
+}
 
-		g_snprintf(at, sizeof(at), "run files[%u]", i);
-		if (!JSON_NODE_HOLDS_OBJECT(e))
-			return idl_error_errno(err, -EINVAL, "%s must be an object, not %s", at, node_kind(e));
-		m->n_files = i + 1;
-		if ((r = get_id(json_node_get_object(e), at, &f->id, err)) < 0 ||
-		    (r = get_uint(json_node_get_object(e), at, "size", &f->size, err)) < 0 ||
-		    (r = get_raw32(json_node_get_object(e), at, "sha256", f->sha256, err)) < 0)
-			return r;
-	}
+/* One entry of files-ok.ids: a bare id. */
+static int get_ok_id(JsonNode *e, guint i, struct idl_msg_file *f, GError **err)
+{
+	gint64 v;
+
+	if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64)
+		return idl_error_errno(err, -EINVAL, "files-ok ids[%u] must be an integer, not %s", i, node_kind(e));
+	v = json_node_get_int(e);
+	if (v < 0 || v >= IDL_MSG_FILES_MAX)
+		return idl_error_errno(err, -EINVAL, "files-ok ids[%u] is out of range: ids are indexes in an offer "
+			    "of at most %d files", i, IDL_MSG_FILES_MAX);
+	f->id = (uint32_t)v;
 	return 0;
 }
 
-static int get_ids(JsonObject *o, struct idl_msg *m, GError **err)
+/* run.files or files-ok.ids, into m->files. */
+static int get_entries(JsonObject *o, struct idl_msg *m, GError **err)
 {
-	JsonArray *a = get_array(o, "files-ok", "ids", IDL_FILES_OK_MAX, err);
-	guint len;
+	bool run = m->type == IDL_MSG_RUN;
+	JsonArray *a = get_array(o, m, run ? "files" : "ids", run ? IDL_RUN_FILES_MAX : IDL_FILES_OK_MAX, err);
 
 	if (!a)
 		return -EINVAL;
-	len = json_array_get_length(a);
-	m->files = g_new0(struct idl_msg_file, MAX(len, 1));
-	for (guint i = 0; i < len; i++) {
+	for (guint i = 0; i < json_array_get_length(a); i++) {
 		JsonNode *e = json_array_get_element(a, i);
-		gint64 v;
+		int r = run ? get_run_file(e, i, &m->files[i], err) : get_ok_id(e, i, &m->files[i], err);
 
-		if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64)
-			return idl_error_errno(err, -EINVAL, "files-ok ids[%u] must be an integer, not %s", i, node_kind(e));
-		v = json_node_get_int(e);
-		if (v < 0 || v >= IDL_MSG_FILES_MAX)
-			return idl_error_errno(err, -EINVAL, "files-ok ids[%u] is out of range: ids are indexes in an offer "
-				    "of at most %d files", i, IDL_MSG_FILES_MAX);
-		m->files[i].id = (uint32_t)v;
+		if (r < 0)
+			return r;
 		m->n_files = i + 1;
 	}
 	return 0;
@@ -571,9 +571,8 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 	case IDL_MSG_CANCEL:
 		return get_reason(o, m, err);
 	case IDL_MSG_RUN:
-		return get_run(o, m, err);
 	case IDL_MSG_FILES_OK:
-		return get_ids(o, m, err);
+		return get_entries(o, m, err);
 	case IDL_MSG_DONE:
 		return 0;
 	}

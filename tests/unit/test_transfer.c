@@ -539,6 +539,23 @@ static void sha_hex(const void *data, size_t len, char out[65])
 		g_snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* What the receiver answered so far, one message a line. */
+static char *answers(struct pair *p)
+{
+	GString *out = g_string_new(NULL);
+	struct msg *m;
+
+	while ((m = g_queue_pop_head(&p->r2s.q))) {
+		gsize len;
+		const char *d = g_bytes_get_data(m->data, &len);
+		g_string_append_len(out, d, (gssize)len);
+		g_string_append_c(out, '\n');
+		msg_free(m);
+	}
+	p->r2s.queued = 0;
+	return g_string_free(out, FALSE);
+}
+
 /* Offers one file "name" of announced size, then sends `sent` bytes and a
  * file-end with the hash of what was sent (or a wrong one), then done.
  * Returns the last control messages the receiver answered (owned). */
@@ -546,10 +563,8 @@ static char *script(struct fx *f, const char *path, size_t announced, size_t sen
 		    enum idl_xfer_result *finished)
 {
 	struct pair *p = pair_new(NULL, f->dst, f->state, true);
-	char *text, hex[65];
+	char *text, hex[65], *out;
 	uint8_t *buf = g_malloc0(sent + 1);
-	GString *answers = g_string_new(NULL);
-	struct msg *m;
 
 	memset(buf, 'x', sent);
 	feed_text(p, HELLO);
@@ -573,18 +588,11 @@ static char *script(struct fx *f, const char *path, size_t announced, size_t sen
 		while (!p->r_done && p->transfers == 0)
 			g_main_context_iteration(NULL, TRUE);
 	}
-	while ((m = g_queue_pop_head(&p->r2s.q))) {
-		gsize len;
-		const char *d = g_bytes_get_data(m->data, &len);
-		g_string_append_len(answers, d, (gssize)len);
-		g_string_append_c(answers, '\n');
-		msg_free(m);
-	}
-	p->r2s.queued = 0;
+	out = answers(p);
 	*finished = p->r_done ? p->r_result : IDL_XFER_OK;
 	pair_free(p);
 	g_free(buf);
-	return g_string_free(answers, FALSE);
+	return out;
 }
 
 static void test_hostile(struct fx *f, gconstpointer data)
@@ -720,23 +728,6 @@ static uint8_t *run_bytes(const size_t *sizes, size_t first, size_t n, size_t *l
 	}
 	*len = a->len;
 	return g_byte_array_free(a, FALSE);
-}
-
-/* What the receiver answered so far, one message a line. */
-static char *answers(struct pair *p)
-{
-	GString *out = g_string_new(NULL);
-	struct msg *m;
-
-	while ((m = g_queue_pop_head(&p->r2s.q))) {
-		gsize len;
-		const char *d = g_bytes_get_data(m->data, &len);
-		g_string_append_len(out, d, (gssize)len);
-		g_string_append_c(out, '\n');
-		msg_free(m);
-	}
-	p->r2s.queued = 0;
-	return g_string_free(out, FALSE);
 }
 
 static void wait_end(struct pair *p)
