@@ -21,6 +21,7 @@ static const char *const type_names[] = {
 	[IDL_MSG_DECLINE] = "decline", [IDL_MSG_FILE] = "file", [IDL_MSG_FILE_END] = "file-end",
 	[IDL_MSG_FILE_OK] = "file-ok", [IDL_MSG_FILE_ERROR] = "file-error", [IDL_MSG_DONE] = "done",
 	[IDL_MSG_RECEIPT] = "receipt", [IDL_MSG_CANCEL] = "cancel", [IDL_MSG_SAS] = "sas",
+	[IDL_MSG_RUN] = "run", [IDL_MSG_FILES_OK] = "files-ok",
 };
 static const char *const kind_names[] = { [IDL_PEER_DEVICE] = "device", [IDL_PEER_BROWSER] = "browser" };
 static const char *const status_names[] = {
@@ -103,7 +104,9 @@ static int check_file_entries(const struct idl_msg *m, const char *where, guint8
 		if (f->id >= IDL_MSG_FILES_MAX)
 			return idl_error_errno(err, -EINVAL, "%s files[%zu].id %u is out of range: ids are indexes in an "
 				    "offer of at most %d files", where, i, f->id, IDL_MSG_FILES_MAX);
-		if (m->type == IDL_MSG_OFFER && f->id != i)
+		/* A part of an offer (version 2, "more") starts where the one
+		 * before ended: ids follow each other from files[0].id. */
+		if (m->type == IDL_MSG_OFFER && f->id != m->files[0].id + i)
 			return idl_error_errno(err, -EINVAL, "offer files[%zu].id is %u: an id is the file's index in the offer",
 				    i, f->id);
 		if (seen[f->id / 8] & (1u << (f->id % 8)))
@@ -141,6 +144,39 @@ static int check_files(const struct idl_msg *m, const char *where, GError **err)
 	if (r < 0)
 		return r;
 	return m->type == IDL_MSG_OFFER ? check_folders(m, err) : 0;
+}
+
+/* run and files-ok: ids strictly increasing (files go in offer order, and
+ * a repeat can never be right), a bounded count; a run's sizes are bounded
+ * one by one before they are added, so their sum cannot overflow. */
+static int check_run(const struct idl_msg *m, const char *where, GError **err)
+{
+	size_t max = m->type == IDL_MSG_RUN ? IDL_RUN_FILES_MAX : IDL_FILES_OK_MAX;
+	uint64_t bytes = 0;
+
+	if (m->n_files == 0 || !m->files)
+		return idl_error_errno(err, -EINVAL, "%s names no files", where);
+	if (m->n_files > max)
+		return idl_error_errno(err, -EINVAL, "%s names %zu files, over the limit of %zu", where, m->n_files, max);
+	for (size_t i = 0; i < m->n_files; i++) {
+		const struct idl_msg_file *f = &m->files[i];
+
+		if (f->id >= IDL_MSG_FILES_MAX)
+			return idl_error_errno(err, -EINVAL, "%s id %u is out of range: ids are indexes in an offer of at "
+				    "most %d files", where, f->id, IDL_MSG_FILES_MAX);
+		if (i && f->id <= m->files[i - 1].id)
+			return idl_error_errno(err, -EINVAL, "%s ids are not in increasing order (%u after %u)", where,
+				    f->id, m->files[i - 1].id);
+		if (m->type != IDL_MSG_RUN)
+			continue;
+		if (f->size > IDL_RUN_FILE_MAX)
+			return idl_error_errno(err, -EINVAL, "run file %u is %" G_GUINT64_FORMAT " bytes, over the limit of "
+				    "%d for a file in a run", f->id, f->size, IDL_RUN_FILE_MAX);
+		bytes += f->size;
+		if (bytes > IDL_RUN_BYTES_MAX)
+			return idl_error_errno(err, -EINVAL, "run holds more than %d bytes", IDL_RUN_BYTES_MAX);
+	}
+	return 0;
 }
 
 static int check_msg(const struct idl_msg *m, GError **err)
@@ -182,6 +218,9 @@ static int check_msg(const struct idl_msg *m, GError **err)
 		return 0;
 	case IDL_MSG_CANCEL:
 		return check_text(where, "reason", m->reason, 0, IDL_MSG_REASON_MAX, err);
+	case IDL_MSG_RUN:
+	case IDL_MSG_FILES_OK:
+		return check_run(m, where, err);
 	case IDL_MSG_DONE:
 	case IDL_MSG_SAS:
 		return 0;
@@ -328,6 +367,20 @@ static int get_raw32_opt(JsonObject *o, const char *where, const char *name, boo
 	return *has ? get_raw32(o, where, name, out, err) : 0;
 }
 
+/* A boolean member that may be absent (false then). */
+static int get_bool_opt(JsonObject *o, const char *where, const char *name, bool *out, GError **err)
+{
+	JsonNode *n = json_object_get_member(o, name);
+
+	*out = false;
+	if (!n)
+		return 0;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
+		return idl_error_errno(err, -EINVAL, "%s.%s must be true or false, not %s", where, name, node_kind(n));
+	*out = json_node_get_boolean(n);
+	return 0;
+}
+
 static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 {
 	const char *where = idl_msg_type_name(m->type);
@@ -382,6 +435,78 @@ static int get_files(JsonObject *o, struct idl_msg *m, GError **err)
 	return 0;
 }
 
+/* The array of a run or files-ok, bounded before m->files is allocated
+ * for its entries. NULL on failure. */
+static JsonArray *get_array(JsonObject *o, struct idl_msg *m, const char *name, guint max, GError **err)
+{
+	const char *where = idl_msg_type_name(m->type);
+	JsonNode *n = member(o, where, name, err);
+	JsonArray *a;
+
+	if (!n)
+		return NULL;
+	if (!JSON_NODE_HOLDS_ARRAY(n)) {
+		idl_error_errno(err, -EINVAL, "%s.%s must be an array, not %s", where, name, node_kind(n));
+		return NULL;
+	}
+	a = json_node_get_array(n);
+	if (json_array_get_length(a) > max) {
+		idl_error_errno(err, -EINVAL, "%s names %u files, over the limit of %u", where, json_array_get_length(a), max);
+		return NULL;
+	}
+	m->files = g_new0(struct idl_msg_file, MAX(json_array_get_length(a), 1));
+	return a;
+}
+
+/* One entry of run.files: {id, size, sha256}. */
+static int get_run_file(JsonNode *e, guint i, struct idl_msg_file *f, GError **err)
+{
+	char at[32];
+	int r;
+
+	g_snprintf(at, sizeof(at), "run files[%u]", i);
+	if (!JSON_NODE_HOLDS_OBJECT(e))
+		return idl_error_errno(err, -EINVAL, "%s must be an object, not %s", at, node_kind(e));
+	if ((r = get_id(json_node_get_object(e), at, &f->id, err)) < 0 ||
+	    (r = get_uint(json_node_get_object(e), at, "size", &f->size, err)) < 0)
+		return r;
+	return get_raw32(json_node_get_object(e), at, "sha256", f->sha256, err);
+}
+
+/* One entry of files-ok.ids: a bare id. */
+static int get_ok_id(JsonNode *e, guint i, struct idl_msg_file *f, GError **err)
+{
+	gint64 v;
+
+	if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_INT64)
+		return idl_error_errno(err, -EINVAL, "files-ok ids[%u] must be an integer, not %s", i, node_kind(e));
+	v = json_node_get_int(e);
+	if (v < 0 || v >= IDL_MSG_FILES_MAX)
+		return idl_error_errno(err, -EINVAL, "files-ok ids[%u] is out of range: ids are indexes in an offer "
+			    "of at most %d files", i, IDL_MSG_FILES_MAX);
+	f->id = (uint32_t)v;
+	return 0;
+}
+
+/* run.files or files-ok.ids, into m->files. */
+static int get_entries(JsonObject *o, struct idl_msg *m, GError **err)
+{
+	bool run = m->type == IDL_MSG_RUN;
+	JsonArray *a = get_array(o, m, run ? "files" : "ids", run ? IDL_RUN_FILES_MAX : IDL_FILES_OK_MAX, err);
+
+	if (!a)
+		return -EINVAL;
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonNode *e = json_array_get_element(a, i);
+		int r = run ? get_run_file(e, i, &m->files[i], err) : get_ok_id(e, i, &m->files[i], err);
+
+		if (r < 0)
+			return r;
+		m->n_files = i + 1;
+	}
+	return 0;
+}
+
 static int get_reason(JsonObject *o, struct idl_msg *m, GError **err)
 {
 	const char *s = get_str(o, idl_msg_type_name(m->type), "reason", err);
@@ -421,6 +546,8 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 	case IDL_MSG_RECEIPT:
 		if ((r = get_hex(o, where, "transfer", IDL_TRANSFER_ID_HEX_LEN, m->transfer, err)) < 0)
 			return r;
+		if (m->type == IDL_MSG_OFFER && (r = get_bool_opt(o, where, "more", &m->more, err)) < 0)
+			return r;
 		return get_files(o, m, err);
 	case IDL_MSG_DECLINE:
 		if ((r = get_hex(o, where, "transfer", IDL_TRANSFER_ID_HEX_LEN, m->transfer, err)) < 0)
@@ -443,6 +570,9 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 		return get_reason(o, m, err);
 	case IDL_MSG_CANCEL:
 		return get_reason(o, m, err);
+	case IDL_MSG_RUN:
+	case IDL_MSG_FILES_OK:
+		return get_entries(o, m, err);
 	case IDL_MSG_DONE:
 		return 0;
 	}
@@ -481,7 +611,7 @@ int idl_msg_decode(const char *text, size_t len, struct idl_msg *out, GError **e
 	if (t < 0) {
 		/* Escaped and cut short: the peer's text goes into a log line. */
 		char *shown = g_strescape(type, NULL);
-		r = idl_error_errno(err, -EPROTONOSUPPORT, "message type \"%.40s\" is not one of protocol version 1 "
+		r = idl_error_errno(err, -EPROTONOSUPPORT, "message type \"%.40s\" is not one of protocol version 2 "
 			 "(answer: cancel, reason \"unsupported\")", shown);
 		g_free(shown);
 		goto out;
@@ -606,6 +736,10 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 	case IDL_MSG_RECEIPT:
 		add_str(b, "transfer", transfer);
 		add_files(b, m);
+		if (m->type == IDL_MSG_OFFER && m->more) {
+			json_builder_set_member_name(b, "more");
+			json_builder_add_boolean_value(b, TRUE);
+		}
 		break;
 	case IDL_MSG_DECLINE:
 		add_str(b, "transfer", transfer);
@@ -628,6 +762,25 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 		break;
 	case IDL_MSG_CANCEL:
 		add_str(b, "reason", m->reason);
+		break;
+	case IDL_MSG_RUN:
+		json_builder_set_member_name(b, "files");
+		json_builder_begin_array(b);
+		for (size_t i = 0; i < m->n_files; i++) {
+			json_builder_begin_object(b);
+			add_int(b, "id", m->files[i].id);
+			add_int(b, "size", m->files[i].size);
+			add_raw32(b, "sha256", m->files[i].sha256);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+		break;
+	case IDL_MSG_FILES_OK:
+		json_builder_set_member_name(b, "ids");
+		json_builder_begin_array(b);
+		for (size_t i = 0; i < m->n_files; i++)
+			json_builder_add_int_value(b, m->files[i].id);
+		json_builder_end_array(b);
 		break;
 	case IDL_MSG_DONE:
 		break;
@@ -677,7 +830,7 @@ gboolean idl_msg_equal(const struct idl_msg *a, const struct idl_msg *b)
 	case IDL_MSG_OFFER:
 	case IDL_MSG_ACCEPT:
 	case IDL_MSG_RECEIPT:
-		if (g_ascii_strcasecmp(a->transfer, b->transfer) || a->n_files != b->n_files)
+		if (g_ascii_strcasecmp(a->transfer, b->transfer) || a->n_files != b->n_files || a->more != b->more)
 			return FALSE;
 		for (size_t i = 0; i < a->n_files; i++) {
 			const struct idl_msg_file *x = &a->files[i], *y = &b->files[i];
@@ -700,6 +853,15 @@ gboolean idl_msg_equal(const struct idl_msg *a, const struct idl_msg *b)
 		return a->id == b->id && !strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "");
 	case IDL_MSG_CANCEL:
 		return !strcmp(a->reason ? a->reason : "", b->reason ? b->reason : "");
+	case IDL_MSG_RUN:
+	case IDL_MSG_FILES_OK:
+		if (a->n_files != b->n_files)
+			return FALSE;
+		for (size_t i = 0; i < a->n_files; i++)
+			if (a->files[i].id != b->files[i].id || a->files[i].size != b->files[i].size ||
+			    memcmp(a->files[i].sha256, b->files[i].sha256, IDL_SHA256_SIZE) != 0)
+				return FALSE;
+		return TRUE;
 	case IDL_MSG_DONE:
 		return TRUE;
 	}

@@ -20,6 +20,18 @@
 #define IDL_OFFER_FOLDERS_MAX 1000           /* distinct folders the paths of one offer name */
 #define IDL_TRANSFER_ID_HEX_LEN 32
 #define IDL_SHA256_SIZE 32
+/* Version 2 (docs/PROTOCOL.md "Runs of small files"): what a run holds,
+ * sized so that a run's JSON (about 110 bytes a file) stays far under
+ * IDL_MSG_MAX and its bytes are one disk job on each side. */
+#define IDL_MSG_VERSION 2                    /* hello.version: the highest we speak */
+#define IDL_RUN_FILE_MAX (64 * 1024)         /* bytes of one file in a run */
+#define IDL_RUN_FILES_MAX 256                /* files in one run */
+#define IDL_RUN_BYTES_MAX (1024 * 1024)      /* bytes of all the files of one run */
+#define IDL_FILES_OK_MAX 1024                /* ids in one files-ok */
+#define IDL_OFFER_PARTS_MAX 16               /* messages of one offer ("more") */
+/* Files of an offer in parts: its accept (up to 38 bytes a file, offsets
+ * included) and its receipt are one message each, under IDL_MSG_MAX. */
+#define IDL_OFFER_FILES_MAX 1600
 
 enum idl_msg_type {
 	IDL_MSG_HELLO,
@@ -34,19 +46,23 @@ enum idl_msg_type {
 	IDL_MSG_RECEIPT,
 	IDL_MSG_CANCEL,
 	IDL_MSG_SAS,
+	IDL_MSG_RUN,                 /* version 2 */
+	IDL_MSG_FILES_OK,            /* version 2 */
 };
 
 enum idl_peer_kind { IDL_PEER_DEVICE = 1, IDL_PEER_BROWSER };
 enum idl_file_status { IDL_FILE_VERIFIED = 1, IDL_FILE_FAILED, IDL_FILE_SKIPPED };
 
 /* One entry of files[]: offer uses id, path, size, mtime; accept uses id,
- * offset; receipt uses id, status. The other fields are zero. */
+ * offset; receipt uses id, status; run uses id, size, sha256; files-ok
+ * (its "ids") uses id. The other fields are zero. */
 struct idl_msg_file {
 	uint32_t id;                 /* index in the offer, < IDL_MSG_FILES_MAX */
 	char *path;                  /* offer: passes idl_path_check() (transfer/path.h) */
 	uint64_t size, mtime;        /* offer: <= IDL_MSG_INT_MAX */
 	uint64_t offset;             /* accept: bytes already held */
 	enum idl_file_status status; /* receipt */
+	uint8_t sha256[IDL_SHA256_SIZE]; /* run: raw bytes */
 };
 
 /* A decoded message; only the members of its type are meaningful. */
@@ -63,9 +79,13 @@ struct idl_msg {
 	uint8_t sas_nonce[IDL_SHA256_SIZE];
 	/* offer, accept, decline, receipt: 32 lowercase hex digits */
 	char transfer[IDL_TRANSFER_ID_HEX_LEN + 1];
-	/* offer, accept, receipt */
+	/* offer, accept, receipt, run, files-ok */
 	struct idl_msg_file *files;
 	size_t n_files;
+	/* offer, version 2: more files of this offer follow in the next offer
+	 * message, whose ids go on from these (files[0].id is where a part
+	 * starts: 0 for the first) */
+	bool more;
 	/* file, file-end, file-ok, file-error */
 	uint32_t id;
 	uint64_t offset;             /* file */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "transfer/path.h"
 #include "transfer/sas.h"
 #include "transfer/store.h"
 #include "transfer/worker.h"
@@ -31,7 +32,7 @@
 #define LOW_WATER (4 * 1024 * 1024)
 
 enum state { R_HELLO, R_IDLE, R_PLANNING, R_ASKING, R_RECEIVING, R_FINISHING, R_FINISHED };
-enum job_kind { JOB_PLAN, JOB_BEGIN, JOB_DATA, JOB_END, JOB_COMMIT, JOB_ABORT, JOB_DONE };
+enum job_kind { JOB_PLAN, JOB_BEGIN, JOB_DATA, JOB_END, JOB_COMMIT, JOB_ABORT, JOB_DONE, JOB_RUN };
 
 /* One file being received. The worker thread alone touches sf and werror;
  * the loop reads error and final_path only once the COMMIT job that carried
@@ -56,6 +57,8 @@ struct job {
 	GPtrArray *batch;             /* COMMIT: struct rfile * (borrowed from live), in offer order */
 	bool discard;                 /* END: and its data are wrong (not kept for resume) */
 	bool begin;                   /* END: of a small file, begun and written (buf) by this job */
+	struct idl_msg run;           /* RUN: the files (id, size, sha256) whose bytes are buf */
+	struct rfile **rfs;           /* RUN: one per run.files[], borrowed from live */
 	/* results */
 	char *error;                  /* DATA: fatal (the disk) */
 	uint64_t *held;               /* PLAN: per file */
@@ -75,6 +78,7 @@ struct idl_receiver {
 	enum state state;
 	enum idl_peer_kind peer_kind;
 	struct idl_msg offer;         /* the offer being planned or received */
+	guint offer_parts;            /* its messages so far (version 2: "more") */
 	uint64_t *offsets;            /* per file of the offer */
 	enum idl_file_status *status; /* per file of the offer */
 	guint next_id;                /* the file expected next */
@@ -87,6 +91,10 @@ struct idl_receiver {
 	uint64_t ended_bytes;
 	GSource *batch_timer;         /* closes the open batch, or NULL */
 	bool paused;                  /* we asked the link to stop delivering */
+	uint64_t version;             /* agreed in hello: the lower of the two */
+	struct job *run;              /* RUN job gathering the bytes of a run, not pushed yet */
+	size_t run_got;               /* bytes of it arrived */
+	GArray *oks;                  /* guint32: verified ids not yet answered (files-ok) */
 	bool transfer_failed;
 	/* verification code: the sender's commitment, our nonce, the code */
 	char fp_ours[65];
@@ -110,19 +118,43 @@ static void begin_file(struct idl_receiver *r, struct rfile *rf)
 	}
 }
 
-/* j->error is fatal to the transfer (the disk failed): the loop cancels. */
-static void write_data(struct rfile *rf, struct job *j)
+/* *fatal is fatal to the transfer (the disk failed): the loop cancels. */
+static void write_data(struct rfile *rf, const uint8_t *buf, size_t len, char **fatal)
 {
 	GError *err = NULL;
 
-	if (!rf->sf || rf->werror || !j->len)
+	if (!rf->sf || rf->werror || !len)
 		return;
-	if (idl_store_write(rf->sf, j->buf, j->len, &err) < 0) {
+	if (idl_store_write(rf->sf, buf, len, &err) < 0) {
 		/* The file stays open: its END or ABORT closes it. */
-		j->error = g_strdup(err->message);
+		*fatal = g_strdup(err->message);
 		rf->werror = g_strdup(err->message);
 		g_error_free(err);
 	}
+}
+
+/* The end of a file's bytes: a verified file keeps rf->sf for its COMMIT;
+ * any other is closed, with rf->error saying why. */
+static void end_file(struct rfile *rf, const uint8_t sha256[IDL_SHA256_SIZE], const char *verdict, bool discard)
+{
+	GError *err = NULL;
+
+	if (rf->werror) {
+		rf->error = g_strdup(rf->werror);
+		idl_store_abort(rf->sf);
+	} else if (verdict) {
+		rf->error = g_strdup(verdict);
+		if (discard)
+			idl_store_discard(rf->sf);
+		else
+			idl_store_abort(rf->sf);
+	} else if (idl_store_verify(rf->sf, sha256, &err) < 0) {
+		rf->error = g_strdup(err->message);
+		g_error_free(err);
+	} else {
+		return;
+	}
+	rf->sf = NULL;
 }
 
 static void run_job(void *data, void *user)
@@ -158,32 +190,28 @@ static void run_job(void *data, void *user)
 		begin_file(r, rf);
 		return;
 	case JOB_DATA:
-		write_data(rf, j);
+		write_data(rf, j->buf, j->len, &j->error);
 		return;
 	case JOB_END:
 		/* One job for the whole of a small file: a third of the trips
 		 * between the threads. */
 		if (j->begin) {
 			begin_file(r, rf);
-			write_data(rf, j);
+			write_data(rf, j->buf, j->len, &j->error);
 		}
-		/* A verified file keeps rf->sf for its COMMIT. */
-		if (rf->werror) {
-			rf->error = g_strdup(rf->werror);
-			idl_store_abort(rf->sf);
-		} else if (j->verdict) {
-			rf->error = g_strdup(j->verdict);
-			if (j->discard)
-				idl_store_discard(rf->sf);
-			else
-				idl_store_abort(rf->sf);
-		} else if (idl_store_verify(rf->sf, j->sha256, &err) < 0) {
-			rf->error = g_strdup(err->message);
-			g_error_free(err);
-		} else {
-			return;
+		end_file(rf, j->sha256, j->verdict, j->discard);
+		return;
+	case JOB_RUN:
+		/* A whole run in one job: one trip between the threads for up
+		 * to IDL_RUN_FILES_MAX files. A bad hash fails its file only. */
+		for (size_t k = 0, at = 0; k < j->run.n_files && !j->error; k++) {
+			size_t len = (size_t)j->run.files[k].size;
+
+			begin_file(r, j->rfs[k]);
+			write_data(j->rfs[k], j->buf + at, len, &j->error);
+			end_file(j->rfs[k], j->run.files[k].sha256, NULL, false);
+			at += len;
 		}
-		rf->sf = NULL;
 		return;
 	case JOB_COMMIT: {
 		struct idl_store_file **files = g_new(struct idl_store_file *, j->batch->len);
@@ -244,6 +272,8 @@ static void job_free(void *data)
 	if (j->batch)
 		g_ptr_array_unref(j->batch);
 	g_free(j->held);
+	idl_msg_clear(&j->run);
+	g_free(j->rfs);
 	g_free(j);
 }
 
@@ -342,6 +372,12 @@ static void finish(struct idl_receiver *r, enum idl_xfer_result res, const char 
 		push(r, JOB_ABORT, r->cur, NULL);
 		r->cur = NULL;
 	}
+	/* A run cut short leaves nothing: its files never reached the disk. */
+	if (r->run) {
+		for (size_t k = 0; k < r->run->run.n_files; k++)
+			g_ptr_array_remove_fast(r->live, r->run->rfs[k]);
+		g_clear_pointer(&r->run, job_free);
+	}
 	/* Files already verified are kept all the same. */
 	commit_batch(r);
 	r->state = R_FINISHED;
@@ -376,6 +412,7 @@ static void protocol_error(struct idl_receiver *r, const char *fmt, ...)
 static void end_transfer(struct idl_receiver *r, enum idl_xfer_result res, const char *reason)
 {
 	idl_msg_clear(&r->offer);
+	r->offer_parts = 0;
 	g_clear_pointer(&r->offsets, g_free);
 	g_clear_pointer(&r->status, g_free);
 	r->state = R_IDLE;
@@ -449,6 +486,25 @@ static void send_receipt(struct idl_receiver *r)
 	end_transfer(r, all ? IDL_XFER_OK : IDL_XFER_VERIFY, all ? NULL : "some files were not verified");
 }
 
+/* Version 2: the verified ids gathered so far go as one files-ok. */
+static void send_oks(struct idl_receiver *r)
+{
+	struct idl_msg m = { .type = IDL_MSG_FILES_OK };
+
+	if (!r->oks->len)
+		return;
+	m.n_files = r->oks->len;
+	m.files = g_new0(struct idl_msg_file, m.n_files);
+	for (guint i = 0; i < r->oks->len; i++)
+		m.files[i].id = g_array_index(r->oks, guint32, i);
+	g_array_set_size(r->oks, 0);
+	send_msg(r, &m);
+	g_free(m.files);
+}
+
+/* Answers one file, in offer order: version 1 with file-ok or file-error,
+ * version 2 gathers file-oks into one files-ok (sent before any file-error
+ * that follows, and at the end of each batch, so the order holds). */
 static void file_ended(struct idl_receiver *r, struct rfile *rf)
 {
 	const char *path = r->offer.files[rf->id].path;
@@ -459,12 +515,20 @@ static void file_ended(struct idl_receiver *r, struct rfile *rf)
 		m.reason = rf->error ? rf->error : (char *)"not kept";
 		r->status[rf->id] = IDL_FILE_FAILED;
 		r->st.files_failed++;
+		send_oks(r);
+		send_msg(r, &m);
+	} else if (r->version >= 2) {
+		g_array_append_val(r->oks, rf->id);
+		if (r->oks->len >= IDL_FILES_OK_MAX)
+			send_oks(r);
+		r->status[rf->id] = IDL_FILE_VERIFIED;
+		r->st.files_verified++;
 	} else {
 		m.type = IDL_MSG_FILE_OK;
 		r->status[rf->id] = IDL_FILE_VERIFIED;
 		r->st.files_verified++;
+		send_msg(r, &m);
 	}
-	send_msg(r, &m);
 	if (r->cb->file_done)
 		r->cb->file_done(r, path, rf->final_path, m.reason, r->user);
 	g_ptr_array_remove_fast(r->live, rf);
@@ -494,7 +558,10 @@ static void job_done(void *data, void *user)
 	case JOB_COMMIT:
 		for (guint i = 0; i < j->batch->len && r->state != R_FINISHED; i++)
 			file_ended(r, g_ptr_array_index(j->batch, i));
+		if (r->state != R_FINISHED)
+			send_oks(r);
 		break;
+	case JOB_RUN:
 	case JOB_END:
 		if (j->error)
 			cancel_with(r, IDL_XFER_LOCAL, j->error);
@@ -503,6 +570,7 @@ static void job_done(void *data, void *user)
 		g_ptr_array_remove_fast(r->live, j->rf);
 		break;
 	case JOB_DONE:
+		send_oks(r);
 		send_receipt(r);
 		break;
 	case JOB_BEGIN:
@@ -513,20 +581,73 @@ static void job_done(void *data, void *user)
 
 static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, worker_low };
 
+/* Version 2: one more part of an offer ("more"), whose ids go on from the
+ * parts before, within the bounds of one offer. Takes m's files. */
+static bool offer_part(struct idl_receiver *r, struct idl_msg *m)
+{
+	size_t n = r->offer.n_files;
+
+	if (strcmp(m->transfer, r->offer.transfer) != 0 || m->files[0].id != n) {
+		protocol_error(r, "offer part %u does not go on from the one before (transfer %s, first id %u, not %zu)",
+			       r->offer_parts + 1, m->transfer, m->files[0].id, n);
+		return false;
+	}
+	if (r->offer_parts >= IDL_OFFER_PARTS_MAX) {
+		protocol_error(r, "offer has more than %d parts", IDL_OFFER_PARTS_MAX);
+		return false;
+	}
+	if (n + m->n_files > IDL_OFFER_FILES_MAX) {
+		protocol_error(r, "offer in parts lists more than %d files (its accept and receipt must fit one message)",
+			       IDL_OFFER_FILES_MAX);
+		return false;
+	}
+	r->offer.files = g_renew(struct idl_msg_file, r->offer.files, n + m->n_files);
+	memcpy(r->offer.files + n, m->files, m->n_files * sizeof(*m->files));
+	r->offer.n_files = n + m->n_files;
+	r->offer.more = m->more;
+	g_clear_pointer(&m->files, g_free);   /* its paths are the offer's now */
+	m->n_files = 0;
+	return true;
+}
+
 static void on_offer(struct idl_receiver *r, struct idl_msg *m)
 {
-	GHashTable *paths = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *paths;
 	bool dup = false;
+	guint folders = 0;
 
-	for (size_t i = 0; i < m->n_files && !dup; i++)
-		dup = !g_hash_table_add(paths, m->files[i].path);
+	if (r->offer_parts) {
+		if (!offer_part(r, m))
+			return;
+	} else if (m->files[0].id != 0 || (m->more && r->version < 2)) {
+		protocol_error(r, "an offer starts at file 0, in one message at version 1");
+		return;
+	} else {
+		r->offer = *m;                /* takes its allocations */
+		memset(m, 0, sizeof(*m));
+	}
+	r->offer_parts++;
+	if (r->offer.more)
+		return;
+	paths = g_hash_table_new(g_str_hash, g_str_equal);
+	for (size_t i = 0; i < r->offer.n_files && !dup; i++)
+		dup = !g_hash_table_add(paths, r->offer.files[i].path);
 	g_hash_table_destroy(paths);
 	if (dup) {
 		protocol_error(r, "the offer names a path twice");
 		return;
 	}
-	r->offer = *m;                        /* takes its allocations */
-	memset(m, 0, sizeof(*m));
+	/* Each part passed the decoder's folder bound; the whole must too. */
+	if (r->offer_parts > 1) {
+		paths = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		for (size_t i = 0; i < r->offer.n_files; i++)
+			folders += idl_path_folders_add(paths, r->offer.files[i].path);
+		g_hash_table_destroy(paths);
+		if (folders > IDL_OFFER_FOLDERS_MAX) {
+			protocol_error(r, "the offer names %u folders, over the limit of %d", folders, IDL_OFFER_FOLDERS_MAX);
+			return;
+		}
+	}
 	r->offsets = g_new0(uint64_t, r->offer.n_files);
 	r->status = g_new0(enum idl_file_status, r->offer.n_files);
 	r->next_id = 0;
@@ -554,10 +675,100 @@ static void on_file(struct idl_receiver *r, const struct idl_msg *m)
 		push(r, JOB_BEGIN, rf, NULL);
 }
 
+/* rf's END (or RUN) job is pushed: it joins the batch to commit. */
+static void ended(struct idl_receiver *r, struct rfile *rf, uint64_t size)
+{
+	r->next_id = rf->id + 1;
+	g_ptr_array_add(r->ended, rf);
+	r->ended_bytes += size;
+	if (r->ended->len >= BATCH_FILES || r->ended_bytes >= BATCH_BYTES)
+		commit_batch(r);
+	else if (!r->batch_timer) {
+		/* On the context the worker reports to: the loop's own. */
+		r->batch_timer = g_timeout_source_new(BATCH_DELAY_MS);
+		g_source_set_callback(r->batch_timer, batch_due, r, NULL);
+		g_source_attach(r->batch_timer, g_main_context_get_thread_default());
+	}
+}
+
+/* Every byte of the run is here: one job writes and checks all its files. */
+static void run_complete(struct idl_receiver *r)
+{
+	struct job *j = g_steal_pointer(&r->run);
+
+	idl_worker_push(r->worker, j, 64 + j->len);
+	if (idl_worker_backlog(r->worker) > HIGH_WATER)
+		set_paused(r, true);                             /* as flush_block */
+	for (size_t k = 0; k < j->run.n_files; k++)
+		ended(r, j->rfs[k], j->run.files[k].size);
+}
+
+static void on_run_data(struct idl_receiver *r, const uint8_t *data, size_t len)
+{
+	struct job *j = r->run;
+
+	r->st.received += len;
+	if (len > j->len - r->run_got) {
+		protocol_error(r, "more bytes than the run lists (%zu)", j->len);
+		return;
+	}
+	memcpy(j->buf + r->run_got, data, len);
+	r->run_got += len;
+	r->st.done += len;
+	if (r->run_got == j->len)
+		run_complete(r);
+}
+
+/* Version 2: a run lists the next files, each accepted at 0 and small; its
+ * bytes follow, all of them, before any other message. Nothing of it is
+ * written before the last byte came (a run cut short leaves no trace). */
+static void on_run(struct idl_receiver *r, struct idl_msg *m)
+{
+	struct job *j;
+	size_t total = 0;
+
+	for (size_t k = 0; k < m->n_files; k++) {
+		const struct idl_msg_file *f = &m->files[k];
+
+		if (f->id != r->next_id + k || f->id >= r->offer.n_files) {
+			protocol_error(r, "run file %u was not expected (file %" G_GSIZE_FORMAT " was)", f->id,
+				       (gsize)(r->next_id + k));
+			return;
+		}
+		if (r->offsets[f->id] != 0 || f->size != r->offer.files[f->id].size) {
+			protocol_error(r, "run file %u: a run holds whole files accepted at 0, of their offered size", f->id);
+			return;
+		}
+		total += (size_t)f->size;
+	}
+	push(r, JOB_RUN, NULL, &j);
+	j->run = *m;                          /* takes its allocations */
+	memset(m, 0, sizeof(*m));
+	j->rfs = g_new0(struct rfile *, j->run.n_files);
+	for (size_t k = 0; k < j->run.n_files; k++) {
+		struct rfile *rf = g_new0(struct rfile, 1);
+
+		rf->id = j->run.files[k].id;
+		rf->small = true;
+		g_ptr_array_add(r->live, rf);
+		j->rfs[k] = rf;
+	}
+	j->buf = g_malloc(MAX(total, 1));
+	j->len = total;
+	r->run = j;
+	r->run_got = 0;
+	if (!total)
+		run_complete(r);
+}
+
 static void on_data(struct idl_receiver *r, const uint8_t *data, size_t len)
 {
 	uint64_t size;
 
+	if (r->run) {
+		on_run_data(r, data, len);
+		return;
+	}
 	if (!r->cur) {
 		protocol_error(r, "file data outside a file");
 		return;
@@ -619,25 +830,16 @@ static void on_file_end(struct idl_receiver *r, const struct idl_msg *m)
 	if (rf->small && idl_worker_backlog(r->worker) > HIGH_WATER)
 		set_paused(r, true);                             /* as flush_block */
 	r->cur = NULL;
-	r->next_id = rf->id + 1;
-	g_ptr_array_add(r->ended, rf);
-	r->ended_bytes += size;
-	if (r->ended->len >= BATCH_FILES || r->ended_bytes >= BATCH_BYTES)
-		commit_batch(r);
-	else if (!r->batch_timer) {
-		/* On the context the worker reports to: the loop's own. */
-		r->batch_timer = g_timeout_source_new(BATCH_DELAY_MS);
-		g_source_set_callback(r->batch_timer, batch_due, r, NULL);
-		g_source_attach(r->batch_timer, g_main_context_get_thread_default());
-	}
+	ended(r, rf, size);
 }
 
 /* A sender that committed to a nonce gets ours in our hello and must
  * reveal its own (message sas) before it offers anything. */
 static void on_hello(struct idl_receiver *r, const struct idl_msg *m)
 {
-	struct idl_msg h = { .type = IDL_MSG_HELLO, .version = 1, .kind = IDL_PEER_DEVICE };
+	struct idl_msg h = { .type = IDL_MSG_HELLO, .version = IDL_MSG_VERSION, .kind = IDL_PEER_DEVICE };
 
+	r->version = MIN(m->version, (uint64_t)IDL_MSG_VERSION);
 	g_strlcpy(h.name, r->name, sizeof(h.name));
 	g_strlcpy(r->st.peer_name, m->name, sizeof(r->st.peer_name));
 	r->peer_kind = m->kind;
@@ -698,6 +900,9 @@ void idl_receiver_feed(struct idl_receiver *r, bool binary, const uint8_t *data,
 		char *why = g_strdup_printf("the sender cancelled: %s", m.reason[0] ? m.reason : "no reason given");
 		finish(r, IDL_XFER_CANCELLED, why);
 		g_free(why);
+	} else if (r->run) {
+		protocol_error(r, "%s inside a run: %zu of its %zu bytes came", idl_msg_type_name(m.type), r->run_got,
+			       r->run->len);
 	} else if (r->state == R_HELLO && m.type == IDL_MSG_HELLO) {
 		on_hello(r, &m);
 	} else if (r->state == R_IDLE && r->sas_pending && m.type == IDL_MSG_SAS) {
@@ -708,6 +913,8 @@ void idl_receiver_feed(struct idl_receiver *r, bool binary, const uint8_t *data,
 		on_file(r, &m);
 	} else if (r->state == R_RECEIVING && m.type == IDL_MSG_FILE_END) {
 		on_file_end(r, &m);
+	} else if (r->state == R_RECEIVING && m.type == IDL_MSG_RUN && r->version >= 2 && !r->cur) {
+		on_run(r, &m);
 	} else if (r->state == R_RECEIVING && m.type == IDL_MSG_DONE && !r->cur) {
 		r->state = R_FINISHING;
 		commit_batch(r);
@@ -765,6 +972,7 @@ int idl_receiver_new(const char *dir, const char *state_dir, const char *name, c
 	r->user = user;
 	r->live = g_ptr_array_new_with_free_func(rfile_free);
 	r->ended = g_ptr_array_new();
+	r->oks = g_array_new(FALSE, FALSE, sizeof(guint32));
 	ret = idl_store_open(dir, state_dir, &r->store, err);
 	if (ret < 0)
 		goto fail;
@@ -804,6 +1012,8 @@ void idl_receiver_free(struct idl_receiver *r)
 		return;
 	g_clear_pointer(&r->status, g_free);
 	g_clear_pointer(&r->block, g_free);
+	g_clear_pointer(&r->oks, g_array_unref);
+	g_clear_pointer(&r->run, job_free);
 	/* The timer is the loop's: it goes here, not with the rest. */
 	if (r->batch_timer) {
 		g_source_destroy(r->batch_timer);

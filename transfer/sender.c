@@ -32,7 +32,7 @@
 #define OFFER_BUDGET (IDL_MSG_MAX - 1024) /* JSON bytes of one offer's files, under IDL_MSG_MAX */
 
 enum state { S_NEW, S_HELLO, S_OFFERED, S_SENDING, S_DONE_SENT, S_FINISHED };
-enum job_kind { JOB_OPEN, JOB_READ, JOB_END, JOB_WHOLE };
+enum job_kind { JOB_OPEN, JOB_READ, JOB_END, JOB_WHOLE, JOB_RUN };
 
 struct job {
 	enum job_kind kind;
@@ -43,6 +43,7 @@ struct job {
 	uint8_t *buf;
 	char *error;                     /* set by the worker on failure */
 	uint8_t digest[IDL_SHA256_SIZE];
+	struct idl_msg run;              /* RUN: files [index, index + n_files) (ids in the offer) */
 };
 
 struct idl_sender {
@@ -53,6 +54,7 @@ struct idl_sender {
 	void *user;
 	struct idl_worker *worker;
 	enum state state;
+	uint64_t version;                /* agreed in hello: the lower of the two */
 	/* the current transfer: files [first, end) */
 	guint first, end;
 	guint last;                      /* the last wanted file: done follows its file-end */
@@ -131,6 +133,35 @@ fail:
 	s->fd = -1;
 }
 
+/* A run: each file read whole and hashed, into one buffer, in one job. */
+static void run_run(struct idl_sender *s, struct job *j)
+{
+	size_t at = 0;
+
+	j->buf = g_malloc(MAX(j->len, 1));
+	for (size_t k = 0; k < j->run.n_files && !j->error; k++) {
+		struct idl_msg_file *mf = &j->run.files[k];
+		const struct idl_send_file *f = file_at(s, j->index + k);
+		struct stat st;
+		size_t got = 0;
+		int fd = open(f->local, O_RDONLY | O_CLOEXEC), r = 0;
+
+		if (fd < 0) {
+			job_fail(j, f, "cannot open it", errno);
+			break;
+		}
+		if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != f->size)
+			job_fail(j, f, "it changed since it was listed; send again", 0);
+		else if ((r = idl_read_fd(fd, f->local, j->buf + at, (size_t)mf->size, 0, &got, NULL)) < 0 ||
+			 got != mf->size)
+			job_fail(j, f, r < 0 ? "read error" : "it shrank while being sent", r < 0 ? -r : 0);
+		else if (gnutls_hash_fast(GNUTLS_DIG_SHA256, j->buf + at, got, mf->sha256) < 0)
+			job_fail(j, f, "cannot compute SHA-256 (GnuTLS)", 0);
+		close(fd);
+		at += got;
+	}
+}
+
 static void run_job(void *data, void *user)
 {
 	struct idl_sender *s = user;
@@ -138,6 +169,11 @@ static void run_job(void *data, void *user)
 	const struct idl_send_file *f = file_at(s, j->index);
 	size_t got;
 	int r;
+
+	if (j->kind == JOB_RUN) {
+		run_run(s, j);
+		return;
+	}
 
 	if (j->kind == JOB_OPEN || j->kind == JOB_WHOLE) {
 		run_open(s, j, f);
@@ -181,6 +217,7 @@ static void job_free(void *data)
 
 	g_free(j->buf);
 	g_free(j->error);
+	idl_msg_clear(&j->run);
 	g_free(j);
 }
 
@@ -209,6 +246,40 @@ static void cancel_with(struct idl_sender *s, enum idl_xfer_result r, const char
 	finish(s, r, reason);
 }
 
+/* Whether file i can join a run of n files and bytes so far: wanted whole
+ * (accepted at 0), small, and within the run's bounds. */
+static bool run_fits(const struct idl_sender *s, guint i, size_t n, uint64_t bytes)
+{
+	uint64_t size;
+
+	if (i >= s->end || !s->wanted[i] || s->offsets[i] != 0 || n >= IDL_RUN_FILES_MAX)
+		return false;
+	size = file_at(s, i)->size;
+	return size <= IDL_RUN_FILE_MAX && bytes + size <= IDL_RUN_BYTES_MAX;
+}
+
+/* Version 2: the next wanted files that fit one run (a file left out by
+ * the accept ends it: the ids of a run follow each other). */
+static void schedule_run(struct idl_sender *s, struct job *j)
+{
+	guint n = 0;
+	uint64_t bytes = 0;
+
+	while (run_fits(s, s->rd_file + n, n, bytes))
+		bytes += file_at(s, s->rd_file + n++)->size;
+	j->kind = JOB_RUN;
+	j->run.type = IDL_MSG_RUN;
+	j->run.n_files = n;
+	j->run.files = g_new0(struct idl_msg_file, n);
+	for (guint k = 0; k < n; k++) {
+		j->run.files[k].id = s->rd_file + k - s->first;
+		j->run.files[k].size = file_at(s, s->rd_file + k)->size;
+	}
+	j->len = (size_t)bytes;
+	j->weight += j->len;
+	s->rd_file += n;
+}
+
 static void schedule(struct idl_sender *s)
 {
 	while (s->state == S_SENDING && s->ahead < READ_AHEAD && s->rd_file < s->end) {
@@ -222,7 +293,9 @@ static void schedule(struct idl_sender *s)
 		j = g_new0(struct job, 1);
 		j->index = s->rd_file;
 		j->weight = MARKER_WEIGHT;
-		if (!s->rd_opened && f->size - s->offsets[s->rd_file] <= BLOCK) {
+		if (!s->rd_opened && s->version >= 2 && run_fits(s, s->rd_file, 0, 0)) {
+			schedule_run(s, j);
+		} else if (!s->rd_opened && f->size - s->offsets[s->rd_file] <= BLOCK) {
 			j->kind = JOB_WHOLE;
 			j->offset = s->offsets[s->rd_file];
 			j->len = (size_t)(f->size - j->offset);
@@ -257,6 +330,15 @@ static guint last_wanted(const struct idl_sender *s)
 	return last;
 }
 
+/* After the last wanted file. */
+static bool send_done(struct idl_sender *s)
+{
+	struct idl_msg done = { .type = IDL_MSG_DONE };
+
+	s->state = S_DONE_SENT;
+	return send_msg(s, &done) == 0;
+}
+
 /* Turns one read job into messages. Returns false when the transfer ended. */
 static bool emit(struct idl_sender *s, struct job *j)
 {
@@ -270,6 +352,16 @@ static bool emit(struct idl_sender *s, struct job *j)
 		return false;
 	}
 	switch (j->kind) {
+	case JOB_RUN:
+		s->st.current = j->index + (guint)j->run.n_files - 1;
+		if (send_msg(s, &j->run) < 0)
+			return false;
+		for (size_t at = 0; at < j->len; at += chunk) {
+			if (s->link.send(s->link.ctx, true, j->buf + at, MIN(chunk, j->len - at)) < 0)
+				return false;
+		}
+		s->st.sent += j->len;
+		return s->st.current != s->last || send_done(s);
 	case JOB_OPEN:
 	case JOB_WHOLE:
 		s->st.current = j->index;
@@ -296,12 +388,7 @@ static bool emit(struct idl_sender *s, struct job *j)
 		memcpy(m.sha256, j->digest, sizeof(m.sha256));
 		if (send_msg(s, &m) < 0)
 			return false;
-		if (j->index == s->last) {
-			struct idl_msg done = { .type = IDL_MSG_DONE };
-			s->state = S_DONE_SENT;
-			return send_msg(s, &done) == 0;
-		}
-		return true;
+		return j->index != s->last || send_done(s);
 	}
 	return true;
 }
@@ -338,23 +425,32 @@ static void job_done(void *data, void *user)
 
 static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, NULL };
 
-/* Offers the next files: as many as fit one control message. */
+/* Offers the next files: as many as fit one control message, or at
+ * version 2 up to IDL_OFFER_PARTS_MAX of them ("more"). */
 static void send_offer(struct idl_sender *s)
 {
 	struct idl_msg m = { .type = IDL_MSG_OFFER };
 	uint8_t rnd[IDL_TRANSFER_ID_HEX_LEN / 2];
 	GHashTable *folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	guint parts_max = s->version >= 2 ? IDL_OFFER_PARTS_MAX : 1, n_parts = 1;
+	guint *part_end = g_new(guint, parts_max);
 	size_t budget = 200;
 	guint i, n_folders = 0;
 
 	s->first = s->end;
-	for (i = s->first; i < s->files->len && i - s->first < IDL_MSG_FILES_MAX; i++) {
+	/* One message holds fewer files than IDL_OFFER_FILES_MAX, parts at
+	 * most that many: the accept and the receipt fit one message each. */
+	for (i = s->first; i < s->files->len && i - s->first < IDL_OFFER_FILES_MAX; i++) {
 		const struct idl_send_file *f = file_at(s, i);
 		struct idl_msg_file mf = { .id = i - s->first, .path = f->path, .size = f->size, .mtime = f->mtime };
 		/* Fewer offers, fewer round trips: each ends with the receipt. */
 		size_t cost = idl_msg_offer_entry_max(&mf);
-		if (budget + cost > OFFER_BUDGET && i > s->first)
-			break;
+		if (budget + cost > OFFER_BUDGET && i > s->first) {
+			if (n_parts == parts_max)
+				break;
+			part_end[n_parts++ - 1] = i;
+			budget = 200;
+		}
 		/* A path has fewer folders than IDL_OFFER_FOLDERS_MAX, so the
 		 * first file always fits. */
 		n_folders += idl_path_folders_add(folders, file_at(s, i)->path);
@@ -364,24 +460,33 @@ static void send_offer(struct idl_sender *s)
 	}
 	g_hash_table_destroy(folders);
 	s->end = i;
+	if (n_parts > 1 && part_end[n_parts - 2] == s->end)
+		n_parts--;                    /* the folders ended it as it began */
+	part_end[n_parts - 1] = s->end;
 	gnutls_rnd(GNUTLS_RND_NONCE, rnd, sizeof(rnd));
 	for (size_t k = 0; k < sizeof(rnd); k++)
 		g_snprintf(s->transfer + 2 * k, 3, "%02x", rnd[k]);
 	g_strlcpy(m.transfer, s->transfer, sizeof(m.transfer));
-	m.n_files = s->end - s->first;
-	m.files = g_new0(struct idl_msg_file, m.n_files);
-	for (i = s->first; i < s->end; i++) {
-		const struct idl_send_file *f = file_at(s, i);
-		struct idl_msg_file *mf = &m.files[i - s->first];
-		mf->id = i - s->first;
-		mf->path = f->path;
-		mf->size = f->size;
-		mf->mtime = f->mtime;
-	}
+	m.files = g_new0(struct idl_msg_file, s->end - s->first);
 	s->state = S_OFFERED;
-	if (send_msg(s, &m) < 0)
-		finish(s, IDL_XFER_CLOSED, "the data channel refused the offer");
+	for (guint p = 0, from = s->first; p < n_parts; from = part_end[p++]) {
+		m.n_files = part_end[p] - from;
+		m.more = p + 1 < n_parts;
+		for (i = from; i < part_end[p]; i++) {
+			const struct idl_send_file *f = file_at(s, i);
+			struct idl_msg_file *mf = &m.files[i - from];
+			mf->id = i - s->first;
+			mf->path = f->path;
+			mf->size = f->size;
+			mf->mtime = f->mtime;
+		}
+		if (send_msg(s, &m) < 0) {
+			finish(s, IDL_XFER_CLOSED, "the data channel refused the offer");
+			break;
+		}
+	}
 	g_free(m.files);
+	g_free(part_end);
 }
 
 static void on_accept(struct idl_sender *s, const struct idl_msg *m)
@@ -422,21 +527,32 @@ static void on_accept(struct idl_sender *s, const struct idl_msg *m)
 	idl_sender_pump(s);
 }
 
-static void on_file_result(struct idl_sender *s, const struct idl_msg *m)
+/* Returns false when the transfer ended (a result for a file not sent). */
+static bool file_result(struct idl_sender *s, guint32 id, bool ok, const char *reason)
 {
-	guint i = s->first + m->id;
-	bool ok = m->type == IDL_MSG_FILE_OK;
+	guint i = s->first + id;
 
 	if (i >= s->end || !s->wanted[i]) {
 		cancel_with(s, IDL_XFER_PROTOCOL, "a file result names a file that was not sent");
-		return;
+		return false;
 	}
 	if (ok)
 		s->st.files_verified++;
 	else
 		s->st.files_failed++;
 	if (s->cb->file_result)
-		s->cb->file_result(s, i, ok, ok ? NULL : m->reason, s->user);
+		s->cb->file_result(s, i, ok, reason, s->user);
+	return s->state != S_FINISHED;
+}
+
+static void on_file_result(struct idl_sender *s, const struct idl_msg *m)
+{
+	if (m->type == IDL_MSG_FILES_OK) {
+		for (size_t k = 0; k < m->n_files && file_result(s, m->files[k].id, true, NULL); k++)
+			;
+		return;
+	}
+	file_result(s, m->id, m->type == IDL_MSG_FILE_OK, m->type == IDL_MSG_FILE_OK ? NULL : m->reason);
 }
 
 static void on_receipt(struct idl_sender *s, const struct idl_msg *m)
@@ -502,6 +618,7 @@ void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, siz
 		finish(s, IDL_XFER_CANCELLED, why);
 		g_free(why);
 	} else if (s->state == S_HELLO && m.type == IDL_MSG_HELLO) {
+		s->version = MIN(m.version, (uint64_t)IDL_MSG_VERSION);
 		g_strlcpy(s->st.peer_name, m.name, sizeof(s->st.peer_name));
 		if (s->sas && !m.has_sas_nonce && s->cb->code)
 			s->cb->code(s, NULL, s->user);
@@ -514,7 +631,8 @@ void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, siz
 	} else if (s->state == S_OFFERED && m.type == IDL_MSG_DECLINE) {
 		finish(s, IDL_XFER_DECLINED, m.reason[0] ? m.reason : "no reason given");
 	} else if ((s->state == S_SENDING || s->state == S_DONE_SENT) &&
-		   (m.type == IDL_MSG_FILE_OK || m.type == IDL_MSG_FILE_ERROR)) {
+		   (m.type == IDL_MSG_FILE_OK || m.type == IDL_MSG_FILE_ERROR ||
+		    (m.type == IDL_MSG_FILES_OK && s->version >= 2))) {
 		on_file_result(s, &m);
 	} else if (s->state == S_DONE_SENT && m.type == IDL_MSG_RECEIPT) {
 		on_receipt(s, &m);
@@ -535,7 +653,7 @@ void idl_sender_set_fingerprints(struct idl_sender *s, const char *ours, const c
 
 void idl_sender_start(struct idl_sender *s)
 {
-	struct idl_msg m = { .type = IDL_MSG_HELLO, .version = 1, .kind = IDL_PEER_DEVICE };
+	struct idl_msg m = { .type = IDL_MSG_HELLO, .version = IDL_MSG_VERSION, .kind = IDL_PEER_DEVICE };
 
 	if (s->state != S_NEW)
 		return;

@@ -49,6 +49,16 @@ struct idl_store {
 	char *real;                  /* canonical, part of each record's key */
 	char *state_dir;
 	mode_t file_mode;            /* of kept files: rw as the umask allows, never executable */
+	/* Whether the state folder may hold a resume record: FALSE only from
+	 * idl_store_has_records() until this store saves one. Without one, a
+	 * file begun at 0 has no record to look up (a failed open saved). */
+	gboolean records;
+	/* The folder the last file went to (open_parent's walk, done once for
+	 * the files of a folder that follow each other): one entry, dropped at
+	 * the end of each commit, so a folder moved or replaced meanwhile is
+	 * walked again within one batch. */
+	char *cached_rel;
+	int cached_fd;
 };
 
 struct idl_store_file {
@@ -94,14 +104,29 @@ static gboolean fp_valid(const char *fp)
 	return fp && strlen(fp) == FP_HEX_LEN && strspn(fp, "0123456789abcdefABCDEF") == FP_HEX_LEN;
 }
 
+static void drop_cached(struct idl_store *s)
+{
+	if (s->cached_fd >= 0)
+		close(s->cached_fd);
+	s->cached_fd = -1;
+	g_clear_pointer(&s->cached_rel, g_free);
+}
+
 /* Opens the folder dir_rel of the download folder into *pfd, one component
- * at a time and never through a symlink; with create, makes missing ones. */
+ * at a time and never through a symlink; with create, makes missing ones.
+ * The folder of the file before, when it is the same, is not walked again
+ * (see cached_rel). */
 static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create, int *pfd, GError **err)
 {
-	char **comps = g_strsplit(dir_rel, "/", -1);
-	int fd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0), r = 0;
+	char **comps;
+	int fd, r = 0;
 	size_t i;
 
+	if (s->cached_rel && strcmp(s->cached_rel, dir_rel) == 0 &&
+	    (*pfd = fcntl(s->cached_fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+		return 0;
+	comps = g_strsplit(dir_rel, "/", -1);
+	fd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
 		r = idl_error_errno(err, -errno, "cannot use the download folder %s: %s", s->dir, g_strerror(errno));
 		goto fail;
@@ -135,6 +160,9 @@ static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create
 	}
 	*pfd = fd;
 	g_strfreev(comps);
+	drop_cached(s);
+	if ((s->cached_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+		s->cached_rel = g_strdup(dir_rel);
 	return 0;
 fail:
 	if (fd >= 0)
@@ -247,6 +275,7 @@ static int record_save(struct idl_store_file *f, const struct stat *st, GError *
 	} else {
 		f->recorded = TRUE;
 	}
+	f->s->records = TRUE;
 	g_free(part);
 	g_free(text);
 	return r;
@@ -275,7 +304,8 @@ int idl_store_open(const char *dir, const char *state_dir, struct idl_store **ou
 	int r;
 
 	*out = NULL;
-	s->dirfd = -1;
+	s->dirfd = s->cached_fd = -1;
+	s->records = TRUE;
 	/* A received file is data, whatever the sender had: never executable,
 	 * readable as the user's umask says (the .part stays 0600 until kept). */
 	s->file_mode = 0666 & ~current_umask();
@@ -312,6 +342,7 @@ void idl_store_free(struct idl_store *s)
 		return;
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	drop_cached(s);
 	g_free(s->dir);
 	g_free(s->real);
 	g_free(s->state_dir);
@@ -338,6 +369,7 @@ gboolean idl_store_has_records(struct idl_store *s)
 		any = idl_record_is_key(name);
 	if (d)
 		g_dir_close(d);
+	s->records = any;
 	return any;
 }
 
@@ -590,7 +622,7 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 		g_prefix_error(err, "cannot receive %s: ", path);
 		goto fail;
 	}
-	r = record_load(f->record, f->local, &rec);
+	r = offset > 0 || s->records ? record_load(f->record, f->local, &rec) : -ENOENT;
 	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0) {
 		f->part = g_steal_pointer(&rec.part);
 		f->recorded = TRUE;
@@ -608,7 +640,10 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 			goto fail;
 		created = TRUE;
 	}
-	if (ftruncate(f->fd, (off_t)offset) < 0 || fstat(f->fd, &st) < 0) {
+	/* A part just created (O_EXCL) is empty, and begun at 0; its stat is
+	 * needed only for a record saved now. */
+	if (!(created && offset == 0 && size <= RECORD_AT) &&
+	    (ftruncate(f->fd, (off_t)offset) < 0 || fstat(f->fd, &st) < 0)) {
 		r = idl_error_errno(err, -errno, "cannot prepare the partial file of %s: %s", f->where, g_strerror(errno));
 		goto fail;
 	}
@@ -819,8 +854,9 @@ void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_
 
 	/* Every file's writeback starts first, so the disk takes them as one
 	 * batch; then each fsync mostly finds its data (and the journal commit
-	 * that covers them all) already done. */
-	for (i = 0; i < n; i++)
+	 * that covers them all) already done. A batch made durable by syncfs
+	 * (SYNCFS_AT) needs no head start: syncfs writes it all at once. */
+	for (i = 0; i < n && n < SYNCFS_AT; i++)
 		sync_file_range(files[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	for (i = 0; i < n; i++) {
 		struct idl_store_file *f = files[i];
@@ -855,6 +891,8 @@ void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_
 	}
 	g_hash_table_destroy(synced);
 	g_hash_table_destroy(devs);
+	if (n)
+		drop_cached(files[0]->s);
 	/* A file that did not get its name keeps its .part for a resume. */
 	for (i = 0; i < n; i++) {
 		if (named[i])

@@ -13,6 +13,10 @@
 #define OFFER(files) "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[" files "]}"
 #define FPATH(path) "{\"id\":0,\"path\":\"" path "\",\"size\":1,\"mtime\":2}"
 #define FSIZE(size) "{\"id\":0,\"path\":\"a\",\"size\":" size ",\"mtime\":2}"
+#define RUN(files) "{\"type\":\"run\",\"files\":[" files "]}"
+#define RF(id, size) "{\"id\":" id ",\"size\":" size ",\"sha256\":\"" SHA "\"}"
+#define RF64K(id) RF(id, "65536") ","
+#define OKS(ids) "{\"type\":\"files-ok\",\"ids\":[" ids "]}"
 
 /* Decodes text (copied to a buffer of exactly len bytes, so ASan sees any
  * over-read) and returns the result; *msg gets the error message or NULL. */
@@ -70,7 +74,8 @@ static char *round_trip(const struct idl_msg *m)
 	g_assert_cmpuint(len, ==, strlen(text));
 	g_assert_cmpint(idl_msg_decode(text, len, &back, &err), ==, 0);
 	g_assert_no_error(err);
-	g_assert_true(idl_msg_equal(m, &back));
+	if (!idl_msg_equal(m, &back))
+		g_error("%s does not decode to what was encoded", text);
 	idl_msg_clear(&back);
 	return text;
 }
@@ -87,10 +92,17 @@ static void test_round_trip_all(void)
 		{ .id = 0, .status = IDL_FILE_VERIFIED }, { .id = 1, .status = IDL_FILE_FAILED },
 		{ .id = 2, .status = IDL_FILE_SKIPPED },
 	};
+	struct idl_msg_file run_files[] = {
+		{ .id = 3, .size = 0 }, { .id = 4, .size = IDL_RUN_FILE_MAX }, { .id = 9999, .size = 1 },
+	};
+	struct idl_msg_file ok_files[] = { { .id = 0 }, { .id = 7 }, { .id = 9999 } };
 	struct idl_msg msgs[] = {
 		{ .type = IDL_MSG_HELLO, .version = 1, .name = "Zoë's laptop", .kind = IDL_PEER_DEVICE },
+		{ .type = IDL_MSG_RUN, .files = run_files, .n_files = 3 },
+		{ .type = IDL_MSG_FILES_OK, .files = ok_files, .n_files = 3 },
 		{ .type = IDL_MSG_HELLO, .version = 7, .name = "Firefox", .kind = IDL_PEER_BROWSER },
 		{ .type = IDL_MSG_OFFER, .transfer = TID, .files = offer_files, .n_files = 3 },
+		{ .type = IDL_MSG_OFFER, .transfer = TID, .files = offer_files, .n_files = 3, .more = true },
 		{ .type = IDL_MSG_ACCEPT, .transfer = TID, .files = accept_files, .n_files = 2 },
 		{ .type = IDL_MSG_ACCEPT, .transfer = TID },
 		{ .type = IDL_MSG_DECLINE, .transfer = TID, .reason = (char *)"Not now, \"busy\" \\ sorry" },
@@ -102,11 +114,14 @@ static void test_round_trip_all(void)
 		{ .type = IDL_MSG_RECEIPT, .transfer = TID, .files = receipt_files, .n_files = 3 },
 		{ .type = IDL_MSG_CANCEL, .reason = (char *)"unsupported" },
 		{ .type = IDL_MSG_CANCEL, .reason = (char *)"" },
+		{ .type = IDL_MSG_SAS, .has_sas_nonce = true, .sas_nonce = { 1, 2, 3 } },
 	};
-	gboolean seen[IDL_MSG_CANCEL + 1] = { FALSE };
+	gboolean seen[IDL_MSG_FILES_OK + 1] = { FALSE };
 
-	for (size_t i = 0; i < IDL_SHA256_SIZE; i++)
-		msgs[7].sha256[i] = (uint8_t)(i * 37);
+	for (size_t i = 0; i < IDL_SHA256_SIZE; i++) {
+		msgs[10].sha256[i] = (uint8_t)(i * 37);
+		run_files[1].sha256[i] = (uint8_t)(i * 11);
+	}
 	for (size_t i = 0; i < G_N_ELEMENTS(msgs); i++) {
 		g_free(round_trip(&msgs[i]));
 		seen[msgs[i].type] = TRUE;
@@ -130,6 +145,12 @@ static void test_wire_form(void)
 	g_assert_cmpstr(text, ==, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":"
 			"[{\"id\":0,\"path\":\"a b/c\",\"size\":5,\"mtime\":6}]}");
 	g_free(text);
+	o.more = true;           /* version 2: a part, more files follow */
+	f.id = 7;
+	text = round_trip(&o);
+	g_assert_cmpstr(text, ==, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":"
+			"[{\"id\":7,\"path\":\"a b/c\",\"size\":5,\"mtime\":6}],\"more\":true}");
+	g_free(text);
 	{
 		static const char fe[] = "{\"type\":\"file-end\",\"id\":3,\"sha256\":\"" SHA "\"}";
 		expect_accepted("file-end", fe, sizeof(fe) - 1, &d);
@@ -137,6 +158,25 @@ static void test_wire_form(void)
 	g_assert_cmpuint(d.sha256[1], ==, 0x11);
 	g_assert_cmpuint(d.sha256[31], ==, 0xff);
 	idl_msg_clear(&d);
+	{
+		static const char run[] = RUN(RF("2", "5") "," RF("3", "0"));
+		static const char oks[] = OKS("0,1,5");
+		struct idl_msg_file ids[] = { { .id = 0 }, { .id = 1 }, { .id = 5 } };
+		struct idl_msg m2 = { .type = IDL_MSG_FILES_OK, .files = ids, .n_files = 3 };
+
+		expect_accepted("run", run, sizeof(run) - 1, &d);
+		g_assert_cmpuint(d.n_files, ==, 2);
+		g_assert_cmpuint(d.files[0].id, ==, 2);
+		g_assert_cmpuint(d.files[0].size, ==, 5);
+		g_assert_cmpuint(d.files[1].sha256[31], ==, 0xff);
+		text = round_trip(&d);
+		g_assert_cmpstr(text, ==, run);
+		g_free(text);
+		idl_msg_clear(&d);
+		text = round_trip(&m2);
+		g_assert_cmpstr(text, ==, oks);
+		g_free(text);
+	}
 }
 
 static void test_accepted(void)
@@ -159,6 +199,15 @@ static void test_accepted(void)
 		{ "upper-case transfer id", "{\"type\":\"decline\",\"transfer\":\"0123456789ABCDEF0123456789ABCDEF\",\"reason\":\"\"}" },
 		{ "empty accept", "{\"type\":\"accept\",\"transfer\":\"" TID "\",\"files\":[]}" },
 		{ "accept out of order", "{\"type\":\"accept\",\"transfer\":\"" TID "\",\"files\":[{\"id\":5,\"offset\":1},{\"id\":2,\"offset\":0}]}" },
+		{ "run of one empty file", RUN(RF("9999", "0")) },
+		{ "run with gaps in its ids", RUN(RF("1", "1") "," RF("7", "1")) },
+		{ "run of 64 KiB files, 1 MiB exactly", RUN(RF64K("0") RF64K("1") RF64K("2") RF64K("3") RF64K("4") RF64K("5")
+			RF64K("6") RF64K("7") RF64K("8") RF64K("9") RF64K("10") RF64K("11") RF64K("12") RF64K("13")
+			RF64K("14") RF("15", "65536")) },
+		{ "files-ok of one", OKS("9999") },
+		{ "offer part going on from file 5", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":true,\"files\":["
+			"{\"id\":5,\"path\":\"a\",\"size\":1,\"mtime\":2},{\"id\":6,\"path\":\"b\",\"size\":1,\"mtime\":2}]}" },
+		{ "offer more false", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":false,\"files\":[" FPATH("a") "]}" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct idl_msg m;
@@ -231,7 +280,11 @@ static const struct hostile hostile[] = {
 	{ "accept offset negative", "{\"type\":\"accept\",\"transfer\":\"" TID "\",\"files\":[{\"id\":0,\"offset\":-5}]}", -EINVAL, "negative" },
 	/* Ids */
 	{ "offer duplicate id", OFFER(FPATH("a") "," FPATH("b")), -EINVAL, "index" },
-	{ "offer id out of order", OFFER("{\"id\":1,\"path\":\"a\",\"size\":1,\"mtime\":2}"), -EINVAL, "index" },
+	{ "offer id out of order", OFFER("{\"id\":1,\"path\":\"a\",\"size\":1,\"mtime\":2}," FPATH("b")), -EINVAL, "index" },
+	{ "offer part ids with a gap", OFFER("{\"id\":5,\"path\":\"a\",\"size\":1,\"mtime\":2},"
+		"{\"id\":7,\"path\":\"b\",\"size\":1,\"mtime\":2}"), -EINVAL, "index" },
+	{ "offer more not a boolean", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":1,\"files\":[" FPATH("a") "]}",
+	  -EINVAL, "must be true or false" },
 	{ "offer id 10000", OFFER("{\"id\":10000,\"path\":\"a\",\"size\":1,\"mtime\":2}"), -EINVAL, "out of range" },
 	{ "offer no files", OFFER(""), -EINVAL, "no files" },
 	{ "offer files object", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":{}}", -EINVAL, "must be an array" },
@@ -288,7 +341,33 @@ static const struct hostile hostile[] = {
 	{ "type null", "{\"type\":null}", -EINVAL, "must be a string" },
 	{ "duplicate type", "{\"type\":\"done\",\"type\":\"cancel\",\"reason\":\"\"}", -EINVAL, "twice" },
 	{ "duplicate member in file", OFFER("{\"id\":0,\"path\":\"a\",\"path\":\"../b\",\"size\":1,\"mtime\":2}"), -EINVAL, "twice" },
-	{ "unknown type", "{\"type\":\"frobnicate\"}", -EPROTONOSUPPORT, "\"frobnicate\" is not one of protocol version 1" },
+	/* Version 2: runs and files-ok */
+	{ "run no files", RUN(""), -EINVAL, "no files" },
+	{ "run files missing", "{\"type\":\"run\"}", -EINVAL, "\"files\"" },
+	{ "run ids out of order", RUN(RF("2", "1") "," RF("1", "1")), -EINVAL, "increasing" },
+	{ "run id repeated", RUN(RF("2", "1") "," RF("2", "1")), -EINVAL, "increasing" },
+	{ "run id 10000", RUN(RF("10000", "1")), -EINVAL, "out of range" },
+	{ "run file over 64 KiB", RUN(RF("0", "65537")), -EINVAL, "over the limit" },
+	{ "run size 2^53-1", RUN(RF("0", "9007199254740991")), -EINVAL, "over the limit" },
+	{ "run sizes summing past 2^64", RUN(RF("0", "9007199254740991") "," RF("1", "9007199254740991")), -EINVAL,
+	  "over the limit" },
+	{ "run size negative", RUN(RF("0", "-1")), -EINVAL, "negative" },
+	{ "run over 1 MiB", RUN(RF64K("0") RF64K("1") RF64K("2") RF64K("3") RF64K("4") RF64K("5") RF64K("6")
+		RF64K("7") RF64K("8") RF64K("9") RF64K("10") RF64K("11") RF64K("12") RF64K("13") RF64K("14")
+		RF64K("15") RF("16", "1")), -EINVAL, "more than 1048576 bytes" },
+	{ "run file without hash", RUN("{\"id\":0,\"size\":1}"), -EINVAL, "\"sha256\"" },
+	{ "run file without size", RUN("{\"id\":0,\"sha256\":\"" SHA "\"}"), -EINVAL, "\"size\"" },
+	{ "run hash short", RUN("{\"id\":0,\"size\":1,\"sha256\":\"00\"}"), -EINVAL, "64 hex" },
+	{ "run file not object", RUN("3"), -EINVAL, "must be an object" },
+	{ "files-ok empty", OKS(""), -EINVAL, "no files" },
+	{ "files-ok ids out of order", OKS("3,2"), -EINVAL, "increasing" },
+	{ "files-ok id repeated", OKS("3,3"), -EINVAL, "increasing" },
+	{ "files-ok id 10000", OKS("10000"), -EINVAL, "out of range" },
+	{ "files-ok id negative", OKS("-1"), -EINVAL, "out of range" },
+	{ "files-ok id a string", OKS("\"1\""), -EINVAL, "must be an integer" },
+	{ "files-ok id fraction", OKS("1.5"), -EINVAL, "must be an integer" },
+	{ "files-ok ids an object", "{\"type\":\"files-ok\",\"ids\":{}}", -EINVAL, "must be an array" },
+	{ "unknown type", "{\"type\":\"frobnicate\"}", -EPROTONOSUPPORT, "\"frobnicate\" is not one of protocol version 2" },
 	{ "unknown type escaped", "{\"type\":\"x\\u001b[2J\"}", -EPROTONOSUPPORT, "\"x\\033[2J\"" },
 	{ "type wrong case", "{\"type\":\"HELLO\",\"version\":1}", -EPROTONOSUPPORT, "unsupported" },
 };
@@ -297,6 +376,53 @@ static void test_hostile(void)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(hostile); i++)
 		expect_refused(hostile[i].why, hostile[i].text, strlen(hostile[i].text), hostile[i].code, hostile[i].needle);
+}
+
+/* The count bounds of version 2, at the limit and one past it, both ways:
+ * decode refuses what encode would never write. */
+static void test_run_bounds(void)
+{
+	struct { enum idl_msg_type type; size_t max; } cases[] = {
+		{ IDL_MSG_RUN, IDL_RUN_FILES_MAX }, { IDL_MSG_FILES_OK, IDL_FILES_OK_MAX },
+	};
+
+	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
+		for (size_t n = cases[c].max; n <= cases[c].max + 1; n++) {
+			GString *t = g_string_new(cases[c].type == IDL_MSG_RUN ? "{\"type\":\"run\",\"files\":[" :
+						  "{\"type\":\"files-ok\",\"ids\":[");
+			struct idl_msg m = { .type = cases[c].type, .n_files = n };
+			GError *err = NULL;
+			char *text;
+
+			m.files = g_new0(struct idl_msg_file, n);
+			for (size_t i = 0; i < n; i++) {
+				m.files[i].id = (uint32_t)i;
+				m.files[i].size = cases[c].type == IDL_MSG_RUN;
+				if (cases[c].type == IDL_MSG_RUN)
+					g_string_append_printf(t, "%s{\"id\":%zu,\"size\":1,\"sha256\":\"" SHA "\"}", i ? "," : "", i);
+				else
+					g_string_append_printf(t, "%s%zu", i ? "," : "", i);
+			}
+			g_string_append(t, "]}");
+			text = idl_msg_encode(&m, NULL, &err);
+			if (n == cases[c].max) {
+				g_assert_no_error(err);
+				g_assert_cmpuint(strlen(text), <, IDL_MSG_MAX / 2);   /* far from the message limit */
+				g_free(text);
+				g_free(round_trip(&m));
+				g_free(m.files);
+				m.files = NULL;
+				expect_accepted("at the bound", t->str, t->len, &m);
+				idl_msg_clear(&m);
+			} else {
+				g_assert_null(text);
+				g_clear_error(&err);
+				expect_refused("past the bound", t->str, t->len, -EINVAL, "over the limit");
+				g_free(m.files);
+			}
+			g_string_free(t, TRUE);
+		}
+	}
 }
 
 /* Messages too big to write as literals. */
@@ -557,6 +683,7 @@ int main(int argc, char *argv[])
 	g_test_add_func("/protocol/accepted", test_accepted);
 	g_test_add_func("/protocol/hostile", test_hostile);
 	g_test_add_func("/protocol/hostile-sizes", test_hostile_sizes);
+	g_test_add_func("/protocol/run-bounds", test_run_bounds);
 	g_test_add_func("/protocol/encode-refuses", test_encode_refuses);
 	g_test_add_func("/protocol/offer-folders", test_offer_folders);
 	g_test_add_func("/protocol/offer-entry-max", test_offer_entry_max);

@@ -1128,6 +1128,60 @@ static void test_record_when_needed(struct fixture *fx, gconstpointer data)
 	g_free(buf);
 }
 
+/* The folder of the file before is not walked again for the next file in
+ * it, but only within a batch: after a commit, a folder replaced by a
+ * symlink is refused as before. And a store that was told there is no
+ * resume record (has_records) still finds the one it saved itself. */
+static void test_folder_reuse(struct fixture *fx, gconstpointer data)
+{
+	struct idl_store_file *f[3] = { NULL };
+	struct idl_store_result res[3];
+	GError *err = NULL;
+	char *final, *from, *to;
+	uint8_t h[32];
+
+	(void)data;
+	sha256("x", 1, h);
+	for (int i = 0; i < 3; i++) {
+		char path[16];
+
+		g_snprintf(path, sizeof(path), "a/b/%d", i);
+		g_assert_cmpint(idl_store_begin(fx->s, FP, path, 1, MTIME, 0, &f[i], &err), ==, 0);
+		g_assert_no_error(err);
+		write_range(f[i], (const uint8_t *)"x", 0, 1, 1);
+		g_assert_cmpint(idl_store_verify(f[i], h, &err), ==, 0);
+	}
+	idl_store_commit(f, 3, res);
+	for (int i = 0; i < 3; i++) {
+		g_assert_cmpint(res[i].result, ==, 0);
+		g_free(res[i].final_path);
+	}
+	assert_content(fx, "a/b/2", "x", 1);
+	from = sub(fx, "a/b");
+	to = sub(fx, "a/moved");
+	g_assert_cmpint(rename(from, to), ==, 0);
+	make_at(fx->dl, "a/b", NULL, FALSE, fx->outside);
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "a/b/3", 1, MTIME, 0, &f[0], &err), ==, -ELOOP);
+	g_clear_error(&err);
+	g_assert_cmpuint(count_entries(fx->outside), ==, 0);
+	g_free(from);
+	g_free(to);
+
+	g_assert_false(idl_store_has_records(fx->s));
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "c", 4, MTIME, 0, &f[0], &err), ==, 0);
+	write_range(f[0], (const uint8_t *)"data", 0, 2, 2);
+	idl_store_abort(f[0]);                    /* saves its record */
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "c", 4, MTIME, 0, &f[0], &err), ==, 0);
+	write_range(f[0], (const uint8_t *)"data", 0, 4, 4);
+	sha256("data", 4, h);
+	g_assert_cmpint(idl_store_finish(f[0], h, &final, &err), ==, 0);
+	g_assert_cmpstr(final, ==, "c");
+	g_free(final);
+	g_assert_false(exists(fx, "c.part"));
+	g_assert_false(exists(fx, "c (1).part"));
+	g_assert_cmpuint(count_entries(fx->state), ==, 0);
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct {
@@ -1160,6 +1214,7 @@ int main(int argc, char *argv[])
 		{ "/store/beyond-4gib", test_beyond_4gib },
 		{ "/store/commit-batch", test_commit_batch },
 		{ "/store/record-when-needed", test_record_when_needed },
+		{ "/store/folder-reuse", test_folder_reuse },
 	};
 
 	g_test_init(&argc, &argv, NULL);

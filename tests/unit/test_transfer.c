@@ -42,6 +42,7 @@ struct pair {
 	struct idl_sender *sender;
 	struct idl_receiver *receiver;
 	uint64_t data_delivered;      /* binary bytes that reached the receiver */
+	guint offer_msgs;             /* offer messages that reached it */
 	uint64_t cut_after;           /* 0: never; else drop the link past this */
 	bool cut;
 	/* outcomes */
@@ -90,6 +91,8 @@ static gboolean deliver(gpointer data)
 		if (d->to_receiver) {
 			if (m->binary)
 				p->data_delivered += len;
+			else if (len > 15 && !memcmp(bytes, "{\"type\":\"offer\"", 15))
+				p->offer_msgs++;
 			if (p->cut_after && p->data_delivered > p->cut_after) {
 				msg_free(m);
 				cut_link(p);
@@ -119,8 +122,9 @@ static int link_send(void *ctx, bool binary, const uint8_t *data, size_t len)
 	g_queue_push_tail(&d->q, m);
 	d->queued += len;
 	d->most_queued = MAX(d->most_queued, d->queued);
-	/* With no sender (a scripted one), its messages stay for the test to read. */
-	if (!d->idle && (d->to_receiver || d->pair->sender))
+	/* With no sender or receiver (a scripted one), its messages stay for
+	 * the test to read. */
+	if (!d->idle && (d->to_receiver ? d->pair->receiver != NULL : d->pair->sender != NULL))
 		d->idle = g_idle_add(deliver, d);
 	return 0;
 }
@@ -467,7 +471,9 @@ static void test_many_offers(struct fx *f, gconstpointer data)
 	idl_sender_start(p->sender);
 	run_until(sender_done, p);
 	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
-	g_assert_cmpuint(p->transfers, >, 1);
+	/* Version 2: one offer in several messages ("more"). */
+	g_assert_cmpuint(p->transfers, ==, 1);
+	g_assert_cmpuint(p->offer_msgs, >, 1);
 	g_free(tree);
 	tree = g_build_filename(f->dst, "many", NULL);
 	g_assert_cmpuint(count_entries(tree), ==, n);
@@ -533,6 +539,23 @@ static void sha_hex(const void *data, size_t len, char out[65])
 		g_snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
+/* What the receiver answered so far, one message a line. */
+static char *answers(struct pair *p)
+{
+	GString *out = g_string_new(NULL);
+	struct msg *m;
+
+	while ((m = g_queue_pop_head(&p->r2s.q))) {
+		gsize len;
+		const char *d = g_bytes_get_data(m->data, &len);
+		g_string_append_len(out, d, (gssize)len);
+		g_string_append_c(out, '\n');
+		msg_free(m);
+	}
+	p->r2s.queued = 0;
+	return g_string_free(out, FALSE);
+}
+
 /* Offers one file "name" of announced size, then sends `sent` bytes and a
  * file-end with the hash of what was sent (or a wrong one), then done.
  * Returns the last control messages the receiver answered (owned). */
@@ -540,10 +563,8 @@ static char *script(struct fx *f, const char *path, size_t announced, size_t sen
 		    enum idl_xfer_result *finished)
 {
 	struct pair *p = pair_new(NULL, f->dst, f->state, true);
-	char *text, hex[65];
+	char *text, hex[65], *out;
 	uint8_t *buf = g_malloc0(sent + 1);
-	GString *answers = g_string_new(NULL);
-	struct msg *m;
 
 	memset(buf, 'x', sent);
 	feed_text(p, HELLO);
@@ -567,18 +588,11 @@ static char *script(struct fx *f, const char *path, size_t announced, size_t sen
 		while (!p->r_done && p->transfers == 0)
 			g_main_context_iteration(NULL, TRUE);
 	}
-	while ((m = g_queue_pop_head(&p->r2s.q))) {
-		gsize len;
-		const char *d = g_bytes_get_data(m->data, &len);
-		g_string_append_len(answers, d, (gssize)len);
-		g_string_append_c(answers, '\n');
-		msg_free(m);
-	}
-	p->r2s.queued = 0;
+	out = answers(p);
 	*finished = p->r_done ? p->r_result : IDL_XFER_OK;
 	pair_free(p);
 	g_free(buf);
-	return g_string_free(answers, FALSE);
+	return out;
 }
 
 static void test_hostile(struct fx *f, gconstpointer data)
@@ -645,6 +659,461 @@ static void test_out_of_order(struct fx *f, gconstpointer data)
 	g_assert_cmpint(p->r_result, ==, IDL_XFER_PROTOCOL);
 	pair_free(p);
 	g_assert_cmpuint(count_entries(f->dst), ==, 0);
+}
+
+/* ---- version 2: runs of small files, from a scripted sender ---- */
+
+/* File i of a scripted offer: "f<i>", its bytes all 'a' + i. */
+static uint8_t *content(size_t i, size_t size)
+{
+	uint8_t *b = g_malloc(size + 1);
+
+	memset(b, 'a' + (int)i, size);
+	return b;
+}
+
+/* Our scripted sender says hello (version) and offers files f0.. of the
+ * sizes given; returns once the receiver accepted (or stopped). */
+static struct pair *scripted(struct fx *f, unsigned version, const size_t *sizes, size_t n)
+{
+	struct pair *p = pair_new(NULL, f->dst, f->state, true);
+	GString *o = g_string_new("{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[");
+	char *hello = g_strdup_printf("{\"type\":\"hello\",\"version\":%u,\"name\":\"test sender\",\"kind\":\"device\"}",
+				      version);
+
+	feed_text(p, hello);
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(o, "%s{\"id\":%zu,\"path\":\"f%zu\",\"size\":%zu,\"mtime\":1}", i ? "," : "", i, i,
+				       sizes[i]);
+	g_string_append(o, "]}");
+	feed_text(p, o->str);
+	while (!p->r_done && g_queue_get_length(&p->r2s.q) < 2)
+		g_main_context_iteration(NULL, TRUE);
+	g_string_free(o, TRUE);
+	g_free(hello);
+	return p;
+}
+
+/* A run of files [first, first + n) as scripted() offered them; bad: the
+ * index of a file whose hash is wrong (or -1); size_of: a size to list for
+ * file first (0: the true one). */
+static char *run_text(const size_t *sizes, size_t first, size_t n, int bad, size_t size_of)
+{
+	GString *t = g_string_new("{\"type\":\"run\",\"files\":[");
+
+	for (size_t i = first; i < first + n; i++) {
+		uint8_t *b = content(i, sizes[i]);
+		char hex[65];
+
+		sha_hex(b, sizes[i], hex);
+		if ((int)i == bad)
+			hex[0] = hex[0] == '0' ? '1' : '0';
+		g_string_append_printf(t, "%s{\"id\":%zu,\"size\":%zu,\"sha256\":\"%s\"}", i > first ? "," : "", i,
+				       i == first && size_of ? size_of : sizes[i], hex);
+		g_free(b);
+	}
+	g_string_append(t, "]}");
+	return g_string_free(t, FALSE);
+}
+
+/* The concatenated bytes of files [first, first + n); *len gets their sum. */
+static uint8_t *run_bytes(const size_t *sizes, size_t first, size_t n, size_t *len)
+{
+	GByteArray *a = g_byte_array_new();
+
+	for (size_t i = first; i < first + n; i++) {
+		uint8_t *b = content(i, sizes[i]);
+		g_byte_array_append(a, b, (guint)sizes[i]);
+		g_free(b);
+	}
+	*len = a->len;
+	return g_byte_array_free(a, FALSE);
+}
+
+static void wait_end(struct pair *p)
+{
+	while (!p->r_done && p->transfers == 0)
+		g_main_context_iteration(NULL, TRUE);
+	run_until(receiver_written, p);
+}
+
+static bool kept(struct fx *f, const char *name)
+{
+	char *path = g_build_filename(f->dst, name, NULL);
+	bool there = g_file_test(path, G_FILE_TEST_EXISTS);
+
+	g_free(path);
+	return there;
+}
+
+/* One run of four files, one with a wrong hash: that file alone fails;
+ * the others are kept and answered by files-ok, in offer order around
+ * the file-error; the bytes may come cut anywhere. */
+static void test_run(struct fx *f, gconstpointer data)
+{
+	static const size_t sizes[] = { 10, 0, 5000, IDL_RUN_FILE_MAX };
+	char *run = run_text(sizes, 0, 4, 2, 0), *out;
+	size_t len;
+	uint8_t *bytes = run_bytes(sizes, 0, 4, &len);
+	struct pair *p = scripted(f, 2, sizes, 4);
+
+	(void)data;
+	out = answers(p);
+	g_assert_nonnull(strstr(out, "\"type\":\"hello\",\"version\":2,"));   /* the highest it speaks */
+	g_assert_nonnull(strstr(out, "\"type\":\"accept\""));
+	g_free(out);
+	feed_text(p, run);
+	idl_receiver_feed(p->receiver, true, bytes, 7);
+	idl_receiver_feed(p->receiver, true, bytes + 7, len - 7);
+	feed_text(p, "{\"type\":\"done\"}");
+	wait_end(p);
+	out = answers(p);
+	g_assert_false(p->r_done);
+	g_assert_cmpint(p->t_result, ==, IDL_XFER_VERIFY);
+	g_assert_nonnull(strstr(out, "{\"type\":\"files-ok\",\"ids\":[0,1]}\n{\"type\":\"file-error\",\"id\":2,"));
+	g_assert_nonnull(strstr(out, "{\"type\":\"files-ok\",\"ids\":[3]}\n{\"type\":\"receipt\""));
+	g_assert_nonnull(strstr(out, "[{\"id\":0,\"status\":\"verified\"},{\"id\":1,\"status\":\"verified\"},"
+				"{\"id\":2,\"status\":\"failed\"},{\"id\":3,\"status\":\"verified\"}]"));
+	g_assert_null(strstr(out, "file-ok\""));
+	g_free(out);
+	g_assert_true(kept(f, "f0") && kept(f, "f1") && kept(f, "f3"));
+	g_assert_cmpuint(count_entries(f->dst), ==, 3);     /* no f2, no f2.part */
+	pair_free(p);
+	g_free(run);
+	g_free(bytes);
+}
+
+enum run_case { RC_NOT_NEXT, RC_REPEATED, RC_SIZE_LIES, RC_NOT_SMALL, RC_MORE, RC_FEWER, RC_AFTER, RC_V1,
+		RC_INSIDE_FILE, RC_CUT };
+
+/* A sender that breaks the rules of runs is stopped with a protocol
+ * error; nothing of a run that did not come whole is written. */
+static void test_run_hostile(struct fx *f, gconstpointer data)
+{
+	static const struct {
+		enum run_case c;
+		const char *needle;
+		guint kept;                  /* files left in the folder */
+	} cases[] = {
+		{ RC_NOT_NEXT, "run file 1 was not expected (file 0 was)", 0 },
+		{ RC_REPEATED, "run file 0 was not expected (file 2 was)", 2 },
+		{ RC_SIZE_LIES, "of their offered size", 0 },
+		{ RC_NOT_SMALL, "over the limit of 65536", 0 },
+		{ RC_MORE, "more bytes than the run lists", 0 },
+		{ RC_FEWER, "done inside a run: 14 of its 15 bytes came", 0 },
+		{ RC_AFTER, "file data outside a file", 2 },
+		{ RC_V1, "unexpected run", 0 },
+		{ RC_INSIDE_FILE, "unexpected run", 0 },
+		{ RC_CUT, NULL, 0 },
+	};
+	size_t sizes[] = { 10, 5, 70000 };
+
+	(void)data;
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct pair *p = scripted(f, cases[k].c == RC_V1 ? 1 : 2, sizes, 3);
+		char *run = run_text(sizes, cases[k].c == RC_NOT_NEXT, cases[k].c == RC_NOT_SMALL ? 3 : 2 - (cases[k].c == RC_NOT_NEXT), -1,
+				     cases[k].c == RC_SIZE_LIES ? 7 : 0), *out;
+		size_t len;
+		uint8_t *bytes = run_bytes(sizes, 0, 2, &len);
+		static const uint8_t extra[1] = { 'x' };
+
+		if (cases[k].c == RC_INSIDE_FILE)
+			feed_text(p, "{\"type\":\"file\",\"id\":0,\"offset\":0}");
+		feed_text(p, run);
+		switch (cases[k].c) {
+		case RC_REPEATED:
+			idl_receiver_feed(p->receiver, true, bytes, len);
+			feed_text(p, run);
+			break;
+		case RC_MORE: {
+			uint8_t *more = g_malloc(len + 1);
+			memcpy(more, bytes, len);
+			more[len] = 'x';
+			idl_receiver_feed(p->receiver, true, more, len + 1);
+			g_free(more);
+			break;
+		}
+		case RC_FEWER:
+			idl_receiver_feed(p->receiver, true, bytes, len - 1);
+			feed_text(p, "{\"type\":\"done\"}");
+			break;
+		case RC_AFTER:
+			idl_receiver_feed(p->receiver, true, bytes, len);
+			idl_receiver_feed(p->receiver, true, extra, 1);
+			break;
+		case RC_CUT:
+			idl_receiver_feed(p->receiver, true, bytes, len - 3);
+			idl_receiver_closed(p->receiver);
+			g_assert_cmpint(p->r_result, ==, IDL_XFER_CLOSED);
+			break;
+		default:
+			break;
+		}
+		g_assert_true(p->r_done);
+		if (cases[k].needle) {
+			out = answers(p);
+			if (p->r_result != IDL_XFER_PROTOCOL || !strstr(out, cases[k].needle))
+				g_error("case %zu: result %d, answers:\n%s", k, p->r_result, out);
+			g_assert_nonnull(strstr(out, "\"type\":\"cancel\",\"reason\":\"protocol error: "));
+			g_free(out);
+		}
+		run_until(receiver_written, p);
+		pair_free(p);
+		g_assert_cmpuint(count_entries(f->dst), ==, cases[k].kept);
+		remove_all(f->dst);
+		g_assert_cmpint(g_mkdir(f->dst, 0700), ==, 0);
+		g_free(run);
+		g_free(bytes);
+	}
+}
+
+/* Both ends of version 2 send runs. A run cut by the connection leaves
+ * nothing of itself (no .part, no half file); what was kept before is
+ * whole, and the same send again completes every file (those kept before
+ * get a second copy under a new name, as in version 1). */
+static void test_run_cut_resend(struct fx *f, gconstpointer data)
+{
+	char *tree = g_build_filename(f->src, "t", NULL), *name, *got, *dst_tree;
+	GPtrArray *files;
+	struct pair *p;
+	unsigned n = 600, kept_before = 0;
+	const char *e;
+	GDir *d;
+
+	(void)data;
+	for (unsigned i = 0; i < n; i++) {
+		name = g_strdup_printf("t/f%u", i);
+		g_free(make_file(f->src, name, 1000 + i, i));
+		g_free(name);
+	}
+	files = collect(&tree, 1);
+	p = pair_new(files, f->dst, f->state, true);
+	p->cut_after = 500 * 1000;                 /* inside the second run (~330 KB each) */
+	idl_sender_start(p->sender);
+	run_until(both_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_CLOSED);
+	run_until(receiver_written, p);
+	pair_free(p);
+	dst_tree = g_build_filename(f->dst, "t", NULL);
+	d = g_dir_open(dst_tree, 0, NULL);
+	g_assert_nonnull(d);
+	while ((e = g_dir_read_name(d))) {
+		char *src = g_build_filename(tree, e, NULL);
+		got = g_build_filename(dst_tree, e, NULL);
+		g_assert_false(g_str_has_suffix(e, ".part"));
+		assert_same(src, got);
+		kept_before++;
+		g_free(src);
+		g_free(got);
+	}
+	g_dir_close(d);
+	g_assert_cmpuint(kept_before, >, 0);
+	g_assert_cmpuint(kept_before, <, n);
+
+	p = pair_new(files, f->dst, f->state, true);
+	idl_sender_start(p->sender);
+	run_until(sender_done, p);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+	pair_free(p);
+	for (unsigned i = 0; i < n; i++) {
+		char *src = g_strdup_printf("%s/f%u", tree, i);
+		got = g_strdup_printf("%s/f%u", dst_tree, i);
+		assert_same(src, got);
+		g_free(src);
+		g_free(got);
+	}
+	g_assert_cmpuint(count_entries(dst_tree), ==, n + kept_before);
+	g_free(dst_tree);
+	g_free(tree);
+	g_ptr_array_unref(files);
+}
+
+/* The next text message the sender sent to our scripted receiver, waiting
+ * for the worker; binary messages are counted into *binary. */
+static char *next_text(struct pair *p, size_t *binary)
+{
+	struct msg *m;
+	char *text;
+	gsize len;
+
+	for (;;) {
+		while (!(m = g_queue_pop_head(&p->s2r.q)) && !p->s_done)
+			g_main_context_iteration(NULL, TRUE);
+		g_assert_nonnull(m);
+		p->s2r.queued -= g_bytes_get_size(m->data);
+		if (!m->binary)
+			break;
+		*binary += g_bytes_get_size(m->data);
+		msg_free(m);
+	}
+	text = g_strndup(g_bytes_get_data(m->data, &len), g_bytes_get_size(m->data));
+	msg_free(m);
+	return text;
+}
+
+static void feed_sender(struct pair *p, const char *text)
+{
+	idl_sender_feed(p->sender, false, (const uint8_t *)text, strlen(text));
+}
+
+/* The sender says 2 and uses the lower version: to a receiver of version
+ * 1 it sends file/file-end and takes no files-ok; to one of version 2, one
+ * run and a files-ok. */
+static void test_run_negotiate(struct fx *f, gconstpointer data)
+{
+	char *a = make_file(f->src, "n/a", 100, 1);
+	char *b = make_file(f->src, "n/b", 200, 2);
+	char *tree = g_build_filename(f->src, "n", NULL);
+	GPtrArray *files = collect(&tree, 1);
+
+	(void)data;
+	for (unsigned version = 1; version <= 2; version++) {
+		for (int bad = 0; bad < 2; bad++) {
+			struct pair *p = pair_new(files, f->dst, f->state, true);
+			char *text, *hello, *accept;
+			struct idl_msg offer;
+			size_t binary = 0;
+			GString *sent = g_string_new(NULL);
+
+			idl_receiver_free(p->receiver);
+			p->receiver = NULL;
+			idl_sender_start(p->sender);
+			text = next_text(p, &binary);
+			g_assert_nonnull(strstr(text, "\"type\":\"hello\",\"version\":2,"));
+			g_free(text);
+			hello = g_strdup_printf("{\"type\":\"hello\",\"version\":%u,\"name\":\"r\",\"kind\":\"device\"}", version);
+			feed_sender(p, hello);
+			text = next_text(p, &binary);
+			g_assert_cmpint(idl_msg_decode(text, strlen(text), &offer, NULL), ==, 0);
+			g_free(text);
+			accept = g_strdup_printf("{\"type\":\"accept\",\"transfer\":\"%s\",\"files\":[{\"id\":0,\"offset\":0},"
+						 "{\"id\":1,\"offset\":0}]}", offer.transfer);
+			feed_sender(p, accept);
+			while (!strstr(sent->str, "{\"type\":\"done\"}")) {
+				text = next_text(p, &binary);
+				g_string_append_printf(sent, "%s\n", text);
+				g_free(text);
+			}
+			g_assert_cmpuint(binary, ==, 300);
+			g_assert_true((strstr(sent->str, "\"type\":\"run\"") != NULL) == (version == 2));
+			g_assert_true((strstr(sent->str, "\"type\":\"file-end\"") != NULL) == (version == 1));
+			if (bad) {
+				/* files-ok at version 1, or naming a file not sent */
+				feed_sender(p, version == 1 ? "{\"type\":\"files-ok\",\"ids\":[0,1]}" :
+							      "{\"type\":\"files-ok\",\"ids\":[0,2]}");
+				g_assert_true(p->s_done);
+				g_assert_cmpint(p->s_result, ==, IDL_XFER_PROTOCOL);
+			} else {
+				if (version == 1) {
+					feed_sender(p, "{\"type\":\"file-ok\",\"id\":0}");
+					feed_sender(p, "{\"type\":\"file-ok\",\"id\":1}");
+				} else {
+					feed_sender(p, "{\"type\":\"files-ok\",\"ids\":[0,1]}");
+				}
+				g_free(accept);
+				accept = g_strdup_printf("{\"type\":\"receipt\",\"transfer\":\"%s\",\"files\":[{\"id\":0,\"status\":"
+							 "\"verified\"},{\"id\":1,\"status\":\"verified\"}]}", offer.transfer);
+				feed_sender(p, accept);
+				g_assert_true(p->s_done);
+				g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+			}
+			idl_msg_clear(&offer);
+			g_string_free(sent, TRUE);
+			g_free(accept);
+			g_free(hello);
+			pair_free(p);
+		}
+	}
+	g_ptr_array_unref(files);
+	g_free(tree);
+	g_free(a);
+	g_free(b);
+}
+
+/* An offer in parts (version 2, "more"): n files from `from` on, named
+ * prefix<i>, of transfer tid. */
+static char *offer_part(const char *tid, const char *prefix, unsigned from, unsigned n, bool more)
+{
+	GString *t = g_string_new(NULL);
+
+	g_string_printf(t, "{\"type\":\"offer\",\"transfer\":\"%s\",\"files\":[", tid);
+	for (unsigned i = from; i < from + n; i++)
+		g_string_append_printf(t, "%s{\"id\":%u,\"path\":\"%s%u\",\"size\":1,\"mtime\":1}", i > from ? "," : "",
+				       i, prefix, i);
+	g_string_append_printf(t, "]%s}", more ? ",\"more\":true" : "");
+	return g_string_free(t, FALSE);
+}
+
+/* A whole offer in parts is planned as one; parts that do not go on from
+ * each other, or break the bounds of one offer, are protocol errors. */
+static void test_offer_parts(struct fx *f, gconstpointer data)
+{
+	static const char *const OTHER = "ffffffffffffffffffffffffffffffff";
+	static const struct {
+		const char *why;
+		unsigned version, parts;
+		const char *needle;          /* NULL: accepted */
+	} cases[] = {
+		{ "three parts", 2, 3, NULL },
+		{ "more at version 1", 1, 2, "in one message at version 1" },
+		{ "a first part not at 0", 2, 1, "starts at file 0" },
+		{ "another transfer", 2, 2, "does not go on from the one before" },
+		{ "a gap in the ids", 2, 2, "does not go on from the one before" },
+		{ "17 parts", 2, 17, "more than 16 parts" },
+		{ "a path in two parts", 2, 2, "names a path twice" },
+		{ "1,200 folders over two parts (600 each)", 2, 2, "names 1200 folders, over the limit of 1000" },
+		{ "1,601 files over two parts", 2, 2, "more than 1600 files" },
+	};
+
+	(void)data;
+	for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+		struct pair *p = pair_new(NULL, f->dst, f->state, true);
+		char *hello = g_strdup_printf("{\"type\":\"hello\",\"version\":%u,\"name\":\"test sender\",\"kind\":\"device\"}",
+					      cases[k].version), *out;
+
+		feed_text(p, hello);
+		for (unsigned part = 0; part < cases[k].parts && !p->r_done; part++) {
+			bool more = part + 1 < cases[k].parts;
+			char *text;
+
+			if (k == 2)
+				text = offer_part(TID, "f", 3, 2, false);
+			else if (k == 3 && part == 1)
+				text = offer_part(OTHER, "f", 2, 2, false);
+			else if (k == 4 && part == 1)
+				text = offer_part(TID, "f", 3, 2, false);
+			else if (k == 6 && part == 1)   /* f0 again, as file 2 */
+				text = g_strdup("{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[{\"id\":2,"
+						"\"path\":\"f0\",\"size\":1,\"mtime\":1}]}");
+			else if (k == 7) {
+				/* 600 folders a part (a<i> and a<i>/b), none shared */
+				GString *t = g_string_new(NULL);
+				g_string_printf(t, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":[");
+				for (unsigned i = part * 300; i < part * 300 + 300; i++)
+					g_string_append_printf(t, "%s{\"id\":%u,\"path\":\"a%u/b/f\",\"size\":1,\"mtime\":1}",
+							       i > part * 300 ? "," : "", i, i + (part ? 200 : 0));
+				g_string_append_printf(t, "]%s}", more ? ",\"more\":true" : "");
+				text = g_string_free(t, FALSE);
+			} else if (k == 8)
+				text = part ? offer_part(TID, "f", 800, 801, false) : offer_part(TID, "f", 0, 800, true);
+			else
+				text = offer_part(TID, "f", part * 2, 2, more);
+			feed_text(p, text);
+			g_free(text);
+		}
+		while (!p->r_done && g_queue_get_length(&p->r2s.q) < 2)
+			g_main_context_iteration(NULL, TRUE);
+		out = answers(p);
+		if (cases[k].needle ? !strstr(out, cases[k].needle) || p->r_result != IDL_XFER_PROTOCOL :
+				      !strstr(out, "\"type\":\"accept\""))
+			g_error("%s: result %d, answers:\n%s", cases[k].why, p->r_result, out);
+		if (!cases[k].needle)
+			g_assert_nonnull(strstr(out, "{\"id\":5,\"offset\":0}]}"));   /* six files in one accept */
+		g_free(out);
+		g_free(hello);
+		pair_free(p);
+		g_assert_cmpuint(count_entries(f->dst), ==, 0);
+	}
 }
 
 /* ---- the verification code (transfer/sas.h) ---- */
@@ -760,6 +1229,11 @@ int main(int argc, char **argv)
 	ADD("many-folders", test_many_folders);
 	ADD("hostile", test_hostile);
 	ADD("out-of-order", test_out_of_order);
+	ADD("run", test_run);
+	ADD("run-hostile", test_run_hostile);
+	ADD("run-cut-resend", test_run_cut_resend);
+	ADD("run-negotiate", test_run_negotiate);
+	ADD("offer-parts", test_offer_parts);
 	ADD("code", test_code);
 	ADD("code-hostile", test_code_hostile);
 	return g_test_run();
