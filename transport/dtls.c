@@ -50,6 +50,8 @@ struct idl_dtls {
 	GSource *fail_idle;     /* reports a failure met inside idl_dtls_send */
 	GError *pending;
 	GQueue rx;              /* GBytes not yet pulled by GnuTLS */
+	const uint8_t *lent;    /* the datagram being fed, borrowed for one pump */
+	size_t lent_len;
 	gint64 deadline;        /* handshake give-up time, monotonic */
 	int send_err;           /* last cb.send failure, for idl_dtls_send */
 	unsigned in_cb;
@@ -103,6 +105,7 @@ static void fail(struct idl_dtls *d, bool deferred, int code, const char *fmt, .
 	d->failed = true;
 	stop_source(&d->timer);
 	g_queue_clear_full(&d->rx, (GDestroyNotify)g_bytes_unref);
+	d->lent = NULL;
 	va_start(ap, fmt);
 	e = g_error_new_valist(IDL_DTLS_ERROR, code, fmt, ap);
 	va_end(ap);
@@ -135,10 +138,17 @@ static ssize_t push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 static ssize_t pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct idl_dtls *d = ptr;
-	GBytes *b = g_queue_pop_head(&d->rx);
+	GBytes *b;
 	const void *data;
 	size_t size;
 
+	if (d->lent) {
+		size = MIN(d->lent_len, len);
+		memcpy(buf, d->lent, size);
+		d->lent = NULL;
+		return (ssize_t)size;
+	}
+	b = g_queue_pop_head(&d->rx);
 	if (b == NULL) {
 		gnutls_transport_set_errno(d->session, EAGAIN);
 		return -1;
@@ -155,7 +165,7 @@ static int pull_timeout(gnutls_transport_ptr_t ptr, unsigned int ms)
 	struct idl_dtls *d = ptr;
 
 	(void)ms;   /* never wait: the main loop feeds us */
-	return g_queue_is_empty(&d->rx) ? 0 : 1;
+	return d->lent || !g_queue_is_empty(&d->rx) ? 1 : 0;
 }
 
 /* Runs inside the handshake, so a wrong certificate never completes it.
@@ -279,27 +289,35 @@ static void handshake(struct idl_dtls *d)
 	d->in_cb--;
 }
 
+/* Records are taken as GnuTLS decrypted them (gnutls_record_recv_packet):
+ * no copy into a buffer of ours on the way to SCTP. */
 static void read_records(struct idl_dtls *d)
 {
-	uint8_t buf[SESSION_MTU];
+	gnutls_packet_t packet;
+	gnutls_datum_t data;
 	int idle = 0;
 	ssize_t n;
 
 	while (!d->failed && idle < MAX_PASS) {
-		n = gnutls_record_recv(d->session, buf, sizeof buf);
-		if (n > 0) {
+		packet = NULL;
+		n = gnutls_record_recv_packet(d->session, &packet);
+		if (n > 0 && packet) {
 			idle = 0;
+			gnutls_packet_get(packet, &data, NULL);
 			d->in_cb++;
-			d->cb.recv(buf, (size_t)n, d->user);
+			d->cb.recv(data.data, data.size, d->user);
 			d->in_cb--;
+			gnutls_packet_deinit(packet);
 			continue;
 		}
+		if (packet)
+			gnutls_packet_deinit(packet);
 		idle++;
 		if (n == 0) {
 			fail(d, false, IDL_DTLS_ERROR_CLOSED, "the peer closed the DTLS session");
 		} else if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED) {
 			/* AGAIN also means "discarded a bad record": read on if more wait. */
-			if (g_queue_is_empty(&d->rx))
+			if (!d->lent && g_queue_is_empty(&d->rx))
 				return;
 		} else if (n == GNUTLS_E_REHANDSHAKE) {
 			/* Renegotiation would swap the certificate we checked. */
@@ -471,6 +489,19 @@ void idl_dtls_feed(struct idl_dtls *d, const uint8_t *buf, size_t len)
 		return;
 	if (g_queue_get_length(&d->rx) >= MAX_QUEUED)
 		return;
+	/* The common case, nothing queued and no pump running: GnuTLS pulls
+	 * the caller's buffer during this pump, with no copy of ours. */
+	if (d->started && !d->pumping && g_queue_is_empty(&d->rx)) {
+		d->lent = buf;
+		d->lent_len = len;
+		pump(d);
+		/* Not pulled (it never happens while the session reads):
+		 * keep it, ahead of what came in during the pump. */
+		if (d->lent && !d->failed)
+			g_queue_push_head(&d->rx, g_bytes_new(buf, len));
+		d->lent = NULL;
+		return;
+	}
 	g_queue_push_tail(&d->rx, g_bytes_new(buf, len));
 	pump(d);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <ifaddrs.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -28,6 +29,9 @@ struct idl_ice {
 	bool connected;
 	bool failed;
 	size_t rcvbuf;          /* the selected socket's receive buffer, once grown */
+	GSocket *direct;        /* the selected pair's socket while READY, or NULL */
+	struct sockaddr_storage direct_to;
+	socklen_t direct_tolen;
 	struct idl_ice_callbacks cb;
 	void *user;
 };
@@ -74,15 +78,56 @@ static void grow_receive_buffer(struct idl_ice *ice)
 	g_object_unref(sock);
 }
 
+/* Takes (ready) or drops the selected pair's socket for direct sends, and
+ * tells the owner. */
+static void update_direct(struct idl_ice *ice, bool ready)
+{
+	NiceCandidate *local = NULL, *remote = NULL;
+	GSocket *old = ice->direct;
+
+	ice->direct = NULL;
+	if (ready && !ice->failed &&
+	    nice_agent_get_selected_pair(ice->agent, ice->stream, 1, &local, &remote) &&
+	    remote->transport == NICE_CANDIDATE_TRANSPORT_UDP && remote->type != NICE_CANDIDATE_TYPE_RELAYED &&
+	    local->type != NICE_CANDIDATE_TYPE_RELAYED) {
+		ice->direct = nice_agent_get_selected_socket(ice->agent, ice->stream, 1);
+		memset(&ice->direct_to, 0, sizeof(ice->direct_to));
+		nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&ice->direct_to);
+		ice->direct_tolen = ice->direct_to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+									 : sizeof(struct sockaddr_in);
+		if (ice->direct_to.ss_family == AF_INET6) {
+			/* A link-local peer needs the scope of our own address
+			 * (a bare fe80:: is EINVAL from an unbound socket). */
+			struct sockaddr_in6 *r6 = (struct sockaddr_in6 *)&ice->direct_to;
+			struct sockaddr_storage l;
+
+			nice_address_copy_to_sockaddr(&local->addr, (struct sockaddr *)&l);
+			if (IN6_IS_ADDR_LINKLOCAL(&r6->sin6_addr) && !r6->sin6_scope_id && l.ss_family == AF_INET6)
+				r6->sin6_scope_id = ((struct sockaddr_in6 *)&l)->sin6_scope_id;
+		}
+	}
+	if (old == ice->direct && !old)
+		return;
+	if (old)
+		g_object_unref(old);
+	if (ice->cb.path_changed)
+		ice->cb.path_changed(ice->user);
+}
+
 static void on_selected_pair(NiceAgent *agent, guint stream, guint component, NiceCandidate *local,
 			     NiceCandidate *remote, gpointer user)
 {
+	struct idl_ice *ice = user;
+
 	(void)agent;
 	(void)stream;
 	(void)component;
 	(void)local;
 	(void)remote;
-	grow_receive_buffer(user);
+	grow_receive_buffer(ice);
+	if (ice->connected)
+		update_direct(ice, nice_agent_get_component_state(ice->agent, ice->stream, 1) ==
+					   NICE_COMPONENT_STATE_READY);
 }
 
 static void on_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer user)
@@ -93,9 +138,12 @@ static void on_state(NiceAgent *agent, guint stream, guint component, guint stat
 	(void)stream;
 	(void)component;
 	g_debug("ice: %s", nice_component_state_to_string(state));
+	if (ice->connected)
+		update_direct(ice, state == NICE_COMPONENT_STATE_READY);
 	if (state == NICE_COMPONENT_STATE_READY && !ice->connected) {
 		ice->connected = true;
 		grow_receive_buffer(ice);
+		update_direct(ice, true);
 		if (ice->cb.connected)
 			ice->cb.connected(ice->user);
 	} else if (state == NICE_COMPONENT_STATE_FAILED) {
@@ -316,6 +364,39 @@ int idl_ice_send(struct idl_ice *ice, const uint8_t *buf, size_t len)
 	return n == (gint)len ? 0 : -EAGAIN;
 }
 
+int idl_ice_send_many(struct idl_ice *ice, const struct iovec *dg, unsigned n)
+{
+	NiceOutputMessage msgs[64];
+	GOutputVector vec[64];
+	GError *err = NULL;
+	gint r;
+
+	if (ice->failed)
+		return -ENOTCONN;
+	n = MIN(n, G_N_ELEMENTS(msgs));
+	for (unsigned i = 0; i < n; i++) {
+		vec[i].buffer = dg[i].iov_base;
+		vec[i].size = dg[i].iov_len;
+		msgs[i].buffers = &vec[i];
+		msgs[i].n_buffers = 1;
+	}
+	r = nice_agent_send_messages_nonblocking(ice->agent, ice->stream, 1, msgs, n, NULL, &err);
+	if (r >= 0)
+		return r;
+	r = g_error_matches(err, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK) ? 0 : -EIO;
+	g_clear_error(&err);
+	return r;
+}
+
+int idl_ice_direct_socket(const struct idl_ice *ice, struct sockaddr_storage *to, socklen_t *tolen)
+{
+	if (!ice->direct)
+		return -1;
+	*to = ice->direct_to;
+	*tolen = ice->direct_tolen;
+	return g_socket_get_fd(ice->direct);
+}
+
 char *idl_ice_describe_pair(const struct idl_ice *ice)
 {
 	NiceCandidate *local = NULL, *remote = NULL;
@@ -407,6 +488,8 @@ void idl_ice_free(struct idl_ice *ice)
 {
 	if (!ice)
 		return;
+	if (ice->direct)
+		g_object_unref(ice->direct);
 	if (ice->agent) {
 		g_signal_handlers_disconnect_by_data(ice->agent, ice);
 		if (ice->stream) {

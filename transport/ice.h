@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #define IDL_ICE_ERROR (idl_ice_error_quark())
 GQuark idl_ice_error_quark(void);
@@ -29,6 +31,9 @@ struct idl_ice_callbacks {
 	void (*recv)(const uint8_t *buf, size_t len, void *user);
 	/* Checks failed or consent was lost; no callback follows. */
 	void (*failed)(const GError *err, void *user);
+	/* The direct socket (idl_ice_direct_socket) changed or went away: a
+	 * new pair was selected, or the component left READY. May be NULL. */
+	void (*path_changed)(void *user);
 };
 
 /* Creates an agent (controlling for the offerer) and gathers its host
@@ -57,6 +62,19 @@ int idl_ice_set_remote(struct idl_ice *ice, const char *ufrag, const char *pwd,
 
 /* Sends one datagram on the selected pair. Returns 0 or a negative errno. */
 int idl_ice_send(struct idl_ice *ice, const uint8_t *buf, size_t len);
+
+/* Sends dg[0..n) as n datagrams on the selected pair in one libnice call
+ * (sendmmsg). Returns how many left (fewer than n: the socket is full), or
+ * a negative errno value when the first could not be sent. */
+int idl_ice_send_many(struct idl_ice *ice, const struct iovec *dg, unsigned n);
+
+/* The socket of the selected pair, for sending data beside libnice (libnice
+ * keeps no state about data sends; it stays the only reader), and the
+ * remote address in *to. -1 unless the component is READY on a plain UDP
+ * host or reflexive pair: after consent is lost (RFC 7675) nothing may be
+ * sent but through libnice, which refuses. The fd stays valid until
+ * path_changed or idl_ice_free. */
+int idl_ice_direct_socket(const struct idl_ice *ice, struct sockaddr_storage *to, socklen_t *tolen);
 
 /* The selected pair as "local -> remote" text for diagnostics, owned by the
  * caller; NULL before connected. */
