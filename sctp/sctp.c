@@ -48,7 +48,7 @@ G_STATIC_ASSERT(MAX_BURST >= 2 * SACK_FREQ);
  * at most 44 of DTLS 1.2 record overhead. The owner may raise it when it
  * knows the path (idl_sctp_set_packet_size). */
 #define PATH_MTU IDL_SCTP_PACKET_MIN
-G_STATIC_ASSERT(IDL_SCTP_PACKET_MAX == 1500 - 20 - 8 - 40);
+G_STATIC_ASSERT(IDL_SCTP_PACKET_MAX == 1500 - 40 - 8 - 40);
 #define READ_BUFFER IDL_SCTP_LOCAL_MAX_MESSAGE
 /* Packets that arrive before idl_sctp_connect (the peer finished DTLS
  * first) are kept and fed after it: usrsctp answers an INIT for a socket
