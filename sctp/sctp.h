@@ -158,7 +158,9 @@ void idl_channel_set_callbacks(struct idl_channel *ch, const struct idl_channel_
  * cb->open, or once closing). buffered_low never runs inside this call.
  * The message reaches usrsctp with the others sent in the same turn of
  * the loop (from an idle source, or every 64 KiB): small ones share
- * packets. */
+ * packets. A message of 8 KiB or more when nothing is queued goes to
+ * usrsctp inside this call, straight from data (no copy; only what usrsctp
+ * has no room for is copied and queued). data is borrowed either way. */
 int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len);
 
 /* The largest message the peer accepts on this channel's association. */
