@@ -40,6 +40,7 @@ enum ch_state {
 struct out_msg {
 	uint32_t ppid;
 	bool counted;   /* user payload, part of the buffered amount */
+	bool started;   /* the rest of a message whose start went straight to usrsctp */
 	size_t len, off;
 	uint8_t data[];
 };

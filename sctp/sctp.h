@@ -83,7 +83,11 @@ int idl_sctp_connect(struct idl_sctp *s, GError **err);
  * idl_sctp_connect. Larger packets cost less CPU per byte; the caller knows
  * what the path carries. */
 #define IDL_SCTP_PACKET_MIN 1188   /* fits IPv6's minimum MTU after UDP and DTLS */
-#define IDL_SCTP_PACKET_MAX 1412   /* fits Ethernet's 1500 after IPv6, UDP and DTLS */
+/* 1500 (Ethernet) - 40 IPv6 - 8 UDP - 40 DTLS record. Not more on IPv4,
+ * whose header is 20 bytes smaller: Pion (v3) reads every datagram into a
+ * 1,460-byte buffer (receiveMTU) and drops the connection on a bigger one,
+ * and this packet in an AES-GCM record is 1,449 bytes. */
+#define IDL_SCTP_PACKET_MAX 1412
 int idl_sctp_set_packet_size(struct idl_sctp *s, size_t bytes, GError **err);
 
 /* The receive window we advertise, which bounds the data the peer has in
@@ -154,7 +158,9 @@ void idl_channel_set_callbacks(struct idl_channel *ch, const struct idl_channel_
  * cb->open, or once closing). buffered_low never runs inside this call.
  * The message reaches usrsctp with the others sent in the same turn of
  * the loop (from an idle source, or every 64 KiB): small ones share
- * packets. */
+ * packets. A message of 8 KiB or more when nothing is queued goes to
+ * usrsctp inside this call, straight from data (no copy; only what usrsctp
+ * has no room for is copied and queued). data is borrowed either way. */
 int idl_channel_send(struct idl_channel *ch, bool binary, const uint8_t *data, size_t len);
 
 /* The largest message the peer accepts on this channel's association. */

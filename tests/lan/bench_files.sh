@@ -76,33 +76,24 @@ fresh_fs() {
 	mkdir -p "$FS/dl" "$FS/out"
 }
 
-# ---- CPU accounting: one cgroup v2 per end and contender.
-CG=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
-if [[ -n "$CG" ]] && mkdir "$CG/idrop-bench-$LAN_PREFIX" 2>/dev/null; then
-	CG=$CG/idrop-bench-$LAN_PREFIX
-	mkdir "$CG/serve" "$CG/base" "$CG/sshd" "$CG/b"
-	lan_on_cleanup "rmdir '$CG/serve' '$CG/base' '$CG/sshd' '$CG/b' '$CG'"
-else
-	CG=""
-fi
-cg_add() { [[ -z "$CG" ]] || echo "$2" >"$CG/$1/cgroup.procs"; }   # NAME PID
-cg_usec() { if [[ -n "$CG" ]]; then awk '$1 == "usage_usec" { print $2 }' "$CG/$1/cpu.stat"; else echo 0; fi; }
+# ---- CPU accounting: one cgroup v2 per end and contender (lan.sh).
+lan_cg_init serve base sshd b || true
 
 fresh_fs
 lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$FS/dl" --state-dir "$LAN_DIR/state"
 pid_serve=$LAN_PID
-cg_add serve "$pid_serve"
+lan_cg_add serve "$pid_serve"
 lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve started"
 if [[ -n "$BASE_BIN" ]]; then
 	lan_spawn a "$(log serve-base)" "$BASE_BIN" serve --name base --accept=all --dir "$FS/dl" --port 7758 \
 		--state-dir "$LAN_DIR/state-base"
 	pid_base=$LAN_PID
-	cg_add base "$pid_base"
+	lan_cg_add base "$pid_base"
 	lan_wait_for 10 grep -q '^http port:' "$(log serve-base)" || lan_fail "base serve started"
 fi
 lan_sshd a
 pid_sshd=$LAN_PID
-cg_add sshd "$pid_sshd"
+lan_cg_add sshd "$pid_sshd"
 for h in a b; do lan_run "$h" tc qdisc replace dev eth0 root tbf rate 1gbit burst 96kb limit 1000kb; done
 
 make_src() {   # dir n size folders: tree/ (random bytes, files spread over folders two levels deep), one/ (the same byte count, one file)
@@ -145,18 +136,18 @@ run_copy() {
 	esac
 	fresh_fs
 	sync
-	a0=$(cg_usec "$acg") b0=$(cg_usec b)
+	a0=$(lan_cg_usec "$acg") b0=$(lan_cg_usec b)
 	t0=$(now_s)
-	(cg_add b "$BASHPID" && lan_run b timeout "$LIMIT" env out="$FS/out" bash -c "$(cmd_of "$tool" "$what")") \
+	(lan_cg_add b "$BASHPID" && lan_run b timeout "$LIMIT" env out="$FS/out" bash -c "$(cmd_of "$tool" "$what")") \
 		2>>"$(log "$tool")" || ok=0
 	t1=$(now_s)
-	a1=$(cg_usec "$acg") b1=$(cg_usec b)
+	a1=$(lan_cg_usec "$acg") b1=$(lan_cg_usec b)
 	if [[ $ok == 1 && "$(sums "$dest")" != "$REF" ]]; then
 		echo "$tool $what: copy differs" >&2
 		ok=0
 	fi
 	if [[ $ok == 1 ]]; then
-		awk -v a="$t0" -v z="$t1" -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v cg="$CG" \
+		awk -v a="$t0" -v z="$t1" -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v cg="$LAN_CG" \
 			'BEGIN { if (cg == "") printf "%.2f n/a n/a\n", z - a; else printf "%.2f %.2f %.2f\n", z - a, (a1 - a0) / 1e6, (b1 - b0) / 1e6 }'
 	else
 		echo fail

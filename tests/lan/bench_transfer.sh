@@ -7,6 +7,19 @@
 # with ratios; connection set-up time (also with the first ClientHello
 # lost); peak resident memory of both sides;
 # and a file over 4 GiB (sparse source) sent and verified.
+#
+# CPU per byte: user+sys CPU seconds of BOTH ends per GiB moved, beside each
+# contender's MB/s in the same rounds. Counted from cgroup v2 cpu.stat
+# (usage_usec) deltas over each transfer (lan.sh's lan_cg_*): on a (the
+# receiver) the cgroup of the long-running server, with every thread and
+# child it has (iperf3 -s; sshd with the per-connection sshd and scp -t it
+# forks; idrop-lan serve for ping and send); on b (the sender) a cgroup
+# holding the whole client command (iperf3 -c; scp and its ssh; idrop-lan
+# ping or send). Bytes: what iperf3 says it received, the file size for scp
+# and send, ping's --bytes. Softirq work (the veth delivering a packet to
+# the other namespace) is counted to whichever process the CPU was running,
+# as on a real host; kernel threads (write-back) nowhere. Without a
+# writable cgroup2 the CPU rows say n/a.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -30,34 +43,42 @@ mkdir -p "$SRC" "$DL" "$SCPDIR"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$SRC/file.bin"
 BYTES=$((SIZE_MB * 1024 * 1024))
 
-# --- the receivers on a: idrop-lan serve, iperf3, sshd ------------------------
+# --- the receivers on a: idrop-lan serve, iperf3, sshd, each in its cgroup --
+lan_cg_init serve iperf sshd b || true
 lan_spawn a "$(log serve)" "$BIN" serve --name bench --accept=all --dir "$DL"
 pid_serve=$LAN_PID
+lan_cg_add serve "$pid_serve"
 lan_wait_for 10 grep -q '^http port:' "$(log serve)" || lan_fail "serve started"
 lan_spawn a "$(log iperf)" iperf3 -s
 pid_iperf=$LAN_PID
+lan_cg_add iperf "$pid_iperf"
 lan_sshd a
 pid_sshd=$LAN_PID
+lan_cg_add sshd "$pid_sshd"
 
-iperf_mbs() {   # MB/s, TCP, 5 s
-	lan_run b iperf3 -c "$A" -t 5 -J | /usr/bin/python3 -c \
-		"import json,sys; print('%.0f' % (json.load(sys.stdin)['end']['sum_received']['bits_per_second'] / 8e6))"
+# Each contender prints "MB/s BYTES" (or "fail") on stdout; measure() runs
+# one on b inside cgroup b and appends "MB/s CPU_S_PER_GIB" (both ends) to
+# a result file, or "fail".
+iperf_mbs() {   # TCP, 3 s
+	lan_run b iperf3 -c "$A" -t 3 -J | /usr/bin/python3 -c \
+		"import json,sys; e = json.load(sys.stdin)['end']['sum_received']; print('%.0f %d' % (e['bits_per_second'] / 8e6, e['bytes']))"
 }
-scp_mbs() {     # MB/s of scp -c aes128-gcm, the whole command timed
+scp_mbs() {     # scp -c aes128-gcm, the whole command timed
 	local t0 t1
 	rm -f "$SCPDIR/file.bin"
 	t0=$(now_s)
 	lan_run b scp -q "${LAN_SSH[@]}" -P 2222 "$SRC/file.bin" "root@$A:$SCPDIR/file.bin"
 	t1=$(now_s)
 	cmp -s "$SRC/file.bin" "$SCPDIR/file.bin" || lan_fail "scp copy differs"
-	awk -v b="$BYTES" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / 1e6 / (z - a) }'
+	awk -v b="$BYTES" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f %d\n", b / 1e6 / (z - a), b }'
 }
 # A run that fails prints "fail" (counted below) instead of ending the bench.
 ping_mbs() {
-	lan_run b "$BIN" ping --count 0 --bytes "${SIZE_MB}M" --json --timeout 300 "$A:7757" 2>>"$(log ping)" |
-		field mb_per_s 2>/dev/null || echo fail
+	local json
+	json=$(lan_run b "$BIN" ping --count 0 --bytes "${SIZE_MB}M" --json --timeout 300 "$A:7757" 2>>"$(log ping)") &&
+		echo "$(field mb_per_s <<<"$json") $(field bytes <<<"$json")" 2>/dev/null || echo fail
 }
-send_mbs() {    # "WHOLE DATA": MB/s of `send` timed as a whole command (process start,
+send_mbs() {    # "WHOLE BYTES DATA": MB/s of `send` timed as a whole command (process start,
 	#                connect, data, hashes, fsync, receipt: like scp), and as its data
 	#                phase (channel open to receipt: like ping --bytes)
 	local t0 t1 json
@@ -65,12 +86,26 @@ send_mbs() {    # "WHOLE DATA": MB/s of `send` timed as a whole command (process
 	t0=$(now_s)
 	if ! json=$(lan_run b /usr/bin/time -f '%M' -o "$LAN_DIR/send-rss" "$BIN" send --json "$A:7757" \
 		"$SRC/file.bin" 2>>"$(log send)"); then
-		echo "fail fail"
+		echo "fail"
 		return
 	fi
 	t1=$(now_s)
 	cmp -s "$SRC/file.bin" "$DL/file.bin" || lan_fail "sent file differs"
-	echo "$(awk -v b="$BYTES" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / 1e6 / (z - a) }') $(field mb_per_s <<<"$json")"
+	echo "$(awk -v b="$BYTES" -v a="$t0" -v z="$t1" 'BEGIN { printf "%.1f", b / 1e6 / (z - a) }') $BYTES $(field mb_per_s <<<"$json")"
+}
+# measure CGROUP_A NAME FUNCTION: runs FUNCTION (b's side in cgroup b),
+# appends "MB/s CPU/GiB [MORE...]" to r-NAME; CGROUP_A is the receiver's.
+measure() {
+	local cga=$1 name=$2 fn=$3 a0 a1 b0 b1 out
+	a0=$(lan_cg_usec "$cga") b0=$(lan_cg_usec b)
+	out=$(lan_cg_add b "$BASHPID" && "$fn") || out=fail
+	a1=$(lan_cg_usec "$cga") b1=$(lan_cg_usec b)
+	awk -v o="$out" -v a="$((a1 - a0))" -v b="$((b1 - b0))" -v cg="$LAN_CG" 'BEGIN {
+		n = split(o, f, " ")
+		if (f[1] == "fail" || n < 2 || f[2] <= 0) { print "fail"; exit }
+		printf "%s %s", f[1], cg == "" ? "n/a" : sprintf("%.2f", (a + b) / 1e6 / (f[2] / 2^30))
+		for (i = 3; i <= n; i++) printf " %s", f[i]
+		printf "\n" }' >>"$LAN_DIR/r-$name"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 shape() {   # rate-limit both directions like a Gigabit link
@@ -79,30 +114,33 @@ shape() {   # rate-limit both directions like a Gigabit link
 }
 # One row: each tool ROUNDS times, interleaved (so a noisy moment hits all
 # alike), medians. send/scp compares whole commands; send/ping compares the
-# data phases (channel open to the receipt, resp. to the sink's count).
+# data phases (channel open to the receipt, resp. to the sink's count). The
+# CPU row under it: both ends' CPU seconds per GiB, send's for the whole
+# command.
+col() { awk -v c="$1" '$1 != "fail" { print $c }' "$LAN_DIR/r-$2" | median; }
 row() {
 	local link=$1 ip sc pg sd sw i fails
-	ip=$(iperf_mbs)
-	: >"$LAN_DIR/r-scp"; : >"$LAN_DIR/r-ping"; : >"$LAN_DIR/r-send"; : >"$LAN_DIR/r-sendw"
+	for i in iperf scp ping send; do : >"$LAN_DIR/r-$i"; done
 	# sync after each: the kernel's writeback of one tool's file must not
 	# run into the next tool's measurement.
 	for ((i = 0; i < ROUNDS; i++)); do
-		scp_mbs >>"$LAN_DIR/r-scp"; echo >>"$LAN_DIR/r-scp"; sync
-		ping_mbs >>"$LAN_DIR/r-ping"
-		read -r sw sd <<<"$(send_mbs)"; sync
-		echo "$sw" >>"$LAN_DIR/r-sendw"
-		echo "$sd" >>"$LAN_DIR/r-send"
+		measure iperf iperf iperf_mbs
+		measure sshd scp scp_mbs; sync
+		measure serve ping ping_mbs
+		measure serve send send_mbs; sync
 	done
-	sc=$(median <"$LAN_DIR/r-scp") pg=$(median <"$LAN_DIR/r-ping")
-	sw=$(median <"$LAN_DIR/r-sendw") sd=$(median <"$LAN_DIR/r-send")
+	ip=$(col 1 iperf) sc=$(col 1 scp) pg=$(col 1 ping) sw=$(col 1 send) sd=$(col 3 send)
 	fails=$(cat "$LAN_DIR/r-ping" "$LAN_DIR/r-send" | grep -c fail || true)
 	[[ $fails == 0 ]] || echo "($fails of $((2 * ROUNDS)) ping/send runs failed on this link; see ping.log, send.log)"
 	printf '%-20s %8s %8s %8s %10s %10s %9s %10s\n' "$link" "$ip" "$sc" "$pg" "$sw" "$sd" "$(ratio "$sw" "$sc")" \
 		"$(ratio "$sd" "$pg")"
+	printf '%-20s %8s %8s %8s %10s %10s %9s\n' "  cpu s/GiB, a+b" "$(col 2 iperf)" "$(col 2 scp)" "$(col 2 ping)" \
+		"$(col 2 send)" "" "$(ratio "$(col 2 send)" "$(col 2 scp)")"
 }
 
 echo "file: $SIZE_MB MiB of random data; MB/s = 10^6 bytes/s; medians of $ROUNDS interleaved rounds"
 echo "send (whole) = the command timed like scp; send (data) = channel open to receipt, like ping --bytes"
+echo "cpu s/GiB, a+b = user+sys CPU seconds of both ends (cgroup v2) per GiB moved; iperf3 3 s per round"
 printf '%-20s %8s %8s %8s %10s %10s %9s %10s\n' "link" "iperf3" "scp" "ping" "send whole" "send data" \
 	"send/scp" "send/ping"
 row "veth, unshaped"

@@ -590,6 +590,42 @@ lan_sshd() {
 	sleep 0.5
 }
 
+# CPU accounting for benchmarks: one cgroup v2 per NAME under a folder of
+# this run, whose cpu.stat usage_usec counts user+sys time of every process
+# and thread ever in it (children stay in their parent's cgroup), also of
+# those that have ended. Kernel threads (write-back, loop devices) are
+# counted nowhere; softirq work (the veth's receive path) is counted to
+# whichever process the CPU was running.
+# lan_cg_init NAME...: makes them; returns 1 (and lan_cg_usec says 0) where
+# no writable cgroup2 is mounted. Removed at cleanup (they must be empty:
+# stop the processes put there first; lan_stop does).
+LAN_CG=""
+lan_cg_init() {
+	local root n
+	lan__need_init lan_cg_init
+	root=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+	if [[ -z "$root" ]] || ! mkdir "$root/idrop-lan-$LAN_PREFIX" 2>/dev/null; then
+		LAN_CG=""
+		return 1
+	fi
+	LAN_CG=$root/idrop-lan-$LAN_PREFIX
+	lan_on_cleanup "rmdir '$LAN_CG'"
+	for n in "$@"; do
+		lan__valid_name "$n"
+		mkdir "$LAN_CG/$n"
+		lan_on_cleanup "rmdir '$LAN_CG/$n'"
+	done
+}
+# lan_cg_add NAME PID: moves PID (all its threads) into cgroup NAME; its
+# later children start there. `(lan_cg_add b "$BASHPID" && lan_run b CMD)`
+# counts a whole command.
+lan_cg_add() { [[ -z "$LAN_CG" ]] || echo "$2" >"$LAN_CG/$1/cgroup.procs"; }
+# lan_cg_usec NAME: user+sys microseconds of cgroup NAME so far (0 without
+# cgroups).
+lan_cg_usec() {
+	if [[ -n "$LAN_CG" ]]; then awk '$1 == "usage_usec" { print $2 }' "$LAN_CG/$1/cpu.stat"; else echo 0; fi
+}
+
 # lan_stop PID [SIGNAL] [TIMEOUT_S]: signal a spawned process (default TERM),
 # wait up to TIMEOUT_S (default 5) for it to end, then SIGKILL it. Returns its
 # exit status (128+n if killed by signal n). Under set -e use

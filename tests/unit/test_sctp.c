@@ -50,6 +50,7 @@ struct end {
 	GByteArray *chunks;        /* when set: the type of every chunk this end sends */
 	size_t data_packets;       /* packets with DATA this end sent */
 	size_t data_chunks;        /* DATA chunks this end sent */
+	size_t max_packet;         /* largest packet this end sent */
 };
 
 struct pipe {
@@ -59,6 +60,7 @@ struct pipe {
 	GSource *idle;
 	GRand *rand;
 	double drop;
+	size_t packet_limit;       /* no packet may be bigger (pipe_free checks) */
 	size_t packets, dropped, max_packet, bad_crc, in_flight, max_in_flight;
 };
 
@@ -167,6 +169,7 @@ static int pipe_send(struct end *from, const uint8_t *buf, size_t len)
 	}
 	p->packets++;
 	p->max_packet = MAX(p->max_packet, len);
+	from->max_packet = MAX(from->max_packet, len);
 	if (p->drop > 0 && g_rand_double(p->rand) < p->drop) {
 		p->dropped++;
 		g_free(copy);
@@ -348,6 +351,7 @@ static struct pipe *pipe_new(size_t max_message, double drop)
 	g_queue_init(&p->to_b);
 	p->rand = g_rand_new_with_seed(5000);
 	p->drop = drop;
+	p->packet_limit = IDL_SCTP_PACKET_MIN;   /* the default size */
 	end_init(p, &p->a, "A", true, max_message);
 	end_init(p, &p->b, "B", false, max_message);
 	return p;
@@ -374,7 +378,7 @@ static void pipe_free(struct pipe *p)
 	end_free(&p->a);
 	end_free(&p->b);
 	g_assert_cmpuint(p->bad_crc, ==, 0);
-	g_assert_cmpuint(p->max_packet, <=, 1188);
+	g_assert_cmpuint(p->max_packet, <=, p->packet_limit);
 	g_queue_clear_full(&p->to_a, (GDestroyNotify)g_bytes_unref);
 	g_queue_clear_full(&p->to_b, (GDestroyNotify)g_bytes_unref);
 	if (p->idle) {
@@ -840,6 +844,7 @@ static void test_wrong_parity(void)
 	g_queue_init(&p->to_a);
 	g_queue_init(&p->to_b);
 	p->rand = g_rand_new_with_seed(1);
+	p->packet_limit = IDL_SCTP_PACKET_MIN;
 	end_init(p, &p->a, "A", true, 0);
 	end_init(p, &p->b, "B", true, 0);
 	pipe_connect(p);
@@ -1078,6 +1083,109 @@ static void test_bundling(void)
 	pipe_free(p);
 }
 
+/* The packet size asked for is honoured: no packet is bigger, and bulk
+ * data fills packets up to it (fewer packets per byte); out of range it is
+ * clamped, at most what every peer can read. */
+static void test_packet_size(void)
+{
+	struct pipe *p = pipe_new(1u << 20, 0);
+	struct chan *a, *b;
+	GError *err = NULL;
+	size_t n = 256 << 10;
+	uint8_t *big = g_malloc(n);
+
+	for (size_t i = 0; i < n; i++)
+		big[i] = (uint8_t)(i * 13 + (i >> 10));
+	g_assert_cmpint(idl_sctp_set_packet_size(p->a.s, 9000, &err), ==, 0);
+	g_assert_cmpint(idl_sctp_set_packet_size(p->b.s, 1300, &err), ==, 0);
+	g_assert_no_error(err);
+	p->packet_limit = IDL_SCTP_PACKET_MAX;
+	/* In a DTLS record (13 bytes of header, AES-GCM's 8 of nonce and 16 of
+	 * tag) it must fit Pion's 1,460-byte datagram buffer (receiveMTU). */
+	g_assert_cmpuint(IDL_SCTP_PACKET_MAX + 13 + 8 + 16, <=, 1460);
+	pipe_connect(p);
+	p->b.echo_new = true;
+	a = open_channel(p, &p->a, "mtu", "", true, &b);
+	g_assert_true(b->echo);
+	g_assert_cmpint(idl_channel_send(a->ch, true, big, n), ==, 0);
+	expect_msg(a, true, big, n);   /* there and back */
+	g_test_message("largest packet: A %zu, B %zu bytes", p->a.max_packet, p->b.max_packet);
+	/* usrsctp cuts DATA chunks on 4-byte boundaries. */
+	g_assert_cmpuint(p->a.max_packet, <=, IDL_SCTP_PACKET_MAX);
+	g_assert_cmpuint(p->a.max_packet, >, IDL_SCTP_PACKET_MAX - 4);
+	g_assert_cmpuint(p->b.max_packet, <=, 1300);
+	g_assert_cmpuint(p->b.max_packet, >, 1300 - 4);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	g_free(big);
+	pipe_free(p);
+}
+
+static void fill_msg(uint8_t *buf, size_t len, uint32_t seq)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(seq * 131 + i * 7 + (i >> 9));
+	if (len >= 4)
+		memcpy(buf, &seq, 4);
+}
+
+/* A bulk message goes straight from the caller's buffer to usrsctp when
+ * nothing else waits (no copy of ours): it is no longer buffered once the
+ * call returns. The caller may then reuse its buffer at once, also when
+ * usrsctp took only part of the message (its send buffer full, the peer
+ * not answering) and the rest was queued: every message arrives whole,
+ * with its own bytes and boundaries, in order, small ones among them. */
+static void test_direct_send(void)
+{
+	static const size_t sizes[] = { 65535, 8192, 3, 20000, 8191, 65535, 1, 131072, 12345 };
+	struct pipe *p = pipe_new(1u << 20, 0);
+	struct chan *a, *b;
+	uint8_t *buf = g_malloc(131072), *want = g_malloc(131072);
+	size_t total = 0, count = 0;
+
+	pipe_connect(p);
+	a = open_channel(p, &p->a, "direct", "", true, &b);
+	spin(50);
+	fill_msg(buf, 16384, 0);
+	g_assert_cmpint(idl_channel_send(a->ch, true, buf, 16384), ==, 0);
+	g_assert_cmpuint(idl_channel_buffered_amount(a->ch), ==, 0);
+	memset(buf, 0xee, 16384);
+	fill_msg(want, 16384, 0);
+	expect_msg(b, true, want, 16384);
+
+	/* Nothing delivered: usrsctp's window and buffer fill up, and some
+	 * message is taken in part, its rest queued. */
+	p->hold = true;
+	while (total < (size_t)10 << 20) {
+		size_t len = sizes[count % G_N_ELEMENTS(sizes)];
+
+		fill_msg(buf, len, (uint32_t)count + 1);
+		g_assert_cmpint(idl_channel_send(a->ch, true, buf, len), ==, 0);
+		memset(buf, 0xee, len);   /* reused at once */
+		total += len;
+		count++;
+		if (count % 8 == 0)
+			g_main_context_iteration(NULL, FALSE);
+	}
+	g_assert_cmpuint(idl_channel_buffered_amount(a->ch), >, 0);
+	p->hold = false;
+	if (p->idle == NULL) {
+		p->idle = g_idle_source_new();
+		g_source_set_callback(p->idle, pipe_deliver, p, NULL);
+		g_source_attach(p->idle, NULL);
+	}
+	for (size_t i = 0; i < count; i++) {
+		size_t len = sizes[i % G_N_ELEMENTS(sizes)];
+
+		fill_msg(want, len, (uint32_t)i + 1);
+		expect_msg(b, true, want, len);
+	}
+	WAIT_FOR(idl_channel_buffered_amount(a->ch) == 0, "the queue to drain");
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	g_free(buf);
+	g_free(want);
+	pipe_free(p);
+}
+
 static void test_misuse(void)
 {
 	struct idl_sctp *s = NULL;
@@ -1116,5 +1224,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/loss", test_loss);
 	g_test_add_func("/sctp/sparse-sacks", test_sparse_sacks);
 	g_test_add_func("/sctp/bundling", test_bundling);
+	g_test_add_func("/sctp/packet-size", test_packet_size);
+	g_test_add_func("/sctp/direct-send", test_direct_send);
 	return g_test_run();
 }
