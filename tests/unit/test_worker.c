@@ -240,27 +240,19 @@ static int *num(int i)
 	return j;
 }
 
-/* A new worker with both stages, its commits held at the gate, given jobs
- * 0 .. n-1. */
-static void start_gated(struct fx2 *f, int n)
-{
-	*f = (struct fx2){ 0 };
-	g_mutex_init(&f->gate);
-	g_assert_cmpint(idl_worker_new(&ops2, f, &f->w, NULL), ==, 0);
-	g_mutex_lock(&f->gate);
-	for (int i = 0; i < n; i++)
-		idl_worker_push(f->w, num(i), 10);
-}
-
 /* A commit stuck on the disk does not hold up the runs of the jobs after
  * it; each job is committed after its run, and done in push order after
  * its commit. Retired, every job goes through both stages, then last. */
 static void test_commit_stage(void)
 {
-	struct fx2 f;
+	struct fx2 f = { 0 };
 	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
-	start_gated(&f, 4);
+	g_mutex_init(&f.gate);
+	g_assert_cmpint(idl_worker_new(&ops2, &f, &f.w, NULL), ==, 0);
+	g_mutex_lock(&f.gate);
+	for (int i = 0; i < 4; i++)
+		idl_worker_push(f.w, num(i), 10);
 	while (g_atomic_int_get(&f.ran) < 4 && g_get_monotonic_time() < end)
 		g_usleep(1000);
 	g_assert_cmpint(g_atomic_int_get(&f.ran), ==, 4);
@@ -286,11 +278,15 @@ static void test_commit_stage(void)
 	g_assert_cmpint(g_atomic_int_get(&f.last), ==, 1);
 	g_main_context_iteration(NULL, FALSE);
 	g_assert_cmpuint(f.done, ==, 4);
-	g_mutex_clear(&f.gate);
 
 	/* Freed with jobs in both stages: the running ones finish, the rest
 	 * are discarded, both threads joined. */
-	start_gated(&f, 8);
+	f = (struct fx2){ 0 };
+	g_mutex_init(&f.gate);
+	g_assert_cmpint(idl_worker_new(&ops2, &f, &f.w, NULL), ==, 0);
+	g_mutex_lock(&f.gate);
+	for (int i = 0; i < 8; i++)
+		idl_worker_push(f.w, num(i), 10);
 	while (g_atomic_int_get(&f.ran) < 2 && g_get_monotonic_time() < end)
 		g_usleep(1000);
 	g_mutex_unlock(&f.gate);
