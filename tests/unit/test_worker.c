@@ -184,116 +184,6 @@ static void test_join_retired(void)
 	g_mutex_clear(&f.gate);
 }
 
-/* ---- the second stage (ops->commit) ---- */
-
-struct fx2 {
-	struct idl_worker *w;
-	GMutex gate;                  /* held by the test: commit waits on it */
-	gint ran, committed, last;    /* atomic */
-	int order[8];                 /* the jobs as done saw them */
-	guint done;
-};
-
-static void run2(void *job, void *user)
-{
-	struct fx2 *f = user;
-
-	g_assert_cmpint(*(int *)job, ==, g_atomic_int_get(&f->ran));   /* in push order */
-	g_atomic_int_inc(&f->ran);
-}
-
-static void commit2(void *job, void *user)
-{
-	struct fx2 *f = user;
-
-	g_mutex_lock(&f->gate);
-	g_mutex_unlock(&f->gate);
-	/* never before its own run */
-	g_assert_cmpint(*(int *)job, <, g_atomic_int_get(&f->ran));
-	g_assert_cmpint(*(int *)job, ==, g_atomic_int_get(&f->committed));
-	g_atomic_int_inc(&f->committed);
-}
-
-static void done2(void *job, void *user)
-{
-	struct fx2 *f = user;
-
-	g_assert_cmpint(*(int *)job, <, g_atomic_int_get(&f->committed));
-	if (f->done < G_N_ELEMENTS(f->order))
-		f->order[f->done] = *(int *)job;
-	f->done++;
-	g_free(job);
-}
-
-static void last2(void *user)
-{
-	g_atomic_int_inc(&((struct fx2 *)user)->last);
-}
-
-static const struct idl_worker_ops ops2 = { run2, done2, g_free, NULL, commit2 };
-
-static int *num(int i)
-{
-	int *j = g_new(int, 1);
-
-	*j = i;
-	return j;
-}
-
-/* A commit stuck on the disk does not hold up the runs of the jobs after
- * it; each job is committed after its run, and done in push order after
- * its commit. Retired, every job goes through both stages, then last. */
-static void test_commit_stage(void)
-{
-	struct fx2 f = { 0 };
-	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-
-	g_mutex_init(&f.gate);
-	g_assert_cmpint(idl_worker_new(&ops2, &f, &f.w, NULL), ==, 0);
-	g_mutex_lock(&f.gate);
-	for (int i = 0; i < 4; i++)
-		idl_worker_push(f.w, num(i), 10);
-	while (g_atomic_int_get(&f.ran) < 4 && g_get_monotonic_time() < end)
-		g_usleep(1000);
-	g_assert_cmpint(g_atomic_int_get(&f.ran), ==, 4);
-	g_assert_cmpint(g_atomic_int_get(&f.committed), ==, 0);
-	g_main_context_iteration(NULL, FALSE);
-	g_assert_cmpuint(f.done, ==, 0);
-	g_mutex_unlock(&f.gate);
-	while (f.done < 4 && g_get_monotonic_time() < end)
-		g_main_context_iteration(NULL, TRUE);
-	g_assert_cmpuint(f.done, ==, 4);
-	for (int i = 0; i < 4; i++)
-		g_assert_cmpint(f.order[i], ==, i);
-	g_assert_cmpuint(idl_worker_backlog(f.w), ==, 0);
-
-	g_mutex_lock(&f.gate);
-	for (int i = 4; i < 8; i++)
-		idl_worker_push(f.w, num(i), 10);
-	idl_worker_retire(f.w, last2);
-	g_mutex_unlock(&f.gate);
-	g_assert_cmpuint(idl_worker_join_retired(10000, NULL), ==, 0);
-	g_assert_cmpint(g_atomic_int_get(&f.ran), ==, 8);
-	g_assert_cmpint(g_atomic_int_get(&f.committed), ==, 8);
-	g_assert_cmpint(g_atomic_int_get(&f.last), ==, 1);
-	g_main_context_iteration(NULL, FALSE);
-	g_assert_cmpuint(f.done, ==, 4);
-
-	/* Freed with jobs in both stages: the running ones finish, the rest
-	 * are discarded, both threads joined. */
-	f = (struct fx2){ 0 };
-	g_mutex_init(&f.gate);
-	g_assert_cmpint(idl_worker_new(&ops2, &f, &f.w, NULL), ==, 0);
-	g_mutex_lock(&f.gate);
-	for (int i = 0; i < 8; i++)
-		idl_worker_push(f.w, num(i), 10);
-	while (g_atomic_int_get(&f.ran) < 2 && g_get_monotonic_time() < end)
-		g_usleep(1000);
-	g_mutex_unlock(&f.gate);
-	idl_worker_free(f.w);
-	g_mutex_clear(&f.gate);
-}
-
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -301,6 +191,5 @@ int main(int argc, char **argv)
 	g_test_add("/worker/loop-never-waits", struct fx, NULL, setup, test_loop_never_waits, teardown);
 	g_test_add_func("/worker/retire", test_retire);
 	g_test_add_func("/worker/join-retired", test_join_retired);
-	g_test_add_func("/worker/commit-stage", test_commit_stage);
 	return g_test_run();
 }
