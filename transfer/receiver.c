@@ -30,13 +30,6 @@
  * between the marks in a quarter second, well under SCTP's window probes. */
 #define HIGH_WATER (8 * 1024 * 1024)
 #define LOW_WATER (4 * 1024 * 1024)
-/* Files begun and not yet kept: each holds two descriptors (the file and
- * its folder) until its batch is committed, and the commit of one batch
- * overlaps the writing of the next, so the files are bounded too, not
- * only their bytes (10,000 empty files weigh almost nothing): three
- * batches, one committing, one waiting, one being written. */
-#define FILES_HIGH (3 * BATCH_FILES)
-#define FILES_LOW (2 * BATCH_FILES)
 
 enum state { R_HELLO, R_IDLE, R_PLANNING, R_ASKING, R_RECEIVING, R_FINISHING, R_FINISHED };
 enum job_kind { JOB_PLAN, JOB_BEGIN, JOB_DATA, JOB_END, JOB_COMMIT, JOB_ABORT, JOB_DONE, JOB_RUN };
@@ -220,29 +213,7 @@ static void run_job(void *data, void *user)
 			at += len;
 		}
 		return;
-	case JOB_COMMIT:
-		/* The store's folder walks are this thread's; the commit stage
-		 * touches only the batch's own files. */
-		idl_store_forget_folders(r->store);
-		return;
-	case JOB_ABORT:
-		idl_store_abort(rf->sf);
-		rf->sf = NULL;
-		return;
-	case JOB_DONE:
-		return;
-	}
-}
-
-/* The worker's second stage: a batch is made durable and named here while
- * the first stage writes the files of the next (worker.h, commit). Only
- * the files of the batch are touched, none of the store's own state. */
-static void commit_job(void *data, void *user)
-{
-	struct job *j = data;
-
-	(void)user;
-	if (j->kind == JOB_COMMIT) {
+	case JOB_COMMIT: {
 		struct idl_store_file **files = g_new(struct idl_store_file *, j->batch->len);
 		struct rfile **which = g_new(struct rfile *, j->batch->len);
 		struct idl_store_result *res;
@@ -267,6 +238,14 @@ static void commit_job(void *data, void *user)
 		g_free(res);
 		g_free(which);
 		g_free(files);
+		return;
+	}
+	case JOB_ABORT:
+		idl_store_abort(rf->sf);
+		rf->sf = NULL;
+		return;
+	case JOB_DONE:
+		return;
 	}
 }
 
@@ -340,23 +319,8 @@ static void set_paused(struct idl_receiver *r, bool paused)
 	r->link.pause(r->link.ctx, paused);
 }
 
-/* Past HIGH_WATER bytes or FILES_HIGH files in the worker's hands, the
- * link holds back what follows. */
-static void hold_back(struct idl_receiver *r)
-{
-	if (idl_worker_backlog(r->worker) > HIGH_WATER || r->live->len > FILES_HIGH)
-		set_paused(r, true);
-}
-
-/* Both fell to their low marks: the link delivers again. */
-static void may_resume(struct idl_receiver *r)
-{
-	if (r->state != R_FINISHED && idl_worker_backlog(r->worker) <= LOW_WATER && r->live->len <= FILES_LOW)
-		set_paused(r, false);
-}
-
 /* The block goes to the worker, its bytes counted until its done has
- * freed it. */
+ * freed it; past HIGH_WATER the link holds back what follows. */
 static void flush_block(struct idl_receiver *r)
 {
 	struct job *j;
@@ -369,13 +333,17 @@ static void flush_block(struct idl_receiver *r)
 	r->block = NULL;
 	r->block_len = 0;
 	idl_worker_push(r->worker, j, j->len);
-	hold_back(r);
+	if (idl_worker_backlog(r->worker) > HIGH_WATER)
+		set_paused(r, true);
 }
 
-/* The worker drained to LOW_WATER. */
+/* The worker drained to LOW_WATER: the link delivers again. */
 static void worker_low(void *user)
 {
-	may_resume(user);
+	struct idl_receiver *r = user;
+
+	if (r->state != R_FINISHED)
+		set_paused(r, false);
 }
 
 /* Hands the files ended so far to the worker as one COMMIT. */
@@ -610,7 +578,6 @@ static void job_done(void *data, void *user)
 			file_ended(r, g_ptr_array_index(j->batch, i));
 		if (r->state != R_FINISHED)
 			send_oks(r);
-		may_resume(r);
 		break;
 	case JOB_RUN:
 	case JOB_END:
@@ -631,7 +598,7 @@ static void job_done(void *data, void *user)
 	job_free(j);
 }
 
-static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, worker_low, commit_job };
+static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, worker_low };
 
 /* Version 2: one more part of an offer ("more"), whose ids go on from the
  * parts before, within the bounds of one offer. Takes m's files. */
@@ -749,7 +716,8 @@ static void run_complete(struct idl_receiver *r)
 	struct job *j = g_steal_pointer(&r->run);
 
 	idl_worker_push(r->worker, j, 64 + j->len);
-	hold_back(r);
+	if (idl_worker_backlog(r->worker) > HIGH_WATER)
+		set_paused(r, true);                             /* as flush_block */
 	for (size_t k = 0; k < j->run.n_files; k++)
 		ended(r, j->rfs[k], j->run.files[k].size);
 }
@@ -878,7 +846,8 @@ static void on_file_end(struct idl_receiver *r, const struct idl_msg *m)
 					     "): kept for a resume", r->cur_len, size);
 	}
 	idl_worker_push(r->worker, j, 64 + j->len);
-	hold_back(r);
+	if (rf->small && idl_worker_backlog(r->worker) > HIGH_WATER)
+		set_paused(r, true);                             /* as flush_block */
 	r->cur = NULL;
 	ended(r, rf, size);
 }

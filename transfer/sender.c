@@ -423,7 +423,7 @@ static void job_done(void *data, void *user)
 	idl_sender_pump(s);
 }
 
-static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, NULL, NULL };
+static const struct idl_worker_ops worker_ops = { run_job, job_done, job_free, NULL };
 
 /* Offers the next files: as many as fit one control message, or at
  * version 2 up to IDL_OFFER_PARTS_MAX of them ("more"). */

@@ -55,8 +55,8 @@ struct idl_store {
 	gboolean records;
 	/* The folder the last file went to (open_parent's walk, done once for
 	 * the files of a folder that follow each other): one entry, dropped at
-	 * the end of each batch (idl_store_forget_folders), so a folder moved
-	 * or replaced meanwhile is walked again within one batch. */
+	 * the end of each commit, so a folder moved or replaced meanwhile is
+	 * walked again within one batch. */
 	char *cached_rel;
 	int cached_fd;
 	/* Files of at most RECORD_AT begun at 0 are written unnamed
@@ -116,11 +116,6 @@ static void drop_cached(struct idl_store *s)
 		close(s->cached_fd);
 	s->cached_fd = -1;
 	g_clear_pointer(&s->cached_rel, g_free);
-}
-
-void idl_store_forget_folders(struct idl_store *s)
-{
-	drop_cached(s);
 }
 
 /* Opens the folder dir_rel of the download folder into *pfd, one component
@@ -286,7 +281,7 @@ static int record_save(struct idl_store_file *f, const struct stat *st, GError *
 	} else {
 		f->recorded = TRUE;
 	}
-	g_atomic_int_set(&f->s->records, TRUE);   /* also from a commit on another thread */
+	f->s->records = TRUE;
 	g_free(part);
 	g_free(text);
 	return r;
@@ -381,7 +376,7 @@ gboolean idl_store_has_records(struct idl_store *s)
 		any = idl_record_is_key(name);
 	if (d)
 		g_dir_close(d);
-	g_atomic_int_set(&s->records, any);
+	s->records = any;
 	return any;
 }
 
@@ -669,7 +664,7 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 		g_prefix_error(err, "cannot receive %s: ", path);
 		goto fail;
 	}
-	r = offset > 0 || g_atomic_int_get(&s->records) ? record_load(f->record, f->local, &rec) : -ENOENT;
+	r = offset > 0 || s->records ? record_load(f->record, f->local, &rec) : -ENOENT;
 	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0) {
 		f->part = g_steal_pointer(&rec.part);
 		f->recorded = TRUE;
@@ -942,6 +937,8 @@ void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_
 	}
 	g_hash_table_destroy(synced);
 	g_hash_table_destroy(devs);
+	if (n)
+		drop_cached(files[0]->s);
 	/* A file that did not get its name keeps its .part for a resume. */
 	for (i = 0; i < n; i++) {
 		if (named[i])
@@ -962,7 +959,6 @@ int idl_store_finish(struct idl_store_file *f, const uint8_t sha256[32], char **
 	r = idl_store_verify(f, sha256, err);
 	if (r < 0)
 		return r;
-	idl_store_forget_folders(f->s);
 	idl_store_commit(&f, 1, &res);
 	if (res.result < 0) {
 		g_propagate_error(err, res.error);

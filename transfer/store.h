@@ -8,10 +8,7 @@
  * folder, so a later offer of the same file resumes where it stopped.
  *
  * Blocking I/O: call it from a worker thread, never the GLib main loop. One
- * store and its files are used by one thread at a time, but for
- * idl_store_commit(), which touches only the files it is given and may run
- * on a second thread while the first goes on with other files of the same
- * store; there are no globals.
+ * store and its files are used by one thread at a time; there are no globals.
  * Errors: a negative errno value, and *err (G_IO_ERROR domain, code from
  * g_io_error_from_errno) says what happened, naming the file, and what the
  * user can do. */
@@ -137,11 +134,6 @@ struct idl_store_result {
  * survive a crash) is that file's error, with no final_path. Frees every
  * file. */
 void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_store_result *out);
-
-/* The folders walked for the files begun so far are walked again for the
- * next ones (a folder moved or replaced meanwhile is not written through):
- * call it at the end of each batch, on the thread that begins files. */
-void idl_store_forget_folders(struct idl_store *s);
 
 /* idl_store_verify() and, when it passes, idl_store_commit() of f alone.
  * Frees f in every case; *final_path as final_path above (NULL if the call

@@ -5,11 +5,6 @@
  * backlog is the loop's alone: it grows in push and shrinks after done,
  * both on the loop thread, so the thread never touches it.
  *
- * With ops->commit, a second thread runs it on each job after run, in the
- * same order, so a long commit (fsyncs) of one job does not hold up the
- * runs of the next: jobs flow in -> run -> mid -> commit -> out. The
- * second thread is the one that ends a retired worker (it joins the first).
- *
  * Retired workers are listed in one process-wide registry so that exit can
  * wait for them: a retired thread moves itself from `retired` to `ended`
  * once last has run; retire detaches the ended ones (they only have their
@@ -27,15 +22,11 @@ struct idl_worker {
 	const struct idl_worker_ops *ops;
 	void *user;
 	GMainContext *ctx;
-	GThread *thread;     /* the one that ends the worker: second when there is one */
-	GThread *first;      /* the thread of run when there is a second, else NULL */
+	GThread *thread;
 	GMutex lock;
 	GCond cond;          /* signalled when in gets a job, or stopping */
-	GCond cond_mid;      /* signalled when mid gets a job, the first ended, or stopping */
 	GQueue in;           /* struct item *: not run yet */
-	GQueue mid;          /* struct item *: run, commit not run yet (ops->commit) */
-	GQueue out;          /* struct item *: run (and committed), done not called yet */
-	gboolean first_ended;  /* retiring: the first thread ran its last job */
+	GQueue out;          /* struct item *: run, done not called yet */
 	gboolean stopping;
 	gboolean retiring;   /* idl_worker_retire: drain, then free on the thread */
 	void (*last)(void *user);
@@ -78,29 +69,10 @@ static gboolean dispatch(gpointer data)
 	}
 }
 
-/* A job is through its last stage (w->lock held): to the loop, or when
- * retiring discarded, since nobody is left on the loop to hear of it. */
-static void finished(struct idl_worker *w, struct item *it)
-{
-	if (w->retiring) {
-		if (w->ops->discard)
-			w->ops->discard(it->job);
-		g_free(it);
-		return;
-	}
-	g_queue_push_tail(&w->out, it);
-	if (!w->source && !w->stopping) {
-		w->source = g_idle_source_new();
-		g_source_set_priority(w->source, G_PRIORITY_DEFAULT);
-		g_source_set_callback(w->source, dispatch, w, NULL);
-		g_source_attach(w->source, w->ctx);
-	}
-}
-
-/* The first stage: run, then commit's queue when there is a second. */
-static gpointer run_main(gpointer data)
+static gpointer thread_main(gpointer data)
 {
 	struct idl_worker *w = data;
+	gboolean retiring;
 
 	g_mutex_lock(&w->lock);
 	for (;;) {
@@ -114,56 +86,21 @@ static gpointer run_main(gpointer data)
 		g_mutex_unlock(&w->lock);
 		w->ops->run(it->job, w->user);
 		g_mutex_lock(&w->lock);
-		if (w->ops->commit) {
-			g_queue_push_tail(&w->mid, it);
-			g_cond_broadcast(&w->cond_mid);
-		} else {
-			finished(w, it);
+		if (w->retiring) {
+			/* Nobody is left on the loop to hear of it. */
+			if (w->ops->discard)
+				w->ops->discard(it->job);
+			g_free(it);
+			continue;
+		}
+		g_queue_push_tail(&w->out, it);
+		if (!w->source && !w->stopping) {
+			w->source = g_idle_source_new();
+			g_source_set_priority(w->source, G_PRIORITY_DEFAULT);
+			g_source_set_callback(w->source, dispatch, w, NULL);
+			g_source_attach(w->source, w->ctx);
 		}
 	}
-	w->first_ended = TRUE;
-	g_cond_broadcast(&w->cond_mid);
-	g_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-/* The second stage (ops->commit): ends when the first has and mid is empty. */
-static gpointer commit_main(gpointer data)
-{
-	struct idl_worker *w = data;
-
-	g_mutex_lock(&w->lock);
-	for (;;) {
-		struct item *it;
-
-		while (!w->stopping && !(w->retiring && w->first_ended) && g_queue_is_empty(&w->mid))
-			g_cond_wait(&w->cond_mid, &w->lock);
-		if (w->stopping || (w->retiring && w->first_ended && g_queue_is_empty(&w->mid)))
-			break;
-		it = g_queue_pop_head(&w->mid);
-		g_mutex_unlock(&w->lock);
-		w->ops->commit(it->job, w->user);
-		g_mutex_lock(&w->lock);
-		finished(w, it);
-	}
-	g_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-static gpointer thread_main(gpointer data)
-{
-	struct idl_worker *w = data;
-	gboolean retiring;
-
-	if (w->first) {
-		commit_main(w);
-		/* Ended by retire or free: the first has ended too, or will now. */
-		if (w->retiring)
-			g_thread_join(g_steal_pointer(&w->first));
-	} else {
-		run_main(w);
-	}
-	g_mutex_lock(&w->lock);
 	retiring = w->retiring;
 	g_mutex_unlock(&w->lock);
 	if (retiring) {
@@ -176,7 +113,6 @@ static gpointer thread_main(gpointer data)
 		g_main_context_unref(w->ctx);
 		g_mutex_clear(&w->lock);
 		g_cond_clear(&w->cond);
-		g_cond_clear(&w->cond_mid);
 		g_free(w);
 	}
 	return NULL;
@@ -191,31 +127,18 @@ int idl_worker_new(const struct idl_worker_ops *ops, void *user, struct idl_work
 	w->ctx = g_main_context_ref_thread_default();
 	g_mutex_init(&w->lock);
 	g_cond_init(&w->cond);
-	g_cond_init(&w->cond_mid);
 	g_queue_init(&w->in);
-	g_queue_init(&w->mid);
 	g_queue_init(&w->out);
-	if (ops->commit && !(w->first = g_thread_try_new("idl-disk", run_main, w, err)))
-		goto fail;
-	w->thread = g_thread_try_new(ops->commit ? "idl-commit" : "idl-disk", thread_main, w, err);
-	if (!w->thread)
-		goto fail;
+	w->thread = g_thread_try_new("idl-disk", thread_main, w, err);
+	if (!w->thread) {
+		g_main_context_unref(w->ctx);
+		g_mutex_clear(&w->lock);
+		g_cond_clear(&w->cond);
+		g_free(w);
+		return -EAGAIN;
+	}
 	*out = w;
 	return 0;
-fail:
-	if (w->first) {
-		g_mutex_lock(&w->lock);
-		w->stopping = TRUE;
-		g_cond_broadcast(&w->cond);
-		g_mutex_unlock(&w->lock);
-		g_thread_join(w->first);
-	}
-	g_main_context_unref(w->ctx);
-	g_mutex_clear(&w->lock);
-	g_cond_clear(&w->cond);
-	g_cond_clear(&w->cond_mid);
-	g_free(w);
-	return -EAGAIN;
 }
 
 void idl_worker_push(struct idl_worker *w, void *job, size_t weight)
@@ -262,22 +185,17 @@ void idl_worker_free(struct idl_worker *w)
 	g_mutex_lock(&w->lock);
 	w->stopping = TRUE;
 	g_cond_broadcast(&w->cond);
-	g_cond_broadcast(&w->cond_mid);
 	g_mutex_unlock(&w->lock);
-	if (w->first)
-		g_thread_join(w->first);
 	g_thread_join(w->thread);
 	if (w->source) {
 		g_source_destroy(w->source);
 		g_source_unref(w->source);
 	}
 	discard_all(w, &w->in);
-	discard_all(w, &w->mid);
 	discard_all(w, &w->out);
 	g_main_context_unref(w->ctx);
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->cond);
-	g_cond_clear(&w->cond_mid);
 	g_free(w);
 }
 
@@ -304,7 +222,6 @@ void idl_worker_retire(struct idl_worker *w, void (*last)(void *user))
 	w->last = last;
 	w->retiring = TRUE;
 	g_cond_broadcast(&w->cond);
-	g_cond_broadcast(&w->cond_mid);
 	g_mutex_unlock(&w->lock);
 	/* From here the thread owns w, and the registry its GThread. */
 }
@@ -322,7 +239,7 @@ unsigned idl_worker_join_retired(unsigned max_ms, unsigned *jobs)
 		struct idl_worker *w = l->data;
 
 		g_mutex_lock(&w->lock);
-		queued += g_queue_get_length(&w->in) + g_queue_get_length(&w->mid);
+		queued += g_queue_get_length(&w->in);
 		g_mutex_unlock(&w->lock);
 		left++;
 	}

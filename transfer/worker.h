@@ -30,14 +30,9 @@ struct idl_worker_ops {
 	 * done returned, never inside idl_worker_push. Must not free the
 	 * worker. */
 	void (*low)(void *user);
-	/* Optional: runs after run, in the same order, on a second thread, so
-	 * that a long commit of one job (a batch's fsyncs) overlaps the run of
-	 * the jobs after it. A job weighs until its done as before: both
-	 * stages are inside the backlog. NULL: one thread, run only. */
-	void (*commit)(void *job, void *user);
 };
 
-/* Starts the thread (two with ops->commit). ops and user are borrowed and must outlive the worker.
+/* Starts the thread. ops and user are borrowed and must outlive the worker.
  * *out is owned by the caller. */
 int idl_worker_new(const struct idl_worker_ops *ops, void *user, struct idl_worker **out, GError **err);
 

@@ -48,7 +48,7 @@ static void low(void *user)
 	f->low_at = idl_worker_backlog(f->w);
 }
 
-static const struct idl_worker_ops ops = { run, done, g_free, low, NULL };
+static const struct idl_worker_ops ops = { run, done, g_free, low };
 
 static gboolean tick(gpointer data)
 {
