@@ -312,7 +312,9 @@ int idl_store_open(const char *dir, const char *state_dir, struct idl_store **ou
 	*out = NULL;
 	s->dirfd = s->cached_fd = -1;
 	s->records = TRUE;
-	s->tmpfile = TRUE;
+	/* An unnamed file gets its name through /proc/self/fd (linkat with
+	 * AT_EMPTY_PATH needs a privilege): without /proc, a .part each. */
+	s->tmpfile = access("/proc/self/fd", F_OK) == 0;
 	/* A received file is data, whatever the sender had: never executable,
 	 * readable as the user's umask says (the .part stays 0600 until kept). */
 	s->file_mode = 0666 & ~current_umask();
