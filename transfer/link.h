@@ -31,8 +31,13 @@ struct idl_link {
 	void (*pause)(void *ctx, bool paused);
 };
 
-/* Encodes m and sends it as a text message. Returns 0 or negative errno. */
-int idl_link_send_msg(const struct idl_link *l, const struct idl_msg *m);
+/* Encodes m and sends it as a text message. A reason longer than the
+ * protocol allows (a long path in a disk error) is cut to fit, so the
+ * answer still goes. Returns 0 or negative errno: -EMSGSIZE when m cannot
+ * be encoded (over IDL_MSG_MAX), with *err (may be NULL) saying why, so
+ * that the caller can cancel rather than leave its peer waiting for an
+ * answer that never comes. */
+int idl_link_send_msg(const struct idl_link *l, const struct idl_msg *m, GError **err);
 
 /* How a transfer ended, from the point of view of the side that reports it. */
 enum idl_xfer_result {

@@ -279,9 +279,24 @@ static void job_free(void *data)
 
 /* ---- loop side ---- */
 
+static void cancel_with(struct idl_receiver *r, enum idl_xfer_result res, const char *reason);
+
+/* An answer that cannot be encoded would leave the sender waiting for it
+ * for ever: the receiver cancels instead, with the reason. The caller
+ * checks for R_FINISHED afterwards. */
 static int send_msg(struct idl_receiver *r, const struct idl_msg *m)
 {
-	return idl_link_send_msg(&r->link, m);
+	GError *err = NULL;
+	int ret = idl_link_send_msg(&r->link, m, &err);
+
+	if (ret == -EMSGSIZE && m->type != IDL_MSG_CANCEL) {
+		char *why = g_strdup_printf("cannot send the %s: %s", idl_msg_type_name(m->type), err->message);
+
+		cancel_with(r, IDL_XFER_LOCAL, why);
+		g_free(why);
+	}
+	g_clear_error(&err);
+	return ret;
 }
 
 static void push(struct idl_receiver *r, enum job_kind kind, struct rfile *rf, struct job **out)
@@ -426,7 +441,8 @@ static void decline(struct idl_receiver *r, const char *reason)
 
 	g_strlcpy(m.transfer, r->offer.transfer, sizeof(m.transfer));
 	send_msg(r, &m);
-	end_transfer(r, IDL_XFER_DECLINED, reason);
+	if (r->state != R_FINISHED)
+		end_transfer(r, IDL_XFER_DECLINED, reason);
 }
 
 static void planned(struct idl_receiver *r, struct job *j)
@@ -483,7 +499,8 @@ static void send_receipt(struct idl_receiver *r)
 	}
 	send_msg(r, &m);
 	g_free(m.files);
-	end_transfer(r, all ? IDL_XFER_OK : IDL_XFER_VERIFY, all ? NULL : "some files were not verified");
+	if (r->state != R_FINISHED)
+		end_transfer(r, all ? IDL_XFER_OK : IDL_XFER_VERIFY, all ? NULL : "some files were not verified");
 }
 
 /* Version 2: the verified ids gathered so far go as one files-ok. */
@@ -516,7 +533,8 @@ static void file_ended(struct idl_receiver *r, struct rfile *rf)
 		r->status[rf->id] = IDL_FILE_FAILED;
 		r->st.files_failed++;
 		send_oks(r);
-		send_msg(r, &m);
+		if (r->state != R_FINISHED)
+			send_msg(r, &m);
 	} else if (r->version >= 2) {
 		g_array_append_val(r->oks, rf->id);
 		if (r->oks->len >= IDL_FILES_OK_MAX)
@@ -529,7 +547,7 @@ static void file_ended(struct idl_receiver *r, struct rfile *rf)
 		r->st.files_verified++;
 		send_msg(r, &m);
 	}
-	if (r->cb->file_done)
+	if (r->cb->file_done && r->state != R_FINISHED)
 		r->cb->file_done(r, path, rf->final_path, m.reason, r->user);
 	g_ptr_array_remove_fast(r->live, rf);
 }
@@ -571,7 +589,8 @@ static void job_done(void *data, void *user)
 		break;
 	case JOB_DONE:
 		send_oks(r);
-		send_receipt(r);
+		if (r->state != R_FINISHED)
+			send_receipt(r);
 		break;
 	case JOB_BEGIN:
 		break;

@@ -233,7 +233,7 @@ static void finish(struct idl_sender *s, enum idl_xfer_result r, const char *rea
 
 static int send_msg(struct idl_sender *s, const struct idl_msg *m)
 {
-	return idl_link_send_msg(&s->link, m);
+	return idl_link_send_msg(&s->link, m, NULL);
 }
 
 static void cancel_with(struct idl_sender *s, enum idl_xfer_result r, const char *reason)

@@ -59,6 +59,12 @@ struct idl_store {
 	 * walked again within one batch. */
 	char *cached_rel;
 	int cached_fd;
+	/* Files of at most RECORD_AT begun at 0 are written unnamed
+	 * (O_TMPFILE) and linked under their name once kept: a crash leaves
+	 * nothing of them, where a .part would stay with no record to expire
+	 * it. FALSE once the file system refused O_TMPFILE, or by
+	 * idl_store_use_tmpfile(). */
+	gboolean tmpfile;
 };
 
 struct idl_store_file {
@@ -69,7 +75,7 @@ struct idl_store_file {
 	char *where;                 /* where it lands, for messages */
 	char *dir_rel;               /* local's folders, "" at the top */
 	const char *base;            /* local's last component, in local */
-	char *part;                  /* the .part's name in pfd */
+	char *part;                  /* the .part's name in pfd; NULL while unnamed (O_TMPFILE) */
 	char *record;                /* the resume record's path */
 	uint64_t size, mtime, length;
 	uint64_t flushed;            /* writeback started up to here */
@@ -306,6 +312,9 @@ int idl_store_open(const char *dir, const char *state_dir, struct idl_store **ou
 	*out = NULL;
 	s->dirfd = s->cached_fd = -1;
 	s->records = TRUE;
+	/* An unnamed file gets its name through /proc/self/fd (linkat with
+	 * AT_EMPTY_PATH needs a privilege): without /proc, a .part each. */
+	s->tmpfile = access("/proc/self/fd", F_OK) == 0;
 	/* A received file is data, whatever the sender had: never executable,
 	 * readable as the user's umask says (the .part stays 0600 until kept). */
 	s->file_mode = 0666 & ~current_umask();
@@ -531,19 +540,54 @@ static void file_free(struct idl_store_file *f)
 	g_free(f);
 }
 
-/* Creates a new .part: "NAME.part", else "NAME (1).part", ... */
+void idl_store_use_tmpfile(struct idl_store *s, gboolean use)
+{
+	s->tmpfile = use;
+}
+
+/* Gives the unnamed file f->fd the name `name` in its folder, never
+ * replacing anything (linkat fails with EEXIST then). */
+static int link_unnamed(struct idl_store_file *f, const char *name)
+{
+	char proc[64];
+
+	g_snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+	return linkat(AT_FDCWD, proc, f->pfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+}
+
+/* A new unnamed file in the folder, when the file system has O_TMPFILE. */
+static gboolean create_unnamed(struct idl_store_file *f)
+{
+	if (!f->s->tmpfile)
+		return FALSE;
+	f->fd = openat(f->pfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (f->fd >= 0)
+		return TRUE;
+	/* Not supported here (FUSE, some network file systems): .part from
+	 * now on. Any other error shows again on the .part's own create. */
+	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+		f->s->tmpfile = FALSE;
+	return FALSE;
+}
+
+/* Creates a new .part: "NAME.part", else "NAME (1).part", ...; for an
+ * unnamed file (f->fd open, no f->part), names it so. */
 static int create_part(struct idl_store_file *f, GError **err)
 {
+	gboolean unnamed = f->fd >= 0;
+
 	for (unsigned n = 0; n < IDL_STORE_NAMES_MAX; n++) {
 		char *name = make_name(f->base, n, FALSE, ".part");
-		int e;
+		int e = 0;
 
-		f->fd = openat(f->pfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (f->fd >= 0) {
+		if (unnamed)
+			e = -link_unnamed(f, name);
+		else if ((f->fd = openat(f->pfd, name, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+			e = errno;
+		if (!e) {
 			f->part = name;
 			return 0;
 		}
-		e = errno;
 		g_free(name);
 		if (e != EEXIST)
 			return idl_error_errno(err, -e, "cannot create the partial file for %s: %s: check that the folder "
@@ -635,9 +679,12 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 		goto fail;
 	}
 	if (f->fd < 0) {
-		r = create_part(f, err);
-		if (r < 0)
-			goto fail;
+		/* Written whole or not at all: unnamed until kept (tmpfile). */
+		if (!(offset == 0 && size <= RECORD_AT && create_unnamed(f))) {
+			r = create_part(f, err);
+			if (r < 0)
+				goto fail;
+		}
 		created = TRUE;
 	}
 	/* A part just created (O_EXCL) is empty, and begun at 0; its stat is
@@ -663,7 +710,7 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	g_free(rec.part);
 	return 0;
 fail:
-	if (created)
+	if (created && f->part)
 		unlinkat(f->pfd, f->part, 0);
 	g_free(rec.part);
 	file_free(f);
@@ -762,7 +809,8 @@ void idl_store_discard(struct idl_store_file *f)
 {
 	if (!f)
 		return;
-	unlinkat(f->pfd, f->part, 0);
+	if (f->part)
+		unlinkat(f->pfd, f->part, 0);
 	unlink(f->record);
 	file_free(f);
 }
@@ -806,7 +854,7 @@ static int land(struct idl_store_file *f, char **final_path, GError **err)
 	for (n = 0; n < IDL_STORE_NAMES_MAX; n++) {
 		g_free(name);
 		name = make_name(f->base, n, TRUE, "");
-		r = rename_noreplace(f->pfd, f->part, name);
+		r = f->part ? rename_noreplace(f->pfd, f->part, name) : link_unnamed(f, name);
 		if (r != -EEXIST)
 			break;
 	}
@@ -932,9 +980,10 @@ void idl_store_abort(struct idl_store_file *f)
 	/* Flushed so a resume after a crash does not take unwritten blocks
 	 * for data (the final hash would catch it, at the cost of a resend). */
 	fdatasync(f->fd);
-	/* A small file's record was put off until now (RECORD_AT). Best
-	 * effort: without it the file is sent again whole. */
-	if (!f->recorded)
+	/* A small file's record was put off until now (RECORD_AT), and an
+	 * unnamed one gets its .part name first. Best effort: without them
+	 * the file is sent again whole. */
+	if (!f->recorded && (f->part || create_part(f, NULL) == 0))
 		save_record_now(f, NULL);
 	file_free(f);
 }

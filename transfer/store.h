@@ -75,7 +75,9 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
  * (0755); a symlink on the way is refused (-ELOOP), as is a non-folder
  * (-ENOTDIR). Creates "NAME.part" next to where the file will land, or
  * "NAME (1).part", ... when that name is taken by anything that is not this
- * file's own recorded part. With offset > 0, reuses the recorded part, cut to
+ * file's own recorded part. A file of at most 1 MiB begun at 0 is
+ * written unnamed instead where the file system allows it
+ * (idl_store_use_tmpfile), and gets that .part name only if aborted. With offset > 0, reuses the recorded part, cut to
  * offset bytes, and hashes those bytes so the final check covers the whole
  * file (-ESTALE when it no longer holds them: start again from 0). Records
  * the part for a resume (a file of at most 1 MiB begun at 0 only once it is
@@ -84,6 +86,13 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
  * idl_store_abort() or idl_store_discard() it. */
 int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path, uint64_t size,
 		    uint64_t mtime, uint64_t offset, struct idl_store_file **out, GError **err);
+
+/* Whether files of at most 1 MiB begun at 0 may be written unnamed
+ * (O_TMPFILE, linked under their name when kept, under a .part name only
+ * when interrupted: a crash leaves nothing of them). TRUE by default; the
+ * store turns it off itself where the file system refuses O_TMPFILE.
+ * FALSE: always a .part (tests of that path). */
+void idl_store_use_tmpfile(struct idl_store *s, gboolean use);
 
 /* Appends len bytes and hashes them. -EFBIG when they would go past the
  * announced size (nothing is written then), or past what the file system

@@ -6,7 +6,9 @@
 # every file arrives byte for byte (sha256 of each, sorted), the sender
 # reports each one verified, and nothing is left behind (no .part, no resume
 # record: small files get one only when interrupted). Then a send cut short
-# (serve stopped mid-way) is sent again and completes.
+# (serve stopped mid-way), and one cut by a crash (serve killed: SIGKILL),
+# leave only whole files (no stray .part: a small file is unnamed until
+# kept) and are sent again to completion.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -61,6 +63,13 @@ send_all() {
 		test "$rc" = 0 -a "$(lan_json "d['verified']" <<<"$out" 2>/dev/null)" = "$2"
 	lan_check "... every file byte for byte (sha256 of each)" test "$(sums "$SRC/$1")" = "$(sums "$DL/$1")"
 }
+# check_whole LABEL: every file under $DL/t but a .part is its source's copy.
+check_whole() {
+	local bad
+	bad=$( (cd "$DL" && find t -type f ! -name '*.part' -print0 | xargs -0 -r sha256sum) |
+		(cd "$SRC" && sha256sum --quiet -c - 2>&1) | head -n 3) || true
+	lan_check "$1" test -z "$bad"
+}
 send_all t "$TREE" "a tree of $TREE small files in nested folders"
 send_all flat "$FLAT" "$FLAT tiny files in one folder (several offers)"
 lan_check "nothing left behind: no .part in the download folder" \
@@ -79,14 +88,33 @@ lan_check "serve exits 0 when stopped mid-transfer (after $(find "$DL/t" -type f
 lan_stop "$pid_cut" TERM 20 || true
 kept=$(find "$DL/t" -type f ! -name '*.part' | wc -l)
 lan_diag "kept before the cut: $kept of $TREE, as .part: $(find "$DL/t" -name '*.part' | wc -l), records: $(find "$STATE/partial" -type f | wc -l)"
-bad=$( (cd "$DL" && find t -type f ! -name '*.part' -print0 | xargs -0 -r sha256sum) |
-	(cd "$SRC" && sha256sum --quiet -c - 2>&1) | head -n 3) || true
-lan_check "... every file kept before the cut is whole (its sha256 matches)" test -z "$bad"
+check_whole "... every file kept before the cut is whole (its sha256 matches)"
 lan_spawn a "$(log serve2)" "$BIN" serve --state-dir "$STATE" --name "many" --accept=all --dir "$DL"
 pid_a=$LAN_PID
 lan_wait_for 10 grep -q '^http port:' "$(log serve2)" || lan_fail "serve on a started again"
+
+# A crash: serve killed mid-way. What it leaves is whole files, and .part
+# files each named by a resume record; a small file's .part would have no
+# record (it gets one only when interrupted cleanly), so nothing would ever
+# expire it.
 find "$DL/t" -type f ! -name '*.part' -delete
-send_all t "$TREE" "the tree again after the cut (what was cut short resumes)"
+lan_spawn b "$(log send-kill)" timeout 240 "$BIN" send --json "$A:7757" "$SRC/t"
+pid_cut=$LAN_PID
+lan_wait_for 60 kept_some || lan_diag "not 300 files kept before the kill"
+lan_stop "$pid_a" KILL 10 || true
+lan_stop "$pid_cut" TERM 20 || true
+lan_diag "kept before the kill: $(find "$DL/t" -type f ! -name '*.part' | wc -l) of $TREE, as .part: $(find "$DL" -name '*.part' | wc -l)"
+# A .part is explained only by its resume record (part=PATH, relative to
+# the download folder): those the stop above left, resumed and cut again.
+stray=$(comm -23 <(cd "$DL" && find . -name '*.part' | sed 's|^\./||' | sort) \
+	<(sed -n 's/^part=//p' "$STATE"/partial/* 2>/dev/null | sort) | head -n 3) || true
+lan_check "serve killed mid-transfer: no .part without a resume record${stray:+ (got: $stray)}" test -z "$stray"
+check_whole "... and every other file there is whole, under its own name (its sha256 matches)"
+lan_spawn a "$(log serve3)" "$BIN" serve --state-dir "$STATE" --name "many" --accept=all --dir "$DL"
+pid_a=$LAN_PID
+lan_wait_for 10 grep -q '^http port:' "$(log serve3)" || lan_fail "serve on a started after the kill"
+find "$DL/t" -type f ! -name '*.part' -delete
+send_all t "$TREE" "the tree again after the cuts (what was cut short resumes)"
 lan_diag "left as .part: $(find "$DL" -name '*.part' | wc -l)"
 rc=0; lan_stop "$pid_a" TERM 10 || rc=$?
 lan_check "serve exits 0 after every transfer (got $rc)" test "$rc" = 0

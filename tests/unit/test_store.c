@@ -45,7 +45,6 @@ static void setup(struct fixture *fx, gconstpointer data)
 {
 	GError *err = NULL;
 
-	(void)data;
 	fx->root = g_dir_make_tmp("idl-store-XXXXXX", &err);
 	g_assert_no_error(err);
 	fx->dl = g_build_filename(fx->root, "downloads", NULL);
@@ -55,6 +54,9 @@ static void setup(struct fixture *fx, gconstpointer data)
 	g_assert_cmpint(mkdir(fx->outside, 0755), ==, 0);
 	g_assert_cmpint(idl_store_open(fx->dl, fx->state, &fx->s, &err), ==, 0);
 	g_assert_no_error(err);
+	/* Each test runs with small files unnamed (O_TMPFILE) and again with
+	 * a .part for every file, as where the file system lacks O_TMPFILE. */
+	idl_store_use_tmpfile(fx->s, data != NULL);
 }
 
 /* Removes what dir holds, keeping dir (the store holds it open). */
@@ -1182,6 +1184,67 @@ static void test_folder_reuse(struct fixture *fx, gconstpointer data)
 	g_assert_cmpuint(count_entries(fx->state), ==, 0);
 }
 
+/* A small file begun at 0 is unnamed until kept: nothing of it shows in
+ * the folder while it is written, so a crash leaves no .part that no
+ * record would ever expire. Kept, it takes its name (or "name (1)" when
+ * taken, never replacing); interrupted, it gets a .part and a record and
+ * resumes; wrong, it leaves nothing. */
+static void test_unnamed(struct fixture *fx, gconstpointer data)
+{
+	struct idl_store_file *f = NULL;
+	GError *err = NULL;
+	uint8_t h[32];
+	char *final = NULL;
+
+	(void)data;
+	sha256("0123456789", 10, h);
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "d/f", 10, MTIME, 0, &f, &err), ==, 0);
+	write_range(f, (const uint8_t *)"0123456789", 0, 10, 4);
+	g_assert_cmpuint(count_entries(fx->dl), ==, 1);       /* d/ */
+	g_assert_false(exists(fx, "d/f.part"));
+	g_assert_cmpint(idl_store_finish(f, h, &final, &err), ==, 0);
+	g_assert_cmpstr(final, ==, "d/f");
+	assert_content(fx, "d/f", "0123456789", 10);
+	g_clear_pointer(&final, g_free);
+
+	/* the name is taken: the next one, nothing replaced */
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "d/f", 10, MTIME + 1, 0, &f, &err), ==, 0);
+	write_range(f, (const uint8_t *)"0123456789", 0, 10, 10);
+	g_assert_cmpint(idl_store_finish(f, h, &final, &err), ==, 0);
+	g_assert_cmpstr(final, ==, "d/f (1)");
+	g_clear_pointer(&final, g_free);
+
+	/* interrupted: a .part and its record, and a resume from them */
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "e", 10, MTIME, 0, &f, &err), ==, 0);
+	write_range(f, (const uint8_t *)"0123456789", 0, 6, 6);
+	g_assert_false(exists(fx, "e.part"));
+	idl_store_abort(f);
+	g_assert_true(exists(fx, "e.part"));
+	g_assert_cmpuint(idl_store_held(fx->s, FP, "e", 10, MTIME), ==, 6);
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "e", 10, MTIME, 6, &f, &err), ==, 0);
+	write_range(f, (const uint8_t *)"0123456789", 6, 10, 4);
+	g_assert_cmpint(idl_store_finish(f, h, &final, &err), ==, 0);
+	g_assert_cmpstr(final, ==, "e");
+	g_assert_false(exists(fx, "e.part"));
+	g_clear_pointer(&final, g_free);
+	g_assert_cmpuint(count_entries(fx->state), ==, 0);
+
+	/* a wrong hash: nothing left */
+	h[0] ^= 1;
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "g", 10, MTIME, 0, &f, &err), ==, 0);
+	write_range(f, (const uint8_t *)"0123456789", 0, 10, 10);
+	g_assert_cmpint(idl_store_finish(f, h, &final, &err), ==, -EBADMSG);
+	g_clear_error(&err);
+	g_assert_false(exists(fx, "g"));
+	g_assert_cmpuint(count_entries(fx->dl), ==, 2);       /* d/ and e: nothing of g */
+	g_assert_cmpuint(count_entries(fx->state), ==, 0);
+
+	/* over 1 MiB: a .part from the start, with its record */
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "big", 2 << 20, MTIME, 0, &f, &err), ==, 0);
+	g_assert_true(exists(fx, "big.part"));
+	idl_store_abort(f);
+}
+
 int main(int argc, char *argv[])
 {
 	static const struct {
@@ -1216,9 +1279,21 @@ int main(int argc, char *argv[])
 		{ "/store/record-when-needed", test_record_when_needed },
 		{ "/store/folder-reuse", test_folder_reuse },
 	};
+	/* These look at the .part while the file is written. */
+	static const char *const part_only[] = { "/store/foreign-part", "/store/write-cut-short" };
 
 	g_test_init(&argc, &argv, NULL);
-	for (size_t i = 0; i < G_N_ELEMENTS(tests); i++)
+	for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
+		gboolean part = FALSE;
+		char *name = g_strconcat("/store/tmpfile", tests[i].name + strlen("/store"), NULL);
+
+		for (size_t k = 0; k < G_N_ELEMENTS(part_only); k++)
+			part = part || !strcmp(tests[i].name, part_only[k]);
 		g_test_add(tests[i].name, struct fixture, NULL, setup, tests[i].fn, teardown);
+		if (!part)
+			g_test_add(name, struct fixture, GINT_TO_POINTER(1), setup, tests[i].fn, teardown);
+		g_free(name);
+	}
+	g_test_add("/store/tmpfile/unnamed", struct fixture, GINT_TO_POINTER(1), setup, test_unnamed, teardown);
 	return g_test_run();
 }

@@ -636,6 +636,71 @@ static void test_hostile(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(count_entries(f->dst), ==, 1);
 }
 
+/* An answer the receiver cannot send must not leave the sender waiting
+ * for it: a disk error naming a long path (over the protocol's 1,024 bytes
+ * for a reason) still goes, cut to fit, and the transfer ends. */
+static void test_long_reason(struct fx *f, gconstpointer data)
+{
+	enum idl_xfer_result res;
+	char *blocker, *out, *reason, *end, *path;
+	char comp[201];
+	GString *deep = g_string_new(NULL);
+
+	(void)data;
+	memset(comp, 'd', sizeof(comp) - 1);
+	comp[sizeof(comp) - 1] = 0;
+	for (int i = 0; i < 6; i++)
+		g_string_append_printf(deep, "%s%s", i ? "/" : "", comp);
+	/* Its last folder is a file already: the store cannot create it. */
+	blocker = g_build_filename(f->dst, deep->str, NULL);
+	g_assert_cmpint(g_mkdir_with_parents(blocker, 0755), ==, 0);
+	g_assert_cmpint(g_rmdir(blocker), ==, 0);
+	g_assert_true(g_file_set_contents(blocker, "x", 1, NULL));
+	path = g_strdup_printf("%s/f", deep->str);
+	out = script(f, path, 10, 10, false, &res);
+	g_assert_cmpint(res, ==, IDL_XFER_OK);   /* the receipt came */
+	g_assert_nonnull(strstr(out, "\"status\":\"failed\""));
+	reason = strstr(out, "\"type\":\"file-error\"");
+	g_assert_nonnull(reason);
+	reason = strstr(reason, "\"reason\":\"");
+	g_assert_nonnull(reason);
+	reason += strlen("\"reason\":\"");
+	end = strchr(reason, '"');
+	g_assert_nonnull(end);
+	g_assert_cmpint(end - reason, <=, IDL_MSG_REASON_MAX);
+	g_assert_true(g_str_has_prefix(end - 3, "...\""));
+	g_free(out);
+	g_free(path);
+	g_free(blocker);
+	g_string_free(deep, TRUE);
+}
+
+/* A message that cannot be encoded is not sent: the link says so with
+ * -EMSGSIZE and why, for the receiver to cancel (an accept of 10,000
+ * files at offsets of 2^53-1 is over 64 KiB). */
+static void test_answer_too_large(struct fx *f, gconstpointer data)
+{
+	struct pair *p = pair_new(NULL, f->dst, f->state, true);
+	struct idl_link link = { .send = link_send, .ctx = &p->r2s };
+	struct idl_msg m = { .type = IDL_MSG_ACCEPT, .transfer = TID };
+	GError *err = NULL;
+
+	(void)data;
+	m.n_files = IDL_MSG_FILES_MAX;
+	m.files = g_new0(struct idl_msg_file, m.n_files);
+	for (size_t i = 0; i < m.n_files; i++) {
+		m.files[i].id = (uint32_t)i;
+		m.files[i].offset = IDL_MSG_INT_MAX;
+	}
+	g_assert_cmpint(idl_link_send_msg(&link, &m, &err), ==, -EMSGSIZE);
+	g_assert_nonnull(err);
+	g_assert_nonnull(strstr(err->message, "over the message limit"));
+	g_assert_cmpuint(g_queue_get_length(&p->r2s.q), ==, 0);
+	g_error_free(err);
+	g_free(m.files);
+	pair_free(p);
+}
+
 static void test_out_of_order(struct fx *f, gconstpointer data)
 {
 	struct pair *p = pair_new(NULL, f->dst, f->state, true);
@@ -1229,6 +1294,8 @@ int main(int argc, char **argv)
 	ADD("many-folders", test_many_folders);
 	ADD("hostile", test_hostile);
 	ADD("out-of-order", test_out_of_order);
+	ADD("long-reason", test_long_reason);
+	ADD("answer-too-large", test_answer_too_large);
 	ADD("run", test_run);
 	ADD("run-hostile", test_run_hostile);
 	ADD("run-cut-resend", test_run_cut_resend);
