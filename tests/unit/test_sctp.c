@@ -51,6 +51,7 @@ struct end {
 	size_t data_packets;       /* packets with DATA this end sent */
 	size_t data_chunks;        /* DATA chunks this end sent */
 	size_t max_packet;         /* largest packet this end sent */
+	size_t sack_packets;       /* packets with a SACK this end sent */
 };
 
 struct pipe {
@@ -154,9 +155,11 @@ static int pipe_send(struct end *from, const uint8_t *buf, size_t len)
 	memcpy(copy + 8, &crc, 4);
 	if (crc != want)
 		p->bad_crc++;
-	for (size_t off = 12, data = 0; off + 4 <= len;) {
+	for (size_t off = 12, data = 0, sack = 0; off + 4 <= len;) {
 		size_t clen = (size_t)copy[off + 2] << 8 | copy[off + 3];
 
+		if (copy[off] == 3)     /* SACK */
+			from->sack_packets += sack++ == 0;
 		if (from->chunks)
 			g_byte_array_append(from->chunks, &copy[off], 1);
 		if (copy[off] == 0) {   /* DATA */
@@ -1026,6 +1029,51 @@ static void test_sparse_sacks(void)
 	pipe_free(p);
 }
 
+/* Bulk SACKs: once a bulk flow runs, the receiver SACKs far less often
+ * than every second packet (a SACK each is a datagram and a syscall on both
+ * ends), and the flow goes no slower. */
+static void test_bulk_sacks(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	double mbps = 0;
+
+	pipe_connect(p);
+	bulk(p, (size_t)32 << 20, true, &mbps);
+	g_test_message("%zu packets with DATA, %zu SACKs, %.1f MB/s", p->a.data_packets,
+		       p->b.sack_packets, mbps);
+	/* ~24,000 packets: at one SACK per 2 that is 12,000; per 8, 3,000
+	 * plus the start at 2 and the odd one from the timer. */
+	g_assert_cmpuint(p->b.sack_packets * 5, <, p->a.data_packets);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
+/* A sender that sends only a few packets per SACK it gets (a browser's:
+ * Chromium's dcsctp and Firefox's usrsctp have a max burst of 4) must not
+ * be throttled by bulk SACKs: the receiver's delayed-SACK timer answers
+ * the first short flight, and the receiver goes back to a SACK per 2. At
+ * a SACK per 8 for good, each 4 packets would wait for the timer (0.2
+ * MB/s, 16 MiB in 80 s). */
+static void test_bulk_sacks_short_bursts(void)
+{
+	struct pipe *p = pipe_new(0, 0);
+	uint32_t saved;
+	double mbps = 0;
+
+	pipe_free(p);   /* the stack is up: the default below is for new sockets */
+	saved = usrsctp_sysctl_get_sctp_max_burst_default();
+	usrsctp_sysctl_set_sctp_max_burst_default(4);
+	p = pipe_new(0, 0);
+	usrsctp_sysctl_set_sctp_max_burst_default(saved);
+	pipe_connect(p);
+	bulk(p, (size_t)16 << 20, true, &mbps);
+	g_test_message("%zu packets with DATA, %zu SACKs, %.1f MB/s", p->a.data_packets,
+		       p->b.sack_packets, mbps);
+	g_assert_cmpfloat(mbps, >, 4.0);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
 /* Many small messages sent in one turn of the loop go out bundled, a few
  * dozen to a packet (one packet each is a DTLS record and a sendmsg per
  * message below us), and a lone message still leaves at once, without
@@ -1223,6 +1271,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sctp/oversized-from-peer", test_oversized_from_peer);
 	g_test_add_func("/sctp/loss", test_loss);
 	g_test_add_func("/sctp/sparse-sacks", test_sparse_sacks);
+	g_test_add_func("/sctp/bulk-sacks", test_bulk_sacks);
+	g_test_add_func("/sctp/bulk-sacks-short-bursts", test_bulk_sacks_short_bursts);
 	g_test_add_func("/sctp/bundling", test_bundling);
 	g_test_add_func("/sctp/packet-size", test_packet_size);
 	g_test_add_func("/sctp/direct-send", test_direct_send);
