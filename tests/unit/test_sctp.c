@@ -1002,6 +1002,37 @@ static void test_loss(void)
 	pipe_free(p);
 }
 
+/* A pipe whose sockets take another value of a usrsctp default (the stack
+ * is up, its sysctls set, after the first pipe: sockets made from then on
+ * take the new default), then the default restored. */
+static struct pipe *pipe_new_default(uint32_t (*get)(void), int (*set)(uint32_t), uint32_t value)
+{
+	struct pipe *p = pipe_new(0, 0);
+	uint32_t saved;
+
+	pipe_free(p);
+	saved = get();
+	set(value);
+	p = pipe_new(0, 0);
+	set(saved);
+	pipe_connect(p);
+	return p;
+}
+
+/* 16 MiB, which took 29 s at the crawls below; even the sanitizer build
+ * does far better than 4 MB/s. */
+static void bulk_not_throttled(struct pipe *p)
+{
+	double mbps = 0;
+
+	bulk(p, (size_t)16 << 20, true, &mbps);
+	g_test_message("%zu packets with DATA, %zu SACKs, %.1f MB/s", p->a.data_packets,
+		       p->b.sack_packets, mbps);
+	g_assert_cmpfloat(mbps, >, 4.0);
+	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
+	pipe_free(p);
+}
+
 /* A receiver that SACKs only every 16th packet (its delayed-SACK timer
  * answers otherwise, after 20 ms) must not throttle the sender. With
  * usrsctp's max burst (10 then) below that, cwnd was cut back to 10 packets
@@ -1009,24 +1040,8 @@ static void test_loss(void)
  * timer, and the transfer crawled at 0.6 MB/s for good. */
 static void test_sparse_sacks(void)
 {
-	struct pipe *p = pipe_new(0, 0);
-	uint32_t saved;
-	double mbps = 0;
-
-	/* The stack is up (its sysctls set): sockets made from here on take
-	 * the new default. */
-	pipe_free(p);
-	saved = usrsctp_sysctl_get_sctp_sack_freq_default();
-	usrsctp_sysctl_set_sctp_sack_freq_default(16);
-	p = pipe_new(0, 0);
-	usrsctp_sysctl_set_sctp_sack_freq_default(saved);
-	pipe_connect(p);
-	bulk(p, (size_t)16 << 20, true, &mbps);
-	/* 16 MiB took 29 s at the crawl; even the sanitizer build does far
-	 * better than 4 MB/s. */
-	g_assert_cmpfloat(mbps, >, 4.0);
-	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
-	pipe_free(p);
+	bulk_not_throttled(pipe_new_default(usrsctp_sysctl_get_sctp_sack_freq_default,
+					    usrsctp_sysctl_set_sctp_sack_freq_default, 16));
 }
 
 /* Bulk SACKs: once a bulk flow runs, the receiver SACKs far less often
@@ -1056,22 +1071,8 @@ static void test_bulk_sacks(void)
  * MB/s, 16 MiB in 80 s). */
 static void test_bulk_sacks_short_bursts(void)
 {
-	struct pipe *p = pipe_new(0, 0);
-	uint32_t saved;
-	double mbps = 0;
-
-	pipe_free(p);   /* the stack is up: the default below is for new sockets */
-	saved = usrsctp_sysctl_get_sctp_max_burst_default();
-	usrsctp_sysctl_set_sctp_max_burst_default(4);
-	p = pipe_new(0, 0);
-	usrsctp_sysctl_set_sctp_max_burst_default(saved);
-	pipe_connect(p);
-	bulk(p, (size_t)16 << 20, true, &mbps);
-	g_test_message("%zu packets with DATA, %zu SACKs, %.1f MB/s", p->a.data_packets,
-		       p->b.sack_packets, mbps);
-	g_assert_cmpfloat(mbps, >, 4.0);
-	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
-	pipe_free(p);
+	bulk_not_throttled(pipe_new_default(usrsctp_sysctl_get_sctp_max_burst_default,
+					    usrsctp_sysctl_set_sctp_max_burst_default, 4));
 }
 
 /* Many small messages sent in one turn of the loop go out bundled, a few
