@@ -849,7 +849,8 @@ void idl_sctp_free(struct idl_sctp *s)
 	s->closing = true;   /* upcalls from here on are ignored */
 	g_debug("sctp: packets in %" G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " with DATA), out %"
 		G_GUINT64_FORMAT " (%" G_GUINT64_FORMAT " with DATA, %" G_GUINT64_FORMAT
-		" with a SACK, %" G_GUINT64_FORMAT " SACKs from the timer); SACK per %u packets at the end, %u fallbacks",
+		" with a SACK, %" G_GUINT64_FORMAT " SACKs from the timer); SACK per %u packets"
+		" at the end, %u fallbacks",
 		s->count.in, s->count.in_data, s->count.out, s->count.out_data, s->count.out_sack,
 		s->count.timer_sack, s->sack_freq, s->sack_fallbacks);
 	if (s->shutdown_wait) {
