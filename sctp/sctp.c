@@ -40,14 +40,16 @@
  * our delayed-SACK timer answers, again and again with only a few packets
  * between. Two timer SACKs less than SHORT_RUN DATA packets apart (the
  * first one right after the switch counts) and we go back to SACK_FREQ at
- * once: such a peer loses a timer delay or two (20-30 ms) and tries again
- * only after twice as long a run each time. A sender that merely paused
+ * once: such a peer loses a timer delay or two (20-30 ms), once more after
+ * a run 8 times as long, and then never again on this association; and
+ * only in a flow of some MB (BULK_AFTER packets, ~2.8 MB), so a browser's
+ * short message or small file never meets it. A sender that merely paused
  * (its CPU busy elsewhere, its app out of data) sends a long run after the
  * one timer SACK and keeps bulk SACKs. Loss is unaffected: usrsctp SACKs
  * at once on a gap or a duplicate, whatever the frequency. */
 #define BULK_SACK_FREQ 8
-#define BULK_AFTER 512u
-#define BULK_BACKOFF_MAX 8u
+#define BULK_AFTER 2048u
+#define BULK_TRIES 2u
 #define SHORT_RUN (4 * BULK_SACK_FREQ)
 /* usrsctp's max burst works on cwnd: whenever it sends with cwnd more
  * than MAX_BURST packets above the flight, it cuts cwnd down to the flight
@@ -93,6 +95,7 @@ static guint registry_next = 1;
 static GSource *timer;
 static gint64 timer_last;
 static bool in_timers;            /* inside usrsctp_handle_timers */
+static bool timers_late;          /* ... called over a tick late (we were not running) */
 
 static void process(struct idl_sctp *s);
 
@@ -148,9 +151,11 @@ static int output_cb(void *addr, void *buf, size_t len, uint8_t tos, uint8_t set
 		s->count.out_sack++;
 		if (in_timers) {
 			/* Our delayed-SACK timer: the peer stopped short of
-			 * the count. Set back outside usrsctp (timer_cb). */
+			 * the count, unless our process was not running (its
+			 * packets wait unread). Set back outside usrsctp
+			 * (timer_cb). */
 			s->count.timer_sack++;
-			s->sack_fallback_due |= s->sack_freq > SACK_FREQ &&
+			s->sack_fallback_due |= s->sack_freq > SACK_FREQ && !timers_late &&
 						s->since_timer_sack < SHORT_RUN;
 			s->since_timer_sack = 0;
 		}
@@ -229,8 +234,7 @@ static void sack_fallback(struct idl_sctp *s)
 	if (s->sack_freq == SACK_FREQ || s->closing)
 		return;
 	set_sack_freq(s, SACK_FREQ);
-	if (s->sack_fallbacks < BULK_BACKOFF_MAX)
-		s->sack_fallbacks++;
+	s->sack_fallbacks++;
 }
 
 static gboolean timer_cb(gpointer data)
@@ -245,6 +249,7 @@ static gboolean timer_cb(gpointer data)
 	/* Carry the sub-millisecond remainder so the clock does not drift. */
 	timer_last += elapsed * 1000;
 	in_timers = true;
+	timers_late = elapsed > 2 * TIMER_MS;
 	usrsctp_handle_timers((uint32_t)elapsed);
 	in_timers = false;
 	/* A stream reset refused as busy is retried here. By id, looked up
@@ -763,8 +768,8 @@ void idl_sctp_feed(struct idl_sctp *s, const uint8_t *buf, size_t len)
 		s->since_timer_sack++;
 		/* Before the packet goes in: it counts towards the new
 		 * frequency, and usrsctp is not inside a call. */
-		if (s->sack_freq == SACK_FREQ && !s->failed &&
-		    ++s->sack_run >= BULK_AFTER << s->sack_fallbacks)
+		if (s->sack_freq == SACK_FREQ && !s->failed && s->sack_fallbacks < BULK_TRIES &&
+		    ++s->sack_run >= (s->sack_fallbacks ? 8 * BULK_AFTER : BULK_AFTER))
 			set_sack_freq(s, BULK_SACK_FREQ);
 	}
 	usrsctp_conninput(GUINT_TO_POINTER(s->id), buf, len, 0);

@@ -1056,9 +1056,10 @@ static void test_bulk_sacks(void)
 	bulk(p, (size_t)32 << 20, true, &mbps);
 	g_test_message("%zu packets with DATA, %zu SACKs, %.1f MB/s", p->a.data_packets,
 		       p->b.sack_packets, mbps);
-	/* ~24,000 packets: at one SACK per 2 that is 12,000; per 8, 3,000
-	 * plus the start at 2 and the odd one from the timer. */
-	g_assert_cmpuint(p->b.sack_packets * 5, <, p->a.data_packets);
+	/* ~29,000 packets: at a SACK per 2 that is 14,600; per 8 after
+	 * 2,048 at 2, 4,400. A third leaves room for a fallback to 2 on a
+	 * loaded machine (an ASan build whose timers run late). */
+	g_assert_cmpuint(p->b.sack_packets * 3, <, p->a.data_packets);
 	g_assert_cmpint(p->a.failed + p->b.failed, ==, 0);
 	pipe_free(p);
 }
