@@ -100,6 +100,17 @@ struct idl_sctp {
 	uint32_t rx_ppid;
 	bool rx_overflow;
 	GByteArray *notif;     /* notification being reassembled */
+	/* SACK frequency (sctp.c, "bulk SACKs"): what the association uses
+	 * now, DATA packets fed since it last changed, times it fell back. */
+	uint32_t sack_freq;
+	uint32_t sack_run;
+	uint32_t since_timer_sack; /* DATA packets since the change or the last timer SACK */
+	unsigned sack_fallbacks;
+	bool sack_fallback_due; /* a timer SACK went out while raised */
+	/* Packets counted for -v (logged by idl_sctp_free). */
+	struct {
+		uint64_t in, in_data, out, out_data, out_sack, timer_sack;
+	} count;
 };
 
 /* channel.c */
