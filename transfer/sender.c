@@ -440,7 +440,6 @@ static void send_offer(struct idl_sender *s)
 	guint *part_end = g_new(guint, parts_max);
 	size_t budget = 200;
 	guint i, n_folders = 0;
-
 	/* Version 1 answers in one message, so its offers list at most what
 	 * one accept and one receipt hold; version 2 answers in parts too, so
 	 * one offer may list every file the protocol allows. */
