@@ -459,22 +459,25 @@ static void test_resume(struct fx *f, gconstpointer data)
 	g_free(a);
 }
 
-static void test_many_offers(struct fx *f, gconstpointer data)
+/* n files top/<i> (120 digits when long_names, else 5) of i % mod + add bytes,
+ * sent to a receiver through a real pair: one transfer, in more than one
+ * offer message, every file kept. Returns the pair (and *files) for more
+ * checks. */
+static struct pair *send_many(struct fx *f, const char *top, bool long_names, unsigned n, unsigned mod,
+			      unsigned add, GPtrArray **files)
 {
-	char *tree = g_build_filename(f->src, "many", NULL), *name;
-	GPtrArray *files;
+	char *tree = g_build_filename(f->src, top, NULL), *name, *rel;
 	struct pair *p;
-	unsigned n = 700;
 
-	(void)data;
 	for (unsigned i = 0; i < n; i++) {
-		/* Long names, so the files need more than one offer. */
-		name = g_strdup_printf("many/%0120u", i);
-		g_free(make_file(f->src, name, i % 7, i));
+		name = g_strdup_printf(long_names ? "%0120u" : "%05u", i);
+		rel = g_build_filename(top, name, NULL);
+		g_free(make_file(f->src, rel, i % mod + add, i));
+		g_free(rel);
 		g_free(name);
 	}
-	files = collect(&tree, 1);
-	p = pair_new(files, f->dst, f->state, true);
+	*files = collect(&tree, 1);
+	p = pair_new(*files, f->dst, f->state, true);
 	idl_sender_start(p->sender);
 	run_until(sender_done, p);
 	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
@@ -482,11 +485,20 @@ static void test_many_offers(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(p->transfers, ==, 1);
 	g_assert_cmpuint(p->offer_msgs, >, 1);
 	g_free(tree);
-	tree = g_build_filename(f->dst, "many", NULL);
+	tree = g_build_filename(f->dst, top, NULL);
 	g_assert_cmpuint(count_entries(tree), ==, n);
-	pair_free(p);
-	g_ptr_array_unref(files);
 	g_free(tree);
+	return p;
+}
+
+static void test_many_offers(struct fx *f, gconstpointer data)
+{
+	GPtrArray *files;
+
+	(void)data;
+	/* Long names, so the files need more than one offer message. */
+	pair_free(send_many(f, "many", true, 700, 7, 0, &files));
+	g_ptr_array_unref(files);
 }
 
 /* Issue 11: an offer names at most 1,000 folders, so the sender splits a
@@ -1405,33 +1417,16 @@ static void test_answer_parts(struct fx *f, gconstpointer data)
  * one accept and one receipt (each in parts), all files kept. */
 static void test_ten_thousand(struct fx *f, gconstpointer data)
 {
-	char *tree = g_build_filename(f->src, "k", NULL), *name;
 	GPtrArray *files;
 	struct pair *p;
-	unsigned n = IDL_MSG_FILES_MAX;
 
 	(void)data;
-	for (unsigned i = 0; i < n; i++) {
-		name = g_strdup_printf("k/%05u", i);
-		g_free(make_file(f->src, name, 1 + i % 5, i));
-		g_free(name);
-	}
-	files = collect(&tree, 1);
-	p = pair_new(files, f->dst, f->state, true);
-	idl_sender_start(p->sender);
-	run_until(sender_done, p);
-	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
-	g_assert_cmpuint(p->transfers, ==, 1);
-	g_assert_cmpuint(p->offer_msgs, >, 1);
+	p = send_many(f, "k", false, IDL_MSG_FILES_MAX, 5, 1, &files);
 	/* 1,600 files an answer part: 7 of each */
 	g_assert_cmpuint(p->accept_msgs, ==, 7);
 	g_assert_cmpuint(p->receipt_msgs, ==, 7);
-	g_free(tree);
-	tree = g_build_filename(f->dst, "k", NULL);
-	g_assert_cmpuint(count_entries(tree), ==, n);
 	pair_free(p);
 	g_ptr_array_unref(files);
-	g_free(tree);
 }
 
 /* A 10,000-file offer resumed: the accept (in parts) holds an offset for
