@@ -546,7 +546,7 @@ static int decode_members(JsonObject *o, struct idl_msg *m, GError **err)
 	case IDL_MSG_RECEIPT:
 		if ((r = get_hex(o, where, "transfer", IDL_TRANSFER_ID_HEX_LEN, m->transfer, err)) < 0)
 			return r;
-		if (m->type == IDL_MSG_OFFER && (r = get_bool_opt(o, where, "more", &m->more, err)) < 0)
+		if ((r = get_bool_opt(o, where, "more", &m->more, err)) < 0)
 			return r;
 		return get_files(o, m, err);
 	case IDL_MSG_DECLINE:
@@ -736,7 +736,7 @@ char *idl_msg_encode(const struct idl_msg *m, size_t *len, GError **err)
 	case IDL_MSG_RECEIPT:
 		add_str(b, "transfer", transfer);
 		add_files(b, m);
-		if (m->type == IDL_MSG_OFFER && m->more) {
+		if (m->more) {
 			json_builder_set_member_name(b, "more");
 			json_builder_add_boolean_value(b, TRUE);
 		}

@@ -28,10 +28,13 @@
 #define IDL_RUN_FILES_MAX 256                /* files in one run */
 #define IDL_RUN_BYTES_MAX (1024 * 1024)      /* bytes of all the files of one run */
 #define IDL_FILES_OK_MAX 1024                /* ids in one files-ok */
-#define IDL_OFFER_PARTS_MAX 16               /* messages of one offer ("more") */
-/* Files of an offer in parts: its accept (up to 38 bytes a file, offsets
- * included) and its receipt are one message each, under IDL_MSG_MAX. */
-#define IDL_OFFER_FILES_MAX 1600
+#define IDL_OFFER_PARTS_MAX 16               /* messages of one offer, accept or receipt ("more") */
+/* Entries of one accept or receipt message: up to 38 bytes a file in an
+ * accept (offsets included), fewer in a receipt, so that either stays under
+ * IDL_MSG_MAX. An answer to more files goes in parts ("more", version 2):
+ * IDL_MSG_FILES_MAX files take 7 of them. Version 1 has no parts, so there
+ * an offer lists at most this many files. */
+#define IDL_ANSWER_PART_FILES 1600
 
 enum idl_msg_type {
 	IDL_MSG_HELLO,
@@ -82,9 +85,10 @@ struct idl_msg {
 	/* offer, accept, receipt, run, files-ok */
 	struct idl_msg_file *files;
 	size_t n_files;
-	/* offer, version 2: more files of this offer follow in the next offer
-	 * message, whose ids go on from these (files[0].id is where a part
-	 * starts: 0 for the first) */
+	/* offer, accept, receipt, version 2: more files of this message follow
+	 * in the next message of its type, whose ids go on from these (an
+	 * offer's files[0].id is where a part starts: 0 for the first; an
+	 * accept's or receipt's ids increase across its parts) */
 	bool more;
 	/* file, file-end, file-ok, file-error */
 	uint32_t id;

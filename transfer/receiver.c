@@ -484,6 +484,25 @@ static void planned(struct idl_receiver *r, struct job *j)
 	r->cb->offer(r, &info, r->user);
 }
 
+/* An accept or receipt: in one message at version 1, at version 2 in
+ * parts of at most IDL_ANSWER_PART_FILES files ("more"), all sent at once
+ * (an accept's before any data can come). The caller checks for
+ * R_FINISHED afterwards. */
+static void send_answer(struct idl_receiver *r, struct idl_msg *m)
+{
+	struct idl_msg_file *all = m->files;
+	size_t n = m->n_files, per = r->version >= 2 ? IDL_ANSWER_PART_FILES : MAX(n, 1), at = 0;
+
+	do {
+		m->files = all + at;
+		m->n_files = MIN(per, n - at);
+		at += m->n_files;
+		m->more = at < n;
+	} while (send_msg(r, m) >= 0 && at < n && r->state != R_FINISHED);
+	m->files = all;
+	m->n_files = n;
+}
+
 static void send_receipt(struct idl_receiver *r)
 {
 	struct idl_msg m = { .type = IDL_MSG_RECEIPT };
@@ -497,7 +516,7 @@ static void send_receipt(struct idl_receiver *r)
 		m.files[i].status = r->status[i] ? r->status[i] : IDL_FILE_FAILED;
 		all = all && m.files[i].status == IDL_FILE_VERIFIED;
 	}
-	send_msg(r, &m);
+	send_answer(r, &m);
 	g_free(m.files);
 	if (r->state != R_FINISHED)
 		end_transfer(r, all ? IDL_XFER_OK : IDL_XFER_VERIFY, all ? NULL : "some files were not verified");
@@ -615,11 +634,8 @@ static bool offer_part(struct idl_receiver *r, struct idl_msg *m)
 		protocol_error(r, "offer has more than %d parts", IDL_OFFER_PARTS_MAX);
 		return false;
 	}
-	if (n + m->n_files > IDL_OFFER_FILES_MAX) {
-		protocol_error(r, "offer in parts lists more than %d files (its accept and receipt must fit one message)",
-			       IDL_OFFER_FILES_MAX);
-		return false;
-	}
+	/* Ids go on and stay under IDL_MSG_FILES_MAX (the decoder): the parts
+	 * add up to at most that many files. */
 	r->offer.files = g_renew(struct idl_msg_file, r->offer.files, n + m->n_files);
 	memcpy(r->offer.files + n, m->files, m->n_files * sizeof(*m->files));
 	r->offer.n_files = n + m->n_files;
@@ -962,7 +978,7 @@ void idl_receiver_decide(struct idl_receiver *r, bool accept, const char *reason
 		m.files[i].offset = r->offsets[i];
 	}
 	r->state = R_RECEIVING;
-	send_msg(r, &m);
+	send_answer(r, &m);
 	g_free(m.files);
 }
 

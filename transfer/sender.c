@@ -61,6 +61,10 @@ struct idl_sender {
 	char transfer[IDL_TRANSFER_ID_HEX_LEN + 1];
 	uint64_t *offsets;               /* per file: where the receiver starts */
 	bool *wanted;                    /* per file: named in the accept */
+	/* version 2: an accept or receipt in parts ("more") */
+	guint answer_parts;              /* its messages so far, 0 between answers */
+	guint answer_next;               /* the lowest id its next part may name */
+	guint verified;                  /* the receipt's verified files so far */
 	/* read scheduling */
 	guint rd_file;
 	uint64_t rd_off;
@@ -436,11 +440,13 @@ static void send_offer(struct idl_sender *s)
 	guint *part_end = g_new(guint, parts_max);
 	size_t budget = 200;
 	guint i, n_folders = 0;
+	/* Version 1 answers in one message, so its offers list at most what
+	 * one accept and one receipt hold; version 2 answers in parts too, so
+	 * one offer may list every file the protocol allows. */
+	guint files_max = s->version >= 2 ? IDL_MSG_FILES_MAX : IDL_ANSWER_PART_FILES;
 
 	s->first = s->end;
-	/* One message holds fewer files than IDL_OFFER_FILES_MAX, parts at
-	 * most that many: the accept and the receipt fit one message each. */
-	for (i = s->first; i < s->files->len && i - s->first < IDL_OFFER_FILES_MAX; i++) {
+	for (i = s->first; i < s->files->len && i - s->first < files_max; i++) {
 		const struct idl_send_file *f = file_at(s, i);
 		struct idl_msg_file mf = { .id = i - s->first, .path = f->path, .size = f->size, .mtime = f->mtime };
 		/* Fewer offers, fewer round trips: each ends with the receipt. */
@@ -489,12 +495,47 @@ static void send_offer(struct idl_sender *s)
 	g_free(part_end);
 }
 
+/* Whether m, an accept or a receipt, goes on from its parts before (none
+ * for one in one message): same transfer, at version 2 only, at most
+ * IDL_OFFER_PARTS_MAX messages, ids increasing across them. Cancels when
+ * not. Counts the part; the last one ends the answer. */
+static bool answer_part(struct idl_sender *s, const struct idl_msg *m)
+{
+	const char *what = idl_msg_type_name(m->type);
+	char *why = NULL;
+
+	if (strcmp(m->transfer, s->transfer) != 0) {
+		why = g_strdup_printf("%s names another transfer", what);
+	} else if (m->more || s->answer_parts) {
+		if (s->version < 2)
+			why = g_strdup_printf("protocol error: %s in parts (\"more\") at version 1", what);
+		else if (s->answer_parts >= IDL_OFFER_PARTS_MAX)
+			why = g_strdup_printf("protocol error: %s has more than %d parts", what, IDL_OFFER_PARTS_MAX);
+		for (size_t k = 0; k < m->n_files && !why; k++) {
+			if (m->files[k].id < s->answer_next)
+				why = g_strdup_printf("protocol error: %s part %u does not go on from the one before "
+						      "(id %u after %u)", what, s->answer_parts + 1, m->files[k].id,
+						      s->answer_next - 1);
+			s->answer_next = m->files[k].id + 1;
+		}
+	}
+	if (why) {
+		cancel_with(s, IDL_XFER_PROTOCOL, why);
+		g_free(why);
+		return false;
+	}
+	s->answer_parts = m->more ? s->answer_parts + 1 : 0;
+	if (!m->more)
+		s->answer_next = 0;
+	return true;
+}
+
 static void on_accept(struct idl_sender *s, const struct idl_msg *m)
 {
-	if (strcmp(m->transfer, s->transfer) != 0) {
-		cancel_with(s, IDL_XFER_PROTOCOL, "accept names another transfer");
+	bool any = false;
+
+	if (!answer_part(s, m))
 		return;
-	}
 	for (size_t k = 0; k < m->n_files; k++) {
 		guint i = s->first + m->files[k].id;
 		if (i >= s->end || s->wanted[i] || m->files[k].offset > file_at(s, i)->size) {
@@ -505,13 +546,17 @@ static void on_accept(struct idl_sender *s, const struct idl_msg *m)
 		s->offsets[i] = m->files[k].offset;
 		s->st.resumed += m->files[k].offset;
 	}
+	/* Data waits for the last part: only then is the plan whole. */
+	if (m->more)
+		return;
 	for (guint i = s->first; i < s->end; i++) {
+		any = any || s->wanted[i];
 		if (!s->wanted[i]) {
 			s->st.files_failed++;
 			s->verify_failed = true;
 		}
 	}
-	if (!m->n_files) {
+	if (!any) {
 		/* Nothing wanted: the receipt still closes the transfer. */
 		struct idl_msg done = { .type = IDL_MSG_DONE };
 		s->state = S_DONE_SENT;
@@ -557,19 +602,19 @@ static void on_file_result(struct idl_sender *s, const struct idl_msg *m)
 
 static void on_receipt(struct idl_sender *s, const struct idl_msg *m)
 {
-	guint verified = 0;
-
-	if (strcmp(m->transfer, s->transfer) != 0) {
-		cancel_with(s, IDL_XFER_PROTOCOL, "the receipt names another transfer");
+	if (!answer_part(s, m))
 		return;
-	}
 	for (size_t k = 0; k < m->n_files; k++) {
 		guint i = s->first + m->files[k].id;
 		if (i < s->end && s->wanted[i] && m->files[k].status == IDL_FILE_VERIFIED)
-			verified++;
+			s->verified++;
 	}
-	if (verified != s->end - s->first)
+	/* The outcome waits for the last part. */
+	if (m->more)
+		return;
+	if (s->verified != s->end - s->first)
 		s->verify_failed = true;
+	s->verified = 0;
 	if (s->end < s->files->len) {
 		send_offer(s);
 		return;
@@ -628,9 +673,9 @@ void idl_sender_feed(struct idl_sender *s, bool binary, const uint8_t *data, siz
 			send_offer(s);
 	} else if (s->state == S_OFFERED && m.type == IDL_MSG_ACCEPT) {
 		on_accept(s, &m);
-	} else if (s->state == S_OFFERED && m.type == IDL_MSG_DECLINE) {
+	} else if (s->state == S_OFFERED && m.type == IDL_MSG_DECLINE && !s->answer_parts) {
 		finish(s, IDL_XFER_DECLINED, m.reason[0] ? m.reason : "no reason given");
-	} else if ((s->state == S_SENDING || s->state == S_DONE_SENT) &&
+	} else if ((s->state == S_SENDING || s->state == S_DONE_SENT) && !s->answer_parts &&
 		   (m.type == IDL_MSG_FILE_OK || m.type == IDL_MSG_FILE_ERROR ||
 		    (m.type == IDL_MSG_FILES_OK && s->version >= 2))) {
 		on_file_result(s, &m);

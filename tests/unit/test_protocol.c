@@ -105,6 +105,8 @@ static void test_round_trip_all(void)
 		{ .type = IDL_MSG_OFFER, .transfer = TID, .files = offer_files, .n_files = 3, .more = true },
 		{ .type = IDL_MSG_ACCEPT, .transfer = TID, .files = accept_files, .n_files = 2 },
 		{ .type = IDL_MSG_ACCEPT, .transfer = TID },
+		{ .type = IDL_MSG_ACCEPT, .transfer = TID, .files = accept_files, .n_files = 2, .more = true },
+		{ .type = IDL_MSG_RECEIPT, .transfer = TID, .files = receipt_files, .n_files = 3, .more = true },
 		{ .type = IDL_MSG_DECLINE, .transfer = TID, .reason = (char *)"Not now, \"busy\" \\ sorry" },
 		{ .type = IDL_MSG_FILE, .id = 2, .offset = 4096 },
 		{ .type = IDL_MSG_FILE_END, .id = 9999 },
@@ -151,6 +153,28 @@ static void test_wire_form(void)
 	g_assert_cmpstr(text, ==, "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"files\":"
 			"[{\"id\":7,\"path\":\"a b/c\",\"size\":5,\"mtime\":6}],\"more\":true}");
 	g_free(text);
+	{
+		/* version 2: an accept or a receipt in parts (issue 14) */
+		struct idl_msg_file af = { .id = 1600, .offset = 9 }, rf = { .id = 1600, .status = IDL_FILE_VERIFIED };
+		struct idl_msg a = { .type = IDL_MSG_ACCEPT, .transfer = TID, .files = &af, .n_files = 1, .more = true };
+		struct idl_msg r = { .type = IDL_MSG_RECEIPT, .transfer = TID, .files = &rf, .n_files = 1, .more = true };
+
+		text = round_trip(&a);
+		g_assert_cmpstr(text, ==, "{\"type\":\"accept\",\"transfer\":\"" TID "\",\"files\":"
+				"[{\"id\":1600,\"offset\":9}],\"more\":true}");
+		g_free(text);
+		text = round_trip(&r);
+		g_assert_cmpstr(text, ==, "{\"type\":\"receipt\",\"transfer\":\"" TID "\",\"files\":"
+				"[{\"id\":1600,\"status\":\"verified\"}],\"more\":true}");
+		g_free(text);
+		a.more = r.more = false;   /* the last part, or a whole answer: no member */
+		text = round_trip(&a);
+		g_assert_null(strstr(text, "more"));
+		g_free(text);
+		text = round_trip(&r);
+		g_assert_null(strstr(text, "more"));
+		g_free(text);
+	}
 	{
 		static const char fe[] = "{\"type\":\"file-end\",\"id\":3,\"sha256\":\"" SHA "\"}";
 		expect_accepted("file-end", fe, sizeof(fe) - 1, &d);
@@ -208,6 +232,8 @@ static void test_accepted(void)
 		{ "offer part going on from file 5", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":true,\"files\":["
 			"{\"id\":5,\"path\":\"a\",\"size\":1,\"mtime\":2},{\"id\":6,\"path\":\"b\",\"size\":1,\"mtime\":2}]}" },
 		{ "offer more false", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":false,\"files\":[" FPATH("a") "]}" },
+		{ "accept part", "{\"type\":\"accept\",\"transfer\":\"" TID "\",\"more\":true,\"files\":[{\"id\":1600,\"offset\":0}]}" },
+		{ "receipt part", "{\"type\":\"receipt\",\"transfer\":\"" TID "\",\"more\":true,\"files\":[{\"id\":1600,\"status\":\"failed\"}]}" },
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct idl_msg m;
@@ -284,6 +310,10 @@ static const struct hostile hostile[] = {
 	{ "offer part ids with a gap", OFFER("{\"id\":5,\"path\":\"a\",\"size\":1,\"mtime\":2},"
 		"{\"id\":7,\"path\":\"b\",\"size\":1,\"mtime\":2}"), -EINVAL, "index" },
 	{ "offer more not a boolean", "{\"type\":\"offer\",\"transfer\":\"" TID "\",\"more\":1,\"files\":[" FPATH("a") "]}",
+	  -EINVAL, "must be true or false" },
+	{ "accept more not a boolean", "{\"type\":\"accept\",\"transfer\":\"" TID "\",\"more\":\"true\",\"files\":[]}",
+	  -EINVAL, "must be true or false" },
+	{ "receipt more not a boolean", "{\"type\":\"receipt\",\"transfer\":\"" TID "\",\"more\":null,\"files\":[]}",
 	  -EINVAL, "must be true or false" },
 	{ "offer id 10000", OFFER("{\"id\":10000,\"path\":\"a\",\"size\":1,\"mtime\":2}"), -EINVAL, "out of range" },
 	{ "offer no files", OFFER(""), -EINVAL, "no files" },
@@ -483,6 +513,34 @@ static void test_hostile_sizes(void)
 		g_string_append_c(s, '[');
 	expect_refused("65000 brackets", s->str, s->len, -EINVAL, "deeper");
 	g_string_free(s, TRUE);
+}
+
+/* A part of IDL_ANSWER_PART_FILES files fits one message, an accept at
+ * its longest (ids of four digits, offsets of 2^53-1) and a receipt; and
+ * 10,000 files take at most IDL_OFFER_PARTS_MAX parts. */
+static void test_answer_part_bound(void)
+{
+	struct idl_msg_file *files = g_new0(struct idl_msg_file, IDL_ANSWER_PART_FILES);
+	struct idl_msg m = { .type = IDL_MSG_ACCEPT, .transfer = TID, .files = files, .n_files = IDL_ANSWER_PART_FILES,
+			     .more = true };
+	size_t len = 0;
+	char *text;
+
+	for (size_t i = 0; i < IDL_ANSWER_PART_FILES; i++) {
+		files[i].id = (uint32_t)(IDL_MSG_FILES_MAX - IDL_ANSWER_PART_FILES + i);
+		files[i].offset = IDL_MSG_INT_MAX;
+		files[i].status = IDL_FILE_SKIPPED;
+	}
+	text = idl_msg_encode(&m, &len, NULL);
+	g_assert_nonnull(text);
+	g_assert_cmpuint(len, <=, IDL_MSG_MAX);
+	g_free(text);
+	m.type = IDL_MSG_RECEIPT;
+	text = idl_msg_encode(&m, &len, NULL);
+	g_assert_nonnull(text);
+	g_free(text);
+	g_assert_cmpuint((IDL_MSG_FILES_MAX + IDL_ANSWER_PART_FILES - 1) / IDL_ANSWER_PART_FILES, <=, IDL_OFFER_PARTS_MAX);
+	g_free(files);
 }
 
 static void test_encode_refuses(void)
@@ -685,6 +743,7 @@ int main(int argc, char *argv[])
 	g_test_add_func("/protocol/hostile-sizes", test_hostile_sizes);
 	g_test_add_func("/protocol/run-bounds", test_run_bounds);
 	g_test_add_func("/protocol/encode-refuses", test_encode_refuses);
+	g_test_add_func("/protocol/answer-part-bound", test_answer_part_bound);
 	g_test_add_func("/protocol/offer-folders", test_offer_folders);
 	g_test_add_func("/protocol/offer-entry-max", test_offer_entry_max);
 	g_test_add_func("/protocol/truncated-and-random", test_truncated_and_random);

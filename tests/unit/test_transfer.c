@@ -43,6 +43,7 @@ struct pair {
 	struct idl_receiver *receiver;
 	uint64_t data_delivered;      /* binary bytes that reached the receiver */
 	guint offer_msgs;             /* offer messages that reached it */
+	guint accept_msgs, receipt_msgs; /* the same, that reached the sender */
 	uint64_t cut_after;           /* 0: never; else drop the link past this */
 	bool cut;
 	/* outcomes */
@@ -93,6 +94,12 @@ static gboolean deliver(gpointer data)
 				p->data_delivered += len;
 			else if (len > 15 && !memcmp(bytes, "{\"type\":\"offer\"", 15))
 				p->offer_msgs++;
+		} else if (!m->binary && len > 16 && !memcmp(bytes, "{\"type\":\"accept\"", 16)) {
+			p->accept_msgs++;
+		} else if (!m->binary && len > 17 && !memcmp(bytes, "{\"type\":\"receipt\"", 17)) {
+			p->receipt_msgs++;
+		}
+		if (d->to_receiver) {
 			if (p->cut_after && p->data_delivered > p->cut_after) {
 				msg_free(m);
 				cut_link(p);
@@ -452,22 +459,25 @@ static void test_resume(struct fx *f, gconstpointer data)
 	g_free(a);
 }
 
-static void test_many_offers(struct fx *f, gconstpointer data)
+/* n files top/<i> (120 digits when long_names, else 5) of i % mod + add bytes,
+ * sent to a receiver through a real pair: one transfer, in more than one
+ * offer message, every file kept. Returns the pair (and *files) for more
+ * checks. */
+static struct pair *send_many(struct fx *f, const char *top, bool long_names, unsigned n, unsigned mod,
+			      unsigned add, GPtrArray **files)
 {
-	char *tree = g_build_filename(f->src, "many", NULL), *name;
-	GPtrArray *files;
+	char *tree = g_build_filename(f->src, top, NULL), *name, *rel;
 	struct pair *p;
-	unsigned n = 700;
 
-	(void)data;
 	for (unsigned i = 0; i < n; i++) {
-		/* Long names, so the files need more than one offer. */
-		name = g_strdup_printf("many/%0120u", i);
-		g_free(make_file(f->src, name, i % 7, i));
+		name = g_strdup_printf(long_names ? "%0120u" : "%05u", i);
+		rel = g_build_filename(top, name, NULL);
+		g_free(make_file(f->src, rel, i % mod + add, i));
+		g_free(rel);
 		g_free(name);
 	}
-	files = collect(&tree, 1);
-	p = pair_new(files, f->dst, f->state, true);
+	*files = collect(&tree, 1);
+	p = pair_new(*files, f->dst, f->state, true);
 	idl_sender_start(p->sender);
 	run_until(sender_done, p);
 	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
@@ -475,11 +485,20 @@ static void test_many_offers(struct fx *f, gconstpointer data)
 	g_assert_cmpuint(p->transfers, ==, 1);
 	g_assert_cmpuint(p->offer_msgs, >, 1);
 	g_free(tree);
-	tree = g_build_filename(f->dst, "many", NULL);
+	tree = g_build_filename(f->dst, top, NULL);
 	g_assert_cmpuint(count_entries(tree), ==, n);
-	pair_free(p);
-	g_ptr_array_unref(files);
 	g_free(tree);
+	return p;
+}
+
+static void test_many_offers(struct fx *f, gconstpointer data)
+{
+	GPtrArray *files;
+
+	(void)data;
+	/* Long names, so the files need more than one offer message. */
+	pair_free(send_many(f, "many", true, 700, 7, 0, &files));
+	g_ptr_array_unref(files);
 }
 
 /* Issue 11: an offer names at most 1,000 folders, so the sender splits a
@@ -1127,7 +1146,8 @@ static void test_offer_parts(struct fx *f, gconstpointer data)
 		{ "17 parts", 2, 17, "more than 16 parts" },
 		{ "a path in two parts", 2, 2, "names a path twice" },
 		{ "1,200 folders over two parts (600 each)", 2, 2, "names 1200 folders, over the limit of 1000" },
-		{ "1,601 files over two parts", 2, 2, "more than 1600 files" },
+		/* accepted in two parts (issue 14) */
+		{ "1,601 files over two parts", 2, 2, NULL },
 	};
 
 	(void)data;
@@ -1172,13 +1192,287 @@ static void test_offer_parts(struct fx *f, gconstpointer data)
 		if (cases[k].needle ? !strstr(out, cases[k].needle) || p->r_result != IDL_XFER_PROTOCOL :
 				      !strstr(out, "\"type\":\"accept\""))
 			g_error("%s: result %d, answers:\n%s", cases[k].why, p->r_result, out);
-		if (!cases[k].needle)
+		if (k == 8) {
+			/* 1,600 files in the first accept part, the last one in the second */
+			g_assert_nonnull(strstr(out, "{\"id\":1599,\"offset\":0}],\"more\":true}\n"));
+			g_assert_nonnull(strstr(out, "[{\"id\":1600,\"offset\":0}]}\n"));
+		} else if (!cases[k].needle) {
 			g_assert_nonnull(strstr(out, "{\"id\":5,\"offset\":0}]}"));   /* six files in one accept */
+		}
 		g_free(out);
 		g_free(hello);
 		pair_free(p);
 		g_assert_cmpuint(count_entries(f->dst), ==, 0);
 	}
+}
+
+/* ---- accept and receipt in parts (version 2, "more"; issue 14) ---- */
+
+/* An accept (offset for every file) or a receipt (all verified) of
+ * transfer tid naming files [from, from + n). */
+static char *answer_text(const char *type, const char *tid, unsigned from, unsigned n, uint64_t offset, bool more)
+{
+	GString *t = g_string_new(NULL);
+
+	g_string_printf(t, "{\"type\":\"%s\",\"transfer\":\"%s\",\"files\":[", type, tid);
+	for (unsigned i = from; i < from + n; i++) {
+		if (!strcmp(type, "accept"))
+			g_string_append_printf(t, "%s{\"id\":%u,\"offset\":%" G_GUINT64_FORMAT "}", i > from ? "," : "", i,
+					       offset);
+		else
+			g_string_append_printf(t, "%s{\"id\":%u,\"status\":\"verified\"}", i > from ? "," : "", i);
+	}
+	g_string_append_printf(t, "]%s}", more ? ",\"more\":true" : "");
+	return g_string_free(t, FALSE);
+}
+
+static void feed_answer(struct pair *p, const char *type, const char *tid, unsigned from, unsigned n, uint64_t offset,
+			bool more)
+{
+	char *text = answer_text(type, tid, from, n, offset, more);
+
+	feed_sender(p, text);
+	g_free(text);
+}
+
+/* The next message the sender sent to a scripted receiver, pumping the
+ * sender while its link looks drained (nobody else tells it); binary
+ * bytes are counted into *binary. NULL once the sender finished. */
+static char *pumped_text(struct pair *p, size_t *binary)
+{
+	gint64 until = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+	struct msg *m;
+	char *text;
+
+	for (;;) {
+		while (!(m = g_queue_pop_head(&p->s2r.q)) && !p->s_done) {
+			g_assert_cmpint(g_get_monotonic_time(), <, until);
+			idl_sender_pump(p->sender);
+			if (!g_main_context_iteration(NULL, FALSE))
+				g_usleep(200);
+		}
+		if (!m)
+			return NULL;
+		p->s2r.queued -= g_bytes_get_size(m->data);
+		if (!m->binary)
+			break;
+		*binary += g_bytes_get_size(m->data);
+		msg_free(m);
+	}
+	text = g_strndup(g_bytes_get_data(m->data, NULL), g_bytes_get_size(m->data));
+	msg_free(m);
+	return text;
+}
+
+/* A sender of files and a scripted receiver that said hello at version;
+ * the offer's parts are read, its transfer id into tid. Returns the
+ * number of files offered. */
+static unsigned scripted_receiver(struct pair *p, unsigned version, char tid[IDL_TRANSFER_ID_HEX_LEN + 1])
+{
+	char *hello = g_strdup_printf("{\"type\":\"hello\",\"version\":%u,\"name\":\"r\",\"kind\":\"device\"}", version);
+	size_t binary = 0;
+	unsigned n = 0;
+	bool more = true;
+
+	idl_receiver_free(p->receiver);
+	p->receiver = NULL;
+	idl_sender_start(p->sender);
+	g_free(pumped_text(p, &binary));
+	feed_sender(p, hello);
+	g_free(hello);
+	while (more) {
+		char *text = pumped_text(p, &binary);
+		struct idl_msg offer;
+
+		g_assert_nonnull(text);
+		g_assert_cmpint(idl_msg_decode(text, strlen(text), &offer, NULL), ==, 0);
+		g_assert_cmpint(offer.type, ==, IDL_MSG_OFFER);
+		g_assert_cmpuint(offer.files[0].id, ==, n);
+		if (n)
+			g_assert_cmpstr(offer.transfer, ==, tid);
+		g_strlcpy(tid, offer.transfer, IDL_TRANSFER_ID_HEX_LEN + 1);
+		n += (unsigned)offer.n_files;
+		more = offer.more;
+		idl_msg_clear(&offer);
+		g_free(text);
+	}
+	g_assert_cmpuint(binary, ==, 0);
+	return n;
+}
+
+/* Reads what the sender sends up to its done; returns the file messages
+ * seen, *binary the data bytes. */
+static unsigned drain_to_done(struct pair *p, size_t *binary, const char *file_needle)
+{
+	unsigned files = 0;
+	char *text;
+
+	while ((text = pumped_text(p, binary)) && !strstr(text, "{\"type\":\"done\"}")) {
+		if (file_needle && strstr(text, file_needle))
+			files++;
+		g_free(text);
+	}
+	g_assert_nonnull(text);
+	g_free(text);
+	return files;
+}
+
+/* The sender takes an accept and a receipt in parts at version 2: it sends
+ * nothing before the accept's last part and reports only after the
+ * receipt's; parts that do not go on, or anything else between them, are
+ * protocol errors. */
+static void test_answer_parts(struct fx *f, gconstpointer data)
+{
+	enum { GOOD, V1, ACCEPT_17, ACCEPT_GAP, ACCEPT_OTHER, ACCEPT_OK_BETWEEN, ACCEPT_DECLINE_BETWEEN,
+	       RECEIPT_17, RECEIPT_GAP, RECEIPT_OK_BETWEEN, N_CASES };
+	static const char *const needles[N_CASES] = {
+		NULL, "accept in parts (\"more\") at version 1", "accept has more than 16 parts",
+		"accept part 2 does not go on from the one before (id 5 after 6)", "accept names another transfer",
+		"unexpected files-ok", "unexpected decline", "receipt has more than 16 parts",
+		"receipt part 2 does not go on from the one before (id 0 after 9)", "unexpected file-ok",
+	};
+	static const char *const OTHER = "ffffffffffffffffffffffffffffffff";
+	char *tree = g_build_filename(f->src, "ap", NULL);
+	GPtrArray *files;
+
+	(void)data;
+	for (unsigned i = 0; i < 20; i++) {
+		char *name = g_strdup_printf("ap/f%02u", i);
+		g_free(make_file(f->src, name, 10, i));
+		g_free(name);
+	}
+	files = collect(&tree, 1);
+	for (unsigned k = 0; k < N_CASES; k++) {
+		struct pair *p = pair_new(files, f->dst, f->state, true);
+		char tid[IDL_TRANSFER_ID_HEX_LEN + 1];
+		size_t binary = 0;
+
+		g_assert_cmpuint(scripted_receiver(p, k == V1 ? 1 : 2, tid), ==, 20);
+		switch (k) {
+		case V1:
+			feed_answer(p, "accept", tid, 0, 7, 0, true);
+			break;
+		case ACCEPT_17:
+			for (unsigned i = 0; i < 17 && !p->s_done; i++)
+				feed_answer(p, "accept", tid, i, 1, 0, true);
+			break;
+		case ACCEPT_GAP:
+			feed_answer(p, "accept", tid, 0, 7, 0, true);
+			feed_answer(p, "accept", tid, 5, 10, 0, false);
+			break;
+		case ACCEPT_OTHER:
+			feed_answer(p, "accept", tid, 0, 7, 0, true);
+			feed_answer(p, "accept", OTHER, 7, 13, 0, false);
+			break;
+		case ACCEPT_OK_BETWEEN:
+		case ACCEPT_DECLINE_BETWEEN:
+			feed_answer(p, "accept", tid, 0, 7, 0, true);
+			if (k == ACCEPT_OK_BETWEEN) {
+				feed_sender(p, "{\"type\":\"files-ok\",\"ids\":[0]}");
+			} else {
+				char *t = g_strdup_printf("{\"type\":\"decline\",\"transfer\":\"%s\",\"reason\":\"no\"}", tid);
+				feed_sender(p, t);
+				g_free(t);
+			}
+			break;
+		default:
+			/* GOOD and the receipt cases: the accept in three parts,
+			 * nothing sent before its last */
+			feed_answer(p, "accept", tid, 0, 7, 0, true);
+			feed_answer(p, "accept", tid, 7, 7, 0, true);
+			g_assert_cmpuint(g_queue_get_length(&p->s2r.q), ==, 0);
+			g_assert_false(p->s_done);
+			feed_answer(p, "accept", tid, 14, 6, 0, false);
+			drain_to_done(p, &binary, NULL);
+			g_assert_cmpuint(binary, ==, 200);
+			feed_sender(p, "{\"type\":\"files-ok\",\"ids\":[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19]}");
+			if (k == RECEIPT_17) {
+				for (unsigned i = 0; i < 17 && !p->s_done; i++)
+					feed_answer(p, "receipt", tid, i, 1, 0, true);
+				break;
+			}
+			feed_answer(p, "receipt", tid, 0, 10, 0, true);
+			g_assert_false(p->s_done);    /* the outcome waits for the last part */
+			if (k == RECEIPT_GAP)
+				feed_answer(p, "receipt", tid, 0, 20, 0, false);
+			else if (k == RECEIPT_OK_BETWEEN)
+				feed_sender(p, "{\"type\":\"file-ok\",\"id\":19}");
+			else
+				feed_answer(p, "receipt", tid, 10, 10, 0, false);
+			break;
+		}
+		g_assert_true(p->s_done);
+		if (!needles[k]) {
+			g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+		} else if (p->s_result != IDL_XFER_PROTOCOL || !p->s_reason || !strstr(p->s_reason, needles[k])) {
+			g_error("case %u: result %d, reason %s, not %s", k, p->s_result, p->s_reason, needles[k]);
+		}
+		pair_free(p);
+	}
+	g_ptr_array_unref(files);
+	g_free(tree);
+}
+
+/* 10,000 small files are one transfer at version 2: one offer (in parts),
+ * one accept and one receipt (each in parts), all files kept. */
+static void test_ten_thousand(struct fx *f, gconstpointer data)
+{
+	GPtrArray *files;
+	struct pair *p;
+
+	(void)data;
+	p = send_many(f, "k", false, IDL_MSG_FILES_MAX, 5, 1, &files);
+	/* 1,600 files an answer part: 7 of each */
+	g_assert_cmpuint(p->accept_msgs, ==, 7);
+	g_assert_cmpuint(p->receipt_msgs, ==, 7);
+	pair_free(p);
+	g_ptr_array_unref(files);
+}
+
+/* A 10,000-file offer resumed: the accept (in parts) holds an offset for
+ * each file; the sender sends each from there, in the one transfer. */
+static void test_ten_thousand_resumed(struct fx *f, gconstpointer data)
+{
+	char *tree = g_build_filename(f->src, "r", NULL), *name, tid[IDL_TRANSFER_ID_HEX_LEN + 1];
+	unsigned n = IDL_MSG_FILES_MAX;
+	struct idl_sender_stats st;
+	size_t binary = 0;
+	GPtrArray *files;
+	struct pair *p;
+
+	(void)data;
+	for (unsigned i = 0; i < n; i++) {
+		name = g_strdup_printf("r/%05u", i);
+		g_free(make_file(f->src, name, 3, i));
+		g_free(name);
+	}
+	files = collect(&tree, 1);
+	p = pair_new(files, f->dst, f->state, true);
+	g_assert_cmpuint(scripted_receiver(p, 2, tid), ==, n);
+	for (unsigned from = 0; from < n; from += IDL_ANSWER_PART_FILES)
+		feed_answer(p, "accept", tid, from, MIN(IDL_ANSWER_PART_FILES, n - from), 2,
+			    from + IDL_ANSWER_PART_FILES < n);
+	g_assert_cmpuint(drain_to_done(p, &binary, "\"offset\":2}"), ==, n);
+	g_assert_cmpuint(binary, ==, n);             /* the last byte of each */
+	for (unsigned from = 0; from < n; from += IDL_FILES_OK_MAX) {
+		GString *t = g_string_new("{\"type\":\"files-ok\",\"ids\":[");
+		for (unsigned i = from; i < MIN(from + IDL_FILES_OK_MAX, n); i++)
+			g_string_append_printf(t, "%s%u", i > from ? "," : "", i);
+		g_string_append(t, "]}");
+		feed_sender(p, t->str);
+		g_string_free(t, TRUE);
+	}
+	for (unsigned from = 0; from < n && !p->s_done; from += IDL_ANSWER_PART_FILES)
+		feed_answer(p, "receipt", tid, from, MIN(IDL_ANSWER_PART_FILES, n - from), 0,
+			    from + IDL_ANSWER_PART_FILES < n);
+	g_assert_true(p->s_done);
+	g_assert_cmpint(p->s_result, ==, IDL_XFER_OK);
+	idl_sender_stats(p->sender, &st);
+	g_assert_cmpuint(st.resumed, ==, 2 * n);
+	g_assert_cmpuint(st.files_verified, ==, n);
+	pair_free(p);
+	g_ptr_array_unref(files);
+	g_free(tree);
 }
 
 /* ---- the verification code (transfer/sas.h) ---- */
@@ -1301,6 +1595,9 @@ int main(int argc, char **argv)
 	ADD("run-cut-resend", test_run_cut_resend);
 	ADD("run-negotiate", test_run_negotiate);
 	ADD("offer-parts", test_offer_parts);
+	ADD("answer-parts", test_answer_parts);
+	ADD("ten-thousand", test_ten_thousand);
+	ADD("ten-thousand-resumed", test_ten_thousand_resumed);
 	ADD("code", test_code);
 	ADD("code-hostile", test_code_hostile);
 	return g_test_run();
