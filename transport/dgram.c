@@ -80,16 +80,11 @@ bool idl_dgram_gso_works(void)
 	return !g_atomic_int_get(&gso_failed);
 }
 
-static size_t pending_bytes(const struct idl_dgram *b)
+size_t idl_dgram_pending(const struct idl_dgram *b)
 {
 	if (b->head == b->tail)
 		return 0;
 	return b->segs[b->tail - 1].off + b->segs[b->tail - 1].len - b->segs[b->head].off;
-}
-
-size_t idl_dgram_pending(const struct idl_dgram *b)
-{
-	return pending_bytes(b);
 }
 
 const struct idl_dgram_stats *idl_dgram_stats(const struct idl_dgram *b)
@@ -287,7 +282,7 @@ int idl_dgram_add(struct idl_dgram *b, const uint8_t *buf, size_t len)
 	if (len == 0 || len > IDL_DGRAM_MAX_SIZE)
 		return -EMSGSIZE;
 	/* A full batch leaves now; a blocked one keeps growing to its bound. */
-	if (b->tail - b->head >= IDL_DGRAM_RUN_SEGMENTS || pending_bytes(b) + len > IDL_DGRAM_RUN_BYTES)
+	if (b->tail - b->head >= IDL_DGRAM_RUN_SEGMENTS || idl_dgram_pending(b) + len > IDL_DGRAM_RUN_BYTES)
 		idl_dgram_flush(b);
 	end = b->tail ? b->segs[b->tail - 1].off + b->segs[b->tail - 1].len : 0;
 	if ((b->tail == IDL_DGRAM_MAX_DATAGRAMS || end + len > IDL_DGRAM_MAX_BYTES) && b->head > 0) {
