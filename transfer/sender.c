@@ -30,6 +30,12 @@
 #define HIGH_WATER (4 * 1024 * 1024)     /* link buffer we keep filled */
 #define MARKER_WEIGHT 4096               /* OPEN and END: bounds small files too */
 #define OFFER_BUDGET (IDL_MSG_MAX - 1024) /* JSON bytes of one offer's files, under IDL_MSG_MAX */
+/* READ buffers come from the loop and go back to it for the next READ: a
+ * buffer malloc'd on the worker thread returns to that thread's arena,
+ * which trims it, and the next read faults its pages in afresh (measured:
+ * 15% of the pages read into, 0.5-0.8 CPU s/GiB of the sender). Spares and
+ * buffers in jobs together never exceed what READ_AHEAD lets be in jobs. */
+#define SPARE_MAX (READ_AHEAD / BLOCK)
 
 enum state { S_NEW, S_HELLO, S_OFFERED, S_SENDING, S_DONE_SENT, S_FINISHED };
 enum job_kind { JOB_OPEN, JOB_READ, JOB_END, JOB_WHOLE, JOB_RUN };
@@ -71,6 +77,7 @@ struct idl_sender {
 	bool rd_opened;
 	size_t ahead;                    /* weight scheduled and not yet sent */
 	GQueue ready;                    /* struct job *: read, waiting for room */
+	GPtrArray *spare;                /* BLOCK-sized buffers to reuse (loop only) */
 	/* verification code: our nonce, committed to in hello */
 	char fp_ours[IDL_FINGERPRINT_HEX_LEN + 1], fp_peer[IDL_FINGERPRINT_HEX_LEN + 1];
 	bool sas;
@@ -201,7 +208,6 @@ static void run_job(void *data, void *user)
 		return;
 	}
 	if (j->kind == JOB_READ) {
-		j->buf = g_malloc(j->len);
 		r = idl_read_fd(s->fd, f->local, j->buf, j->len, (gint64)j->offset, &got, NULL);
 		if (r < 0 || got != j->len) {
 			job_fail(j, f, r < 0 ? "read error" : "it shrank while being sent", r < 0 ? -r : 0);
@@ -313,6 +319,8 @@ static void schedule(struct idl_sender *s)
 			j->kind = JOB_READ;
 			j->offset = s->rd_off;
 			j->len = j->weight = (size_t)MIN((uint64_t)BLOCK, f->size - s->rd_off);
+			j->buf = s->spare->len ? g_ptr_array_steal_index_fast(s->spare, s->spare->len - 1)
+					       : g_malloc(BLOCK);
 			s->rd_off += j->len;
 		} else {
 			j->kind = JOB_END;
@@ -405,6 +413,8 @@ void idl_sender_pump(struct idl_sender *s)
 	       (j = g_queue_pop_head(&s->ready))) {
 		bool go_on = emit(s, j);
 		s->ahead -= j->weight;
+		if (j->kind == JOB_READ && s->spare->len < SPARE_MAX)
+			g_ptr_array_add(s->spare, g_steal_pointer(&j->buf));
 		job_free(j);
 		if (!go_on) {
 			if (s->state != S_FINISHED)
@@ -751,6 +761,7 @@ int idl_sender_new(const GPtrArray *files, const char *name, const struct idl_li
 	s->st.files = files->len;
 	s->st.total = idl_files_total(files);
 	g_queue_init(&s->ready);
+	s->spare = g_ptr_array_new_with_free_func(g_free);
 	if (idl_worker_new(&worker_ops, s, &s->worker, err) < 0) {
 		idl_sender_free(s);
 		return -EAGAIN;
@@ -765,6 +776,8 @@ void idl_sender_free(struct idl_sender *s)
 		return;
 	idl_worker_free(s->worker);
 	g_queue_clear_full(&s->ready, job_free);
+	if (s->spare)
+		g_ptr_array_free(s->spare, TRUE);
 	/* The worker is joined: its file and hash are ours to drop. */
 	if (s->fd >= 0) {
 		gnutls_hash_deinit(s->hash, NULL);
