@@ -90,7 +90,8 @@ struct idl_store_file {
 	char *dir_rel;               /* local's folders, "" at the top */
 	const char *base;            /* local's last component, in local */
 	char *part;                  /* the .part's name in pfd; NULL while unnamed (O_TMPFILE) */
-	char *record;                /* the resume record's path */
+	char *record;                /* the resume record's path, once needed (record_of) */
+	char fp[FP_HEX_LEN + 1];     /* the sender's, part of the record's key */
 	uint64_t size, mtime, length;
 	uint64_t flushed;            /* writeback started up to here */
 	gboolean recorded;           /* its resume record is saved */
@@ -303,6 +304,15 @@ static int open_recorded(int pfd, const struct record *rec, int flags, struct st
 	return fd;
 }
 
+/* The path of f's resume record, worked out (a hash) only when one is
+ * looked up, saved or removed: most small files never need it. */
+static const char *record_of(struct idl_store_file *f)
+{
+	if (!f->record)
+		f->record = record_path(f->s, f->fp, f->path, f->size, f->mtime);
+	return f->record;
+}
+
 /* Written to a temporary name and renamed (GLib's "consistent" mode), so a
  * reader sees the old record or the new one, never a torn one. */
 static int record_save(struct idl_store_file *f, const struct stat *st, GError **err)
@@ -312,7 +322,7 @@ static int record_save(struct idl_store_file *f, const struct stat *st, GError *
 	GError *e = NULL;
 	int r = 0;
 
-	if (!g_file_set_contents_full(f->record, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
+	if (!g_file_set_contents_full(record_of(f), text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
 		r = idl_error_errno(err, e->code == G_FILE_ERROR_NOSPC ? -ENOSPC : -EIO, "cannot save the resume record "
 			 "for %s: %s: check that the folder %s is writable", f->where, e->message, f->s->state_dir);
 		g_error_free(e);
@@ -713,19 +723,19 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	f->size = size;
 	f->mtime = mtime;
 	f->dir_rel = dir_of(f->local, &f->base);
-	f->record = record_path(s, sender_fp, path, size, mtime);
+	g_strlcpy(f->fp, sender_fp, sizeof(f->fp));
 	r = open_parent(s, f->dir_rel, TRUE, &f->folder, err);
 	if (r < 0) {
 		g_prefix_error(err, "cannot receive %s: ", path);
 		goto fail;
 	}
 	f->pfd = f->folder->fd;
-	r = offset > 0 || s->records ? record_load(f->record, f->local, &rec) : -ENOENT;
+	r = offset > 0 || s->records ? record_load(record_of(f), f->local, &rec) : -ENOENT;
 	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0) {
 		f->part = g_steal_pointer(&rec.part);
 		f->recorded = TRUE;
 	} else if (r != -ENOENT) {
-		unlink(f->record);
+		unlink(record_of(f));
 	}
 	if (offset > 0 && (f->fd < 0 || (uint64_t)st.st_size < offset)) {
 		r = idl_error_errno(err, -ESTALE, "cannot resume %s at byte %" G_GUINT64_FORMAT ": the partial data is gone or "
@@ -865,7 +875,9 @@ void idl_store_discard(struct idl_store_file *f)
 		return;
 	if (f->part)
 		unlinkat(f->pfd, f->part, 0);
-	unlink(f->record);
+	/* None can exist unless the state folder may hold one (records). */
+	if (f->recorded || f->s->records)
+		unlink(record_of(f));
 	file_free(f);
 }
 
@@ -920,7 +932,7 @@ static int land(struct idl_store_file *f, char **final_path, GError **err)
 		return r;
 	}
 	if (f->recorded)
-		unlink(f->record);
+		unlink(record_of(f));
 	*final_path = join(f->dir_rel, name);
 	g_free(name);
 	return 0;
