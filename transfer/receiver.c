@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <gio/gio.h>
 
 #include "transfer/path.h"
@@ -17,14 +18,17 @@
 #include "transfer/worker.h"
 
 #define BLOCK (256 * 1024)
-/* Verified files are kept in batches (idl_store_commit): one journal commit
- * and one fsync per folder for many small files instead of three fsyncs
- * each. A batch closes at BATCH_FILES, at a file of BATCH_BYTES or more (its
- * own fsync dominates), at done, or BATCH_DELAY_MS after it opened, so a
- * sender that waits for each file-ok is only held that long. */
-#define BATCH_FILES 512
-#define BATCH_BYTES (4 * 1024 * 1024)
+/* Verified files are kept in batches (idl_store_commit): two syncfs for
+ * many small files instead of three fsyncs each. A batch closes at
+ * BATCH_FILES (fewer when the open-file limit is low: each file of the
+ * batch holds a descriptor until its commit), at BATCH_BYTES, at done, or
+ * BATCH_DELAY_MS after it opened, so a sender that waits for each file-ok
+ * is only held that long; but not while the worker still has more than
+ * BATCH_BUSY to write (see batch_due). */
+#define BATCH_FILES 1024
+#define BATCH_BYTES (8 * 1024 * 1024)
 #define BATCH_DELAY_MS 20
+#define BATCH_BUSY (1024 * 1024)
 /* Bytes handed to the worker and not yet written and freed. 8 MiB is
  * half a second of a fast disk; a slow one (15 MB/s) drains the 4 MiB
  * between the marks in a quarter second, well under SCTP's window probes. */
@@ -90,6 +94,7 @@ struct idl_receiver {
 	GPtrArray *ended;             /* struct rfile *: END pushed, in no COMMIT yet */
 	uint64_t ended_bytes;
 	GSource *batch_timer;         /* closes the open batch, or NULL */
+	guint batch_files;            /* files a batch closes at */
 	bool paused;                  /* we asked the link to stop delivering */
 	uint64_t version;             /* agreed in hello: the lower of the two */
 	struct job *run;              /* RUN job gathering the bytes of a run, not pushed yet */
@@ -368,6 +373,12 @@ static gboolean batch_due(gpointer data)
 {
 	struct idl_receiver *r = data;
 
+	/* The worker has a run or more still to write: a commit now would
+	 * wait behind it anyway, and cut the batch short (a syncfs more). The
+	 * batch grows on while the bytes keep coming; once they stop, the
+	 * worker drains and the next tick closes it. */
+	if (idl_worker_backlog(r->worker) > BATCH_BUSY)
+		return G_SOURCE_CONTINUE;
 	g_clear_pointer(&r->batch_timer, g_source_unref);
 	commit_batch(r);
 	return G_SOURCE_REMOVE;
@@ -716,7 +727,7 @@ static void ended(struct idl_receiver *r, struct rfile *rf, uint64_t size)
 	r->next_id = rf->id + 1;
 	g_ptr_array_add(r->ended, rf);
 	r->ended_bytes += size;
-	if (r->ended->len >= BATCH_FILES || r->ended_bytes >= BATCH_BYTES)
+	if (r->ended->len >= r->batch_files || r->ended_bytes >= BATCH_BYTES)
 		commit_batch(r);
 	else if (!r->batch_timer) {
 		/* On the context the worker reports to: the loop's own. */
@@ -998,6 +1009,7 @@ int idl_receiver_new(const char *dir, const char *state_dir, const char *name, c
 		     struct idl_receiver **out, GError **err)
 {
 	struct idl_receiver *r = g_new0(struct idl_receiver, 1);
+	struct rlimit rl;
 	int ret;
 
 	g_strlcpy(r->name, name, sizeof(r->name));
@@ -1008,6 +1020,11 @@ int idl_receiver_new(const char *dir, const char *state_dir, const char *name, c
 	r->live = g_ptr_array_new_with_free_func(rfile_free);
 	r->ended = g_ptr_array_new();
 	r->oks = g_array_new(FALSE, FALSE, sizeof(guint32));
+	/* A quarter of the open-file limit: the files of a batch, plus those
+	 * of the run that closed it, leave the rest to the process. */
+	r->batch_files = BATCH_FILES;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		r->batch_files = (guint)CLAMP(rl.rlim_cur / 4, 16, BATCH_FILES);
 	ret = idl_store_open(dir, state_dir, &r->store, err);
 	if (ret < 0)
 		goto fail;

@@ -57,26 +57,41 @@ struct idl_store {
 	 * the files of a folder that follow each other): one entry, dropped at
 	 * the end of each commit, so a folder moved or replaced meanwhile is
 	 * walked again within one batch. */
-	char *cached_rel;
-	int cached_fd;
+	struct folder *cached;
 	/* Files of at most RECORD_AT begun at 0 are written unnamed
 	 * (O_TMPFILE) and linked under their name once kept: a crash leaves
 	 * nothing of them, where a .part would stay with no record to expire
 	 * it. FALSE once the file system refused O_TMPFILE, or by
 	 * idl_store_use_tmpfile(). */
 	gboolean tmpfile;
+	/* Whether linkat(fd, "", AT_EMPTY_PATH) may name an unnamed file: on
+	 * Linux 6.10 and later for the file's own opener, before that only with
+	 * CAP_DAC_READ_SEARCH. It skips resolving /proc/self/fd/N, the largest
+	 * part of a link's cost. FALSE once refused: /proc from then on. */
+	gboolean link_empty;
+};
+
+/* An open folder of the download folder, shared by the files that land in
+ * it (one descriptor for all, not one each) and by the cache. */
+struct folder {
+	int fd;
+	guint refs;
+	dev_t dev;                   /* its file system, for the batch's syncfs */
+	char *rel;                   /* as open_parent was given it */
 };
 
 struct idl_store_file {
 	struct idl_store *s;
-	int fd, pfd;                 /* the .part, and the folder it and the file land in */
+	struct folder *folder;       /* a reference: where the .part and the file land */
+	int fd, pfd;                 /* the .part, and folder->fd */
 	char *path;                  /* as announced */
 	char *local;                 /* as stored: idl_path_visible(path) */
 	char *where;                 /* where it lands, for messages */
 	char *dir_rel;               /* local's folders, "" at the top */
 	const char *base;            /* local's last component, in local */
 	char *part;                  /* the .part's name in pfd; NULL while unnamed (O_TMPFILE) */
-	char *record;                /* the resume record's path */
+	char *record;                /* the resume record's path, once needed (record_of) */
+	char fp[FP_HEX_LEN + 1];     /* the sender's, part of the record's key */
 	uint64_t size, mtime, length;
 	uint64_t flushed;            /* writeback started up to here */
 	gboolean recorded;           /* its resume record is saved */
@@ -110,27 +125,43 @@ static gboolean fp_valid(const char *fp)
 	return fp && strlen(fp) == FP_HEX_LEN && strspn(fp, "0123456789abcdefABCDEF") == FP_HEX_LEN;
 }
 
-static void drop_cached(struct idl_store *s)
+static void folder_unref(struct folder *d)
 {
-	if (s->cached_fd >= 0)
-		close(s->cached_fd);
-	s->cached_fd = -1;
-	g_clear_pointer(&s->cached_rel, g_free);
+	if (!d || --d->refs)
+		return;
+	close(d->fd);
+	g_free(d->rel);
+	g_free(d);
 }
 
-/* Opens the folder dir_rel of the download folder into *pfd, one component
- * at a time and never through a symlink; with create, makes missing ones.
- * The folder of the file before, when it is the same, is not walked again
- * (see cached_rel). */
-static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create, int *pfd, GError **err)
+static struct folder *folder_ref(struct folder *d)
 {
+	d->refs++;
+	return d;
+}
+
+static void drop_cached(struct idl_store *s)
+{
+	g_clear_pointer(&s->cached, folder_unref);
+}
+
+/* Opens the folder dir_rel of the download folder into *out (a reference,
+ * folder_unref() it), one component at a time and never through a symlink;
+ * with create, makes missing ones. The folder of the file before, when it
+ * is the same, is not walked again (see cached). */
+static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create, struct folder **out, GError **err)
+{
+	struct folder *d;
+	struct stat dst;
 	char **comps;
 	int fd, r = 0;
 	size_t i;
 
-	if (s->cached_rel && strcmp(s->cached_rel, dir_rel) == 0 &&
-	    (*pfd = fcntl(s->cached_fd, F_DUPFD_CLOEXEC, 0)) >= 0)
+	*out = NULL;
+	if (s->cached && strcmp(s->cached->rel, dir_rel) == 0) {
+		*out = folder_ref(s->cached);
 		return 0;
+	}
 	comps = g_strsplit(dir_rel, "/", -1);
 	fd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
@@ -164,11 +195,19 @@ static int open_parent(struct idl_store *s, const char *dir_rel, gboolean create
 		close(fd);
 		fd = next;
 	}
-	*pfd = fd;
+	if (fstat(fd, &dst) < 0) {
+		r = idl_error_errno(err, -errno, "cannot use the folder %s/%s: %s", s->dir, dir_rel, g_strerror(errno));
+		goto fail;
+	}
 	g_strfreev(comps);
+	d = g_new(struct folder, 1);
+	d->fd = fd;
+	d->refs = 1;
+	d->dev = dst.st_dev;
+	d->rel = g_strdup(dir_rel);
 	drop_cached(s);
-	if ((s->cached_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) >= 0)
-		s->cached_rel = g_strdup(dir_rel);
+	s->cached = folder_ref(d);
+	*out = d;
 	return 0;
 fail:
 	if (fd >= 0)
@@ -265,6 +304,15 @@ static int open_recorded(int pfd, const struct record *rec, int flags, struct st
 	return fd;
 }
 
+/* The path of f's resume record, worked out (a hash) only when one is
+ * looked up, saved or removed: most small files never need it. */
+static const char *record_of(struct idl_store_file *f)
+{
+	if (!f->record)
+		f->record = record_path(f->s, f->fp, f->path, f->size, f->mtime);
+	return f->record;
+}
+
 /* Written to a temporary name and renamed (GLib's "consistent" mode), so a
  * reader sees the old record or the new one, never a torn one. */
 static int record_save(struct idl_store_file *f, const struct stat *st, GError **err)
@@ -274,7 +322,7 @@ static int record_save(struct idl_store_file *f, const struct stat *st, GError *
 	GError *e = NULL;
 	int r = 0;
 
-	if (!g_file_set_contents_full(f->record, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
+	if (!g_file_set_contents_full(record_of(f), text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
 		r = idl_error_errno(err, e->code == G_FILE_ERROR_NOSPC ? -ENOSPC : -EIO, "cannot save the resume record "
 			 "for %s: %s: check that the folder %s is writable", f->where, e->message, f->s->state_dir);
 		g_error_free(e);
@@ -310,11 +358,13 @@ int idl_store_open(const char *dir, const char *state_dir, struct idl_store **ou
 	int r;
 
 	*out = NULL;
-	s->dirfd = s->cached_fd = -1;
+	s->dirfd = -1;
 	s->records = TRUE;
-	/* An unnamed file gets its name through /proc/self/fd (linkat with
-	 * AT_EMPTY_PATH needs a privilege): without /proc, a .part each. */
+	/* An unnamed file gets its name by linkat with AT_EMPTY_PATH, or
+	 * through /proc/self/fd where that needs a privilege (link_empty):
+	 * without /proc, a .part each. */
 	s->tmpfile = access("/proc/self/fd", F_OK) == 0;
+	s->link_empty = TRUE;
 	/* A received file is data, whatever the sender had: never executable,
 	 * readable as the user's umask says (the .part stays 0600 until kept). */
 	s->file_mode = 0666 & ~current_umask();
@@ -388,8 +438,9 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
 	const char *base;
 	struct record rec;
 	struct stat st;
+	struct folder *d = NULL;
 	uint64_t held = 0;
-	int pfd = -1, fd = -1, r;
+	int fd = -1, r;
 
 	if (!fp_valid(sender_fp) || idl_path_check(path, NULL) < 0)
 		return 0;
@@ -397,15 +448,14 @@ uint64_t idl_store_held(struct idl_store *s, const char *sender_fp, const char *
 	record = record_path(s, sender_fp, path, size, mtime);
 	r = record_load(record, local, &rec);
 	dir_rel = dir_of(local, &base);
-	if (r == 0 && open_parent(s, dir_rel, FALSE, &pfd, NULL) == 0 &&
-	    (fd = open_recorded(pfd, &rec, O_RDONLY, &st)) >= 0 && (uint64_t)st.st_size <= size)
+	if (r == 0 && open_parent(s, dir_rel, FALSE, &d, NULL) == 0 &&
+	    (fd = open_recorded(d->fd, &rec, O_RDONLY, &st)) >= 0 && (uint64_t)st.st_size <= size)
 		held = (uint64_t)st.st_size;
 	else if (r != -ENOENT)
 		unlink(record);
 	if (fd >= 0)
 		close(fd);
-	if (pfd >= 0)
-		close(pfd);
+	folder_unref(d);
 	g_free(rec.part);
 	g_free(dir_rel);
 	g_free(record);
@@ -457,8 +507,9 @@ static void sweep_record(struct idl_store *s, const char *name, int64_t cutoff, 
 	const char *line, *base;
 	struct record rec = { 0 };
 	struct stat st;
+	struct folder *d = NULL;
 	gsize len = 0;
-	int pfd = -1, fd = -1;
+	int fd = -1;
 
 	if (!g_file_get_contents(record, &text, &len, NULL) || len > IDL_RECORD_MAX)
 		goto remove;
@@ -472,11 +523,11 @@ static void sweep_record(struct idl_store *s, const char *name, int64_t cutoff, 
 	if (!part || idl_record_parse(text, len, part, &rec.part, &rec.dev, &rec.ino, &rec.gen) < 0)
 		goto remove;
 	dir_rel = dir_of(part, &base);
-	if (open_parent(s, dir_rel, FALSE, &pfd, NULL) < 0 || (fd = open_recorded(pfd, &rec, O_RDONLY, &st)) < 0)
+	if (open_parent(s, dir_rel, FALSE, &d, NULL) < 0 || (fd = open_recorded(d->fd, &rec, O_RDONLY, &st)) < 0)
 		goto remove;
 	if (st.st_mtim.tv_sec >= cutoff)
 		goto keep;                   /* written to lately: not stale */
-	if (unlinkat(pfd, rec.part, 0) == 0 && swept)
+	if (unlinkat(d->fd, rec.part, 0) == 0 && swept)
 		g_ptr_array_add(swept, g_strdup_printf("partial file %s/%s (%" G_GUINT64_FORMAT " bytes)", s->dir, part,
 						       (guint64)st.st_size));
 remove:
@@ -485,8 +536,7 @@ remove:
 keep:
 	if (fd >= 0)
 		close(fd);
-	if (pfd >= 0)
-		close(pfd);
+	folder_unref(d);
 	g_free(rec.part);
 	g_free(dir_rel);
 	g_free(part);
@@ -527,8 +577,7 @@ static void file_free(struct idl_store_file *f)
 {
 	if (f->fd >= 0)
 		close(f->fd);
-	if (f->pfd >= 0)
-		close(f->pfd);
+	folder_unref(f->folder);
 	if (f->hash)
 		gnutls_hash_deinit(f->hash, NULL);
 	g_free(f->path);
@@ -550,9 +599,23 @@ void idl_store_use_tmpfile(struct idl_store *s, gboolean use)
 static int link_unnamed(struct idl_store_file *f, const char *name)
 {
 	char proc[64];
+	int e;
 
+	if (f->s->link_empty) {
+		if (linkat(f->fd, "", f->pfd, name, AT_EMPTY_PATH) == 0)
+			return 0;
+		/* Refused (ENOENT without the privilege, EINVAL or EPERM
+		 * elsewhere), or a real error that /proc gives again below. */
+		e = errno;
+		if (e != ENOENT && e != EINVAL && e != EPERM)
+			return -e;
+	}
 	g_snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
-	return linkat(AT_FDCWD, proc, f->pfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+	if (linkat(AT_FDCWD, proc, f->pfd, name, AT_SYMLINK_FOLLOW) < 0)
+		return -errno;
+	/* /proc named it where AT_EMPTY_PATH would not: not worth a try again. */
+	f->s->link_empty = FALSE;
+	return 0;
 }
 
 /* A new unnamed file in the folder, when the file system has O_TMPFILE. */
@@ -660,18 +723,19 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
 	f->size = size;
 	f->mtime = mtime;
 	f->dir_rel = dir_of(f->local, &f->base);
-	f->record = record_path(s, sender_fp, path, size, mtime);
-	r = open_parent(s, f->dir_rel, TRUE, &f->pfd, err);
+	g_strlcpy(f->fp, sender_fp, sizeof(f->fp));
+	r = open_parent(s, f->dir_rel, TRUE, &f->folder, err);
 	if (r < 0) {
 		g_prefix_error(err, "cannot receive %s: ", path);
 		goto fail;
 	}
-	r = offset > 0 || s->records ? record_load(f->record, f->local, &rec) : -ENOENT;
+	f->pfd = f->folder->fd;
+	r = offset > 0 || s->records ? record_load(record_of(f), f->local, &rec) : -ENOENT;
 	if (r == 0 && (f->fd = open_recorded(f->pfd, &rec, O_RDWR, &st)) >= 0) {
 		f->part = g_steal_pointer(&rec.part);
 		f->recorded = TRUE;
 	} else if (r != -ENOENT) {
-		unlink(f->record);
+		unlink(record_of(f));
 	}
 	if (offset > 0 && (f->fd < 0 || (uint64_t)st.st_size < offset)) {
 		r = idl_error_errno(err, -ESTALE, "cannot resume %s at byte %" G_GUINT64_FORMAT ": the partial data is gone or "
@@ -811,7 +875,9 @@ void idl_store_discard(struct idl_store_file *f)
 		return;
 	if (f->part)
 		unlinkat(f->pfd, f->part, 0);
-	unlink(f->record);
+	/* None can exist unless the state folder may hold one (records). */
+	if (f->recorded || f->s->records)
+		unlink(record_of(f));
 	file_free(f);
 }
 
@@ -866,28 +932,25 @@ static int land(struct idl_store_file *f, char **final_path, GError **err)
 		return r;
 	}
 	if (f->recorded)
-		unlink(f->record);
+		unlink(record_of(f));
 	*final_path = join(f->dir_rel, name);
 	g_free(name);
 	return 0;
 }
 
-/* Whether fd's data are durable by a syncfs of its file system, once per
- * file system (a folder may be a mount point) in devs (dev -> GINT(ok + 1)).
- * A failed syncfs answers FALSE: the caller fsyncs each file then, and
- * learns its own error. */
-static gboolean synced_with_fs(int fd, GHashTable *devs)
+/* Whether a syncfs of folder d's file system succeeded, done once per file
+ * system (a folder may be a mount point) in devs (dev -> GINT(ok + 1)). A
+ * failed syncfs answers FALSE: the caller fsyncs each file or folder then,
+ * and learns its own error. */
+static gboolean synced_with_fs(const struct folder *d, GHashTable *devs)
 {
-	struct stat st;
 	gpointer ok;
 	gint64 *dev;
 
-	if (fstat(fd, &st) < 0)
-		return FALSE;
-	if (!g_hash_table_lookup_extended(devs, &(gint64){ (gint64)st.st_dev }, NULL, &ok)) {
+	if (!g_hash_table_lookup_extended(devs, &(gint64){ (gint64)d->dev }, NULL, &ok)) {
 		dev = g_new(gint64, 1);
-		*dev = (gint64)st.st_dev;
-		ok = GINT_TO_POINTER(syncfs(fd) == 0 ? 2 : 1);
+		*dev = (gint64)d->dev;
+		ok = GINT_TO_POINTER(syncfs(d->fd) == 0 ? 2 : 1);
 		g_hash_table_insert(devs, dev, ok);
 	}
 	return GPOINTER_TO_INT(ok) == 2;
@@ -897,34 +960,38 @@ void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_
 {
 	GHashTable *synced = g_hash_table_new(g_str_hash, g_str_equal);   /* dir_rel -> GINT(errno + 1) */
 	GHashTable *devs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	GHashTable *names = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	gboolean *named = g_new0(gboolean, n);
+	gboolean by_fs = n >= SYNCFS_AT;
 	size_t i;
 
 	/* Every file's writeback starts first, so the disk takes them as one
 	 * batch; then each fsync mostly finds its data (and the journal commit
 	 * that covers them all) already done. A batch made durable by syncfs
 	 * (SYNCFS_AT) needs no head start: syncfs writes it all at once. */
-	for (i = 0; i < n && n < SYNCFS_AT; i++)
+	for (i = 0; i < n && !by_fs; i++)
 		sync_file_range(files[i]->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	for (i = 0; i < n; i++) {
 		struct idl_store_file *f = files[i];
 
 		memset(&out[i], 0, sizeof(out[i]));
-		if (!(n >= SYNCFS_AT && synced_with_fs(f->fd, devs)) && fsync(f->fd) < 0)
+		if (!(by_fs && synced_with_fs(f->folder, devs)) && fsync(f->fd) < 0)
 			out[i].result = idl_error_errno(&out[i].error, -errno, "cannot save %s: %s: check the disk, then send "
 						   "again to resume", f->where, g_strerror(errno));
 		else
 			out[i].result = land(f, &out[i].final_path, &out[i].error);
 		named[i] = out[i].result == 0;
 	}
-	/* One fsync per folder, after all its renames: a name counts only once
-	 * it would survive a crash. */
+	/* A name counts only once it would survive a crash: a second syncfs
+	 * per file system for a big batch (one journal commit, where an fsync
+	 * of each folder is a system call per folder), else one fsync per
+	 * folder after all its links. */
 	for (i = 0; i < n; i++) {
 		struct idl_store_file *f = files[i];
 		gpointer e;
 		int en;
 
-		if (!named[i])
+		if (!named[i] || (by_fs && synced_with_fs(f->folder, names)))
 			continue;
 		if (!g_hash_table_lookup_extended(synced, f->dir_rel, NULL, &e)) {
 			e = GINT_TO_POINTER(fsync(f->pfd) < 0 ? errno + 1 : 1);
@@ -939,6 +1006,7 @@ void idl_store_commit(struct idl_store_file *const *files, size_t n, struct idl_
 	}
 	g_hash_table_destroy(synced);
 	g_hash_table_destroy(devs);
+	g_hash_table_destroy(names);
 	if (n)
 		drop_cached(files[0]->s);
 	/* A file that did not get its name keeps its .part for a resume. */

@@ -124,11 +124,13 @@ struct idl_store_result {
 	GError *error;
 };
 
-/* Keeps n verified files (idl_store_verify()) as one batch: starts the
- * writeback of all, fsyncs each (one journal commit then covers most), renames
- * each to its name, or to "name (1).ext", "name (2).ext", ... when that
- * exists (nothing is ever replaced), removes its record, and fsyncs each
- * folder once after its renames. out[i] (n of them) tells what became of
+/* Keeps n verified files (idl_store_verify()) as one batch: makes the data
+ * of all durable (a syncfs per file system from 16 files on, else the
+ * writeback of all started and an fsync each, which share a journal commit),
+ * renames each to its name, or to "name (1).ext", "name (2).ext", ... when
+ * that exists (nothing is ever replaced), removes its record, and makes the
+ * names durable (a second syncfs, else an fsync of each folder once after
+ * its renames). out[i] (n of them) tells what became of
  * files[i]. A failed sync or rename keeps the .part and its record for a
  * resume; a failed sync of its folder (the file has its name but may not
  * survive a crash) is that file's error, with no final_path. Frees every

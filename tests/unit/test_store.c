@@ -1100,6 +1100,54 @@ static void test_commit_batch(struct fixture *fx, gconstpointer data)
 	g_free(d0);
 }
 
+static guint count_fds(void)
+{
+	return count_entries("/proc/self/fd");
+}
+
+/* The files of a batch share their folder's descriptor: one descriptor each
+ * (its data), not two, so a batch of hundreds stays far from the open-file
+ * limit. A file still open when a commit drops the store's folder (a big
+ * file under way beside a batch) keeps its own hold on it and lands. */
+static void test_one_fd_per_file(struct fixture *fx, gconstpointer data)
+{
+	enum { N = 64 };
+	struct idl_store_file *files[N], *open_across = NULL;
+	struct idl_store_result res[N];
+	guint before;
+	uint8_t h[32];
+	char *final = NULL;
+	GError *err = NULL;
+
+	(void)data;
+	sha256("x", 1, h);
+	g_assert_cmpint(idl_store_begin(fx->s, FP, "a/across", 1, MTIME, 0, &open_across, &err), ==, 0);
+	before = count_fds();
+	for (int i = 0; i < N; i++) {
+		char *path = g_strdup_printf("%s/f%d", i < N / 2 ? "a" : "b/c", i);
+
+		g_assert_cmpint(idl_store_begin(fx->s, FP, path, 1, MTIME, 0, &files[i], &err), ==, 0);
+		g_assert_no_error(err);
+		write_range(files[i], (const uint8_t *)"x", 0, 1, 1);
+		g_assert_cmpint(idl_store_verify(files[i], h, &err), ==, 0);
+		g_free(path);
+	}
+	/* N data descriptors, and b/c's folder (a's was open already) */
+	g_assert_cmpuint(count_fds(), <=, before + N + 1);
+	idl_store_commit(files, N, res);
+	for (int i = 0; i < N; i++) {
+		g_assert_cmpint(res[i].result, ==, 0);
+		g_free(res[i].final_path);
+	}
+	g_assert_cmpuint(count_fds(), <=, before);
+	write_range(open_across, (const uint8_t *)"x", 0, 1, 1);
+	g_assert_cmpint(idl_store_finish(open_across, h, &final, &err), ==, 0);
+	g_assert_cmpstr(final, ==, "a/across");
+	assert_content(fx, "a/across", "x", 1);
+	assert_content(fx, "b/c/f63", "x", 1);
+	g_free(final);
+}
+
 /* A small file gets its record when it is interrupted, so it resumes;
  * one over 1 MiB as it begins, so a crash loses little. */
 static void test_record_when_needed(struct fixture *fx, gconstpointer data)
@@ -1278,6 +1326,7 @@ int main(int argc, char *argv[])
 		{ "/store/commit-batch", test_commit_batch },
 		{ "/store/record-when-needed", test_record_when_needed },
 		{ "/store/folder-reuse", test_folder_reuse },
+		{ "/store/one-fd-per-file", test_one_fd_per_file },
 	};
 	/* These look at the .part while the file is written. */
 	static const char *const part_only[] = { "/store/foreign-part", "/store/write-cut-short" };

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <gio/gio.h>
@@ -1429,6 +1430,29 @@ static void test_ten_thousand(struct fx *f, gconstpointer data)
 	g_ptr_array_unref(files);
 }
 
+/* Each file of a batch holds a descriptor until the batch is committed:
+ * under a low open-file limit (here 640, where a batch of 512 files with
+ * two descriptors each used to run out) batches close sooner, and every
+ * file is still kept. */
+static void test_low_fd_limit(struct fx *f, gconstpointer data)
+{
+	struct rlimit old, low;
+	GPtrArray *files;
+
+	(void)data;
+	g_assert_cmpint(getrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < 640) {
+		g_test_skip("the open-file limit is under 640 already");
+		return;
+	}
+	low = old;
+	low.rlim_cur = 640;
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &low), ==, 0);
+	pair_free(send_many(f, "fds", false, 1500, 5, 1, &files));
+	g_assert_cmpint(setrlimit(RLIMIT_NOFILE, &old), ==, 0);
+	g_ptr_array_unref(files);
+}
+
 /* A 10,000-file offer resumed: the accept (in parts) holds an offset for
  * each file; the sender sends each from there, in the one transfer. */
 static void test_ten_thousand_resumed(struct fx *f, gconstpointer data)
@@ -1598,6 +1622,7 @@ int main(int argc, char **argv)
 	ADD("answer-parts", test_answer_parts);
 	ADD("ten-thousand", test_ten_thousand);
 	ADD("ten-thousand-resumed", test_ten_thousand_resumed);
+	ADD("low-fd-limit", test_low_fd_limit);
 	ADD("code", test_code);
 	ADD("code-hostile", test_code_hostile);
 	return g_test_run();
