@@ -18,7 +18,7 @@
 # more after one loss), no "timed out"/"lost consent", the ICE component
 # never leaves ready, ping was still sending when interrupted after 12 s+.
 # CONSENT_FAULT=S (by hand) drops STUN both ways on b for S seconds, 5 s
-# into each transfer (iptables u32 on the magic cookie): with 6 the checks
+# into each transfer (ip(6)tables u32 on the magic cookie): with 6 the checks
 # above must fail (a check unanswered), with 12 consent itself is lost.
 set -eu -o pipefail
 # shellcheck source=lan.sh
@@ -59,15 +59,21 @@ udp_counters() {
 }
 snmp_udp() { lan_run "$1" awk '/^Udp:/ { if (h) { print "RcvbufErrors " $6 ", SndbufErrors " $7; exit } h = 1 }' /proc/net/snmp; }
 
-# STUN both ways on b: UDP whose payload has the magic cookie at byte 4.
-STUN_MATCH=(-p udp -m u32 --u32 "0>>22&0x3C@12=0x2112A442" -j DROP)
+# STUN both ways on b, IPv4 and IPv6 (the selected pair may be link-local):
+# UDP whose payload has the magic cookie at byte 4.
+STUN4=(-p udp -m u32 --u32 "0>>22&0x3C@12=0x2112A442" -j DROP)
+STUN6=(-p udp -m u32 --u32 "52=0x2112A442" -j DROP)
 fault_on() {
-	lan_iptables b "a STUN drop rule" -I OUTPUT "${STUN_MATCH[@]}"
-	lan_iptables b "a STUN drop rule" -I INPUT "${STUN_MATCH[@]}"
+	lan_iptables b "a STUN drop rule" -I OUTPUT "${STUN4[@]}"
+	lan_iptables b "a STUN drop rule" -I INPUT "${STUN4[@]}"
+	lan_run b "${LAN_IPT/iptables/ip6tables}" -I OUTPUT "${STUN6[@]}"
+	lan_run b "${LAN_IPT/iptables/ip6tables}" -I INPUT "${STUN6[@]}"
 }
 fault_off() {
-	lan_run b "$LAN_IPT" -D OUTPUT "${STUN_MATCH[@]}" || true
-	lan_run b "$LAN_IPT" -D INPUT "${STUN_MATCH[@]}" || true
+	lan_run b "$LAN_IPT" -D OUTPUT "${STUN4[@]}" || true
+	lan_run b "$LAN_IPT" -D INPUT "${STUN4[@]}" || true
+	lan_run b "${LAN_IPT/iptables/ip6tables}" -D OUTPUT "${STUN6[@]}" || true
+	lan_run b "${LAN_IPT/iptables/ip6tables}" -D INPUT "${STUN6[@]}" || true
 }
 
 # run_phase NAME: serve on a, `ping --bytes 100G` from b, both with
