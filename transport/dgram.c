@@ -132,11 +132,13 @@ static size_t send_room(const struct idl_dgram *b)
 	return (size_t)queued < b->half_sndbuf ? b->half_sndbuf - (size_t)queued : 0;
 }
 
-/* The socket is full: wait for room when we can watch it, else lose the rest
- * (a relayed pair or lost consent: libnice's own path, as before batching). */
-static int stall(struct idl_dgram *b)
+/* The socket is full (refused: EAGAIN) or half full (send_room): wait for
+ * room when we can watch it, else lose the rest (a relayed pair or lost
+ * consent: libnice's own path, as before batching). */
+static int stall(struct idl_dgram *b, bool refused)
 {
 	b->st.blocked++;
+	b->st.refused += refused;
 	if (b->fd_tag) {
 		watch_writable(b, true);
 		return -EAGAIN;
@@ -186,7 +188,7 @@ static int flush_gso(struct idl_dgram *b)
 		int r;
 
 		if (room == 0)
-			return stall(b);
+			return stall(b, false);
 		memset(msgs, 0, sizeof(msgs));
 		while (i < b->tail && m < MAX_MSGS && room > 0) {
 			size_t bytes;
@@ -233,7 +235,7 @@ static int flush_gso(struct idl_dgram *b)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return stall(b);
+			return stall(b, true);
 		if (errno == EIO || errno == EINVAL) {
 			/* Segmentation offload the kernel or device cannot do
 			 * (quinn #2399, msquic #3867): off for good, and these
@@ -267,7 +269,7 @@ static int flush_many(struct idl_dgram *b)
 		int r;
 
 		if (room == 0)
-			return stall(b);
+			return stall(b, false);
 		for (unsigned k = 0; k < n; k++) {
 			iov[k].iov_base = b->buf + b->segs[b->head + k].off;
 			iov[k].iov_len = b->segs[b->head + k].len;
@@ -285,7 +287,7 @@ static int flush_many(struct idl_dgram *b)
 		b->st.datagrams += (unsigned)r;
 		consume(b, (unsigned)r);
 		if ((unsigned)r < n)
-			return stall(b);
+			return stall(b, true);
 	}
 	return 0;
 }

@@ -57,7 +57,8 @@ struct idl_dgram_stats {
 	uint64_t gso_messages;   /* messages that carried a UDP_SEGMENT cmsg */
 	uint64_t gso_datagrams;  /* datagrams inside them */
 	uint64_t fallback_calls; /* send_many calls */
-	uint64_t blocked;        /* times the socket was full (or half: send_room) */
+	uint64_t blocked;        /* times we waited for room: the socket half full or full */
+	uint64_t refused;        /* ... of them full: it refused a send (EAGAIN) */
 	uint64_t dropped;        /* datagrams lost: bound reached, or a send error */
 };
 

@@ -11,7 +11,8 @@
 # prints its MB/s, consent checks sent and answered by both ends, the longest
 # time without consent at a check (10 s is a loss), losses (libnice's
 # "timed out" / "lost consent", ICE failed) and how often the sender's
-# socket was full. Ends with one summary line per binary. Not pass/fail.
+# socket refused a send (full). Ends with one summary line per binary. Not
+# pass/fail.
 set -eu -o pipefail
 # shellcheck source=lan.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lan.sh"
@@ -44,7 +45,13 @@ evidence() {
 	/consent for stream\/component .* timed out|lost consent for|^idrop-lan: ice: failed$/ { lost++ }
 	END { printf "%d %d %.1f %d\n", req, resp, age, lost }'
 }
-full_count() { tail -n +"$2" "$1" | sed -nE 's/.* ([0-9]+) times the socket was full.*/\1/p' | tail -n 1; }
+# Sends the socket refused (EAGAIN: full, no room for libnice's STUN): the
+# counters line's "of them refusing a send", or in builds before it, its
+# "times the socket was full" (which counted only those).
+full_count() {
+	tail -n +"$2" "$1" | sed -nE 's/.* ([0-9]+) of them refusing a send.*/\1/p; t; s/.* ([0-9]+) times the socket was full, .*/\1/p' |
+		tail -n 1
+}
 
 declare -A PORT=() PID=() DL=()
 tools=(new)
