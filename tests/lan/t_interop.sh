@@ -1,9 +1,9 @@
 #!/bin/bash
 # shellcheck disable=SC2317  # helpers are called through lan_wait_for
 # Interoperability of our WebRTC stack with stacks we did not write, on the
-# simulated LAN: headless Chromium (mDNS hiding of local IPs left ON) and
-# python3-aiortc offer to `idrop-lan serve` and round-trip text and 1 MiB of
-# binary through its echo channel; our `ping` offers to an aiortc answerer (as
+# simulated LAN: headless Chromium (mDNS hiding of local IPs left ON; 32 MiB
+# each way) and python3-aiortc (1 MiB) offer to `idrop-lan serve` and
+# round-trip text and binary through its echo channel; our `ping` offers to an aiortc answerer (as
 # DTLS server), also with --bytes to one announcing a=max-message-size:16384;
 # 32 MiB files both ways with aiortc speaking our protocol (idrop_peer.py).
 # Also: the signalling endpoint refuses bad requests cleanly.
@@ -27,7 +27,7 @@ A=$(lan_addr a) D=$(lan_addr d)
 log() { echo "$LAN_DIR/$1.log"; }
 last_json() { tail -n 1 "$1" | "$PY" -c 'import json,sys; j=json.loads(sys.stdin.read()); print(eval(sys.argv[1]))' "$2" 2>/dev/null; }
 
-lan_spawn a "$(log serve)" "$BIN" serve --name "Interop ${LAN_PREFIX: -4}"
+lan_spawn a "$(log serve)" "$BIN" serve --name "Interop ${LAN_PREFIX: -4}" -v
 pid_serve=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
 fp_a=$(lan_run a "$BIN" id | awk '/^id:/ { print $2 }')
@@ -40,11 +40,22 @@ lan_check "aiortc (offerer) round-trips 10 texts and 1 MiB binary through serve'
 	test "$rc" = 0 -a "$(last_json "$(log aiortc-offer)" 'j["ok"]')" = True
 
 # --- Chromium offers to serve, its host address hidden behind <uuid>.local ---
-rc=0; lan_run c timeout 90 node "$BROWSER" "http://$A:7757" --text 10 --binary-bytes 1048576 \
-	--timeout 60 >"$(log chromium)" 2>&1 || rc=$?
+# 32 MiB each way (Chromium compares every byte): its dcsctp sends short
+# flights, so our receiver's bulk SACKs (after ~2.8 MB) must fall back to a
+# SACK per 2 packets without stalling it; our echoes leave in GSO runs.
+before=$(grep -c 'sctp: packets in' "$(log serve)" || true)
+rc=0; lan_run c timeout 120 node "$BROWSER" "http://$A:7757" --text 10 --binary-bytes 33554432 \
+	--timeout 90 >"$(log chromium)" 2>&1 || rc=$?
 lan_diag "chromium -> serve: $(tail -n 1 "$(log chromium)")"
-lan_check "headless Chromium round-trips 10 texts and 1 MiB binary through serve's echo channel" \
-	test "$rc" = 0 -a "$(last_json "$(log chromium)" 'j["ok"]')" = True
+lan_check "headless Chromium round-trips 10 texts and 32 MiB binary through serve's echo channel" \
+	test "$rc" = 0 -a "$(last_json "$(log chromium)" 'j["ok"]')" = True -a \
+	"$(last_json "$(log chromium)" 'j["echoed_bytes"] >= 33554432')" = True
+lan_wait_for 10 test "$(grep -c 'sctp: packets in' "$(log serve)" || true)" -gt "$before" || true
+counts=$(grep 'sctp: packets in' "$(log serve)" | tail -n 1)
+lan_diag "serve's association with Chromium: ${counts#*sctp: }"
+data=$(sed -nE 's/.*packets in [0-9]+ \(([0-9]+) with DATA.*/\1/p' <<<"$counts")
+lan_check "... serve received ${data:-?} DATA packets from Chromium: past the bulk-SACK switch (2,048), which took effect (a SACK per 8 at the end, or a fallback to 2)" \
+	test "${data:-0}" -ge 2048 -a -n "$(grep -E 'SACK per 8 packets at the end|[1-9] fallbacks' <<<"$counts")"
 lan_check "Chromium's offer hid its address behind an mDNS name (the case we must handle)" \
 	grep -qE '[0-9a-f-]{36}\.local' "$(log chromium)"
 
@@ -119,9 +130,8 @@ lan_diag "send 32 MiB -> aiortc: rc=$rc ${out:0:200}; ${udp#*udp: }"
 lan_check "our send of a 32 MiB file to aiortc (idrop_peer.py receive): verified by both, identical on its disk" \
 	test "$rc" = 0 -a "$rc_r" = 0 -a "$(lan_json "d['verified']" <<<"$out" 2>/dev/null)" = 1 -a \
 	"$(cmp -s "$LAN_DIR/big.bin" "$LAN_DIR/dl-d/big.bin" && echo same)" = same
-lan_check "... most of its datagrams left in GSO messages" \
-	test -n "$(sed -nE 's/^([0-9]+) datagrams sent.*, ([0-9]+) datagrams in [0-9]+ GSO messages.*/\1 \2/p' <<<"${udp#*udp: }" |
-		awk '$2 * 2 > $1')"
+lan_check "... GSO messages carried some of them (how many depends on how fast aiortc acknowledges)" \
+	test -n "$(sed -nE 's/.* datagrams in ([0-9]+) GSO messages.*/\1/p' <<<"${udp#*udp: }" | awk '$1 > 0')"
 
 # --- the signalling endpoint refuses bad requests, and keeps serving --------
 code() { lan_run b curl -s -o "$LAN_DIR/body" -w '%{http_code}' --max-time 5 "$@" "http://$A:7757/api/offer"; }
