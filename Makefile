@@ -182,6 +182,7 @@ bench: deps
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_discovery.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_memory.sh
 	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_browser.sh
+	IDROP_BIN=$(CURDIR)/$(BIN) bash tests/lan/bench_soak.sh
 
 # The program only: no package, no test tool. As root (sudo make install)
 # with no build yet, this builds it.

@@ -5,10 +5,12 @@
 #include "transport/dgram.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <glib.h>
 #include <glib-unix.h>
 
@@ -17,6 +19,9 @@
 #endif
 
 #define MAX_MSGS 16    /* runs per sendmmsg: 16 x 64 datagrams is more than a batch holds */
+/* What a queued datagram or GSO message costs its socket beyond its payload
+ * (struct sk_buff and headers), roughly: only for the room check below. */
+#define SKB_COST 1024
 
 struct seg {
 	uint32_t off, len;
@@ -34,6 +39,7 @@ struct idl_dgram {
 	struct seg segs[IDL_DGRAM_MAX_DATAGRAMS];
 	unsigned head, tail;          /* segs[head..tail) wait, contiguous in buf */
 	int fd;                       /* direct socket, or -1 */
+	size_t half_sndbuf;           /* its send buffer / 2; 0: unknown, no room check */
 	struct sockaddr_storage to;
 	socklen_t tolen;
 	bool direct_broken;           /* the direct socket refused a lone datagram */
@@ -106,11 +112,33 @@ static void watch_writable(struct idl_dgram *b, bool on)
 		g_source_modify_unix_fd(b->src, b->fd_tag, on ? G_IO_OUT : 0);
 }
 
-/* The socket is full: wait for room when we can watch it, else lose the rest
- * (a relayed pair or lost consent: libnice's own path, as before batching). */
-static int stall(struct idl_dgram *b)
+/* Bytes we may still queue on the direct socket (SIZE_MAX: no check). The
+ * socket is libnice's too, and a send is refused (EAGAIN) only once what
+ * it holds reaches SO_SNDBUF: filled to that by our data, it would refuse
+ * libnice's STUN consent checks and their answers, which are not sent
+ * again; two lost in a row (one at the wrong time) and consent is gone
+ * after 10 s (RFC 7675), mid-transfer. That happens whenever the link, not
+ * the CPU, is the bottleneck (a shaped or real 1 Gbit/s link). So a
+ * message starts only while the socket holds less than half its buffer:
+ * poll's own writable mark (sock_writeable), so the G_IO_OUT wait below
+ * ends exactly when there is room again, and with Linux's default buffer
+ * (208 KiB) half plus one 64 KB message still leaves STUN its room. */
+static size_t send_room(const struct idl_dgram *b)
+{
+	int queued = 0;
+
+	if (b->fd < 0 || !b->half_sndbuf || ioctl(b->fd, SIOCOUTQ, &queued) < 0 || queued < 0)
+		return SIZE_MAX;
+	return (size_t)queued < b->half_sndbuf ? b->half_sndbuf - (size_t)queued : 0;
+}
+
+/* The socket is full (refused: EAGAIN) or half full (send_room): wait for
+ * room when we can watch it, else lose the rest (a relayed pair or lost
+ * consent: libnice's own path, as before batching). */
+static int stall(struct idl_dgram *b, bool refused)
 {
 	b->st.blocked++;
+	b->st.refused += refused;
 	if (b->fd_tag) {
 		watch_writable(b, true);
 		return -EAGAIN;
@@ -156,10 +184,13 @@ static int flush_gso(struct idl_dgram *b)
 
 	while (b->head < b->tail) {
 		unsigned m = 0, i = b->head;
+		size_t room = send_room(b);
 		int r;
 
+		if (room == 0)
+			return stall(b, false);
 		memset(msgs, 0, sizeof(msgs));
-		while (i < b->tail && m < MAX_MSGS) {
+		while (i < b->tail && m < MAX_MSGS && room > 0) {
 			size_t bytes;
 			unsigned n = run_length(b, i, &bytes);
 
@@ -186,6 +217,7 @@ static int flush_gso(struct idl_dgram *b)
 			}
 			nseg[m++] = n;
 			i += n;
+			room = room > bytes + SKB_COST ? room - bytes - SKB_COST : 0;
 		}
 		r = sendmmsg(b->fd, msgs, m, MSG_DONTWAIT);
 		b->st.syscalls++;
@@ -203,7 +235,7 @@ static int flush_gso(struct idl_dgram *b)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return stall(b);
+			return stall(b, true);
 		if (errno == EIO || errno == EINVAL) {
 			/* Segmentation offload the kernel or device cannot do
 			 * (quinn #2399, msquic #3867): off for good, and these
@@ -233,11 +265,17 @@ static int flush_many(struct idl_dgram *b)
 
 	while (b->head < b->tail) {
 		unsigned n = MIN(b->tail - b->head, IDL_DGRAM_RUN_SEGMENTS);
+		size_t room = send_room(b);
 		int r;
 
+		if (room == 0)
+			return stall(b, false);
 		for (unsigned k = 0; k < n; k++) {
 			iov[k].iov_base = b->buf + b->segs[b->head + k].off;
 			iov[k].iov_len = b->segs[b->head + k].len;
+			room = room > iov[k].iov_len + SKB_COST ? room - iov[k].iov_len - SKB_COST : 0;
+			if (room == 0 && k + 1 < n)
+				n = k + 1;   /* this one still goes: the room was there when it started */
 		}
 		r = b->ops.send_many(iov, n, b->user);
 		b->st.fallback_calls++;
@@ -249,7 +287,7 @@ static int flush_many(struct idl_dgram *b)
 		b->st.datagrams += (unsigned)r;
 		consume(b, (unsigned)r);
 		if ((unsigned)r < n)
-			return stall(b);
+			return stall(b, true);
 	}
 	return 0;
 }
@@ -359,17 +397,23 @@ int idl_dgram_new(const struct idl_dgram_ops *ops, void *user, struct idl_dgram 
 
 void idl_dgram_set_direct(struct idl_dgram *b, int fd, const struct sockaddr *to, socklen_t tolen)
 {
+	int sndbuf = 0;
+	socklen_t len = sizeof(sndbuf);
+
 	if (b->fd_tag)
 		g_source_remove_unix_fd(b->src, b->fd_tag);
 	b->fd_tag = NULL;
 	b->blocked = false;
 	b->direct_broken = false;
 	b->fd = -1;
+	b->half_sndbuf = 0;
 	if (fd < 0 || !to || tolen > sizeof(b->to))
 		return;
 	b->fd = fd;
 	memcpy(&b->to, to, tolen);
 	b->tolen = tolen;
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 && sndbuf > 0)
+		b->half_sndbuf = (size_t)sndbuf / 2;
 	b->fd_tag = g_source_add_unix_fd(b->src, fd, 0);
 }
 

@@ -9,8 +9,10 @@
  * runs per sendmmsg; no cmsg for a lone datagram). Without a direct socket,
  * or once GSO failed (EIO/EINVAL: it is then off for the process, for
  * good), the same datagrams go one by one to the owner's send_many (libnice,
- * which uses sendmmsg). A full socket (EAGAIN) keeps the rest in order,
- * bounded by IDL_DGRAM_MAX_BYTES, and retries when the socket is writable.
+ * which uses sendmmsg). A socket holding half its send buffer (the rest is
+ * left for libnice's STUN consent checks, see send_room in dgram.c) or full
+ * (EAGAIN) keeps the rest in order, bounded by IDL_DGRAM_MAX_BYTES, and
+ * retries when the socket is writable.
  * Knows nothing of DTLS or ICE; runs on the thread-default main context. */
 #ifndef IDL_DGRAM_H
 #define IDL_DGRAM_H
@@ -55,7 +57,8 @@ struct idl_dgram_stats {
 	uint64_t gso_messages;   /* messages that carried a UDP_SEGMENT cmsg */
 	uint64_t gso_datagrams;  /* datagrams inside them */
 	uint64_t fallback_calls; /* send_many calls */
-	uint64_t blocked;        /* times the socket was full */
+	uint64_t blocked;        /* times we waited for room: the socket half full or full */
+	uint64_t refused;        /* ... of them full: it refused a send (EAGAIN) */
 	uint64_t dropped;        /* datagrams lost: bound reached, or a send error */
 };
 

@@ -470,9 +470,10 @@ void idl_peer_free(struct idl_peer *p)
 		g_debug("udp: %" G_GUINT64_FORMAT " datagrams sent, %" G_GUINT64_FORMAT
 			" system calls on the direct socket, %" G_GUINT64_FORMAT " datagrams in %" G_GUINT64_FORMAT
 			" GSO messages, %" G_GUINT64_FORMAT " libnice calls, %" G_GUINT64_FORMAT
-			" times the socket was full, %" G_GUINT64_FORMAT " lost",
+			" times the socket was full or half full, %" G_GUINT64_FORMAT " of them refusing a send, %"
+			G_GUINT64_FORMAT " lost",
 			st->datagrams, st->syscalls, st->gso_datagrams, st->gso_messages, st->fallback_calls,
-			st->blocked, st->dropped);
+			st->blocked, st->refused, st->dropped);
 		idl_dgram_free(p->out);
 	}
 	idl_ice_free(p->ice);

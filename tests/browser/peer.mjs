@@ -18,7 +18,8 @@
 // it (Content-Type: application/sdp), wants "201 Created" with an SDP answer
 // and hands the answer back. No CORS is involved. The page then sends N text
 // messages and B bytes of binary data in C-byte messages (default 64 KiB,
-// respecting bufferedAmount), and checks every echo in order against the same
+// respecting bufferedAmount, at most 512 KiB ahead of the echoes), and checks
+// every echo in order against the same
 // deterministic payloads that tests/interop/aiortc_peer.py uses:
 //   text message i of n: "idrop-echo text i/n ünïcödé ✓ " + "x".repeat(i*37 % 500)
 //   binary: xorshift32 stream (x^=x<<13; x^=x>>>17; x^=x<<5) from 0x9E3779B9,
@@ -180,6 +181,7 @@ async function pageRun({ answer, text, binaryBytes, chunk, timeoutMs }) {
   ch.addEventListener('bufferedamountlow', poke);
 
   const HIGH = 4 << 20;
+  const ECHO_WINDOW = 512 << 10;
   try {
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     phase = 'connect';
@@ -193,13 +195,17 @@ async function pageRun({ answer, text, binaryBytes, chunk, timeoutMs }) {
     phase = 'transfer';
     const txStream = new Stream();
     for (let i = 0; i < text; i++) ch.send(textMessage(i, text));
+    let txBytes = 0;
     for (let k = 0; k < nBin; k++) {
-      while (ch.bufferedAmount > HIGH) {
+      // At most ECHO_WINDOW ahead of the echoes: a device closes an echo
+      // channel whose replies pile up past 1 MiB (web/device.c).
+      while (ch.bufferedAmount > HIGH || txBytes - rxBytes > ECHO_WINDOW) {
         if (failed) throw failed;
         await waitEvent();
       }
       if (failed) throw failed;
       ch.send(txStream.next(binLen(k)));
+      txBytes += binLen(k);
     }
     while (rx < total) {
       if (failed) throw failed;

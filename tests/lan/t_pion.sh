@@ -3,7 +3,9 @@
 # 3.1.56, tests/interop/pion_peer built by `make build/pion_peer`) on the
 # simulated LAN, in both roles and both DTLS roles:
 #  - Pion offers to `serve` (the echo and sink channels), as DTLS server
-#    (its actpass offer) and as DTLS client (an offer saying active);
+#    (its actpass offer) and as DTLS client (an offer saying active), with
+#    32 MiB each way on the echo channel (byte for byte, past the bulk-SACK
+#    switch of our receiver, our echoes in GSO runs);
 #  - our `ping` offers to a Pion answerer: as DTLS server (`ping`, Pion
 #    answers active) with `--count 5 --bytes 64M` (Pion's own OnMessage reader, which closes a channel on a 65,536-byte message), and as DTLS client
 #    (`ping --dtls-client`) to a Pion told to answer passive; stock Pion
@@ -33,21 +35,33 @@ log() { echo "$LAN_DIR/$1.log"; }
 field() { "$PY" -c 'import json,sys; j=json.loads(sys.stdin.read().strip().splitlines()[-1]); print(j.get(sys.argv[1]))' "$1" 2>/dev/null; }
 now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
 
-lan_spawn a "$(log serve)" "$BIN" serve --name "Pion ${LAN_PREFIX: -4}"
+lan_spawn a "$(log serve)" "$BIN" serve --name "Pion ${LAN_PREFIX: -4}" -v
 pid_serve=$LAN_PID
 lan_wait_for 10 grep -q '^advertised:' "$(log serve)" || lan_fail "serve on a advertised"
 fp_a=$(lan_run a "$BIN" id | awk '/^id:/ { print $2 }')
 
 # --- Pion offers to serve ---------------------------------------------------
+# 32 MiB each way on the echo channel (Pion compares every byte that comes
+# back): far past the ~2.8 MB after which our receiver SACKs every 8
+# packets (sctp/sctp.c, BULK_AFTER), and our echoes leave in GSO runs.
+# serve's -v line for the association says which SACK rate it ended at.
+sctp_lines() { grep -c 'sctp: packets in' "$(log serve)" || true; }
 for setup in actpass active; do
-	rc=0; out=$(lan_run b timeout 60 "$PION" offer "http://$A:7757" --text 10 --binary-bytes 1048576 \
-		--chunk 65536 --sink-bytes 8388608 --setup "$setup" --expect-fingerprint "$fp_a" --timeout 40 \
+	before=$(sctp_lines)
+	rc=0; out=$(lan_run b timeout 90 "$PION" offer "http://$A:7757" --text 10 --binary-bytes 33554432 \
+		--chunk 65536 --sink-bytes 8388608 --setup "$setup" --expect-fingerprint "$fp_a" --timeout 80 \
 		2>"$(log "pion-offer-$setup.err")") || rc=$?
 	lan_diag "pion -> serve ($setup): $out"
 	role=$([[ $setup == active ]] && echo client || echo server)
-	lan_check "Pion (offerer, a=setup:$setup, DTLS $role) echoes 10 texts and 1 MiB in 64 KiB messages and sinks 8 MiB through serve" \
+	lan_check "Pion (offerer, a=setup:$setup, DTLS $role) echoes 10 texts and 32 MiB in 64 KiB messages and sinks 8 MiB through serve" \
 		test "$rc" = 0 -a "$(field ok <<<"$out")" = True -a "$(field pion_dtls <<<"$out")" = "$role" \
-		-a "$(field sink_bytes <<<"$out")" = 8388608
+		-a "$(field sink_bytes <<<"$out")" = 8388608 -a "$(field echoed_bytes <<<"$out")" -ge 33554432
+	lan_wait_for 10 test "$(sctp_lines)" -gt "$before" || true
+	counts=$(grep 'sctp: packets in' "$(log serve)" | tail -n 1)
+	lan_diag "serve's association with Pion ($setup): ${counts#*sctp: }"
+	data=$(sed -nE 's/.*packets in [0-9]+ \(([0-9]+) with DATA.*/\1/p' <<<"$counts")
+	lan_check "... serve received ${data:-?} DATA packets from Pion: past the bulk-SACK switch (2,048), which took effect (a SACK per 8 at the end, or a fallback to 2)" \
+		test "${data:-0}" -ge 2048 -a -n "$(grep -E 'SACK per 8 packets at the end|[1-9] fallbacks' <<<"$counts")"
 done
 
 # --- our ping offers to a stock Pion answerer ----------------------------------

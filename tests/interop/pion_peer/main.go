@@ -10,7 +10,9 @@
 //	    the offer to URL (Content-Type application/sdp; a bare
 //	    http://HOST:PORT means .../api/offer), expects 201 with the answer,
 //	    then sends N texts and B bytes of binary in C-byte messages (default
-//	    16384) on "echo" and checks every echo, in order, with its type; then
+//	    16384) on "echo" (at most 512 KiB ahead of the echoes, so the
+//	    device's bounded echo queue never fills) and checks every echo, in
+//	    order, with its type; then
 //	    S bytes of binary on "sink" followed by the text "done", and checks
 //	    that the reply is the byte count S. -setup active makes the offer say
 //	    a=setup:active (we insist on being the DTLS client; the answer must
@@ -56,6 +58,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -67,6 +70,10 @@ const (
 	maxBody   = 256 * 1024
 	readBuf   = 1024 * 1024 // a detached channel's reader: any message up to 1 MiB
 	highWater = 1024 * 1024 // keep at most this much queued in Pion's SCTP
+	// Echo bytes sent and not yet back: the device's echo channel closes
+	// when its replies pile up past 1 MiB (web/device.c), which a stream
+	// of many MiB does whenever the way back is the slower one.
+	echoWindow = 512 * 1024
 )
 
 // ---------------------------------------------------------------- payloads
@@ -319,12 +326,22 @@ func runOffer(a *offerArgs, summary map[string]interface{}) error {
 		expected = append(expected, item{stream[off:end], false})
 	}
 	sendErr := make(chan error, 1)
+	var echoedAtomic int64
 	go func() {
+		var sent int64
 		for _, it := range expected {
 			if err := waitRoom(echo.dc, deadline); err != nil {
 				sendErr <- err
 				return
 			}
+			for sent-atomic.LoadInt64(&echoedAtomic) > echoWindow {
+				if time.Now().After(deadline) {
+					sendErr <- errors.New("timed out waiting for echoes")
+					return
+				}
+				time.Sleep(time.Millisecond)
+			}
+			sent += int64(len(it.data))
 			if err := echo.send(it.data, it.isText); err != nil {
 				sendErr <- fmt.Errorf("echo: send: %w", err)
 				return
@@ -344,6 +361,7 @@ func runOffer(a *offerArgs, summary map[string]interface{}) error {
 					len(it.data), m.isText, it.isText)
 			}
 			echoed += len(m.data)
+			atomic.StoreInt64(&echoedAtomic, int64(echoed))
 		case <-time.After(time.Until(deadline)):
 			return fmt.Errorf("timed out after %d of %d echoes", i, len(expected))
 		}
