@@ -594,6 +594,11 @@ void idl_store_use_tmpfile(struct idl_store *s, gboolean use)
 	s->tmpfile = use;
 }
 
+void idl_store_use_link_empty(struct idl_store *s, gboolean use)
+{
+	s->link_empty = use;
+}
+
 /* Gives the unnamed file f->fd the name `name` in its folder, never
  * replacing anything (linkat fails with EEXIST then). */
 static int link_unnamed(struct idl_store_file *f, const char *name)

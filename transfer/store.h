@@ -94,6 +94,13 @@ int idl_store_begin(struct idl_store *s, const char *sender_fp, const char *path
  * FALSE: always a .part (tests of that path). */
 void idl_store_use_tmpfile(struct idl_store *s, gboolean use);
 
+/* Whether an unnamed file may be named by linkat(AT_EMPTY_PATH) before
+ * /proc/self/fd is tried. TRUE by default; the store turns it off itself
+ * once the kernel refuses it (before Linux 6.10 without
+ * CAP_DAC_READ_SEARCH). FALSE: always through /proc (tests of that path,
+ * which root on a new kernel never takes). */
+void idl_store_use_link_empty(struct idl_store *s, gboolean use);
+
 /* Appends len bytes and hashes them. -EFBIG when they would go past the
  * announced size (nothing is written then), or past what the file system
  * allows in one file; -ENOSPC when the disk (or quota) is full.

@@ -57,6 +57,9 @@ static void setup(struct fixture *fx, gconstpointer data)
 	/* Each test runs with small files unnamed (O_TMPFILE) and again with
 	 * a .part for every file, as where the file system lacks O_TMPFILE. */
 	idl_store_use_tmpfile(fx->s, data != NULL);
+	/* 2: unnamed files get their names through /proc/self/fd, as for a
+	 * user without the privilege on a kernel before 6.10. */
+	idl_store_use_link_empty(fx->s, GPOINTER_TO_INT(data) != 2);
 }
 
 /* Removes what dir holds, keeping dir (the store holds it open). */
@@ -1344,5 +1347,8 @@ int main(int argc, char *argv[])
 		g_free(name);
 	}
 	g_test_add("/store/tmpfile/unnamed", struct fixture, GINT_TO_POINTER(1), setup, test_unnamed, teardown);
+	g_test_add("/store/tmpfile-proc/unnamed", struct fixture, GINT_TO_POINTER(2), setup, test_unnamed, teardown);
+	g_test_add("/store/tmpfile-proc/commit-batch", struct fixture, GINT_TO_POINTER(2), setup, test_commit_batch,
+		   teardown);
 	return g_test_run();
 }
